@@ -1,0 +1,3 @@
+from leadsync.cli import main
+
+main()

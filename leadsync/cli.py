@@ -1,0 +1,41 @@
+"""`leadsync`: the command line. Exit 0 on success, 2 on bad usage, 1 on failure (one line)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Each module registers its subcommands; the order is the order of `leadsync --help`.
+COMMANDS = [
+    "leadsync.commands.migrate",
+    "leadsync.commands.run",
+]
+
+
+class CommandError(Exception):
+    """A failure to report as one line with exit status 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leadsync",
+        description="Messenger and Instagram conversations into a scored sales pipeline.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except CommandError as err:
+        print(f"leadsync: {err}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code or 0)

@@ -1,0 +1,1 @@
+"""One module per `leadsync` subcommand, each with `register(subparsers)`."""

@@ -1,0 +1,1 @@
+"""leadsync services; each runs as `python -m services.<name>`."""

@@ -1,0 +1,1 @@
+"""The analyzer service: keeps transcripts, scores conversations, publishes contact.scored."""

@@ -1,0 +1,1 @@
+"""The backfill service: pulls existing conversations from the Graph API as jobs."""

@@ -1,0 +1,1 @@
+"""The webhook service: Meta webhooks, the admin API and the ops console."""

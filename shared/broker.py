@@ -1,0 +1,506 @@
+"""RabbitMQ plumbing: the topology of DESIGN §4, a confirmed publisher, and the consumer runner."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import aio_pika
+import aiormq
+import structlog
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractIncomingMessage,
+)
+from prometheus_client import Counter, Histogram
+
+from shared import messages
+from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
+
+DELIVERY_LIMIT = 5
+SERVICES_QUEUES: dict[str, tuple[str, ...]] = {
+    "analyzer": ("conversation.updated.*",),
+    "assigner": ("contact.scored",),
+    "backfill": ("backfill.requested",),
+}
+
+log = structlog.get_logger("leadsync.broker")
+
+PUBLISH_SECONDS = Histogram(
+    "leadsync_broker_publish_seconds",
+    "Time from publish to RabbitMQ's confirm, per confirmed publish call.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+HANDLED = Counter(
+    "leadsync_broker_messages_total",
+    "Messages settled by a consumer, by queue and outcome (ack, retry, dead).",
+    ["queue", "outcome"],
+)
+HANDLE_SECONDS = Histogram(
+    "leadsync_broker_handle_seconds", "Time spent handling one delivery, by queue.", ["queue"]
+)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Every exchange and queue name, derived from BROKER_NAMESPACE."""
+
+    namespace: str
+
+    @property
+    def events(self) -> str:
+        return f"{self.namespace}.events"
+
+    @property
+    def dlx(self) -> str:
+        return f"{self.namespace}.dlx"
+
+    def queue(self, service: str) -> str:
+        return f"{self.namespace}.{service}"
+
+    @staticmethod
+    def dead(queue: str) -> str:
+        return f"{queue}.dead"
+
+    def all_queues(self) -> list[str]:
+        names = [self.queue(s) for s in SERVICES_QUEUES]
+        return names + [self.dead(q) for q in names]
+
+
+async def declare_topology(channel: AbstractChannel, topology: Topology) -> AbstractExchange:
+    """Declare exchanges, queues and bindings; safe to repeat at every start."""
+    events = await channel.declare_exchange(
+        topology.events, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    dlx = await channel.declare_exchange(topology.dlx, aio_pika.ExchangeType.DIRECT, durable=True)
+    for service, keys in SERVICES_QUEUES.items():
+        name = topology.queue(service)
+        dead = await channel.declare_queue(
+            topology.dead(name), durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await dead.bind(dlx, routing_key=name)
+        queue = await channel.declare_queue(
+            name,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-delivery-limit": DELIVERY_LIMIT,
+                "x-dead-letter-exchange": topology.dlx,
+                "x-dead-letter-routing-key": name,
+            },
+        )
+        for key in keys:
+            await queue.bind(events, routing_key=key)
+    return events
+
+
+async def delete_topology(amqp_url: str, topology: Topology) -> None:
+    """Remove a namespace's exchanges and queues (tests use one namespace per session)."""
+    conn = await aio_pika.connect(amqp_url)
+    async with conn:
+        for name in topology.all_queues():
+            channel = await conn.channel()
+            with contextlib.suppress(aiormq.exceptions.AMQPError):
+                await channel.queue_delete(name)
+            with contextlib.suppress(aiormq.exceptions.AMQPError):
+                await channel.close()
+        for name in (topology.events, topology.dlx):
+            channel = await conn.channel()
+            with contextlib.suppress(aiormq.exceptions.AMQPError):
+                await channel.exchange_delete(name)
+            with contextlib.suppress(aiormq.exceptions.AMQPError):
+                await channel.close()
+
+
+_CONNECTION_ERRORS = (
+    aiormq.exceptions.AMQPConnectionError,
+    aiormq.exceptions.ChannelInvalidStateError,
+    aiormq.exceptions.ChannelClosed,
+    ConnectionError,
+    OSError,
+    asyncio.TimeoutError,
+    RuntimeError,  # aio-pika raises it for operations on a closed connection
+)
+
+
+def build_message(
+    item: messages._Wire | list[messages._Wire],
+    *,
+    message_id: str | None = None,
+    headers: dict[str, Any] | None = None,
+) -> aio_pika.Message:
+    """An AMQP message of the contract: JSON, persistent, deterministic id, header v."""
+    batch = isinstance(item, list)
+    sample = item[0] if batch and item else item
+    all_headers: dict[str, Any] = {"v": type(sample).SCHEMA_VERSION}
+    if batch:
+        all_headers["batch"] = True
+    if headers:
+        all_headers.update(headers)
+    if message_id is None:
+        if batch:
+            message_id = messages.content_id([messages.message_id(m) for m in item])  # type: ignore[union-attr]
+        else:
+            message_id = messages.message_id(item)  # type: ignore[arg-type]
+    return aio_pika.Message(
+        body=messages.encode(item),
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=message_id,
+        headers=all_headers,
+        timestamp=datetime.now(UTC),
+    )
+
+
+class Publisher:
+    """Publishes to `{ns}.events` with confirms and `mandatory`; raises when not confirmed.
+
+    It opens its connection lazily and again after a loss, so a service can start while
+    RabbitMQ is down and answer 503 until it is back.
+    """
+
+    def __init__(self, amqp_url: str, topology: Topology, *, timeout: float = 5.0) -> None:
+        self._url = amqp_url
+        self.topology = topology
+        self._timeout = timeout
+        self._conn: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def connected(self) -> bool:
+        return self._channel is not None and not self._channel.is_closed
+
+    async def connect(self) -> None:
+        await self._ensure()
+
+    async def _ensure(self) -> AbstractExchange:
+        if self._exchange is not None and self.connected:
+            return self._exchange
+        async with self._lock:
+            if self._exchange is not None and self.connected:
+                return self._exchange
+            await self._drop()
+            try:
+                self._conn = await aio_pika.connect(self._url, timeout=self._timeout)
+                self._channel = await self._conn.channel(
+                    publisher_confirms=True, on_return_raises=True
+                )
+                self._exchange = await declare_topology(self._channel, self.topology)
+            except _CONNECTION_ERRORS as err:
+                await self._drop()
+                raise BrokerUnavailable(f"RabbitMQ is unreachable: {type(err).__name__}") from err
+            return self._exchange
+
+    async def _drop(self) -> None:
+        conn, self._conn, self._channel, self._exchange = self._conn, None, None, None
+        if conn is not None and not conn.is_closed:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def publish(
+        self,
+        item: messages._Wire | list[messages._Wire],
+        *,
+        routing_key: str | None = None,
+        message_id: str | None = None,
+        headers: dict[str, Any] | None = None,
+    ) -> None:
+        """Publish one message (or one batch) and return once RabbitMQ confirmed it."""
+        if routing_key is None:
+            sample = item[0] if isinstance(item, list) else item
+            routing_key = sample.routing_key  # type: ignore[attr-defined]
+        await self.publish_raw(
+            build_message(item, message_id=message_id, headers=headers), routing_key
+        )
+
+    async def publish_raw(self, message: aio_pika.Message, routing_key: str) -> None:
+        exchange = await self._ensure()
+        started = time.perf_counter()
+        try:
+            await exchange.publish(
+                message, routing_key=routing_key, mandatory=True, timeout=self._timeout
+            )
+        except aiormq.exceptions.DeliveryError as err:
+            raise PublishNotConfirmed(
+                f"RabbitMQ did not confirm the publish to {routing_key!r}: {type(err).__name__}"
+            ) from err
+        except _CONNECTION_ERRORS as err:
+            await self._forget(exchange)
+            raise BrokerUnavailable(
+                f"RabbitMQ connection lost while publishing: {type(err).__name__}"
+            ) from err
+        PUBLISH_SECONDS.observe(time.perf_counter() - started)
+
+    async def publish_many(
+        self, items: Sequence[tuple[messages._Wire | list[messages._Wire], str | None]]
+    ) -> None:
+        """Publish concurrently and wait for every confirm; raises if any was not confirmed."""
+        results = await asyncio.gather(
+            *(self.publish(item, message_id=mid) for item, mid in items), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _forget(self, exchange: AbstractExchange) -> None:
+        async with self._lock:
+            if self._exchange is exchange:
+                await self._drop()
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._drop()
+
+
+M = TypeVar("M", bound=messages._Wire)
+
+
+@dataclass
+class Delivery(Generic[M]):
+    """One AMQP delivery decoded: its items (several when it is a batch) and its metadata."""
+
+    items: list[M]
+    message_id: str | None
+    delivery_count: int
+    headers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def final_attempt(self) -> bool:
+        """True when a failure now would exhaust the queue's delivery limit."""
+        return self.delivery_count >= DELIVERY_LIMIT
+
+
+Handler = Callable[[Delivery[M]], Awaitable[None]]
+FinalFailure = Callable[[Delivery[M], BaseException], Awaitable[None]]
+
+
+class Consumer(Generic[M]):
+    """Runs a handler over a queue: ack after success, nack to retry, dead-letter when hopeless.
+
+    At most `prefetch` deliveries are handled at once. `stop()` stops taking new deliveries,
+    waits for those in flight, then closes the connection (what SIGTERM does).
+    """
+
+    def __init__(
+        self,
+        *,
+        amqp_url: str,
+        topology: Topology,
+        service: str,
+        model: type[M],
+        handler: Handler[M],
+        prefetch: int = 32,
+        on_final_failure: FinalFailure[M] | None = None,
+        reconnect_delay: float = 1.0,
+    ) -> None:
+        self._url = amqp_url
+        self.topology = topology
+        self.queue_name = topology.queue(service)
+        self._model = model
+        self._handler = handler
+        self._prefetch = prefetch
+        self._on_final_failure = on_final_failure
+        self._reconnect_delay = reconnect_delay
+        self._stopping = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._conn: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self.ready = asyncio.Event()
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed
+
+    async def run(self) -> None:
+        """Consume until stop(); reconnects after a broker outage."""
+        delay = self._reconnect_delay
+        while not self._stopping.is_set():
+            try:
+                await self._consume_once()
+                delay = self._reconnect_delay
+            except _CONNECTION_ERRORS as err:
+                self.ready.clear()
+                if self._stopping.is_set():
+                    break
+                log.warning(
+                    "broker.reconnecting", queue=self.queue_name, error=type(err).__name__,
+                    retry_in_s=delay,
+                )
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+                delay = min(delay * 2, 15.0)
+        await self._drain()
+
+    async def _consume_once(self) -> None:
+        self._conn = await aio_pika.connect(self._url, timeout=10)
+        lost = asyncio.get_running_loop().create_future()
+
+        def on_close(*_: Any) -> None:
+            if not lost.done():
+                lost.set_result(None)
+
+        self._conn.close_callbacks.add(on_close)
+        try:
+            self._channel = await self._conn.channel()
+            await declare_topology(self._channel, self.topology)
+            await self._channel.set_qos(prefetch_count=self._prefetch)
+            queue = await self._channel.get_queue(self.queue_name, ensure=False)
+            tag = await queue.consume(self._on_message)
+            self.ready.set()
+            log.info("consumer.started", queue=self.queue_name, prefetch=self._prefetch)
+            stop = asyncio.ensure_future(self._stopping.wait())
+            try:
+                await asyncio.wait({stop, lost}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop.cancel()
+            if self._stopping.is_set() and not lost.done():
+                with contextlib.suppress(*_CONNECTION_ERRORS):
+                    await queue.cancel(tag)
+                return
+            raise ConnectionError("connection to RabbitMQ lost")
+        finally:
+            if self._stopping.is_set():
+                await self._drain()
+            if self._conn is not None and not self._conn.is_closed:
+                with contextlib.suppress(Exception):
+                    await self._conn.close()
+
+    async def _drain(self) -> None:
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            await self._settle(message)
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+
+    async def _settle(self, message: AbstractIncomingMessage) -> None:
+        headers = dict(message.headers or {})
+        # Quorum queues count earlier deliveries in x-delivery-count (absent the first time).
+        count = int(headers.get("x-delivery-count", 0) or 0) + 1
+        started = time.perf_counter()
+        outcome = "ack"
+        delivery: Delivery[M] | None = None
+        try:
+            try:
+                version = int(headers.get("v", 1))
+            except (TypeError, ValueError):
+                raise PermanentError("header v is not a number") from None
+            items = messages.decode(
+                self._model, message.body, version=version, batch=bool(headers.get("batch"))
+            )
+            delivery = Delivery(items, message.message_id, count, headers)
+            with structlog.contextvars.bound_contextvars(message_id=message.message_id):
+                await self._handler(delivery)
+        except asyncio.CancelledError:
+            raise
+        except (messages.DecodeError, PermanentError) as err:
+            outcome = "dead"
+            await self._dead_letter(message, delivery, err)
+        except Exception as err:
+            if count >= DELIVERY_LIMIT:
+                outcome = "dead"
+                await self._dead_letter(message, delivery, err)
+            else:
+                outcome = "retry"
+                log.warning(
+                    "message.retry", queue=self.queue_name, message_id=message.message_id,
+                    delivery=count, error=str(err) or type(err).__name__,
+                    error_type=type(err).__name__,
+                )
+                await _settle_safely(message.nack(requeue=True))
+        else:
+            await _settle_safely(message.ack())
+        finally:
+            HANDLED.labels(self.queue_name, outcome).inc()
+            HANDLE_SECONDS.labels(self.queue_name).observe(time.perf_counter() - started)
+
+    async def _dead_letter(
+        self,
+        message: AbstractIncomingMessage,
+        delivery: Delivery[M] | None,
+        err: BaseException,
+    ) -> None:
+        reason = str(err) or type(err).__name__
+        log.error(
+            "message.dead_lettered", queue=self.queue_name, message_id=message.message_id,
+            error=reason, error_type=type(err).__name__,
+        )
+        if delivery is not None and self._on_final_failure is not None:
+            try:
+                await self._on_final_failure(delivery, err)
+            except Exception as hook_err:
+                # Without the hook's effect the message must not leave the queue: retry it.
+                log.error("message.final_failure_hook_failed", error=str(hook_err))
+                await _settle_safely(message.nack(requeue=True))
+                return
+        try:
+            await self._publish_dead(message, reason, type(err).__name__)
+        except Exception as pub_err:
+            # Fall back to the broker's dead-lettering, which keeps the message but not its error.
+            log.warning("message.dead_letter_publish_failed", error=type(pub_err).__name__)
+            await _settle_safely(message.reject(requeue=False))
+            return
+        await _settle_safely(message.ack())
+
+    async def _publish_dead(
+        self, message: AbstractIncomingMessage, reason: str, error_type: str
+    ) -> None:
+        """Copy the message into `{queue}.dead` with why it failed, confirmed, before acking."""
+        assert self._conn is not None
+        channel = await self._conn.channel(publisher_confirms=True)
+        try:
+            headers = dict(message.headers or {})
+            headers.pop("x-delivery-count", None)
+            headers.update(
+                {
+                    "x-leadsync-error": reason[:1000],
+                    "x-leadsync-error-type": error_type,
+                    "x-leadsync-queue": self.queue_name,
+                    "x-leadsync-failed-at": datetime.now(UTC).isoformat(),
+                    "x-leadsync-deliveries": int(
+                        (message.headers or {}).get("x-delivery-count", 0) or 0
+                    ) + 1,
+                }
+            )
+            await channel.default_exchange.publish(
+                aio_pika.Message(
+                    body=message.body,
+                    content_type=message.content_type,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    message_id=message.message_id,
+                    headers=headers,
+                    timestamp=message.timestamp,
+                ),
+                routing_key=self.topology.dead(self.queue_name),
+                mandatory=True,
+                timeout=10,
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                await channel.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+
+async def _settle_safely(op: Awaitable[Any]) -> None:
+    # If the channel is gone the broker requeues the message itself: at-least-once holds.
+    try:
+        await op
+    except _CONNECTION_ERRORS as err:
+        log.warning("message.settle_failed", error=type(err).__name__)

@@ -1,0 +1,154 @@
+"""The messages on the wire (DESIGN §5): pydantic models, their schema versions and codecs."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated, ClassVar, Literal, TypeVar
+
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+
+Platform = Literal["messenger", "instagram"]
+Origin = Literal["webhook", "backfill"]
+LeadStatus = Literal["NEW", "CONTACTED", "QUALIFIED", "WON", "LOST"]
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+    ROUTING_KEY: ClassVar[str] = ""
+
+
+class ChatMessage(_Wire):
+    mid: str = Field(min_length=1, max_length=512)
+    from_page: bool = False
+    text: str | None = None
+    attachments: list[str] = Field(default_factory=list)
+    sent_at: UtcDatetime
+
+
+class ConversationUpdated(_Wire):
+    page_id: str = Field(min_length=1)
+    platform: Platform
+    contact_id: str = Field(min_length=1)
+    contact_name: str | None = None
+    messages: list[ChatMessage] = Field(default_factory=list)
+    origin: Origin = "webhook"
+    job_id: str | None = None
+
+    @property
+    def routing_key(self) -> str:
+        return f"conversation.updated.{self.platform}"
+
+
+class Analysis(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    lead_score: int = Field(ge=1, le=100)
+    lead_status: LeadStatus
+    recommended_stage: str = ""
+    summary: str = ""
+    reasoning: str = ""
+    confidence: int = Field(ge=0, le=100)
+    used_fallback: bool = False
+    model: str = ""
+    prompt_version: str = ""
+
+
+class ContactScored(_Wire):
+    ROUTING_KEY: ClassVar[str] = "contact.scored"
+
+    page_id: str = Field(min_length=1)
+    platform: Platform
+    contact_id: str = Field(min_length=1)
+    contact_name: str | None = None
+    analysis: Analysis
+    analyzed_through: UtcDatetime
+    message_count: int = Field(ge=0)
+    origin: Origin = "webhook"
+    job_id: str | None = None
+
+    @property
+    def routing_key(self) -> str:
+        return self.ROUTING_KEY
+
+
+class BackfillRequested(_Wire):
+    ROUTING_KEY: ClassVar[str] = "backfill.requested"
+
+    job_id: str = Field(min_length=1)
+
+    @property
+    def routing_key(self) -> str:
+        return self.ROUTING_KEY
+
+
+WireModel = ConversationUpdated | ContactScored | BackfillRequested
+M = TypeVar("M", bound=_Wire)
+
+
+class DecodeError(ValueError):
+    """A body that is not a valid message of the expected type; never worth redelivering."""
+
+
+def encode(item: _Wire | list[_Wire]) -> bytes:
+    """JSON bytes of one message or of a batch of messages of one type."""
+    if isinstance(item, list):
+        return orjson.dumps([m.model_dump(mode="json") for m in item])
+    return item.model_dump_json().encode()
+
+
+def decode(
+    model: type[M], body: bytes, *, version: int | None = None, batch: bool = False
+) -> list[M]:
+    """Parse a body into a list of messages (one item unless it is a batch)."""
+    if version is not None and version > model.SCHEMA_VERSION:
+        raise DecodeError(
+            f"{model.__name__} schema v{version} is newer than this service understands "
+            f"(v{model.SCHEMA_VERSION}); upgrade the consumer"
+        )
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        raise DecodeError(f"body is not JSON: {err}") from None
+    items = data if batch or isinstance(data, list) else [data]
+    if not isinstance(items, list):
+        raise DecodeError("batch body is not a JSON list")
+    try:
+        return _adapter(model).validate_python(items)
+    except ValueError as err:
+        raise DecodeError(f"not a valid {model.__name__}: {err}") from None
+
+
+_adapters: dict[type, TypeAdapter] = {}  # type: ignore[type-arg]
+
+
+def _adapter(model: type) -> TypeAdapter:  # type: ignore[type-arg]
+    if model not in _adapters:
+        _adapters[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    return _adapters[model]
+
+
+def content_id(*parts: object) -> str:
+    """A deterministic message id for the given content, for de-duplication downstream."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(orjson.dumps(part, option=orjson.OPT_SORT_KEYS, default=str))
+        digest.update(b"\x1f")
+    return digest.hexdigest()[:32]
+
+
+def message_id(msg: _Wire) -> str:
+    """The default deterministic message_id: a hash of the message content."""
+    return content_id(type(msg).__name__, msg.model_dump(mode="json"))

@@ -1,0 +1,99 @@
+"""Configuration read from the environment (DESIGN §2): one settings class per service."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import AfterValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/leadsync"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+class BaseServiceSettings(BaseSettings):
+    """Settings every service reads; services extend it with their own."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    amqp_url: SecretStr = SecretStr(DEFAULT_AMQP_URL)
+    broker_namespace: str = Field(default="leadsync", pattern=r"^[A-Za-z0-9_.\-]{1,100}$")
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+
+    def metrics_port_or(self, default: int) -> int:
+        """METRICS_PORT when set (0 picks a free port), else the service's default."""
+        return default if self.metrics_port is None else self.metrics_port
+
+    def secrets(self) -> list[str]:
+        """Every secret value this object holds, for the log redactor."""
+        values: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                values.append(value.get_secret_value())
+        values.extend(_url_password(self.database_url))
+        values.extend(_url_password(self.amqp_url.get_secret_value()))
+        return values
+
+
+def _url_password(url: str) -> list[str]:
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return []
+    # "guest" is RabbitMQ's well-known default; masking it would only garble logs.
+    return [password] if password and password != "guest" else []  # noqa: S105
+
+
+S = TypeVar("S", bound=BaseServiceSettings)
+
+
+class ConfigError(SystemExit):
+    """Raised at start when configuration is missing or malformed; exits 1 with one line."""
+
+
+def describe_error(err: ValidationError) -> str:
+    """One line naming each bad variable, never its value (values may be secrets)."""
+    parts = []
+    for e in err.errors():
+        var = str(e["loc"][0]).upper() if e["loc"] else "configuration"
+        if e["type"] == "missing":
+            parts.append(f"{var} is required but not set")
+        else:
+            parts.append(f"{var} is invalid ({e['msg'].rstrip('.').lower()})")
+    return "; ".join(parts)
+
+
+def load(cls: type[S], **overrides: object) -> S:
+    """Build the settings or stop the process with one clear line and exit status 1."""
+    try:
+        return cls(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        print(f"leadsync: configuration error: {describe_error(err)}", file=sys.stderr)
+        raise ConfigError(1) from None
+
+
+def _check_fernet(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and value.get_secret_value():
+        from shared.crypto import valid_fernet_key
+
+        valid_fernet_key(value.get_secret_value())
+    return value
+
+
+FernetKey = Annotated[SecretStr | None, AfterValidator(_check_fernet)]
+
+
+class GraphSettings(BaseServiceSettings):
+    """Settings of services that call Meta's Graph API."""
+
+    graph_api_base_url: str = Field(default="https://graph.facebook.com", pattern=r"^https?://")
+    graph_api_version: str = Field(default="v25.0", pattern=r"^v\d+\.\d+$")
+    graph_calls_per_second: float = Field(default=2.0, gt=0, le=1000)
+    token_encryption_key: FernetKey = None

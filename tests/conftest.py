@@ -1,0 +1,94 @@
+"""Session-wide real servers: one Postgres database and one broker namespace per test session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from shared import db
+from shared.broker import Publisher, Topology, delete_topology
+from tests.support import servers
+
+TABLES = ["activities", "job_items", "jobs", "messages", "contacts", "stages", "pages", "pipelines"]
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def server_database_url() -> Iterator[str]:
+    with servers.postgres_url() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    with servers.rabbitmq_url() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_database_url: str, run_id: str) -> AsyncIterator[str]:
+    """A migrated database of this session's own, dropped at the end."""
+    parts = urlsplit(server_database_url)
+    url = urlunsplit(parts._replace(path=f"/leadsync_test_{run_id}"))
+    await db.migrate(url)
+    yield url
+    await db.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def namespace(amqp_url: str, run_id: str) -> AsyncIterator[str]:
+    """A broker namespace of this session's own, deleted at the end."""
+    ns = f"lstest_{run_id}"
+    yield ns
+    await delete_topology(amqp_url, Topology(ns))
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await db.create_pool(database_url, min_size=1, max_size=10)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def clean_db(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
+    """Empty every table before the test: tests that need a known state use this."""
+    await pool.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    yield pool
+
+
+@pytest.fixture
+async def publisher(amqp_url: str, namespace: str) -> AsyncIterator[Publisher]:
+    p = Publisher(amqp_url, Topology(namespace))
+    await p.connect()
+    yield p
+    await p.close()
+
+
+@pytest.fixture(scope="session")
+def service_env(database_url: str, amqp_url: str, namespace: str) -> dict[str, str]:
+    """The environment a service process of this test session runs with."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LEADSYNC_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        AMQP_URL=amqp_url,
+        BROKER_NAMESPACE=namespace,
+        METRICS_PORT="0",
+        LOG_FORMAT="json",
+        LOG_LEVEL="info",
+        META_APP_SECRET="test-app-secret-0123456789",
+        META_VERIFY_TOKEN="test-verify-token",
+        ADMIN_TOKEN="test-admin-token-abcdef",
+        TOKEN_ENCRYPTION_KEY="x7P5K2cJm1cJt3nYx7lN9iH1qkq0y8z6yQ8rP1Yk3bE=",
+        PYTHONUNBUFFERED="1",
+    )
+    return env

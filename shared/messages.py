@@ -36,6 +36,10 @@ class ChatMessage(_Wire):
     text: str | None = None
     attachments: list[str] = Field(default_factory=list)
     sent_at: UtcDatetime
+    # A later version of an already sent message: an edit (text replaced, edit_count
+    # grows) or an unsend (deleted). Stores keep the version with the highest edit_count.
+    edit_count: int = Field(default=0, ge=0)
+    deleted: bool = False
 
 
 class ConversationUpdated(_Wire):

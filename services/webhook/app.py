@@ -16,11 +16,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from services.webhook import signature
+from services.webhook import api, signature
 from services.webhook.parse import parse
 from services.webhook.settings import WebhookSettings
 from shared import db
 from shared.broker import Publisher, Topology
+from shared.crypto import TokenCipher
 from shared.errors import BrokerUnavailable
 from shared.runtime import healthz, metrics_endpoint, readyz_endpoint
 
@@ -43,6 +44,7 @@ class Deps:
     settings: WebhookSettings
     publisher: Publisher
     pool: asyncpg.Pool
+    cipher: TokenCipher | None = None
 
 
 async def verify_subscription(request: Request) -> Response:
@@ -129,7 +131,9 @@ def create_app(
                     await the_publisher.connect()
                 except BrokerUnavailable as err:
                     log.warning("webhook.broker_unavailable_at_start", error=str(err))
-            app.state.deps = Deps(settings, the_publisher, the_pool)
+            key = settings.token_encryption_key
+            cipher = TokenCipher(key.get_secret_value()) if key else None
+            app.state.deps = Deps(settings, the_publisher, the_pool, cipher)
             yield
         finally:
             if own_publisher:
@@ -154,7 +158,9 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz_endpoint({"broker": broker_ready, "database": db_ready})),
             Route("/metrics", metrics_endpoint),
+            api.mount(),
         ],
+        exception_handlers=api.exception_handlers,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
     return app

@@ -66,7 +66,9 @@ CREATE TABLE IF NOT EXISTS messages (
     from_page            boolean NOT NULL DEFAULT false,
     text                 text,
     attachments          jsonb NOT NULL DEFAULT '[]',
-    sent_at              timestamptz NOT NULL
+    sent_at              timestamptz NOT NULL,
+    edit_count           int NOT NULL DEFAULT 0,
+    deleted              boolean NOT NULL DEFAULT false
 );
 CREATE INDEX IF NOT EXISTS messages_conversation
     ON messages (page_id, platform, contact_external_id, sent_at DESC);

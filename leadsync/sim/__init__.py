@@ -1,0 +1,1 @@
+"""Simulated outside world for the demo, `leadsync simulate`, tests and benchmarks."""

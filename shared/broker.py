@@ -471,6 +471,8 @@ class Consumer(Generic[M]):
                     "x-leadsync-error": reason[:1000],
                     "x-leadsync-error-type": error_type,
                     "x-leadsync-queue": self.queue_name,
+                    # Kept so `leadsync dlq replay` can send it back where it was going.
+                    "x-leadsync-routing-key": message.routing_key or "",
                     "x-leadsync-failed-at": datetime.now(UTC).isoformat(),
                     "x-leadsync-deliveries": int(
                         (message.headers or {}).get("x-delivery-count", 0) or 0

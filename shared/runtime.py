@@ -108,9 +108,8 @@ class HttpServer:
     def __init__(self, app: Any, *, host: str = "0.0.0.0", port: int = 0, **options: Any) -> None:  # noqa: S104
         self.sock = bind_socket(host, port)
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(
-            app, log_config=None, access_log=False, lifespan="off", **options
-        )
+        settings = {"log_config": None, "access_log": False, "lifespan": "off", **options}
+        config = uvicorn.Config(app, **settings)
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None
 

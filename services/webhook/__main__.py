@@ -1,37 +1,35 @@
-"""`python -m services.webhook`: serve Meta webhooks and the admin API on PORT."""
+"""`python -m services.webhook`: serve Meta webhooks, the admin API and the console on PORT."""
 
 from __future__ import annotations
 
-import uvicorn
+import asyncio
 
 from services.webhook.app import create_app
 from services.webhook.settings import WebhookSettings
 from shared import logging
-from shared.runtime import bind_socket
+from shared.runtime import HttpServer, run
 from shared.settings import load
 
 
-def main() -> None:
+async def main(stop: asyncio.Event) -> None:
     settings = load(WebhookSettings)
     logging.configure(
-        service="webhook",
-        fmt=settings.log_format,
-        level=settings.log_level,
+        service="webhook", fmt=settings.log_format, level=settings.log_level,
         secrets=settings.secrets(),
     )
-    sock = bind_socket(settings.host, settings.port)
-    config = uvicorn.Config(
+    server = HttpServer(
         create_app(settings),
-        log_config=None,
-        access_log=False,
-        loop="uvloop",
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
         http="httptools",
         timeout_graceful_shutdown=10,
     )
-    structlog_log = logging.get_logger("leadsync.webhook")
-    structlog_log.info("webhook.listening", port=sock.getsockname()[1])
-    uvicorn.Server(config).run(sockets=[sock])
+    await server.start()
+    logging.get_logger("leadsync.webhook").info("webhook.listening", port=server.port)
+    await stop.wait()
+    await server.shutdown()
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -1,0 +1,69 @@
+"""Each service starts alone as `python -m services.<name>`, serves health routes, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import tempfile
+
+import httpx
+import pytest
+
+from tests.support.stack import free_port, running
+
+
+async def _listening_port(log_path: str, proc: asyncio.subprocess.Process, timeout: float = 20) -> int:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        with open(log_path) as f:
+            for line in f:
+                if line.startswith("{"):
+                    record = json.loads(line)
+                    if record.get("event") in ("health.listening", "webhook.listening"):
+                        return int(record["port"])
+        if proc.returncode is not None:
+            break
+        await asyncio.sleep(0.05)
+    with open(log_path) as f:
+        raise AssertionError(f"service did not listen:\n{f.read()}")
+
+
+@pytest.mark.parametrize("service", ["webhook", "analyzer", "assigner", "backfill"])
+async def test_service_starts_alone_serves_health_and_stops_on_sigterm(service, service_env):
+    env = {**service_env, "PORT": str(free_port())}
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", f"services.{service}", env=env, stdout=log, stderr=log
+        )
+        try:
+            port = await _listening_port(log.name, proc)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                ready = None
+                for _ in range(100):
+                    try:
+                        ready = await client.get("/readyz")
+                    except httpx.ConnectError:  # the port is bound just before serving starts
+                        await asyncio.sleep(0.1)
+                        continue
+                    if ready.status_code == 200:
+                        break
+                    await asyncio.sleep(0.1)
+                assert (await client.get("/healthz")).status_code == 200
+                assert ready is not None and ready.json() == {"broker": "ok", "database": "ok"}
+                metrics = await client.get("/metrics")
+                assert metrics.status_code == 200 and "# TYPE" in metrics.text
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+
+
+async def test_leadsync_run_stops_every_service_on_sigterm(service_env):
+    async with running(service_env) as stack:
+        code = await stack.stop(signal.SIGTERM)
+        logs = stack.logs()
+    assert code == 0
+    assert logs.count("consumer.started") == 3
+    assert "exited with" not in logs

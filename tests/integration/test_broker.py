@@ -1,0 +1,230 @@
+"""The broker plumbing against the real RabbitMQ: topology, confirms, retries, dead letters, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import aio_pika
+import pytest
+
+from shared.broker import DELIVERY_LIMIT, Consumer, Delivery, Publisher, Topology, declare_topology
+from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
+from shared.messages import BackfillRequested, ContactScored, decode
+
+
+@pytest.fixture
+async def topology(amqp_url):
+    """A namespace of this test's own so queues start empty."""
+    from shared.broker import delete_topology
+
+    topo = Topology(f"lstest_broker_{uuid.uuid4().hex[:8]}")
+    yield topo
+    await delete_topology(amqp_url, topo)
+
+
+async def queue_depth(amqp_url: str, name: str) -> int:
+    conn = await aio_pika.connect(amqp_url)
+    async with conn:
+        channel = await conn.channel()
+        queue = await channel.declare_queue(name, passive=True)
+        return queue.declaration_result.message_count or 0
+
+
+async def eventually(predicate, timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_topology_can_be_declared_again_at_every_start(amqp_url, topology):
+    conn = await aio_pika.connect(amqp_url)
+    async with conn:
+        for _ in range(2):
+            channel = await conn.channel()
+            await declare_topology(channel, topology)
+        channel = await conn.channel()
+        queue = await channel.declare_queue(topology.queue("analyzer"), passive=True)
+        assert queue.name == f"{topology.namespace}.analyzer"
+
+
+async def test_confirmed_publish_reaches_the_bound_queue(amqp_url, topology):
+    publisher = Publisher(amqp_url, topology)
+    try:
+        await publisher.publish(BackfillRequested(job_id="j1"))
+        await publisher.publish([BackfillRequested(job_id="j2"), BackfillRequested(job_id="j3")])
+    finally:
+        await publisher.close()
+    assert await queue_depth(amqp_url, topology.queue("backfill")) == 2
+
+
+async def test_unroutable_publish_raises_instead_of_vanishing(amqp_url, topology):
+    publisher = Publisher(amqp_url, topology)
+    try:
+        with pytest.raises(PublishNotConfirmed):
+            await publisher.publish(BackfillRequested(job_id="j1"), routing_key="nobody.listens")
+    finally:
+        await publisher.close()
+
+
+async def test_publish_without_a_broker_raises_broker_unavailable(topology):
+    publisher = Publisher("amqp://guest:guest@127.0.0.1:1/", topology, timeout=1)
+    with pytest.raises(BrokerUnavailable):
+        await publisher.publish(BackfillRequested(job_id="j1"))
+
+
+def _consumer(amqp_url, topology, handler, **kw) -> Consumer:
+    return Consumer(
+        amqp_url=amqp_url, topology=topology, service="backfill", model=BackfillRequested,
+        handler=handler, prefetch=4, **kw,
+    )
+
+
+async def test_failing_message_is_redelivered_then_dead_lettered_with_its_error(amqp_url, topology):
+    attempts: list[int] = []
+    finals: list[str] = []
+
+    async def handler(delivery: Delivery[BackfillRequested]) -> None:
+        attempts.append(delivery.delivery_count)
+        raise RuntimeError("database said no")
+
+    async def on_final(delivery: Delivery[BackfillRequested], err: BaseException) -> None:
+        finals.append(delivery.items[0].job_id)
+
+    consumer = _consumer(amqp_url, topology, handler, on_final_failure=on_final)
+    publisher = Publisher(amqp_url, topology)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await publisher.publish(BackfillRequested(job_id="poison"))
+        dead = topology.dead(topology.queue("backfill"))
+
+        async def dead_lettered() -> bool:
+            return await queue_depth(amqp_url, dead) == 1
+
+        await eventually(dead_lettered)
+    finally:
+        consumer.stop()
+        await task
+        await publisher.close()
+    assert attempts == list(range(1, DELIVERY_LIMIT + 1))
+    assert finals == ["poison"]
+    assert await queue_depth(amqp_url, topology.queue("backfill")) == 0
+    conn = await aio_pika.connect(amqp_url)
+    async with conn:
+        channel = await conn.channel()
+        queue = await channel.declare_queue(dead, passive=True)
+        msg = await queue.get(no_ack=True)
+        assert msg.headers["x-leadsync-error"] == "database said no"
+        assert decode(BackfillRequested, msg.body)[0].job_id == "poison"
+
+
+async def test_permanent_error_dead_letters_at_once(amqp_url, topology):
+    attempts: list[int] = []
+
+    async def handler(delivery: Delivery[BackfillRequested]) -> None:
+        attempts.append(delivery.delivery_count)
+        raise PermanentError("unknown job")
+
+    consumer = _consumer(amqp_url, topology, handler)
+    publisher = Publisher(amqp_url, topology)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await publisher.publish(BackfillRequested(job_id="bad"))
+
+        async def dead_lettered() -> bool:
+            return await queue_depth(amqp_url, topology.dead(topology.queue("backfill"))) == 1
+
+        await eventually(dead_lettered)
+    finally:
+        consumer.stop()
+        await task
+        await publisher.close()
+    assert attempts == [1]
+
+
+async def test_body_of_the_wrong_shape_goes_to_the_dead_letter_queue(amqp_url, topology):
+    handled: list[str] = []
+
+    async def handler(delivery: Delivery[BackfillRequested]) -> None:
+        handled.append(delivery.items[0].job_id)
+
+    consumer = _consumer(amqp_url, topology, handler)
+    publisher = Publisher(amqp_url, topology)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await publisher.publish_raw(
+            aio_pika.Message(b'{"not": "a job"}', content_type="application/json"),
+            "backfill.requested",
+        )
+
+        async def dead_lettered() -> bool:
+            return await queue_depth(amqp_url, topology.dead(topology.queue("backfill"))) == 1
+
+        await eventually(dead_lettered)
+    finally:
+        consumer.stop()
+        await task
+        await publisher.close()
+    assert handled == []
+
+
+async def test_stop_finishes_the_message_in_flight_before_closing(amqp_url, topology):
+    started = asyncio.Event()
+    finished: list[str] = []
+
+    async def slow(delivery: Delivery[BackfillRequested]) -> None:
+        started.set()
+        await asyncio.sleep(0.5)
+        finished.append(delivery.items[0].job_id)
+
+    consumer = _consumer(amqp_url, topology, slow)
+    publisher = Publisher(amqp_url, topology)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await publisher.publish(BackfillRequested(job_id="in-flight"))
+        await asyncio.wait_for(started.wait(), 10)
+        consumer.stop()
+        await asyncio.wait_for(task, 10)
+    finally:
+        await publisher.close()
+    assert finished == ["in-flight"]
+    # Acked before the connection closed: nothing comes back.
+    assert await queue_depth(amqp_url, topology.queue("backfill")) == 0
+
+
+async def test_batch_body_is_handled_as_one_delivery(amqp_url, topology):
+    seen: list[list[str]] = []
+
+    async def handler(delivery: Delivery[ContactScored]) -> None:
+        seen.append([m.contact_id for m in delivery.items])
+
+    consumer = Consumer(
+        amqp_url=amqp_url, topology=topology, service="assigner", model=ContactScored,
+        handler=handler, prefetch=4,
+    )
+    from shared.messages import Analysis
+
+    analysis = Analysis(lead_score=50, lead_status="NEW", confidence=10)
+    now = datetime.now(UTC)
+    batch = [
+        ContactScored(page_id="p", platform="messenger", contact_id=c, analysis=analysis,
+                      analyzed_through=now, message_count=1)
+        for c in ("a", "b", "c")
+    ]
+    publisher = Publisher(amqp_url, topology)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await publisher.publish(batch)
+
+        async def handled() -> bool:
+            return bool(seen)
+
+        await eventually(handled)
+    finally:
+        consumer.stop()
+        await task
+        await publisher.close()
+    assert seen == [["a", "b", "c"]]

@@ -1,0 +1,45 @@
+"""Bad configuration stops a service at start with one clear line, never echoing secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def start(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items()
+            if k not in {"META_APP_SECRET", "META_VERIFY_TOKEN", "ADMIN_TOKEN", "TOKEN_ENCRYPTION_KEY",
+                         "OPENAI_API_KEY", "OPENAI_BASE_URL"}}
+    return subprocess.run(
+        [sys.executable, "-m", module], env={**base, **env}, capture_output=True, text=True,
+        timeout=30, stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "env", "names"),
+    [
+        ("services.webhook", {"META_VERIFY_TOKEN": "v", "ADMIN_TOKEN": "a"}, ["META_APP_SECRET"]),
+        ("services.webhook", {"META_APP_SECRET": "s3cr3t-value", "META_VERIFY_TOKEN": "v",
+                              "ADMIN_TOKEN": "a", "PORT": "http"}, ["PORT"]),
+        ("services.webhook", {"META_APP_SECRET": "s3cr3t-value", "META_VERIFY_TOKEN": "v",
+                              "ADMIN_TOKEN": "a", "TOKEN_ENCRYPTION_KEY": "not-a-fernet-key-s3cr3t"},
+         ["TOKEN_ENCRYPTION_KEY"]),
+        ("services.analyzer", {"LLM_CONCURRENCY": "0"}, ["LLM_CONCURRENCY"]),
+        ("services.assigner", {"LOG_FORMAT": "xml"}, ["LOG_FORMAT"]),
+        ("services.backfill", {"GRAPH_API_VERSION": "25"}, ["GRAPH_API_VERSION"]),
+    ],
+)
+async def test_bad_setting_gives_one_line_naming_it_and_exit_1(module, env, names):
+    result = await asyncio.to_thread(start, module, env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("leadsync: configuration error:")
+    for name in names:
+        assert name in lines[0]
+    assert "s3cr3t" not in result.stderr

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from services.webhook import api, signature
+from services.webhook import api, ops, signature
 from services.webhook.parse import parse
 from services.webhook.settings import WebhookSettings
 from shared import db
@@ -159,6 +159,7 @@ def create_app(
             Route("/readyz", readyz_endpoint({"broker": broker_ready, "database": db_ready})),
             Route("/metrics", metrics_endpoint),
             api.mount(),
+            ops.mount(),
         ],
         exception_handlers=api.exception_handlers,  # type: ignore[arg-type]
         lifespan=lifespan,

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 import aio_pika
 import pytest
 
-from shared.broker import Consumer, Delivery, Publisher, Topology, delete_topology
+from shared.broker import Consumer, Delivery, Publisher, Topology
 from shared.errors import PermanentError
 from shared.messages import ChatMessage, ConversationUpdated
+from tests.support.topology import private_topology
 
 
 def conversation(contact: str, platform: str = "instagram") -> ConversationUpdated:
@@ -26,10 +27,8 @@ def conversation(contact: str, platform: str = "instagram") -> ConversationUpdat
 
 @pytest.fixture
 async def topology(amqp_url, namespace):
-    """A namespace of this test's own, so other tests' dead letters never show up here."""
-    topo = Topology(f"{namespace}_dlq_{id(object()):x}")
-    yield topo
-    await delete_topology(amqp_url, topo)
+    async with private_topology(amqp_url, namespace) as topo:
+        yield topo
 
 
 @contextlib.asynccontextmanager

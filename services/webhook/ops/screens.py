@@ -1,0 +1,242 @@
+"""The console's screens: login, pages, one page's jobs, the stage board and a contact's log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from services.webhook.ops.html import (
+    ACTIVE,
+    DASH,
+    ago,
+    badge,
+    csrf_field,
+    duration,
+    e,
+    job_from_row,
+    job_widget,
+    layout,
+    pager,
+)
+
+
+def login(*, next_path: str, error: str = "") -> str:
+    alert = f'<p class="error" role="alert">{e(error)}</p>' if error else ""
+    body = f"""
+<section class="login">
+  <h1>Sign in</h1>
+  <p class="muted">Enter the service's ADMIN_TOKEN. It is checked once; the browser keeps only
+  a signed session cookie.</p>
+  {alert}
+  <form method="post" action="/ops/login">
+    <input type="hidden" name="next" value="{e(next_path)}">
+    <label for="token">Admin token</label>
+    <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+    <button type="submit" class="primary">Sign in</button>
+  </form>
+</section>"""
+    return layout("Sign in", body, csrf=None)
+
+
+def _platforms(row: Any) -> str:
+    tags = ['<span class="tag messenger">Messenger</span>']
+    if row["instagram_account_id"]:
+        tags.append('<span class="tag instagram">Instagram</span>')
+    return "".join(tags)
+
+
+def _token(status: str) -> str:
+    return f'<span class="token token-{e(status)}">{"ok" if status == "ok" else "expired"}</span>'
+
+
+def pages(rows: list[Any], *, total: int, search: str, page_no: int, pages_count: int,
+          now: datetime, csrf: str, back: str, notice: str) -> str:
+    lines = []
+    for row in rows:
+        job = job_from_row(row)
+        pid = e(row["id"])
+        lines.append(f"""
+<tr data-page-id="{pid}">
+  <td><input type="checkbox" name="page_id" value="{pid}" form="bulk"
+             aria-label="select {e(row['name'])}"></td>
+  <td><a href="/ops/pages/{e(quote(row['id'], safe=''))}" class="page-name">{e(row['name'])}</a>
+      <div class="muted small">{pid}</div></td>
+  <td>{_platforms(row)}</td>
+  <td>{_token(row['token_status'])}</td>
+  <td>{ago(row['last_synced_at'], now)}</td>
+  <td>{e(row['pipeline_name']) if row['pipeline_name'] else '<span class="muted">none</span>'}</td>
+  <td class="num">{row['contacts']}</td>
+  <td class="job-cell">{job_widget(job, csrf=csrf, back=back)}</td>
+  <td><form method="post" action="/ops/pages/{e(quote(row['id'], safe=''))}/sync">
+        {csrf_field(csrf)}<input type="hidden" name="next" value="{e(back)}">
+        <button type="submit" class="primary sync"
+          {"disabled" if job and job["status"] in ACTIVE else ""}>Sync</button></form></td>
+</tr>""")
+    empty = '<tr><td colspan="9" class="empty">No page matches.</td></tr>' if not rows else ""
+    body = f"""
+<div class="toolbar">
+  <h1>Pages <span class="count">{total}</span></h1>
+  <form method="get" action="/ops/" class="search" role="search">
+    <input type="search" name="q" value="{e(search)}" placeholder="Search by page name"
+           aria-label="Search by page name">
+    <button type="submit">Search</button>
+  </form>
+  <form method="post" action="/ops/sync" id="bulk" class="bulk">
+    {csrf_field(csrf)}<input type="hidden" name="next" value="{e(back)}">
+    <select name="mode" aria-label="sync mode">
+      <option value="incremental">Incremental</option><option value="full">Full</option>
+    </select>
+    <button type="submit" class="primary">Sync selected</button>
+  </form>
+</div>
+<table class="pages">
+<thead><tr><th><input type="checkbox" class="select-all" aria-label="select all"></th>
+  <th>Page</th><th>Platforms</th><th>Token</th><th>Last sync</th><th>Auto pipeline</th>
+  <th class="num">Contacts</th><th>Latest job</th><th></th></tr></thead>
+<tbody>{''.join(lines)}{empty}</tbody>
+</table>
+{pager('/ops/', {'q': search}, page_no, pages_count)}"""
+    return layout("Pages", body, csrf=csrf, nav="pages", notice=notice)
+
+
+def page_detail(row: Any, jobs: list[Any], *, now: datetime, csrf: str, back: str,
+                notice: str) -> str:
+    history = []
+    for job in jobs:
+        widget = job_widget(job_from_row(job, prefix=""), csrf=csrf, back=back)
+        took = None
+        if job["started_at"] is not None:
+            took = ((job["completed_at"] or now) - job["started_at"]).total_seconds()
+        errors = job["errors"] or []
+        detail = "".join(
+            f"<li><code>{e(err.get('platform'))}:{e(err.get('id'))}</code> {e(err.get('error'))}</li>"
+            for err in errors[:20]
+        )
+        more = f"<li>… and {len(errors) - 20} more</li>" if len(errors) > 20 else ""
+        failures = (f"<details><summary>{len(errors)} failed conversation"
+                    f"{'s' if len(errors) != 1 else ''}</summary><ul>{detail}{more}</ul></details>"
+                    if errors else "")
+        history.append(f"""
+<tr data-job-row="{e(job['id'])}">
+  <td>{ago(job['created_at'], now)}</td><td>{e(job['kind'].lower())}</td>
+  <td class="job-cell">{widget}{failures}</td><td>{duration(took)}</td>
+</tr>""")
+    empty = '<tr><td colspan="4" class="empty">No job yet.</td></tr>' if not jobs else ""
+    pid = e(quote(row["id"], safe=""))
+    buttons = "".join(
+        f"""<form method="post" action="/ops/pages/{pid}/sync">{csrf_field(csrf)}
+        <input type="hidden" name="next" value="{e(back)}"><input type="hidden" name="mode" value="{mode}">
+        <button type="submit" class="primary">{label}</button></form>"""
+        for mode, label in (("incremental", "Sync new conversations"), ("full", "Full sync"))
+    )
+    body = f"""
+<p class="crumbs"><a href="/ops/">Pages</a> / {e(row['name'])}</p>
+<div class="toolbar"><h1>{e(row['name'])}</h1><div class="actions">{buttons}</div></div>
+<dl class="facts">
+  <div><dt>Page id</dt><dd>{e(row['id'])}</dd></div>
+  <div><dt>Platforms</dt><dd>{_platforms(row)}</dd></div>
+  <div><dt>Token</dt><dd>{_token(row['token_status'])}</dd></div>
+  <div><dt>Last sync</dt><dd>{ago(row['last_synced_at'], now)}</dd></div>
+  <div><dt>Auto pipeline</dt><dd>{e(row['pipeline_name'] or 'none')}
+      <span class="muted small">{e(row['auto_pipeline_mode'].replace('_', ' ').lower())}</span></dd></div>
+  <div><dt>Auto sync</dt>
+      <dd>{"every " + duration(row['sync_interval_s']) if row['auto_sync'] else "off"}</dd></div>
+  <div><dt>Contacts</dt><dd>{row['contacts']}</dd></div>
+</dl>
+<h2>Job history</h2>
+<table class="jobs"><thead><tr><th>Created</th><th>Kind</th><th>Progress</th><th>Took</th></tr></thead>
+<tbody>{''.join(history)}{empty}</tbody></table>"""
+    return layout(row["name"], body, csrf=csrf, nav="pages", notice=notice)
+
+
+def stage_board(pipelines: list[Any], selected: Any | None,
+                board: list[tuple[Any, list[Any]]], *, per_stage: int, csrf: str) -> str:
+    options = "".join(
+        f'<option value="{e(p["id"])}" {"selected" if selected and p["id"] == selected["id"] else ""}>'
+        f'{e(p["name"])} ({p["contacts"]})</option>'
+        for p in pipelines
+    )
+    picker = f"""<form method="get" action="/ops/stages" class="search">
+      <select name="pipeline" aria-label="pipeline">{options}</select>
+      <button type="submit">Show</button></form>""" if pipelines else ""
+    columns = []
+    for stage, cards in board:
+        items = "".join(
+            f"""<li class="card"><a href="/ops/contacts/{e(c['id'])}">
+              <span class="score score-{_band(c['lead_score'])}">{e(c['lead_score'] or DASH)}</span>
+              <strong>{e(c['name'] or c['external_id'])}</strong>
+              <span class="tag {e(c['platform'])}">{e(c['platform'])}</span>
+              {'<span class="tag fallback" title="scored by the fallback scorer">fallback</span>'
+               if c['used_fallback'] else ''}
+              <p>{e((c['ai_summary'] or '')[:160])}</p></a></li>"""
+            for c in cards
+        )
+        more = stage["contacts"] - len(cards)
+        columns.append(f"""
+<section class="stage stage-{e(stage['type'])}" data-stage="{e(stage['name'])}">
+  <h2>{e(stage['name'])} <span class="count">{stage['contacts']}</span></h2>
+  <p class="muted small">{e(stage['type'].replace('_', ' ').lower())} ·
+     score {stage['lead_score_min']}{DASH}{stage['lead_score_max']}</p>
+  <ul>{items}</ul>
+  {f'<p class="muted small">… and {more} more (top {per_stage} by score shown)</p>' if more > 0 else ''}
+</section>""")
+    if not pipelines:
+        content = '<p class="empty">No pipeline yet: create one with POST /api/pipelines.</p>'
+    else:
+        content = f'<div class="board">{"".join(columns)}</div>'
+    title = f"Stage board · {selected['name']}" if selected else "Stage board"
+    body = f"""<div class="toolbar"><h1>{e(title)}</h1>{picker}</div>{content}"""
+    return layout("Stage board", body, csrf=csrf, nav="stages")
+
+
+def _band(score: int | None) -> str:
+    if score is None:
+        return "none"
+    return "hot" if score >= 70 else "warm" if score >= 40 else "cold"
+
+
+def contact(row: Any, activities: list[Any], messages: list[Any], *, now: datetime,
+            csrf: str) -> str:
+    log = []
+    for a in activities:
+        details: dict[str, Any] = a["details"] or {}
+        if a["type"] == "STAGE_CHANGED":
+            what = f"{e(a['from_stage'] or '(none)')} → <strong>{e(a['to_stage'])}</strong>"
+        else:
+            what = e(a["type"].replace("_", " ").lower())
+        extra = ", ".join(f"{e(k)}: {e(v)}" for k, v in details.items())
+        log.append(f"""<li><span class="when">{ago(a['created_at'], now)}</span>
+          <span class="what">{what}</span>
+          <span class="muted">score {e(a['lead_score'] if a['lead_score'] is not None else DASH)}</span>
+          <div class="small muted">{extra}</div></li>""")
+    convo = "".join(
+        f"""<li class="{'from-page' if m['from_page'] else 'from-customer'}">
+          <p>{e('(unsent)' if m['deleted'] else m['text'] or ', '.join(m['attachments'] or []))}</p>
+          <span class="small muted">{ago(m['sent_at'], now)}</span></li>"""
+        for m in messages
+    )
+    body = f"""
+<p class="crumbs"><a href="/ops/stages?pipeline={e(row['pipeline_id'] or '')}">Stage board</a> /
+  {e(row['name'] or row['external_id'])}</p>
+<div class="toolbar"><h1>{e(row['name'] or row['external_id'])}</h1>
+  <span class="score score-{_band(row['lead_score'])}">{e(row['lead_score'] or DASH)}</span></div>
+<dl class="facts">
+  <div><dt>Stage</dt><dd>{e(row['stage_name'] or 'not placed')}
+    <span class="muted small">{e(row['pipeline_name'] or '')}</span></dd></div>
+  <div><dt>Status</dt><dd>{badge(row['lead_status'])}</dd></div>
+  <div><dt>Page</dt><dd>{e(row['page_name'] or row['page_id'])}
+    <span class="tag {e(row['platform'])}">{e(row['platform'])}</span></dd></div>
+  <div><dt>Confidence</dt><dd>{e(row['ai_confidence'] if row['ai_confidence'] is not None else DASH)}
+    {'<span class="tag fallback">fallback scorer</span>' if row['used_fallback'] else ''}</dd></div>
+  <div><dt>Last message</dt><dd>{ago(row['last_message_at'], now)}</dd></div>
+</dl>
+<section class="analysis"><h2>Summary</h2><p>{e(row['ai_summary'] or DASH)}</p>
+  <details><summary>Reasoning</summary><p>{e(row['ai_reasoning'] or DASH)}</p></details></section>
+<div class="columns">
+  <section><h2>Activity</h2>
+    <ol class="activity">{''.join(log) or '<li class="empty">No activity yet.</li>'}</ol></section>
+  <section><h2>Conversation</h2>
+    <ol class="conversation">{convo or '<li class="empty">No message stored.</li>'}</ol></section>
+</div>"""
+    return layout(row["name"] or "Contact", body, csrf=csrf, nav="stages")

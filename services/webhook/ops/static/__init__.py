@@ -1,0 +1,1 @@
+"""Static files of the ops console (a package so that installs ship them)."""

@@ -1,0 +1,214 @@
+"""Request handlers of the ops console: read the tables, render a screen, or run a button's action."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlencode
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from services.webhook.ops import actions, queries, screens, session
+from shared.errors import BrokerUnavailable, PublishNotConfirmed
+
+PER_PAGE = 20
+PER_STAGE = 30
+MAX_FORM = 64 * 1024
+
+log = structlog.get_logger("leadsync.webhook.ops")
+
+
+def _token(request: Request) -> str:
+    return request.app.state.deps.settings.admin_token.get_secret_value()
+
+
+def _csrf(request: Request) -> str:
+    return session.csrf_token(_token(request), session.cookie_of(request.scope) or "")
+
+
+def _html(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _safe_next(value: str | None, default: str = "/ops/") -> str:
+    """Only redirect inside the console (no open redirect to another site)."""
+    if value and value.startswith("/ops") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+def _with_notice(path: str, notice: str) -> str:
+    base, _, query = path.partition("?")
+    params = {k: v[-1] for k, v in parse_qs(query).items() if k != "notice"}
+    params["notice"] = notice
+    return f"{base}?{urlencode(params)}"
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    body = await request.body()
+    if len(body) > MAX_FORM:
+        return {}
+    return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+async def _checked_form(request: Request) -> dict[str, list[str]] | Response:
+    """The POSTed form, or a 403 when the CSRF token (or the Origin) does not match."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        return _html("<p>Cross-site request refused.</p>", 403)
+    form = await _form(request)
+    token = (form.get("csrf") or [None])[-1] or request.headers.get("x-csrf-token")
+    if not session.csrf_ok(_token(request), session.cookie_of(request.scope), token):
+        return _html("<p>The form expired: reload the page and try again.</p>", 403)
+    return form
+
+
+async def login_form(request: Request) -> Response:
+    return _html(screens.login(next_path=_safe_next(request.query_params.get("next"))))
+
+
+async def login(request: Request) -> Response:
+    form = await _form(request)
+    offered = (form.get("token") or [""])[-1]
+    next_path = _safe_next((form.get("next") or [None])[-1])
+    if not offered or not session.password_matches(_token(request), offered):
+        log.warning("ops.login_failed", client=request.client.host if request.client else None)
+        return _html(screens.login(next_path=next_path, error="Wrong admin token."), 401)
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        session.COOKIE, session.issue(_token(request), now=time.time()),
+        max_age=session.MAX_AGE_S, path="/ops", httponly=True, samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    response = RedirectResponse("/ops/login", status_code=303)
+    response.delete_cookie(session.COOKIE, path="/ops")
+    return response
+
+
+async def pages(request: Request) -> Response:
+    pool = request.app.state.deps.pool
+    search = request.query_params.get("q", "").strip()[:200]
+    page_no = max(_int(request.query_params.get("p"), 1), 1)
+    rows, total = await queries.pages(
+        pool, search=search, offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE
+    )
+    return _html(screens.pages(
+        rows, total=total, search=search, page_no=page_no,
+        pages_count=max(math.ceil(total / PER_PAGE), 1), now=datetime.now(UTC),
+        csrf=_csrf(request), back=_back(request), notice=request.query_params.get("notice", ""),
+    ))
+
+
+def _back(request: Request) -> str:
+    query = urlencode({k: v for k, v in request.query_params.items() if k != "notice"})
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 9 else default
+
+
+async def page_detail(request: Request) -> Response:
+    pool = request.app.state.deps.pool
+    page_id = request.path_params["page_id"]
+    row = await queries.page(pool, page_id)
+    if row is None:
+        return _html(screens.layout("Not found", "<p>No such page.</p>", csrf=_csrf(request)), 404)
+    jobs = await queries.page_jobs(pool, page_id)
+    return _html(screens.page_detail(
+        row, jobs, now=datetime.now(UTC), csrf=_csrf(request), back=_back(request),
+        notice=request.query_params.get("notice", ""),
+    ))
+
+
+async def sync_pages(request: Request) -> Response:
+    """Sync one page (/pages/{id}/sync) or every selected page (/sync, bulk)."""
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    ids = [request.path_params["page_id"]] if "page_id" in request.path_params else form.get(
+        "page_id", [])
+    kind = "FULL" if (form.get("mode") or ["full"])[-1] == "full" else "INCREMENTAL"
+    back = _safe_next((form.get("next") or [None])[-1])
+    if not ids:
+        return RedirectResponse(_with_notice(back, "Select at least one page."), status_code=303)
+    deps = request.app.state.deps
+    known = {r["id"] for r in await deps.pool.fetch(
+        "SELECT id FROM pages WHERE id = ANY($1::text[])", ids)}
+    started = running = 0
+    try:
+        for page_id in dict.fromkeys(ids):
+            if page_id in known:
+                _, created = await actions.start_sync(deps.pool, deps.publisher, page_id, kind)
+                started, running = started + created, running + (not created)
+    except (BrokerUnavailable, PublishNotConfirmed):
+        return RedirectResponse(
+            _with_notice(back, "RabbitMQ is unreachable: the job waits until it is back."), 303)
+    parts = [f"Started {started} {kind.lower()} sync{'s' if started != 1 else ''}."] if started else []
+    if running:
+        parts.append(f"{running} page{'s' if running != 1 else ''} already had a job running.")
+    notice = " ".join(parts) or "No such page."
+    return RedirectResponse(_with_notice(back, notice), status_code=303)
+
+
+async def cancel_job(request: Request) -> Response:
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    back = _safe_next((form.get("next") or [None])[-1])
+    cancelled = await actions.cancel(request.app.state.deps.pool, request.path_params["job_id"])
+    notice = "Job cancelled." if cancelled else "That job had already ended."
+    return RedirectResponse(_with_notice(back, notice), status_code=303)
+
+
+async def progress(request: Request) -> Response:
+    """JSON for the progress bars: the latest job of each `page` and each `job` asked for."""
+    page_ids = request.query_params.getlist("page")[:200]
+    job_ids = [j for j in request.query_params.getlist("job")[:200] if _is_uuid(j)]
+    jobs = await queries.progress(request.app.state.deps.pool, page_ids=page_ids, job_ids=job_ids)
+    return JSONResponse({"jobs": jobs}, headers={"Cache-Control": "no-store"})
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+async def stage_board(request: Request) -> Response:
+    pool = request.app.state.deps.pool
+    pipelines = await queries.pipelines(pool)
+    wanted = request.query_params.get("pipeline", "")
+    selected = next((p for p in pipelines if str(p["id"]) == wanted), None)
+    if selected is None and pipelines:
+        selected = max(pipelines, key=lambda p: p["contacts"])
+    board = await queries.stage_board(pool, str(selected["id"]), per_stage=PER_STAGE) \
+        if selected else []
+    return _html(screens.stage_board(pipelines, selected, board, per_stage=PER_STAGE,
+                                     csrf=_csrf(request)))
+
+
+async def contact(request: Request) -> Response:
+    pool = request.app.state.deps.pool
+    row = await queries.contact(pool, request.path_params["contact_id"])
+    if row is None:
+        return _html(screens.layout("Not found", "<p>No such contact.</p>", csrf=_csrf(request)),
+                     404)
+    activities = await queries.activities(pool, str(row["id"]))
+    messages = await queries.recent_messages(pool, row)
+    return _html(screens.contact(row, activities, messages, now=datetime.now(UTC),
+                                 csrf=_csrf(request)))

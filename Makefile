@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint services run clean bench
+.PHONY: install test demo lint services run clean bench chromium
 
 install: $(STAMP)
 
@@ -19,7 +19,15 @@ $(STAMP): pyproject.toml
 services:
 	@bash deploy/ensure-services.sh
 
-test: install services
+# The browser tests drive Debian's Chromium through Playwright; install it once when missing.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing chromium for the browser tests" >&2; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: install services chromium
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: install services

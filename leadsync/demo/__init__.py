@@ -1,0 +1,1 @@
+"""`leadsync demo`: the whole system on local Postgres and RabbitMQ with simulated Meta."""

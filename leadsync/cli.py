@@ -12,6 +12,7 @@ COMMANDS = [
     "leadsync.commands.migrate",
     "leadsync.commands.run",
     "leadsync.commands.dlq",
+    "leadsync.commands.demo",
 ]
 
 

@@ -31,7 +31,7 @@ test: install services chromium
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: install services
-	@$(BIN)/leadsync demo
+	@$(BIN)/leadsync demo $(ARGS)
 
 run: install services
 	@$(BIN)/leadsync migrate && $(BIN)/leadsync run

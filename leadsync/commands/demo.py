@@ -13,6 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="live webhook deliveries sent after the backfill (default 60)")
     p.add_argument("--port", type=_at_least(0), default=8000,
                    help="webhook/console port when free (default 8000, else any free port)")
+    p.add_argument("--name", default="leadsync_demo", type=_identifier,
+                   help="database and broker namespace the demo resets and uses (leadsync_demo)")
     p.add_argument("--keep-running", action="store_true",
                    help="leave the stack up for the ops console until Ctrl-C")
     p.set_defaults(func=run)
@@ -24,6 +26,12 @@ def _at_least(low: int):  # type: ignore[no-untyped-def]
             raise argparse.ArgumentTypeError(f"expected a whole number of at least {low}")
         return int(value)
     return parse
+
+
+def _identifier(value: str) -> str:
+    if not value.replace("_", "").isalnum() or not value[0].isalpha() or len(value) > 60:
+        raise argparse.ArgumentTypeError("use letters, digits and _ only, starting with a letter")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

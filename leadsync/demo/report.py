@@ -16,7 +16,7 @@ async def stage_counts(pool: asyncpg.Pool, pipeline_id: str) -> list[dict[str, A
         SELECT s.name, s.type, s.lead_score_min, s.lead_score_max, count(c.id) AS contacts,
                round(avg(c.lead_score)) AS avg_score,
                (array_agg(c.name ORDER BY c.lead_score DESC NULLS LAST)
-                    FILTER (WHERE c.name IS NOT NULL))[1:3] AS examples
+                    FILTER (WHERE c.name IS NOT NULL))[1:2] AS examples
         FROM stages s LEFT JOIN contacts c ON c.stage_id = s.id
         WHERE s.pipeline_id = $1::uuid
         GROUP BY s.id ORDER BY s.position
@@ -71,10 +71,10 @@ def next_steps(console: Console, *, url: str, admin_token: str, keep_running: bo
         console.print(f"  • Metrics:    {url}/metrics")
         console.print("  • Ctrl-C stops everything.")
     else:
-        console.print("  • Run [bold]leadsync demo --keep-running[/bold] (or make demo ARGS=--keep-running)"
-                      " to keep the stack up and open the ops console at /ops.")
-    console.print(f"  • The data stays in {database_url.rsplit('/', 1)[-1]} "
-                  f"(BROKER_NAMESPACE={namespace}) until the next demo run resets it.")
+        console.print("  • [bold]leadsync demo --keep-running[/bold] (make demo ARGS=--keep-running) "
+                      "keeps the stack up for the ops console at /ops.")
+    console.print(f"  • The data stays in database {database_url.rsplit('/', 1)[-1]} until the next "
+                  "demo run resets it.")
     console.print("  • Dashboards: docker compose --profile monitoring up -d, then Grafana on :3000.")
-    console.print("  • Dead letters: BROKER_NAMESPACE=leadsync_demo leadsync dlq list analyzer")
+    console.print(f"  • Dead letters: BROKER_NAMESPACE={namespace} leadsync dlq list analyzer")
     console.print(f"  • Service logs of this run: {log_path}")

@@ -25,12 +25,9 @@ from services.analyzer.settings import AnalyzerSettings
 from shared import db
 from shared.broker import Topology, delete_topology
 
-DATABASE = "leadsync_demo"
-NAMESPACE = "leadsync_demo"
 
-
-def demo_database_url(database_url: str) -> str:
-    return urlunsplit(urlsplit(database_url)._replace(path=f"/{DATABASE}"))
+def demo_database_url(database_url: str, name: str) -> str:
+    return urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
 
 
 def main(args: argparse.Namespace, settings: AnalyzerSettings) -> int:
@@ -55,7 +52,7 @@ async def _interruptible(main: Coroutine[Any, Any, int], console: Console,
 async def _demo(args: argparse.Namespace, settings: AnalyzerSettings, console: Console) -> int:
     started = time.monotonic()
     amqp_url = settings.amqp_url.get_secret_value()
-    database_url = demo_database_url(settings.database_url)
+    database_url = demo_database_url(settings.database_url, args.name)
     if settings.llm_enabled:
         scorer = f"the LLM ({settings.llm_model} at {settings.openai_base_url or 'api.openai.com'})"
     else:
@@ -63,11 +60,11 @@ async def _demo(args: argparse.Namespace, settings: AnalyzerSettings, console: C
     console.rule("[bold]leadsync demo")
     console.print(f"Scoring with {scorer}.")
 
-    with console.status(f"Resetting database {DATABASE} and broker namespace {NAMESPACE}…"):
+    with console.status(f"Resetting database and broker namespace {args.name}…"):
         await db.drop_database(database_url)
-        await delete_topology(amqp_url, Topology(NAMESPACE))
+        await delete_topology(amqp_url, Topology(args.name))
         await db.migrate(database_url)
-    console.print(f"✓ fresh database {DATABASE}, namespace {NAMESPACE}")
+    console.print(f"✓ fresh database and broker namespace {args.name}")
 
     pages = scenario.demo_pages(args.conversations)
     graph = scenario.simulated_graph(pages)
@@ -75,7 +72,7 @@ async def _demo(args: argparse.Namespace, settings: AnalyzerSettings, console: C
     app_secret = secrets.token_hex(16)
     log_path = Path(tempfile.mkdtemp(prefix="leadsync-demo-")) / "services.log"
     async with serving(graph) as graph_url, contextlib.AsyncExitStack() as running:
-        env = _service_env(database_url, graph_url, admin_token, app_secret)
+        env = _service_env(database_url, args.name, graph_url, admin_token, app_secret)
         with console.status("Starting webhook, analyzer, assigner and backfill…"):
             svc = await running.enter_async_context(
                 services.running(env, port=services.pick_port(args.port), log_path=log_path))
@@ -83,7 +80,7 @@ async def _demo(args: argparse.Namespace, settings: AnalyzerSettings, console: C
         await _scenario(args, console, svc, pages, database_url, admin_token, app_secret)
         report.next_steps(console, url=svc.url, admin_token=admin_token,
                           keep_running=args.keep_running, database_url=database_url,
-                          namespace=NAMESPACE, log_path=str(log_path))
+                          namespace=args.name, log_path=str(log_path))
         if args.keep_running:
             await asyncio.Event().wait()  # until Ctrl-C cancels us
         console.print("\nStopping the services…")
@@ -91,11 +88,11 @@ async def _demo(args: argparse.Namespace, settings: AnalyzerSettings, console: C
     return 0
 
 
-def _service_env(database_url: str, graph_url: str, admin_token: str, app_secret: str
-                 ) -> dict[str, str]:
+def _service_env(database_url: str, namespace: str, graph_url: str, admin_token: str,
+                 app_secret: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=database_url, BROKER_NAMESPACE=NAMESPACE,
+        DATABASE_URL=database_url, BROKER_NAMESPACE=namespace,
         META_APP_SECRET=app_secret, META_VERIFY_TOKEN=secrets.token_hex(8),
         ADMIN_TOKEN=admin_token, TOKEN_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         GRAPH_API_BASE_URL=graph_url,

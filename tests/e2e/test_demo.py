@@ -1,0 +1,67 @@
+"""`leadsync demo` runs from start to the final stage table, stops everything, and runs again."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from shared import db
+from shared.broker import Topology, delete_topology
+
+STAGES = ("New lead", "Interested", "Ready to buy", "Won", "Lost")
+
+
+@pytest.fixture
+async def demo_name(server_database_url, amqp_url, run_id):
+    name = f"lstest_{run_id}_demo"
+    yield name
+    await db.drop_database(urlunsplit(urlsplit(server_database_url)._replace(path=f"/{name}")))
+    await delete_topology(amqp_url, Topology(name))
+
+
+async def run_demo(env: dict[str, str], name: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "leadsync", "demo", "--conversations", "30", "--traffic", "10",
+        "--port", "0", "--name", name,
+        env={**env, "COLUMNS": "140"}, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 170)
+    return proc.returncode, out.decode()
+
+
+async def test_the_demo_runs_to_the_stage_table_twice(service_env, server_database_url, demo_name):
+    code, out = await run_demo(service_env, demo_name)
+    assert code == 0, out
+    assert "Scoring with the deterministic fallback scorer" in out
+    assert "Casa Sofía Bakery" in out and "Ola Surf Shop" in out
+    assert "100%" in out and "live traffic: 10 signed deliveries" in out
+    table = out[out.index("Contacts per stage"):]
+    for stage in STAGES:
+        assert f"│ {stage}" in table, table
+    assert "0 not placed" in table
+    assert "everything is stopped" in out
+
+    url = urlunsplit(urlsplit(server_database_url)._replace(path=f"/{demo_name}"))
+    conn = await asyncpg.connect(url)
+    try:
+        first = await conn.fetchval("SELECT count(*) FROM contacts")
+        assert first >= 30
+        assert await conn.fetchval("SELECT count(*) FROM contacts WHERE stage_id IS NULL") == 0
+        assert await conn.fetchval("SELECT count(*) FROM jobs WHERE status = 'COMPLETED'") == 2
+    finally:
+        await conn.close()
+
+    # A second run starts from a clean slate instead of piling onto the first.
+    code, again = await run_demo(service_env, demo_name)
+    assert code == 0, again
+    conn = await asyncpg.connect(url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM contacts") == first
+        assert await conn.fetchval("SELECT count(*) FROM jobs") == 2
+    finally:
+        await conn.close()

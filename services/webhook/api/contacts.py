@@ -19,6 +19,7 @@ from services.webhook.api.errors import ApiError, not_found
 from services.webhook.api.pipelines import parse_uuid
 
 MAX_ACTIVITIES = 200
+MAX_LIMIT = 500
 
 COLUMNS = """c.id::text, c.page_id, c.platform, c.external_id, c.name, c.pipeline_id::text,
     c.stage_id::text, s.name AS stage_name, s.type AS stage_type, c.lead_score, c.lead_status,
@@ -43,7 +44,7 @@ class ContactQuery(BaseModel):
 
     page_id: str | None = Field(default=None, min_length=1)
     stage_id: UUID | None = None
-    limit: int = Field(default=50, ge=1, le=500)
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
     cursor: str | None = None
 
     @field_validator("cursor")

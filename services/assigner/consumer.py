@@ -14,6 +14,7 @@ from services.assigner.pipelines import PipelineCache
 from services.assigner.stages import Decision, place
 from shared import jobs
 from shared.broker import Delivery
+from shared.errors import PermanentError
 from shared.messages import ContactScored
 
 log = structlog.get_logger("leadsync.assigner")
@@ -42,13 +43,17 @@ async def handle(
     """Settle a delivery (one message or a batch) as a whole: all its effects commit together."""
     # The same contact twice in a batch is applied oldest first, as if delivered in order.
     items = sorted(delivery.items, key=lambda m: (repository.contact_lock_key(m), m.analyzed_through))
-    async with pool.acquire() as conn, conn.transaction():
-        # Contacts are locked first (ascending keys), job rows last (ascending ids): no lock cycles.
-        await repository.lock_contacts(conn, [repository.contact_lock_key(m) for m in items])
-        outcomes = [await apply(conn, msg, cache) for msg in items]
-        for msg in sorted(items, key=lambda m: (m.job_id or "", m.platform, m.contact_id)):
-            if msg.job_id:
-                await jobs.settle_item(conn, msg.job_id, msg.platform, msg.contact_id, "SYNCED")
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            # Contacts are locked first (ascending keys), job rows last (ascending ids): no cycles.
+            await repository.lock_contacts(conn, [repository.contact_lock_key(m) for m in items])
+            outcomes = [await apply(conn, msg, cache) for msg in items]
+            for msg in sorted(items, key=lambda m: (m.job_id or "", m.platform, m.contact_id)):
+                if msg.job_id:
+                    await jobs.settle_item(conn, msg.job_id, msg.platform, msg.contact_id, "SYNCED")
+    except (asyncpg.ForeignKeyViolationError, asyncpg.DataError) as err:
+        # A job_id that is not a uuid or names no job will not get better by retrying.
+        raise PermanentError(f"contact.scored refers to data that does not exist: {err}") from err
     for msg, outcome in zip(items, outcomes, strict=True):
         report(msg, outcome)
 

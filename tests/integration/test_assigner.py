@@ -227,3 +227,12 @@ async def test_concurrent_analyses_of_one_contact_equal_in_order_processing(
     finally:
         for p in pools:
             await p.close()
+
+
+@pytest.mark.parametrize("job_id", ["not-a-uuid", "6c4d0c3e-8d8e-4a51-9d57-000000000000"])
+async def test_a_job_that_does_not_exist_is_a_permanent_error(clean_db, pipeline_id, job_id):
+    from shared.errors import PermanentError
+
+    with pytest.raises(PermanentError, match="does not exist"):
+        await deliver(clean_db, PipelineCache(), scored("u1", 50, job_id=job_id))
+    assert await clean_db.fetchval("SELECT count(*) FROM contacts") == 0  # rolled back as a whole

@@ -236,3 +236,25 @@ async def test_a_job_that_does_not_exist_is_a_permanent_error(clean_db, pipeline
     with pytest.raises(PermanentError, match="does not exist"):
         await deliver(clean_db, PipelineCache(), scored("u1", 50, job_id=job_id))
     assert await clean_db.fetchval("SELECT count(*) FROM contacts") == 0  # rolled back as a whole
+
+
+async def test_crossing_batches_from_two_processes_neither_deadlock_nor_lose_updates(
+    clean_db, pipeline_id, database_url
+):
+    """Batch 1 holds (a old, b new), batch 2 (b old, a new): both settle, newest analyses win."""
+    from shared import db
+
+    pools = [await db.create_pool(database_url, min_size=1, max_size=2) for _ in range(2)]
+    try:
+        for round_ in range(15):
+            a, b = f"a{round_}", f"b{round_}"
+            await asyncio.gather(
+                deliver(pools[0], PipelineCache(), scored(a, 10, at=1), scored(b, 70, at=2)),
+                deliver(pools[1], PipelineCache(), scored(b, 10, at=1), scored(a, 70, at=2)),
+            )
+            for contact in (a, b):
+                row = await state(clean_db, contact)
+                assert (row["lead_score"], row["stage"]) == (70, "Negotiation")
+    finally:
+        for p in pools:
+            await p.close()

@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
                 break
         return found
 
-    rows = admin_db.run(load(BaseServiceSettings), fetch)
+    # Hottest first: the contacts a salesperson should look at.
+    rows = sorted(admin_db.run(load(BaseServiceSettings), fetch),
+                  key=lambda c: -int(c["lead_score"] or 0))  # type: ignore[call-overload]
     admin_db.print_table(
         f"contacts of page {args.page} ({len(rows)})",
         ["name", "platform", "score", "status", "stage", "since"],

@@ -9,6 +9,7 @@ import asyncpg
 
 from leadsync.commands import admin_db
 from services.webhook.api import pipelines
+from shared.score_ranges import all_default
 from shared.settings import BaseServiceSettings, load
 
 STAGE = re.compile(r"^(?P<name>[^:]+):(?P<type>[A-Za-z_]+)(?::(?P<min>\d+)-(?P<max>\d+))?$")
@@ -54,6 +55,10 @@ def run_create(args: argparse.Namespace) -> int:
 
     created = admin_db.run(load(BaseServiceSettings), create)
     print_pipeline(created)
+    ranges = [(s.lead_score_min, s.lead_score_max) for s in body.stages]
+    if ranges and not args.auto_ranges and all_default(ranges):
+        print("score ranges are still 0-100: the assigner generates them when it first uses this "
+              "pipeline (or run with --auto-ranges)")
     return 0
 
 

@@ -185,11 +185,35 @@ async def test_scored_contacts_land_in_their_stages_in_both_modes(
         assert await clean_db.fetchval("SELECT count(*) FROM activities") == (
             2 * len(FIRST) + 2 + 2 + 2)  # first placements; c01, c07 moved; two blocked; c13 twice
 
+        # 4. Older and newer analyses of the same contacts at once, in both orders, over two
+        #    assigner processes: each contact ends with the newest, placed once from nowhere.
+        pairs = [(scored("PAGE_UPDATE", f"d{i:02}", 15, "CONTACTED", T0),
+                  scored("PAGE_UPDATE", f"d{i:02}", 65, "QUALIFIED", T1)) for i in range(10)]
+        await publisher.publish_many([(m, None) for i, (older, newer) in enumerate(pairs)
+                                      for m in ((newer, older) if i % 2 else (older, newer))])
+
+        async def pairs_handled() -> bool:
+            # Every analysis logs exactly one line naming its contact once it is committed.
+            text = web.logs() + second.logs()
+            return sum(text.count(f'"contact_id":"{o.contact_id}"') for o, _ in pairs) == 2 * len(pairs)
+
+        await wait_until(pairs_handled, "the concurrent pairs")
+        found = await contacts_of(api, "PAGE_UPDATE")
+        for older, _ in pairs:
+            contact = found[older.contact_id]
+            assert (contact["lead_score"], contact["stage_name"]) == (65, "Negotiation")
+            log = (await api.get(f"/api/contacts/{contact['id']}")).json()["activities"]
+            assert log[0]["to_stage"] == "Negotiation"
+            assert [a["from_stage"] for a in log].count(None) == 1
+
         logs = web.logs() + second.logs()
         totals = await assigner_metrics(logs)
-        assert totals["leadsync_assigner_stale_analyses_dropped_total"] == 2
+        moves = await clean_db.fetchval("SELECT count(*) FROM activities WHERE type = 'STAGE_CHANGED'")
+        # Each pair is two moves (older handled first) or one move and one stale drop.
+        pair_moves = moves - (2 * len(FIRST) + 2 + 2)
+        assert totals["leadsync_assigner_stage_changes_total"] == moves
         assert totals["leadsync_assigner_downgrades_blocked_total"] == 2
-        assert totals["leadsync_assigner_stage_changes_total"] == 2 * len(FIRST) + 2 + 2
+        assert totals["leadsync_assigner_stale_analyses_dropped_total"] == 2 + 2 * len(pairs) - pair_moves
 
     for secret in (*TOKENS.values(), service_env["ADMIN_TOKEN"], service_env["TOKEN_ENCRYPTION_KEY"]):
         assert not any(secret in body for body in responses)

@@ -11,6 +11,9 @@ from collections.abc import Sequence
 COMMANDS = [
     "leadsync.commands.migrate",
     "leadsync.commands.run",
+    "leadsync.commands.pages",
+    "leadsync.commands.pipelines",
+    "leadsync.commands.contacts",
 ]
 
 

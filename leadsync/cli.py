@@ -11,8 +11,11 @@ from collections.abc import Sequence
 COMMANDS = [
     "leadsync.commands.migrate",
     "leadsync.commands.run",
-    "leadsync.commands.dlq",
     "leadsync.commands.demo",
+    "leadsync.commands.pages",
+    "leadsync.commands.pipelines",
+    "leadsync.commands.contacts",
+    "leadsync.commands.dlq",
 ]
 
 

@@ -7,6 +7,7 @@ import contextlib
 import functools
 
 from services.assigner.consumer import handle
+from services.assigner.pipelines import PipelineCache
 from services.assigner.settings import DEFAULT_METRICS_PORT, AssignerSettings
 from shared import db, logging
 from shared.broker import Consumer, Topology
@@ -29,7 +30,7 @@ async def main(stop: asyncio.Event) -> None:
             topology=Topology(settings.broker_namespace),
             service="assigner",
             model=ContactScored,
-            handler=functools.partial(handle, pool=pool),
+            handler=functools.partial(handle, pool=pool, cache=PipelineCache()),
             prefetch=settings.prefetch,
         )
 

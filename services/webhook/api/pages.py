@@ -1,7 +1,178 @@
-"""Admin API routes for pages."""
+"""Admin API for pages: create with an encrypted access token, list, get and patch (never the token)."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from typing import Any, Literal
+from uuid import UUID
 
-routes: list[BaseRoute] = []
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from services.webhook.api.encoding import ApiResponse
+from services.webhook.api.errors import ApiError, not_found, parse_body
+from shared.crypto import TokenCipher
+from shared.logging import add_secrets
+
+Mode = Literal["SKIP_EXISTING", "UPDATE_EXISTING"]
+MAX_INTERVAL = 30 * 86400
+
+# Everything a client may see of a page: the token only as has_token and token_status.
+COLUMNS = """id, name, instagram_account_id, auto_pipeline_id::text, auto_pipeline_mode, auto_sync,
+    sync_interval_s, last_synced_at, token_status, access_token_enc IS NOT NULL AS has_token,
+    created_at, updated_at"""
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("access_token", check_fields=False)
+    @classmethod
+    def _token_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class PageCreate(_Body):
+    id: str = Field(min_length=1, max_length=100, description="the Facebook Page id")
+    name: str = Field(min_length=1, max_length=200)
+    access_token: SecretStr = Field(description="page access token; stored encrypted, never returned")
+    instagram_account_id: str | None = Field(default=None, min_length=1, max_length=100)
+    auto_pipeline_id: UUID | None = None
+    auto_pipeline_mode: Mode = "SKIP_EXISTING"
+    auto_sync: bool = True
+    sync_interval_s: int = Field(default=3600, ge=60, le=MAX_INTERVAL,
+                                 description="seconds between automatic incremental syncs")
+
+
+class PageUpdate(_Body):
+    """Only the fields sent change; auto_pipeline_id and instagram_account_id may be null."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    access_token: SecretStr | None = None
+    instagram_account_id: str | None = Field(default=None, min_length=1, max_length=100)
+    auto_pipeline_id: UUID | None = None
+    auto_pipeline_mode: Mode | None = None
+    auto_sync: bool | None = None
+    sync_interval_s: int | None = Field(default=None, ge=60, le=MAX_INTERVAL)
+
+    @field_validator("name", "access_token", "auto_pipeline_mode", "auto_sync", "sync_interval_s",
+                     mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+def _cipher(request: Request) -> TokenCipher:
+    cipher: TokenCipher | None = request.app.state.deps.cipher
+    if cipher is None:
+        raise ApiError(503, "TOKEN_ENCRYPTION_KEY is not set: set it to a Fernet key on the webhook "
+                            "service to store page access tokens")
+    return cipher
+
+
+def _encrypt(request: Request, token: SecretStr) -> bytes:
+    value = token.get_secret_value()
+    add_secrets([value])  # from now on this process masks it in every log line
+    return _cipher(request).encrypt(value)
+
+
+async def get_page(conn: asyncpg.Connection | asyncpg.Pool, page_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM pages WHERE id = $1", page_id)
+    return dict(row) if row else None
+
+
+async def list_pages(conn: asyncpg.Connection | asyncpg.Pool) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM pages ORDER BY id")]
+
+
+async def insert_page(conn: asyncpg.Connection | asyncpg.Pool, page: PageCreate, token_enc: bytes
+                      ) -> dict[str, Any]:
+    """Insert a page; ApiError 409 when the id or Instagram account is taken, 422 for a bad pipeline."""
+    try:
+        row = await conn.fetchrow(
+            f"""
+            INSERT INTO pages (id, name, access_token_enc, instagram_account_id, auto_pipeline_id,
+                               auto_pipeline_mode, auto_sync, sync_interval_s)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            ON CONFLICT (id) DO NOTHING
+            RETURNING {COLUMNS}
+            """,
+            page.id, page.name, token_enc, page.instagram_account_id, page.auto_pipeline_id,
+            page.auto_pipeline_mode, page.auto_sync, page.sync_interval_s,
+        )
+    except (asyncpg.ForeignKeyViolationError, asyncpg.UniqueViolationError) as err:
+        raise _conflict(err) from None
+    if row is None:
+        raise ApiError(409, f"page {page.id!r} already exists; PATCH /api/pages/{page.id} changes it",
+                       field="id")
+    return dict(row)
+
+
+def _conflict(err: asyncpg.PostgresError) -> ApiError:
+    if isinstance(err, asyncpg.ForeignKeyViolationError):
+        return ApiError(422, "auto_pipeline_id: no pipeline with this id", field="auto_pipeline_id")
+    return ApiError(409, "instagram_account_id: already linked to another page",
+                    field="instagram_account_id")
+
+
+async def update_page(conn: asyncpg.Connection | asyncpg.Pool, page_id: str,
+                      changes: dict[str, Any]) -> dict[str, Any] | None:
+    """Apply the given column values; None when the page does not exist."""
+    if not changes:
+        return await get_page(conn, page_id)
+    sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=2))
+    try:
+        row = await conn.fetchrow(
+            f"UPDATE pages SET {sets}, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}",
+            page_id, *changes.values(),
+        )
+    except (asyncpg.ForeignKeyViolationError, asyncpg.UniqueViolationError) as err:
+        raise _conflict(err) from None
+    return dict(row) if row else None
+
+
+async def create(request: Request) -> Response:
+    body = await parse_body(request, PageCreate)
+    token_enc = _encrypt(request, body.access_token)
+    page = await insert_page(request.app.state.deps.pool, body, token_enc)
+    return ApiResponse(page, status_code=201)
+
+
+async def index(request: Request) -> Response:
+    return ApiResponse({"items": await list_pages(request.app.state.deps.pool)})
+
+
+async def show(request: Request) -> Response:
+    page_id = request.path_params["page_id"]
+    page = await get_page(request.app.state.deps.pool, page_id)
+    if page is None:
+        raise not_found("page", page_id)
+    return ApiResponse(page)
+
+
+async def patch(request: Request) -> Response:
+    page_id = request.path_params["page_id"]
+    body = await parse_body(request, PageUpdate)
+    # Column names come from the model's own fields, never from the request.
+    changes = {name: getattr(body, name) for name in body.model_fields_set if name != "access_token"}
+    if "access_token" in body.model_fields_set and body.access_token is not None:
+        changes["access_token_enc"] = _encrypt(request, body.access_token)
+        changes["token_status"] = "ok"  # noqa: S105 - a new token clears an expired one
+    page = await update_page(request.app.state.deps.pool, page_id, changes)
+    if page is None:
+        raise not_found("page", page_id)
+    return ApiResponse(page)
+
+
+routes: list[BaseRoute] = [
+    Route("/pages", create, methods=["POST"]),
+    Route("/pages", index, methods=["GET"]),
+    Route("/pages/{page_id}", show, methods=["GET"]),
+    Route("/pages/{page_id}", patch, methods=["PATCH"]),
+]

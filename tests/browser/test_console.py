@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.async_api import Page, Request, Route, expect
 
+from shared.crypto import TokenCipher
 from shared.jobs import settle_item
 from tests.browser.conftest import shot
 
@@ -18,15 +19,16 @@ SHOPS = ["Bakery Manila", "Café Lumière", "Surf Shop Bali", "Tienda Sofía", "
 
 
 @pytest.fixture
-async def shop(clean_db):
+async def shop(clean_db, service_env):
     """45 pages (8 named shops, then numbered branches), a pipeline with contacts and activity."""
     pool = clean_db
     names = SHOPS + [f"Branch {i:02d}" for i in range(1, 38)]
+    cipher = TokenCipher(service_env["TOKEN_ENCRYPTION_KEY"])
     await pool.executemany(
-        "INSERT INTO pages (id, name, instagram_account_id, last_synced_at, token_status) "
-        "VALUES ($1, $2, $3, now() - $4 * interval '1 hour', $5)",
-        [(f"{100 + i}", name, f"ig{i}" if i % 3 == 0 else None, i, "expired" if i == 5 else "ok")
-         for i, name in enumerate(names)],
+        "INSERT INTO pages (id, name, instagram_account_id, last_synced_at, token_status, "
+        "access_token_enc) VALUES ($1, $2, $3, now() - $4 * interval '1 hour', $5, $6)",
+        [(f"{100 + i}", name, f"ig{i}" if i % 3 == 0 else None, i, "expired" if i == 5 else "ok",
+          cipher.encrypt(f"token-of-{i}")) for i, name in enumerate(names)],
     )
     pipeline = await pool.fetchval("INSERT INTO pipelines (name) VALUES ('Sales') RETURNING id")
     await pool.execute("UPDATE pages SET auto_pipeline_id = $1 WHERE id IN ('100', '101')", pipeline)

@@ -40,8 +40,9 @@ async def console(clean_db, amqp_url, topology, database_url):
 
 async def seed(pool, pages: int = 45) -> None:
     await pool.executemany(
-        "INSERT INTO pages (id, name, instagram_account_id) VALUES ($1, $2, $3)",
-        [(f"10{i:02d}", f"Shop {i:02d}", f"ig{i}" if i % 2 else None) for i in range(1, pages + 1)],
+        "INSERT INTO pages (id, name, instagram_account_id, access_token_enc) VALUES ($1, $2, $3, $4)",
+        [(f"10{i:02d}", f"Shop {i:02d}", f"ig{i}" if i % 2 else None, b"sealed-token")
+         for i in range(1, pages + 1)],
     )
     await pool.execute("INSERT INTO pages (id, name) VALUES ('2001', 'Bakery Manila')")
 
@@ -147,6 +148,18 @@ async def test_bulk_sync_starts_a_job_for_each_selected_page(console, clean_db):
     kinds = await clean_db.fetch("SELECT page_id, kind FROM jobs ORDER BY page_id")
     assert [(k["page_id"], k["kind"]) for k in kinds] == [("1001", "INCREMENTAL"),
                                                          ("1003", "INCREMENTAL")]
+
+
+async def test_pages_without_a_usable_token_are_not_synced(console, clean_db):
+    await seed(clean_db, pages=2)
+    await clean_db.execute("UPDATE pages SET token_status = 'expired' WHERE id = '1002'")
+    csrf = await login(console)
+    r = await console.post("/ops/sync", data={"csrf": csrf, "mode": "full",
+                                              "page_id": ["1001", "1002", "2001"]})
+    assert r.headers["location"].endswith(
+        "notice=Started+1+full+sync.+2+pages+need+a+valid+access+token+first+%28PATCH+%2Fapi"
+        "%2Fpages%2F%7Bid%7D%29.")
+    assert [r["page_id"] for r in await clean_db.fetch("SELECT page_id FROM jobs")] == ["1001"]
 
 
 async def test_progress_json_and_cancel(console, clean_db):

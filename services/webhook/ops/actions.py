@@ -1,24 +1,61 @@
-"""What the console's buttons do: start a sync job for a page, cancel a job.
+"""What the console's buttons do: start sync jobs for pages, cancel a job.
 
-They behave like POST /api/backfill and POST /api/jobs/{id}/cancel: one active job per page,
-the new job announced on the broker as backfill.requested.
+They behave like POST /api/backfill and POST /api/jobs/{id}/cancel: one active job per page, a
+page needs a usable token, and a new job is announced on the broker as backfill.requested (when
+RabbitMQ is down the job stays PENDING and the scheduler hands it out later).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
 
 import asyncpg
+import structlog
 
 from shared.broker import Publisher
+from shared.errors import BrokerUnavailable, PublishNotConfirmed
 from shared.messages import BackfillRequested
 
 Kind = Literal["FULL", "INCREMENTAL"]
 
+log = structlog.get_logger("leadsync.webhook.ops")
 
-async def start_sync(pool: asyncpg.Pool, publisher: Publisher, page_id: str, kind: Kind
-                     ) -> tuple[str, bool]:
-    """(job id, True when new); a page that already has an active job keeps it."""
+
+@dataclass
+class SyncOutcome:
+    started: list[str] = field(default_factory=list)
+    already_running: list[str] = field(default_factory=list)
+    need_token: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    not_announced: int = 0
+
+
+async def sync_pages(pool: asyncpg.Pool, publisher: Publisher, page_ids: list[str], kind: Kind
+                     ) -> SyncOutcome:
+    """Start one job per page that has a usable token and no active job."""
+    outcome = SyncOutcome()
+    rows = {r["id"]: r["usable"] for r in await pool.fetch(
+        """SELECT id, access_token_enc IS NOT NULL AND token_status = 'ok' AS usable
+           FROM pages WHERE id = ANY($1::text[])""", page_ids)}
+    for page_id in dict.fromkeys(page_ids):
+        if page_id not in rows:
+            outcome.unknown.append(page_id)
+        elif not rows[page_id]:
+            outcome.need_token.append(page_id)
+        else:
+            job_id, created = await _create(pool, page_id, kind)
+            if not created:
+                outcome.already_running.append(page_id)
+                continue
+            outcome.started.append(page_id)
+            if not await _announce(publisher, job_id):
+                outcome.not_announced += 1
+    return outcome
+
+
+async def _create(pool: asyncpg.Pool, page_id: str, kind: Kind) -> tuple[str, bool]:
+    """(job id, True when new); the partial unique index keeps one active job per page."""
     async with pool.acquire() as conn:
         job_id = await conn.fetchval(
             """
@@ -28,14 +65,22 @@ async def start_sync(pool: asyncpg.Pool, publisher: Publisher, page_id: str, kin
             """,
             page_id, kind,
         )
-        if job_id is None:
-            active = await conn.fetchval(
-                "SELECT id FROM jobs WHERE page_id = $1 AND status IN ('PENDING', 'IN_PROGRESS')",
-                page_id,
-            )
-            return str(active), False
-    await publisher.publish(BackfillRequested(job_id=str(job_id)))
-    return str(job_id), True
+        if job_id is not None:
+            return str(job_id), True
+        active = await conn.fetchval(
+            "SELECT id FROM jobs WHERE page_id = $1 AND status IN ('PENDING', 'IN_PROGRESS')",
+            page_id,
+        )
+        return str(active), False
+
+
+async def _announce(publisher: Publisher, job_id: str) -> bool:
+    try:
+        await publisher.publish(BackfillRequested(job_id=job_id))
+    except (BrokerUnavailable, PublishNotConfirmed) as err:
+        log.warning("job.announce_failed", job_id=job_id, error=str(err))
+        return False
+    return True
 
 
 async def cancel(pool: asyncpg.Pool, job_id: str) -> bool:

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from services.webhook.ops import actions, queries, screens, session
-from shared.errors import BrokerUnavailable, PublishNotConfirmed
 
 PER_PAGE = 20
 PER_STAGE = 30
@@ -143,22 +142,26 @@ async def sync_pages(request: Request) -> Response:
     if not ids:
         return RedirectResponse(_with_notice(back, "Select at least one page."), status_code=303)
     deps = request.app.state.deps
-    known = {r["id"] for r in await deps.pool.fetch(
-        "SELECT id FROM pages WHERE id = ANY($1::text[])", ids)}
-    started = running = 0
-    try:
-        for page_id in dict.fromkeys(ids):
-            if page_id in known:
-                _, created = await actions.start_sync(deps.pool, deps.publisher, page_id, kind)
-                started, running = started + created, running + (not created)
-    except (BrokerUnavailable, PublishNotConfirmed):
-        return RedirectResponse(
-            _with_notice(back, "RabbitMQ is unreachable: the job waits until it is back."), 303)
-    parts = [f"Started {started} {kind.lower()} sync{'s' if started != 1 else ''}."] if started else []
-    if running:
-        parts.append(f"{running} page{'s' if running != 1 else ''} already had a job running.")
-    notice = " ".join(parts) or "No such page."
-    return RedirectResponse(_with_notice(back, notice), status_code=303)
+    outcome = await actions.sync_pages(deps.pool, deps.publisher, ids, kind)
+    return RedirectResponse(_with_notice(back, _sync_notice(outcome, kind)), status_code=303)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _sync_notice(outcome: actions.SyncOutcome, kind: str) -> str:
+    parts = []
+    if outcome.started:
+        parts.append(f"Started {_plural(len(outcome.started), kind.lower() + ' sync')}.")
+    if outcome.already_running:
+        parts.append(f"{_plural(len(outcome.already_running), 'page')} already had a job running.")
+    if outcome.need_token:
+        parts.append(f"{_plural(len(outcome.need_token), 'page')} need a valid access token first "
+                     "(PATCH /api/pages/{id}).")
+    if outcome.not_announced:
+        parts.append("RabbitMQ is unreachable: the scheduler starts the jobs once it is back.")
+    return " ".join(parts) or "No such page."
 
 
 async def cancel_job(request: Request) -> Response:

@@ -65,7 +65,8 @@ def job_widget(job: dict[str, Any] | None, *, csrf: str, back: str) -> str:
     if job is None or job.get("id") is None:
         job = {"id": "", "status": "", "done": 0, "total": None}
     active = job["status"] in ACTIVE
-    percent = job.get("percent") or 0
+    # done can briefly run ahead of a total that is still being counted: never show > 100 %.
+    percent = min(job.get("percent") or 0, 100.0)
     text = progress_text(job["done"], job["total"], job.get("items_per_s"), job.get("eta_s")) \
         if job["id"] else ""
     error = job.get("error") or ""

@@ -31,7 +31,8 @@ function render(widget, job) {
   badge.className = `badge status-${job.status}`;
   badge.textContent = job.status.replace("_", " ").toLowerCase();
   const bar = widget.querySelector("progress");
-  const percent = job.percent || 0;
+  // done can briefly run ahead of a total still being counted: never show more than 100 %.
+  const percent = Math.min(job.percent || 0, 100);
   bar.hidden = false;
   bar.value = percent;
   bar.textContent = `${Math.round(percent)} %`;

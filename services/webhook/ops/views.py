@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode
 
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from services.webhook.ops import actions, queries, screens, session
+from services.webhook.ops.html import layout
 
 PER_PAGE = 20
 PER_STAGE = 30
@@ -122,7 +124,7 @@ async def page_detail(request: Request) -> Response:
     page_id = request.path_params["page_id"]
     row = await queries.page(pool, page_id)
     if row is None:
-        return _html(screens.layout("Not found", "<p>No such page.</p>", csrf=_csrf(request)), 404)
+        return _html(layout("Not found", "<p>No such page.</p>", csrf=_csrf(request)), 404)
     jobs = await queries.page_jobs(pool, page_id)
     return _html(screens.page_detail(
         row, jobs, now=datetime.now(UTC), csrf=_csrf(request), back=_back(request),
@@ -183,8 +185,6 @@ async def progress(request: Request) -> Response:
 
 
 def _is_uuid(value: str) -> bool:
-    import uuid
-
     try:
         uuid.UUID(value)
     except ValueError:
@@ -209,7 +209,7 @@ async def contact(request: Request) -> Response:
     pool = request.app.state.deps.pool
     row = await queries.contact(pool, request.path_params["contact_id"])
     if row is None:
-        return _html(screens.layout("Not found", "<p>No such contact.</p>", csrf=_csrf(request)),
+        return _html(layout("Not found", "<p>No such contact.</p>", csrf=_csrf(request)),
                      404)
     activities = await queries.activities(pool, str(row["id"]))
     messages = await queries.recent_messages(pool, row)

@@ -205,7 +205,7 @@ def contact(row: Any, activities: list[Any], messages: list[Any], *, now: dateti
             what = f"{e(a['from_stage'] or '(none)')} → <strong>{e(a['to_stage'])}</strong>"
         else:
             what = e(a["type"].replace("_", " ").lower())
-        extra = ", ".join(f"{e(k)}: {e(v)}" for k, v in details.items())
+        extra = ", ".join(f"{e(k)}: {e(v)}" for k, v in details.items() if v not in (None, ""))
         log.append(f"""<li><span class="when">{ago(a['created_at'], now)}</span>
           <span class="what">{what}</span>
           <span class="muted">score {e(a['lead_score'] if a['lead_score'] is not None else DASH)}</span>

@@ -60,6 +60,8 @@ def csrf_of(page: str) -> str:
 
 
 async def test_without_a_session_everything_leads_to_the_login_form(console):
+    r = await console.get("/ops", follow_redirects=True)
+    assert r.status_code == 200 and r.url.path == "/ops/login" and 'type="password"' in r.text
     r = await console.get("/ops/stages")
     assert r.status_code == 303 and r.headers["location"] == "/ops/login?next=/ops/stages"
     r = await console.get("/ops/api/progress?page=1")

@@ -58,9 +58,13 @@ def read(path: str) -> TranscriptFile:
 async def analyse(transcript: TranscriptFile) -> Analysis:
     from services.analyzer.__main__ import scorer
     from services.analyzer.settings import AnalyzerSettings
+    from shared import logging
     from shared.settings import load
 
-    scoring = scorer(load(AnalyzerSettings))
+    settings = load(AnalyzerSettings)
+    # stdout carries the JSON alone; a fallback warning goes to stderr.
+    logging.configure(service="analyze", fmt="console", level="warning", secrets=settings.secrets())
+    scoring = scorer(settings)
     try:
         return await scoring.score(transcript.messages, transcript.stages, now=datetime.now(UTC))
     finally:

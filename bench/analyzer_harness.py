@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
@@ -9,9 +10,11 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -54,3 +57,26 @@ def percentile(values: list[float], q: float) -> float:
     if not ordered:
         return float("nan")
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@contextlib.asynccontextmanager
+async def fake_llm_process(latency: float) -> AsyncIterator[str]:
+    """tests/fakes/llm.py in a child process (so it does not share the analyzer's event loop,
+    as a real LLM server would not); yields its base URL."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.fakes.llm", "--latency", str(latency),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        yield line.decode().strip()
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def llm_stats(base_url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(base_url.removesuffix("/v1") + "/stats")
+        return response.json()  # type: ignore[no-any-return]

@@ -151,9 +151,8 @@ class LlmScorer:
             started = time.perf_counter()
             outcome = "ok"
             try:
-                response: Any = await self._client.chat.completions.create(
-                    model=self.model, messages=request,  # type: ignore[arg-type]
-                    response_format=prompt.RESPONSE_FORMAT,  # type: ignore[arg-type]
+                response: Any = await self._client.chat.completions.create(  # type: ignore[call-overload]
+                    model=self.model, messages=request, response_format=prompt.RESPONSE_FORMAT,
                     temperature=0,
                 )
                 try:

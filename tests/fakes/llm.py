@@ -134,8 +134,19 @@ class FakeLLM:
             raise ValueError(f"unknown FakeLLM mode {mode!r}; use one of {MODES}")
         return JSONResponse(completion(content, model))
 
+    async def _stats(self, _: Request) -> Response:
+        return JSONResponse(self.stats())
+
+    def stats(self) -> dict[str, Any]:
+        """The counters, as GET /stats returns them to a benchmark running this in a child process."""
+        return {"calls": self.calls, "in_flight": self.in_flight, "max_in_flight": self.max_in_flight,
+                "outcomes": dict(self.outcomes)}
+
     async def __aenter__(self) -> FakeLLM:
-        app = Starlette(routes=[Route("/v1/chat/completions", self._completions, methods=["POST"])])
+        app = Starlette(routes=[
+            Route("/v1/chat/completions", self._completions, methods=["POST"]),
+            Route("/stats", self._stats),
+        ])
         self._server = HttpServer(app, host="127.0.0.1", port=0)
         # Accepted connections inherit this: without it a reused connection's answer waits ~40 ms
         # for the client's delayed ACK (Nagle), which a real LLM server does not add.
@@ -158,3 +169,25 @@ class FakeLLM:
                 lo += 1
             best = max(best, hi - lo + 1)
         return best
+
+
+async def _serve(latency: float) -> None:
+    """Serve until SIGTERM/SIGINT, printing the base URL first (benchmarks run it as a process)."""
+    import signal
+    import sys
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with FakeLLM(latency=latency) as llm:
+        print(llm.base_url, flush=True, file=sys.stdout)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="a fake OpenAI-compatible server on loopback")
+    parser.add_argument("--latency", type=float, default=0.0)
+    asyncio.run(_serve(parser.parse_args().latency))

@@ -124,7 +124,7 @@ async def test_every_fault_mode_ends_in_a_valid_contact_scored(env):
 async def test_a_burst_is_analysed_once_and_a_redelivery_not_at_all(env):
     contact = uid("burst")
     burst = [event(contact, f"message {i}?", start=i) for i in range(5)]
-    async with FakeLLM() as llm, run(env, llm_base_url=llm.base_url, analyzer_debounce_s=0.3):
+    async with FakeLLM() as llm, run(env, llm_base_url=llm.base_url, analyzer_debounce_s=1.0):
         for e in burst:
             await env["publisher"].publish(e)
             await asyncio.sleep(0.05)
@@ -145,7 +145,7 @@ async def test_a_burst_is_analysed_once_and_a_redelivery_not_at_all(env):
 
 async def test_a_batch_is_settled_as_a_whole(env):
     contacts = [uid("batch") for _ in range(3)]
-    async with FakeLLM(latency=0.1) as llm, run(env, llm_base_url=llm.base_url):
+    async with FakeLLM(latency=0.5) as llm, run(env, llm_base_url=llm.base_url, llm_timeout_s=5):
         await env["publisher"].publish([event(c, "hi, price?") for c in contacts])
         await env["watcher"].wait_for(lambda _: all(env["watcher"].of(c) for c in contacts))
     assert llm.calls == 3 and llm.max_in_flight == 3  # the items ran concurrently

@@ -92,7 +92,7 @@ async def test_an_unreachable_server_ends_in_the_fallback():
 
 
 async def test_in_flight_calls_never_exceed_the_concurrency():
-    async with FakeLLM(latency=0.05) as llm:
+    async with FakeLLM(latency=0.2) as llm:
         scorer = scorer_for(llm, llm_concurrency=3)
         results = await asyncio.gather(*(scorer.score(TRANSCRIPT, [], now=NOW) for _ in range(12)))
         await scorer.close()

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from analyzer_harness import fake_llm_process, infrastructure, llm_stats
 
 from leadsync.sim.corpus import conversations
+from services.analyzer.llm import CALLS
 from shared.broker import Publisher
 from shared.messages import ChatMessage, ConversationUpdated
 from tests.support.analyzer import analyzer_running, watching
@@ -64,7 +65,9 @@ async def main(args: argparse.Namespace) -> None:
     sustained = (args.count - 1) / (max(watcher.arrived) - min(watcher.arrived))
     ideal = args.concurrency / args.latency
     fallbacks = sum(1 for s in watcher.items if s.analysis.used_fallback)
-    print(f"analyses: {args.count} in {elapsed:.1f} s; LLM calls {stats['calls']}, "
+    outcomes = {s.labels["outcome"]: int(s.value) for s in CALLS.collect()[0].samples
+                if s.name.endswith("_total")}
+    print(f"analyses: {args.count} in {elapsed:.1f} s; LLM calls {stats['calls']} {outcomes}, "
           f"max in flight {stats['max_in_flight']}, fallbacks {fallbacks}")
     print(f"throughput: end to end {end_to_end:.1f}/s, sustained {sustained:.1f}/s; "
           f"C/L = {args.concurrency}/{args.latency} = {ideal:.1f}/s")

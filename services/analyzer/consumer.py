@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from services.analyzer.scorer import Scorer
 from services.analyzer.transcript import Key
 from shared import jobs
 from shared.broker import Delivery, Publisher
+from shared.errors import PermanentError
 from shared.messages import Analysis, ChatMessage, ContactScored, ConversationUpdated
 
 NameLookup = Callable[[str, str, str], Awaitable[str | None]]
@@ -49,6 +51,14 @@ class Limits:
     cancel_cache_s: float = 5.0
 
 
+def valid_job_id(job_id: str) -> bool:
+    try:
+        uuid.UUID(job_id)
+    except ValueError:
+        return False
+    return True
+
+
 class CancelledJobs:
     """Answers "is this job cancelled?" with a short cache; CANCELLED is final, so it sticks."""
 
@@ -58,6 +68,8 @@ class CancelledJobs:
         self._seen: dict[str, tuple[float, bool]] = {}
 
     async def __call__(self, job_id: str) -> bool:
+        if not valid_job_id(job_id):
+            raise PermanentError(f"job_id {job_id[:80]!r} is not a job id (a UUID)")
         now = time.monotonic()
         cached = self._seen.get(job_id)
         if cached is not None and (cached[1] or cached[0] > now):
@@ -201,7 +213,7 @@ class Analyzer:
         self, delivery: Delivery[ConversationUpdated], err: BaseException
     ) -> None:
         """The delivery limit is reached: record each backfill item FAILED so job counts stay exact."""
-        items = [e for e in delivery.items if e.job_id is not None]
+        items = [e for e in delivery.items if e.job_id is not None and valid_job_id(e.job_id)]
         if not items:
             return
         reason = f"analysis failed: {str(err) or type(err).__name__}"[:500]

@@ -256,3 +256,22 @@ async def test_a_finally_failing_event_records_its_job_item_failed(env):
     assert item["outcome"] == "FAILED" and "RabbitMQ" in item["error"]
     errors = await env["pool"].fetchval("SELECT errors FROM jobs WHERE id = $1::uuid", job_id)
     assert errors[0]["id"] == contact
+
+
+async def test_an_event_with_a_malformed_job_id_is_dead_lettered_at_once(env):
+    import aio_pika
+
+    contact = uid("badjob")
+    async with run(env):
+        await env["publisher"].publish(event(contact, "hi", origin="backfill", job_id="not-a-uuid"))
+        conn = await aio_pika.connect(env["amqp_url"])
+        async with conn:
+            channel = await conn.channel()
+            dead = await channel.get_queue(env["topology"].dead(env["topology"].queue("analyzer")))
+            async with asyncio.timeout(10):
+                while (message := await dead.get(fail=False)) is None:
+                    await asyncio.sleep(0.05)
+            await message.ack()
+    assert "not a job id" in message.headers["x-leadsync-error"]
+    assert message.headers["x-leadsync-deliveries"] == 1
+    assert env["watcher"].of(contact) == []

@@ -275,3 +275,23 @@ async def test_an_event_with_a_malformed_job_id_is_dead_lettered_at_once(env):
     assert "not a job id" in message.headers["x-leadsync-error"]
     assert message.headers["x-leadsync-deliveries"] == 1
     assert env["watcher"].of(contact) == []
+
+
+async def test_the_prompt_carries_the_stages_of_the_pages_auto_pipeline(env):
+    contact, page = uid("staged"), uid("page")
+    pool = env["pool"]
+    pipeline = await pool.fetchval("INSERT INTO pipelines (name) VALUES ('Sales') RETURNING id")
+    await pool.executemany(
+        "INSERT INTO stages (pipeline_id, name, type, position, lead_score_min, lead_score_max) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        [(pipeline, "Fresh", "LEAD", 0, 0, 30), (pipeline, "Talking", "IN_PROGRESS", 1, 31, 80),
+         (pipeline, "Closed", "WON", 2, 81, 100)],
+    )
+    await pool.execute("INSERT INTO pages (id, name, auto_pipeline_id) VALUES ($1, $1, $2)",
+                       page, pipeline)
+    async with FakeLLM() as llm, run(env, llm_base_url=llm.base_url):
+        await env["publisher"].publish(event(contact, "price?", page=page))
+        await env["watcher"].wait_for(lambda _: env["watcher"].of(contact))
+    prompt_text = llm.requests[0]["messages"][1]["content"]
+    assert ("- Fresh (type LEAD, score 0-30)\n- Talking (type IN_PROGRESS, score 31-80)\n"
+            "- Closed (type WON, score 81-100)") in prompt_text

@@ -7,6 +7,8 @@
 
 It answers POST /v1/chat/completions. Each request gets a behaviour: the next entry of `script`
 (while any are left), else what `responder(body, n)` returns (n counts requests from 1), else OK.
+A responder may also return a dict of Analysis fields (lead_score, lead_status, confidence, ...)
+to answer with exactly those.
 Behaviours: OK (a valid Analysis JSON), RATE_LIMITED (429 with Retry-After), SERVER_ERROR (500),
 HANG (no answer until the client gives up), MALFORMED (content that is not JSON),
 OUT_OF_RANGE (score 250, confidence -20: valid after clamping), UNKNOWN_STATUS (status "MAYBE").
@@ -38,7 +40,7 @@ OUT_OF_RANGE = "out_of_range"
 UNKNOWN_STATUS = "unknown_status"
 MODES = (OK, RATE_LIMITED, SERVER_ERROR, HANG, MALFORMED, OUT_OF_RANGE, UNKNOWN_STATUS)
 
-Responder = Callable[[dict[str, Any], int], str]
+Responder = Callable[[dict[str, Any], int], "str | dict[str, Any]"]
 
 
 def analysis_content(
@@ -85,7 +87,7 @@ class FakeLLM:
         self._server: HttpServer | None = None
         self.base_url = ""
 
-    def _mode(self, body: dict[str, Any]) -> str:
+    def _mode(self, body: dict[str, Any]) -> str | dict[str, Any]:
         if self.script:
             return self.script.popleft()
         if self.responder is not None:
@@ -100,7 +102,7 @@ class FakeLLM:
         self.started_at.append(asyncio.get_running_loop().time())
         self.requests.append(body)
         mode = self._mode(body)
-        self.outcomes[mode] += 1
+        self.outcomes[mode if isinstance(mode, str) else OK] += 1
         try:
             if self.latency:
                 await asyncio.sleep(self.latency)
@@ -108,7 +110,11 @@ class FakeLLM:
         finally:
             self.in_flight -= 1
 
-    async def _answer(self, mode: str, model: str) -> Response:
+    async def _answer(self, mode: str | dict[str, Any], model: str) -> Response:
+        if isinstance(mode, dict):
+            fields = {"lead_score": self.score, "lead_status": "QUALIFIED", "confidence": 80,
+                      "recommended_stage": "", "summary": "", "reasoning": "", **mode}
+            return JSONResponse(completion(orjson.dumps(fields).decode(), model))
         if mode == RATE_LIMITED:
             return JSONResponse({"error": {"message": "rate limited", "type": "rate_limit"}},
                                 status_code=429, headers={"Retry-After": str(self.retry_after)})

@@ -122,3 +122,9 @@ async def test_requests_per_minute_are_limited():
 async def test_tokens_per_minute_are_limited():
     # One request is estimated at ~700 tokens: 2000 per minute admits two at once.
     assert 1 <= await calls_started_in_one_second(llm_tpm=2000) <= 3
+
+
+async def test_a_responder_can_answer_with_chosen_fields():
+    async with FakeLLM(responder=lambda body, n: {"lead_score": 10 * n, "lead_status": "NEW"}) as llm:
+        first, second = await score(llm), await score(llm)
+    assert (first.lead_score, second.lead_score, second.lead_status) == (10, 20, "NEW")

@@ -14,6 +14,7 @@ COMMANDS = [
     "leadsync.commands.pages",
     "leadsync.commands.pipelines",
     "leadsync.commands.contacts",
+    "leadsync.commands.analyze",
 ]
 
 

@@ -15,6 +15,7 @@ COMMANDS = [
     "leadsync.commands.pages",
     "leadsync.commands.pipelines",
     "leadsync.commands.contacts",
+    "leadsync.commands.analyze",
     "leadsync.commands.dlq",
 ]
 

@@ -4,15 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 
-from services.analyzer.consumer import handle
+from services.analyzer.consumer import Analyzer, Limits
+from services.analyzer.llm import LlmScorer
+from services.analyzer.scorer import Scorer
 from services.analyzer.settings import DEFAULT_METRICS_PORT, AnalyzerSettings
 from shared import db, logging
 from shared.broker import Consumer, Publisher, Topology
 from shared.messages import ConversationUpdated
 from shared.runtime import run, serve_consumer
 from shared.settings import load
+
+
+def limits(settings: AnalyzerSettings) -> Limits:
+    return Limits(
+        debounce_s=settings.analyzer_debounce_s,
+        max_messages=settings.transcript_max_messages,
+        token_budget=settings.transcript_token_budget,
+        names_timeout_s=settings.names_timeout_s,
+    )
+
+
+def scorer(settings: AnalyzerSettings) -> Scorer:
+    return Scorer(LlmScorer.from_settings(settings) if settings.llm_enabled else None)
+
+
+def consumer(settings: AnalyzerSettings, analyzer: Analyzer) -> Consumer[ConversationUpdated]:
+    return Consumer(
+        amqp_url=settings.amqp_url.get_secret_value(),
+        topology=Topology(settings.broker_namespace),
+        service="analyzer",
+        model=ConversationUpdated,
+        handler=analyzer.handle,
+        prefetch=settings.prefetch,
+        on_final_failure=analyzer.on_final_failure,
+    )
 
 
 async def main(stop: asyncio.Event) -> None:
@@ -22,31 +48,30 @@ async def main(stop: asyncio.Event) -> None:
         secrets=settings.secrets(),
     )
     log = logging.get_logger("leadsync.analyzer")
-    if not settings.llm_enabled:
+    if settings.llm_enabled:
+        log.info("analyzer.llm", model=settings.llm_model, concurrency=settings.llm_concurrency,
+                 rpm=settings.llm_rpm, tpm=settings.llm_tpm)
+    else:
         log.info("analyzer.fallback_only", reason="OPENAI_API_KEY is not set")
-    topology = Topology(settings.broker_namespace)
     async with contextlib.AsyncExitStack() as stack:
         pool = await db.create_pool(settings.database_url, min_size=0)
         stack.push_async_callback(pool.close)
-        publisher = Publisher(settings.amqp_url.get_secret_value(), topology)
+        publisher = Publisher(settings.amqp_url.get_secret_value(),
+                              Topology(settings.broker_namespace))
         stack.push_async_callback(publisher.close)
-        consumer = Consumer(
-            amqp_url=settings.amqp_url.get_secret_value(),
-            topology=topology,
-            service="analyzer",
-            model=ConversationUpdated,
-            handler=functools.partial(handle, pool=pool, publisher=publisher),
-            prefetch=settings.prefetch,
-        )
+        scoring = scorer(settings)
+        stack.push_async_callback(scoring.close)
+        analyzer = Analyzer(pool=pool, publisher=publisher, scorer=scoring, limits=limits(settings))
+        service = consumer(settings, analyzer)
 
         async def database() -> bool:
             return await pool.fetchval("SELECT 1") == 1
 
         async def broker() -> bool:
-            return consumer.connected
+            return service.connected
 
         await serve_consumer(
-            consumer, stop=stop, port=settings.metrics_port_or(DEFAULT_METRICS_PORT),
+            service, stop=stop, port=settings.metrics_port_or(DEFAULT_METRICS_PORT),
             checks={"broker": broker, "database": database},
         )
 

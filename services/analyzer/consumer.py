@@ -1,46 +1,224 @@
-"""Handles conversation.updated: store the messages, score the conversation, publish the result."""
+"""Handles conversation.updated: store the messages, score each conversation once, publish.
+
+A delivery (one event or a batch) is acknowledged only after every item's effect is done:
+its messages stored and a contact.scored covering them confirmed by RabbitMQ.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
 import structlog
+from prometheus_client import Counter
 
-from services.analyzer import fallback, transcript
+from services.analyzer import repository, transcript
+from services.analyzer.coalesce import Coalescer
+from services.analyzer.prompt import Stage
+from services.analyzer.scorer import Scorer
+from services.analyzer.transcript import Key
+from shared import jobs
 from shared.broker import Delivery, Publisher
-from shared.messages import ContactScored, ConversationUpdated
+from shared.errors import PermanentError
+from shared.messages import Analysis, ChatMessage, ContactScored, ConversationUpdated
+
+NameLookup = Callable[[str, str, str], Awaitable[str | None]]
+
+EVENTS = Counter(
+    "leadsync_analyzer_events_total",
+    "conversation.updated events by outcome: analysed (an analysis was made for it), coalesced "
+    "(covered by another or an earlier analysis), cancelled (its job was cancelled), echo_only "
+    "(only page replies), empty (nothing left to score).",
+    ["outcome"],
+)
 
 log = structlog.get_logger("leadsync.analyzer")
 
 
-async def handle(
-    delivery: Delivery[ConversationUpdated], *, pool: asyncpg.Pool, publisher: Publisher
-) -> None:
-    for event in delivery.items:
+@dataclass(frozen=True)
+class Limits:
+    """The analyzer's tunables, from settings (tests and benchmarks turn them down)."""
+
+    debounce_s: float = 2.0
+    max_messages: int = 60
+    token_budget: int = 3000
+    names_timeout_s: float = 1.5
+    cancel_cache_s: float = 5.0
+
+
+def valid_job_id(job_id: str) -> bool:
+    try:
+        uuid.UUID(job_id)
+    except ValueError:
+        return False
+    return True
+
+
+class CancelledJobs:
+    """Answers "is this job cancelled?" with a short cache; CANCELLED is final, so it sticks."""
+
+    def __init__(self, pool: asyncpg.Pool, ttl_s: float) -> None:
+        self._pool = pool
+        self._ttl = ttl_s
+        self._seen: dict[str, tuple[float, bool]] = {}
+
+    async def __call__(self, job_id: str) -> bool:
+        if not valid_job_id(job_id):
+            raise PermanentError(f"job_id {job_id[:80]!r} is not a job id (a UUID)")
+        now = time.monotonic()
+        cached = self._seen.get(job_id)
+        if cached is not None and (cached[1] or cached[0] > now):
+            return cached[1]
+        cancelled = await jobs.is_cancelled(self._pool, job_id)
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[job_id] = (now + self._ttl, cancelled)
+        return cancelled
+
+
+class Analyzer:
+    """The analyzer's handler and final-failure hook, with its dependencies passed in."""
+
+    def __init__(
+        self, *, pool: asyncpg.Pool, publisher: Publisher, scorer: Scorer,
+        limits: Limits = Limits(), names: NameLookup | None = None,
+    ) -> None:
+        self._pool = pool
+        self._publisher = publisher
+        self._scorer = scorer
+        self._limits = limits
+        self._names = names
+        self._cancelled = CancelledJobs(pool, limits.cancel_cache_s)
+        self._rounds: Coalescer[Key, ConversationUpdated] = Coalescer(
+            self._analyse, window=limits.debounce_s
+        )
+
+    async def handle(self, delivery: Delivery[ConversationUpdated]) -> None:
+        """Settle a delivery as a whole: every item done, or the first error (redelivered)."""
+        results = await asyncio.gather(
+            *(self._one(event) for event in delivery.items), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _one(self, event: ConversationUpdated) -> None:
+        key = Key.of(event)
         with structlog.contextvars.bound_contextvars(
             page_id=event.page_id, contact_id=event.contact_id, job_id=event.job_id
         ):
-            async with pool.acquire() as conn:
-                async with conn.transaction():
-                    await transcript.store(conn, event)
+            if event.job_id is not None and await self._cancelled(event.job_id):
+                EVENTS.labels("cancelled").inc()
+                log.info("conversation.skipped", reason="job cancelled")
+                return
+            async with self._pool.acquire() as conn, conn.transaction():
+                changed = await transcript.store(conn, event)
+                state = await repository.bump(conn, key, changed)
+            if event.origin == "webhook":
+                if state.covered:
+                    EVENTS.labels("coalesced").inc()
+                    return
+                if event.messages and all(m.from_page for m in event.messages):
+                    # The page's own reply says little about the lead; the customer's next
+                    # message is analysed with it in the transcript.
+                    EVENTS.labels("echo_only").inc()
+                    return
+            await self._rounds.submit(key, event, immediate=event.origin == "backfill")
+
+    async def _analyse(self, key: Key, events: list[ConversationUpdated]) -> None:
+        """One round: analyse the conversation once (unless already covered) and publish."""
+        async with self._pool.acquire() as conn:
+            # Read the revision before the transcript: a change stored in between is re-analysed.
+            state = await repository.state(conn, key)
+            history: list[ChatMessage] = []
+            stages: list[Stage] = []
+            if not state.covered:
                 history = await transcript.load(
-                    conn, event.page_id, event.platform, event.contact_id
+                    conn, key, limit=self._limits.max_messages, token_budget=self._limits.token_budget
                 )
-            if not history:
-                log.info("conversation.empty")
-                continue
-            analysis = fallback.score(history, now=datetime.now(UTC))
-            scored = ContactScored(
-                page_id=event.page_id,
-                platform=event.platform,
-                contact_id=event.contact_id,
-                contact_name=event.contact_name,
-                analysis=analysis,
-                analyzed_through=max(m.sent_at for m in history),
-                message_count=len(history),
-                origin=event.origin,
-                job_id=event.job_id,
+                stages = await repository.stages(conn, key.page_id)
+        if state.covered:
+            assert state.analysis is not None and state.analyzed_through is not None
+            EVENTS.labels("coalesced").inc(len(events))
+            await self._publish(key, events, state.analysis, state.analyzed_through,
+                                state.message_count, only_jobs=True)
+            return
+        if not history:
+            EVENTS.labels("empty").inc(len(events))
+            await self._settle_empty(key, events)
+            return
+        analysis = await self._scorer.score(history, stages, now=datetime.now(UTC))
+        through = max(m.sent_at for m in history)
+        await self._publish(key, events, analysis, through, len(history), only_jobs=False)
+        await repository.mark_analysed(
+            self._pool, key, revision=state.revision, analysis=analysis,
+            analyzed_through=through, message_count=len(history),
+        )
+        EVENTS.labels("analysed").inc()
+        EVENTS.labels("coalesced").inc(len(events) - 1)
+        log.info("conversation.scored", score=analysis.lead_score, status=analysis.lead_status,
+                 fallback=analysis.used_fallback, events=len(events), messages=len(history),
+                 page_id=key.page_id, contact_id=key.contact_id)
+
+    async def _publish(
+        self, key: Key, events: list[ConversationUpdated], analysis: Analysis,
+        through: datetime, count: int, *, only_jobs: bool,
+    ) -> None:
+        """One contact.scored per (origin, job) among the events, so each job settles its item.
+
+        `only_jobs`: the analysis was published before; only jobs still need to hear of it.
+        """
+        targets = {(e.origin, e.job_id): e for e in events if e.job_id is not None or not only_jobs}
+        if not targets:
+            return
+        name = next((e.contact_name for e in events if e.contact_name), None)
+        if name is None:
+            name = await self._lookup_name(key)
+        await self._publisher.publish_many([
+            (ContactScored(
+                page_id=key.page_id, platform=e.platform, contact_id=key.contact_id,
+                contact_name=name, analysis=analysis, analyzed_through=through,
+                message_count=count, origin=origin, job_id=job_id,
+            ), None)
+            for (origin, job_id), e in targets.items()
+        ])
+
+    async def _lookup_name(self, key: Key) -> str | None:
+        if self._names is None:
+            return None
+        try:
+            return await asyncio.wait_for(
+                self._names(key.page_id, key.platform, key.contact_id),
+                timeout=self._limits.names_timeout_s,
             )
-            await publisher.publish(scored)
-            log.info("conversation.scored", score=analysis.lead_score, fallback=True)
+        except Exception as err:  # a name is nice to have; scoring never waits on it for long
+            log.info("contact.name_unavailable", error=type(err).__name__)
+            return None
+
+    async def _settle_empty(self, key: Key, events: list[ConversationUpdated]) -> None:
+        """A backfilled conversation with nothing to score still settles its job item."""
+        job_ids = {e.job_id for e in events if e.job_id is not None}
+        if not job_ids:
+            return
+        async with self._pool.acquire() as conn, conn.transaction():
+            for job_id in sorted(job_ids):
+                await jobs.settle_item(conn, job_id, key.platform, key.contact_id, "SYNCED")
+
+    async def on_final_failure(
+        self, delivery: Delivery[ConversationUpdated], err: BaseException
+    ) -> None:
+        """The delivery limit is reached: record each backfill item FAILED so job counts stay exact."""
+        items = [e for e in delivery.items if e.job_id is not None and valid_job_id(e.job_id)]
+        if not items:
+            return
+        reason = f"analysis failed: {str(err) or type(err).__name__}"[:500]
+        async with self._pool.acquire() as conn, conn.transaction():
+            for e in items:
+                assert e.job_id is not None
+                await jobs.settle_item(conn, e.job_id, e.platform, e.contact_id, "FAILED",
+                                       error=reason)

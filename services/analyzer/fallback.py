@@ -5,34 +5,30 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from shared.messages import Analysis, ChatMessage
+from services.analyzer import keywords
+from services.analyzer.prompt import Stage
+from shared.messages import Analysis, ChatMessage, LeadStatus
 
-PROMPT_VERSION = "fallback-1"
+PROMPT_VERSION = "fallback-2"
 MODEL = "fallback"
 
-_CLOSING = re.compile(
-    r"\b(paid|payment sent|order confirmed|transferred|pagado|pago enviado|pedido confirmado|"
-    r"paguei|pagamento enviado|payé|paiement envoyé|nagbayad|bayad na|sudah bayar|sudah transfer)\b",
-    re.IGNORECASE,
-)
-_NEGATIVE = re.compile(
-    r"\b(not interested|too expensive|unsubscribe|stop|bought elsewhere|no thanks|"
-    r"no me interesa|muy caro|não tenho interesse|muito caro|pas intéressé|trop cher|"
-    r"hindi interesado|mahal masyado|tidak tertarik|terlalu mahal)\b",
-    re.IGNORECASE,
-)
-_INTENT = re.compile(
-    r"\b(price|how much|cost|available|availability|book|booking|order|buy|deliver|delivery|"
-    r"shipping|pay|payment|precio|cuánto|cuanto|disponible|reservar|pedido|comprar|envío|"
-    r"preço|quanto|disponível|reserva|encomenda|entrega|prix|combien|disponible|réserver|"
-    r"commande|livraison|magkano|presyo|available pa|order po|harga|berapa|tersedia|pesan|"
-    r"kirim|ongkir)\b",
-    re.IGNORECASE,
-)
+BASE = 5
+PER_MESSAGE, MAX_MESSAGES = 3, 10
+RECENT_DAY, RECENT_WEEK = 15, 8
+PER_QUESTION, MAX_QUESTIONS = 3, 5
+PER_INTENT, MAX_INTENTS = 8, 4
+CONTACT_DETAILS = 15
+NEGATIVE = -40
+CLOSING = 40
+QUALIFIED_AT = 60
+
+_INTENT = keywords.everywhere(keywords.INTENT)
+_NEGATIVE = keywords.everywhere(keywords.NEGATIVE)
+_CLOSING = keywords.everywhere(keywords.CLOSING)
 _PHONE = re.compile(r"\+?\d[\d\s().\-]{7,}\d")
-_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+\.[\w.\-]+")
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+\.[A-Za-z]{2,}")
 
 
 @dataclass(frozen=True)
@@ -41,43 +37,91 @@ class Signal:
     points: int
 
 
-def score(messages: Sequence[ChatMessage], *, now: datetime) -> Analysis:
-    """Score a transcript; the same transcript and `now` always give the same result."""
+def _has_phone(text: str) -> bool:
+    # At least nine digits: enough for a phone number, more than a date or a price.
+    return any(sum(c.isdigit() for c in m.group()) >= 9 for m in _PHONE.finditer(text))
+
+
+def _outcome(texts: Sequence[str]) -> LeadStatus | None:
+    """WON or LOST from the latest customer message that carries a closing or negative phrase."""
+    for text in reversed(texts):
+        closing, negative = _CLOSING.search(text), _NEGATIVE.search(text)
+        if closing or negative:
+            # Within one message, the phrase said last wins ("too expensive... ok, paid").
+            if closing and negative:
+                return "WON" if closing.start() > negative.start() else "LOST"
+            return "WON" if closing else "LOST"
+    return None
+
+
+def signals(messages: Sequence[ChatMessage], *, now: datetime) -> tuple[list[Signal], LeadStatus]:
+    """Every signal that fired with its points, and the status they imply."""
     customer = [m for m in messages if not m.from_page]
     texts = [m.text or "" for m in customer]
     joined = "\n".join(texts)
-    signals: list[Signal] = []
-    signals.append(Signal("customer messages", min(len(customer), 10) * 3))
+    found = [Signal("customer messages", min(len(customer), MAX_MESSAGES) * PER_MESSAGE)]
     if customer:
-        age_h = (now - max(m.sent_at for m in customer)).total_seconds() / 3600
-        recency = 15 if age_h <= 24 else 8 if age_h <= 24 * 7 else 0
-        signals.append(Signal("recent activity", recency))
-    questions = sum(t.count("?") for t in texts)
+        age = now - max(m.sent_at for m in customer)
+        if age <= timedelta(days=1):
+            found.append(Signal("last customer message within a day", RECENT_DAY))
+        elif age <= timedelta(days=7):
+            found.append(Signal("last customer message within a week", RECENT_WEEK))
+    # "¿Cuánto?" is one question, not two.
+    questions = sum(max(t.count("?"), t.count("¿")) for t in texts)
     if questions:
-        signals.append(Signal("questions asked", min(questions, 5) * 3))
-    intent = len(_INTENT.findall(joined))
-    if intent:
-        signals.append(Signal("buying intent", min(intent, 4) * 8))
-    if _PHONE.search(joined) or _EMAIL.search(joined):
-        signals.append(Signal("contact details shared", 15))
-    status = "CONTACTED" if customer else "NEW"
-    if _NEGATIVE.search(joined):
-        signals.append(Signal("negative signal", -40))
-        status = "LOST"
-    if _CLOSING.search(joined):
-        signals.append(Signal("closing signal", 40))
-        status = "WON"
-    total = max(1, min(100, 5 + sum(s.points for s in signals)))
-    if status not in ("WON", "LOST") and total >= 60:
-        status = "QUALIFIED"
-    reasoning = "; ".join(f"{s.name} {s.points:+d}" for s in signals) + f"; base +5 → {total}"
+        found.append(Signal(f"questions ({questions})", min(questions, MAX_QUESTIONS) * PER_QUESTION))
+    intents = sorted({m.group().lower() for m in _INTENT.finditer(joined)})
+    if intents:
+        found.append(Signal(f"buying intent ({', '.join(intents[:MAX_INTENTS])})",
+                            min(len(intents), MAX_INTENTS) * PER_INTENT))
+    if _has_phone(joined) or _EMAIL.search(joined):
+        found.append(Signal("contact details shared", CONTACT_DETAILS))
+    outcome = _outcome(texts)
+    if outcome == "LOST":
+        found.append(Signal("negative signal", NEGATIVE))
+    elif outcome == "WON":
+        found.append(Signal("closing signal", CLOSING))
+    if outcome is not None:
+        return found, outcome
+    total = _total(found)
+    if total >= QUALIFIED_AT:
+        return found, "QUALIFIED"
+    return found, "CONTACTED" if any(m.from_page for m in messages) else "NEW"
+
+
+def _total(found: Sequence[Signal]) -> int:
+    return max(1, min(100, BASE + sum(s.points for s in found)))
+
+
+def recommend(stages: Sequence[Stage], score: int, status: LeadStatus) -> str:
+    """The stage name a rule-based scorer would suggest (the assigner decides for real)."""
+    wanted = {"WON": ("WON",), "LOST": ("LOST",)}.get(status, ("LEAD", "IN_PROGRESS"))
+    for stage in stages:
+        if stage.type in wanted and (
+            status in ("WON", "LOST") or stage.lead_score_min <= score <= stage.lead_score_max
+        ):
+            return stage.name
+    return ""
+
+
+def score(
+    messages: Sequence[ChatMessage], *, now: datetime, stages: Sequence[Stage] = ()
+) -> Analysis:
+    """Score a transcript; the same transcript, stages and `now` always give the same result."""
+    found, status = signals(messages, now=now)
+    total = _total(found)
+    customer = sum(1 for m in messages if not m.from_page)
+    fired = [s for s in found if s.points]
+    reasoning = "; ".join(f"{s.name} {s.points:+d}" for s in fired)
+    reasoning = f"base +{BASE}" + (f"; {reasoning}" if reasoning else "") + f" = {total}"
     return Analysis(
         lead_score=total,
-        lead_status=status,  # type: ignore[arg-type]
-        recommended_stage="",
-        summary=f"{len(customer)} customer message(s); status {status.lower()} by rules",
+        lead_status=status,
+        recommended_stage=recommend(stages, total, status),
+        summary=f"Rule-based score from {customer} customer message(s); status {status}.",
         reasoning=reasoning,
-        confidence=35,
+        # Keyword rules are a rough guide: confidence stays low, a little higher with more evidence.
+        confidence=min(40, 15 + 5 * len(fired)),
         used_fallback=True,
         model=MODEL,
         prompt_version=PROMPT_VERSION,

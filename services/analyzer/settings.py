@@ -1,4 +1,4 @@
-"""The analyzer service's settings (DESIGN §2)."""
+"""The analyzer service's settings (DESIGN §2), with the knobs tests and benchmarks turn down."""
 
 from __future__ import annotations
 
@@ -18,7 +18,19 @@ class AnalyzerSettings(BaseServiceSettings):
     llm_concurrency: int = Field(default=16, ge=1, le=1000)
     llm_rpm: int = Field(default=500, ge=1)
     llm_tpm: int = Field(default=200_000, ge=1)
-    prefetch: int = Field(default=64, ge=1, le=5000)
+    # One call must end well before a held message would look stuck; the client's own default
+    # (10 minutes) is far longer than that.
+    llm_timeout_s: float = Field(default=20.0, gt=0, le=300)
+    llm_attempts: int = Field(default=3, ge=1, le=10)
+    llm_backoff_s: float = Field(default=0.5, ge=0, le=60)
+    llm_retry_after_max_s: float = Field(default=30.0, ge=0, le=600)
+    # Webhook events of one conversation arriving within this window share one analysis.
+    analyzer_debounce_s: float = Field(default=2.0, ge=0, le=60)
+    transcript_max_messages: int = Field(default=60, ge=1, le=1000)
+    transcript_token_budget: int = Field(default=3000, ge=50, le=200_000)
+    names_timeout_s: float = Field(default=1.5, gt=0, le=30)
+    # Held (debounced) deliveries occupy prefetch slots, so prefetch is sized for a window's worth.
+    prefetch: int = Field(default=512, ge=1, le=5000)
 
     @property
     def llm_enabled(self) -> bool:

@@ -1,50 +1,114 @@
-"""The transcript store: messages upserted idempotently by mid, conversations loaded for scoring."""
+"""The transcript store: messages upserted by mid (edits and unsends applied), loaded within a budget."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
+import orjson
 
 from shared.messages import ChatMessage, ConversationUpdated
 
-MAX_MESSAGES = 50
+# The prompt's per-message overhead (timestamp, speaker, delimiters) in estimated tokens.
+_LINE_OVERHEAD = 8
 
 
-async def store(conn: asyncpg.Connection, event: ConversationUpdated) -> None:
-    """Upsert the event's messages; repeats of the same mid change nothing."""
+@dataclass(frozen=True)
+class Key:
+    """One conversation: a customer of a page on one platform."""
+
+    page_id: str
+    platform: str
+    contact_id: str
+
+    @classmethod
+    def of(cls, event: ConversationUpdated) -> Key:
+        return cls(event.page_id, event.platform, event.contact_id)
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap upper-ish estimate: about four characters per token for Latin scripts."""
+    return len(text) // 4 + 1
+
+
+def message_tokens(message: ChatMessage) -> int:
+    return estimate_tokens(message.text or "") + 4 * len(message.attachments) + _LINE_OVERHEAD
+
+
+def fit(messages: Sequence[ChatMessage], budget: int) -> list[ChatMessage]:
+    """The newest messages (oldest first) whose estimated tokens fit `budget`; oldest dropped first.
+
+    The newest message is always kept, whatever its size: a transcript without it says nothing.
+    """
+    kept: list[ChatMessage] = []
+    used = 0
+    for message in reversed(messages):
+        cost = message_tokens(message)
+        if kept and used + cost > budget:
+            break
+        kept.append(message)
+        used += cost
+    kept.reverse()
+    return kept
+
+
+async def store(conn: asyncpg.Connection, event: ConversationUpdated) -> int:
+    """Upsert the event's messages; returns how many rows changed (0 for a redelivery).
+
+    A higher edit_count replaces the text; an unsend marks the message deleted and forgets its
+    text. An older or equal version of a stored message changes nothing.
+    """
     if not event.messages:
-        return
-    await conn.executemany(
+        return 0
+    rows = await conn.fetch(
         """
-        INSERT INTO messages (mid, page_id, platform, contact_external_id, from_page, text,
-                              attachments, sent_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-        ON CONFLICT (mid) DO NOTHING
+        INSERT INTO messages AS m (mid, page_id, platform, contact_external_id, from_page, text,
+                                   attachments, sent_at, edit_count, deleted)
+        SELECT u.mid, $1, $2, $3, u.from_page,
+               CASE WHEN u.deleted THEN NULL ELSE u.text END,
+               u.attachments::jsonb, u.sent_at, u.edit_count, u.deleted
+        FROM unnest($4::text[], $5::bool[], $6::text[], $7::text[], $8::timestamptz[],
+                    $9::int[], $10::bool[])
+             AS u(mid, from_page, text, attachments, sent_at, edit_count, deleted)
+        ON CONFLICT (mid) DO UPDATE SET
+            text = CASE WHEN excluded.deleted OR m.deleted THEN NULL ELSE excluded.text END,
+            attachments = CASE WHEN excluded.deleted OR m.deleted THEN '[]'::jsonb
+                               ELSE excluded.attachments END,
+            edit_count = greatest(m.edit_count, excluded.edit_count),
+            deleted = m.deleted OR excluded.deleted
+        WHERE excluded.edit_count > m.edit_count OR (excluded.deleted AND NOT m.deleted)
+        RETURNING m.mid
         """,
-        [
-            (m.mid, event.page_id, event.platform, event.contact_id, m.from_page, m.text,
-             m.attachments, m.sent_at)
-            for m in event.messages
-        ],
+        event.page_id, event.platform, event.contact_id,
+        [m.mid for m in event.messages],
+        [m.from_page for m in event.messages],
+        [m.text for m in event.messages],
+        # A list of lists would read as a 2-D array: send each message's list as JSON text.
+        [orjson.dumps(m.attachments).decode() for m in event.messages],
+        [m.sent_at for m in event.messages],
+        [m.edit_count for m in event.messages],
+        [m.deleted for m in event.messages],
     )
+    return len(rows)
 
 
 async def load(
-    conn: asyncpg.Connection, page_id: str, platform: str, contact_id: str,
-    *, limit: int = MAX_MESSAGES,
-) -> Sequence[ChatMessage]:
-    """The newest `limit` messages of a conversation, oldest first."""
+    conn: asyncpg.Connection, key: Key, *, limit: int, token_budget: int
+) -> list[ChatMessage]:
+    """The conversation for scoring: newest `limit` live messages within the budget, oldest first."""
     rows = await conn.fetch(
         """
-        SELECT mid, from_page, text, attachments, sent_at FROM messages
-        WHERE page_id = $1 AND platform = $2 AND contact_external_id = $3
+        SELECT mid, from_page, text, attachments, sent_at, edit_count FROM messages
+        WHERE page_id = $1 AND platform = $2 AND contact_external_id = $3 AND NOT deleted
         ORDER BY sent_at DESC, mid DESC LIMIT $4
         """,
-        page_id, platform, contact_id, limit,
+        key.page_id, key.platform, key.contact_id, limit,
     )
-    return [
+    messages = [
         ChatMessage(mid=r["mid"], from_page=r["from_page"], text=r["text"],
-                    attachments=r["attachments"] or [], sent_at=r["sent_at"])
+                    attachments=r["attachments"] or [], sent_at=r["sent_at"],
+                    edit_count=r["edit_count"])
         for r in reversed(rows)
     ]
+    return fit(messages, token_budget)

@@ -12,7 +12,7 @@ import hmac
 import time
 from urllib.parse import quote
 
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 COOKIE = "leadsync_ops"
@@ -83,6 +83,7 @@ class RequireSession:
         if path.startswith(PUBLIC) or valid(token, cookie_of(scope), now=time.time()):
             await self.app(scope, receive, send)
             return
+        response: Response
         if path.startswith("/api/"):
             response = JSONResponse({"error": "not logged in to the ops console"}, status_code=401)
         else:

@@ -55,13 +55,19 @@ async def _form(request: Request) -> dict[str, list[str]]:
     return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
 
 
+def _field(form: dict[str, list[str]], name: str) -> str | None:
+    """The last value of a form field (browsers send one), or None."""
+    values = form.get(name)
+    return values[-1] if values else None
+
+
 async def _checked_form(request: Request) -> dict[str, list[str]] | Response:
     """The POSTed form, or a 403 when the CSRF token (or the Origin) does not match."""
     origin = request.headers.get("origin")
     if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
         return _html("<p>Cross-site request refused.</p>", 403)
     form = await _form(request)
-    token = (form.get("csrf") or [None])[-1] or request.headers.get("x-csrf-token")
+    token = _field(form, "csrf") or request.headers.get("x-csrf-token")
     if not session.csrf_ok(_token(request), session.cookie_of(request.scope), token):
         return _html("<p>The form expired: reload the page and try again.</p>", 403)
     return form
@@ -73,8 +79,8 @@ async def login_form(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     form = await _form(request)
-    offered = (form.get("token") or [""])[-1]
-    next_path = _safe_next((form.get("next") or [None])[-1])
+    offered = _field(form, "token") or ""
+    next_path = _safe_next(_field(form, "next"))
     if not offered or not session.password_matches(_token(request), offered):
         log.warning("ops.login_failed", client=request.client.host if request.client else None)
         return _html(screens.login(next_path=next_path, error="Wrong admin token."), 401)
@@ -139,8 +145,8 @@ async def sync_pages(request: Request) -> Response:
         return form
     ids = [request.path_params["page_id"]] if "page_id" in request.path_params else form.get(
         "page_id", [])
-    kind = "FULL" if (form.get("mode") or ["full"])[-1] == "full" else "INCREMENTAL"
-    back = _safe_next((form.get("next") or [None])[-1])
+    kind: actions.Kind = "INCREMENTAL" if _field(form, "mode") == "incremental" else "FULL"
+    back = _safe_next(_field(form, "next"))
     if not ids:
         return RedirectResponse(_with_notice(back, "Select at least one page."), status_code=303)
     deps = request.app.state.deps
@@ -170,7 +176,7 @@ async def cancel_job(request: Request) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
-    back = _safe_next((form.get("next") or [None])[-1])
+    back = _safe_next(_field(form, "next"))
     cancelled = await actions.cancel(request.app.state.deps.pool, request.path_params["job_id"])
     notice = "Job cancelled." if cancelled else "That job had already ended."
     return RedirectResponse(_with_notice(back, notice), status_code=303)

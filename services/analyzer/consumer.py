@@ -8,6 +8,7 @@ import asyncpg
 import structlog
 
 from services.analyzer import fallback, transcript
+from shared import jobs
 from shared.broker import Delivery, Publisher
 from shared.messages import ContactScored, ConversationUpdated
 
@@ -21,6 +22,9 @@ async def handle(
         with structlog.contextvars.bound_contextvars(
             page_id=event.page_id, contact_id=event.contact_id, job_id=event.job_id
         ):
+            if event.job_id is not None and await jobs.is_cancelled(pool, event.job_id):
+                log.info("conversation.dropped", reason="job cancelled")
+                continue
             async with pool.acquire() as conn:
                 async with conn.transaction():
                     await transcript.store(conn, event)

@@ -1,0 +1,310 @@
+"""Meta Graph API client: conversations with their messages in few calls, paced per page.
+
+One httpx.AsyncClient per process. Each call is paced by a limiter per page or Instagram
+account (GRAPH_CALLS_PER_SECOND), slows down as the usage headers near 100 %, waits out rate
+limits, retries temporary errors with backoff, and raises the rest classified by Meta's error
+code. Access tokens travel as a query parameter only; they never appear in errors or logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+import structlog
+from aiolimiter import AsyncLimiter
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from shared.graph_errors import (
+    GraphError,
+    RateLimited,
+    TemporaryError,
+    TokenInvalid,
+    TooMuchData,
+    error_from,
+    usage_of,
+)
+from shared.messages import ChatMessage, Platform
+
+__all__ = [
+    "Conversation", "ConversationPage", "Failure", "GraphClient", "GraphError", "RateLimited",
+    "TemporaryError", "TokenInvalid", "TooMuchData",
+]
+
+log = structlog.get_logger("leadsync.graph")
+
+MESSAGE_FIELDS = "id,created_time,from,message,attachments{mime_type}"
+
+
+def conversation_fields(messages_limit: int, *, with_messages: bool = True) -> str:
+    base = "id,updated_time,participants"
+    return f"{base},messages.limit({messages_limit}){{{MESSAGE_FIELDS}}}" if with_messages else base
+
+
+@dataclass
+class Conversation:
+    """A thread as the backfill needs it: the customer and their messages, oldest first."""
+
+    id: str
+    platform: Platform
+    updated_time: datetime
+    contact_id: str
+    contact_name: str | None
+    messages: list[ChatMessage]
+    more_after: str | None = None  # cursor of older messages when the thread is longer
+
+
+@dataclass
+class Failure:
+    """A conversation that could not be fetched; it becomes a FAILED job item."""
+
+    conversation_id: str
+    contact_id: str | None
+    error: str
+    code: int | None
+
+
+@dataclass
+class ConversationPage:
+    conversations: list[Conversation]
+    after: str | None  # cursor of the next page; None when this was the last
+    failures: list[Failure] = field(default_factory=list)
+
+
+class GraphClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        version: str,
+        calls_per_second: float,
+        attempts: int = 4,
+        backoff: tuple[float, float] = (0.5, 8.0),
+        rate_limit_wait: tuple[float, float] = (2.0, 300.0),
+        slow_down_from: int = 75,
+    ) -> None:
+        self._http = http
+        self._root = f"{base_url.rstrip('/')}/{version}"
+        self._interval = 1.0 / calls_per_second
+        self._attempts = attempts
+        self._backoff = backoff
+        self._rate_wait = rate_limit_wait
+        self._slow_from = slow_down_from
+        self._limiters: dict[str, AsyncLimiter] = {}
+        self._resume_at: dict[str, float] = {}
+        self.calls = 0
+
+    # --- one call ----------------------------------------------------------------------------
+
+    async def call(
+        self, path: str, params: dict[str, Any], *, token: str, pace: str | None,
+        reduce_on_code_1: bool = False,
+    ) -> dict[str, Any]:
+        """GET `path`; waits out rate limits, retries temporary errors, raises GraphError."""
+        waits = 0
+        while True:
+            try:
+                async for attempt in AsyncRetrying(
+                    retry=retry_if_exception_type(TemporaryError),
+                    stop=stop_after_attempt(self._attempts),
+                    wait=wait_exponential_jitter(
+                        multiplier=self._backoff[0], max=self._backoff[1], jitter=self._backoff[0]),
+                    reraise=True,
+                ):
+                    with attempt:
+                        return await self._once(path, params, token, pace, reduce_on_code_1)
+            except RateLimited as err:
+                # Meta's estimate when it gives one, else a growing wait: never a failure.
+                waits += 1
+                delay = err.retry_after or min(self._rate_wait[0] * 2 ** (waits - 1), self._rate_wait[1])
+                log.warning("graph.rate_limited", code=err.code, wait_s=round(delay, 2), pace=pace)
+                if pace is not None:
+                    self._resume_at[pace] = max(self._resume_at.get(pace, 0), time.monotonic() + delay)
+                else:
+                    await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(
+        self, path: str, params: dict[str, Any], token: str, pace: str | None, reduce: bool
+    ) -> dict[str, Any]:
+        if pace is not None:
+            await self._pace(pace)
+        self.calls += 1
+        try:
+            response = await self._http.get(
+                f"{self._root}/{path}", params={**params, "access_token": token}
+            )
+        except httpx.HTTPError as err:
+            # httpx messages can hold the URL (and so the token): keep only the kind of failure.
+            raise TemporaryError(f"Graph API unreachable ({type(err).__name__})", None) from None
+        usage = usage_of(response.headers)
+        if pace is not None and usage.percent >= self._slow_from:
+            # Spread the next calls out more as usage nears 100 %, before Meta refuses them.
+            extra = self._interval * 4 * (usage.percent - self._slow_from) / (100 - self._slow_from)
+            extra = max(extra, usage.regain_seconds)
+            self._resume_at[pace] = max(self._resume_at.get(pace, 0), time.monotonic() + extra)
+        try:
+            body = orjson.loads(response.content) if response.content else {}
+        except orjson.JSONDecodeError:
+            body = {}
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            raise error_from(body["error"], response.status_code, usage, reduce_on_code_1=reduce)
+        if response.status_code >= 500:
+            raise TemporaryError(f"Graph API answered HTTP {response.status_code}", None)
+        if response.status_code >= 400 or not isinstance(body, dict):
+            raise GraphError(f"Graph API answered HTTP {response.status_code}", None)
+        return body
+
+    async def _pace(self, key: str) -> None:
+        resume = self._resume_at.get(key, 0) - time.monotonic()
+        if resume > 0:
+            await asyncio.sleep(resume)
+        limiter = self._limiters.get(key)
+        if limiter is None:
+            # One call per interval, no burst: Meta counts calls in a sliding second.
+            limiter = self._limiters[key] = AsyncLimiter(1, self._interval)
+        await limiter.acquire()
+
+    # --- conversations -----------------------------------------------------------------------
+
+    async def conversations(
+        self, page_id: str, platform: Platform, token: str, *, after: str | None, limit: int,
+        messages_limit: int = 20, page_objects: Iterable[str] = (), pace: str,
+        user_id: str | None = None,
+    ) -> ConversationPage:
+        """One page of a platform's conversations, newest first, with their latest messages.
+
+        When Meta answers code 1 (too much data) the page is asked again half as large; a
+        single conversation that still fails is fetched on its own, and fails alone.
+        """
+        own = {page_id, *page_objects}
+        size = limit
+        params: dict[str, Any] = {"platform": platform}
+        if after:
+            params["after"] = after
+        if user_id:
+            params["user_id"] = user_id
+        while True:
+            try:
+                body = await self.call(
+                    f"{page_id}/conversations",
+                    {**params, "fields": conversation_fields(messages_limit), "limit": size},
+                    token=token, pace=pace, reduce_on_code_1=True,
+                )
+                break
+            except TooMuchData:
+                if size > 1:
+                    size //= 2
+                    continue
+                return await self._one_by_one(page_id, platform, token, params, own, pace)
+        conversations, failures = [], []
+        for item in body.get("data", []):
+            parsed = parse_conversation(item, platform, own)
+            if isinstance(parsed, Failure):
+                failures.append(parsed)
+            else:
+                conversations.append(parsed)
+        return ConversationPage(conversations, next_cursor(body), failures)
+
+    async def _one_by_one(
+        self, page_id: str, platform: Platform, token: str, params: dict[str, Any],
+        own: set[str], pace: str,
+    ) -> ConversationPage:
+        body = await self.call(
+            f"{page_id}/conversations",
+            {**params, "fields": conversation_fields(0, with_messages=False), "limit": 1},
+            token=token, pace=pace,
+        )
+        conversations: list[Conversation] = []
+        failures: list[Failure] = []
+        for item in body.get("data", []):
+            head = parse_conversation(item, platform, own)
+            if isinstance(head, Failure):
+                failures.append(head)
+                continue
+            try:
+                head.messages, head.more_after = await self.messages(
+                    head.id, token, own=own, after=None, limit=20, pace=pace)
+                conversations.append(head)
+            except (TokenInvalid, RateLimited):
+                raise
+            except GraphError as err:
+                failures.append(Failure(head.id, head.contact_id, err.message, err.code))
+        return ConversationPage(conversations, next_cursor(body), failures)
+
+    async def messages(
+        self, conversation_id: str, token: str, *, own: set[str], after: str | None, limit: int,
+        pace: str,
+    ) -> tuple[list[ChatMessage], str | None]:
+        """One page of a conversation's messages (oldest first) and the cursor of older ones."""
+        params: dict[str, Any] = {"fields": MESSAGE_FIELDS, "limit": limit}
+        if after:
+            params["after"] = after
+        body = await self.call(f"{conversation_id}/messages", params, token=token, pace=pace)
+        return parse_messages(body.get("data", []), own), next_cursor(body)
+
+    async def profile(self, user_id: str, platform: Platform, token: str) -> dict[str, Any]:
+        fields = "first_name,last_name,name" if platform == "messenger" else "name,username"
+        return await self.call(user_id, {"fields": fields}, token=token, pace=None)
+
+
+# --- parsing (pure) ------------------------------------------------------------------------------
+
+
+def next_cursor(body: dict[str, Any]) -> str | None:
+    """The `after` cursor when Meta says there is more (`paging.next`), else None."""
+    paging = body.get("paging") or {}
+    if not paging.get("next"):
+        return None
+    after = (paging.get("cursors") or {}).get("after")
+    return str(after) if after else None
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+
+
+def parse_messages(items: list[dict[str, Any]], own: set[str]) -> list[ChatMessage]:
+    """Graph message objects (newest first) → ChatMessages, oldest first."""
+    out = []
+    for item in reversed(items):
+        if not item.get("id") or not item.get("created_time"):
+            continue
+        attachments = [
+            str(a.get("mime_type") or "file").split("/")[0]
+            for a in ((item.get("attachments") or {}).get("data") or [])
+        ]
+        out.append(ChatMessage(
+            mid=item["id"],
+            from_page=str((item.get("from") or {}).get("id")) in own,
+            text=item.get("message") or None,
+            attachments=attachments,
+            sent_at=parse_time(item["created_time"]),
+        ))
+    return out
+
+
+def parse_conversation(item: dict[str, Any], platform: Platform, own: set[str]) -> Conversation | Failure:
+    """A conversations-list item → Conversation (customer from the participants) or Failure."""
+    conv_id = str(item.get("id", ""))
+    people = (item.get("participants") or {}).get("data") or []
+    customer = next((p for p in people if str(p.get("id")) not in own), None)
+    if customer is None or not item.get("updated_time"):
+        return Failure(conv_id, None, "conversation has no customer participant", None)
+    nested = item.get("messages") or {}
+    return Conversation(
+        id=conv_id,
+        platform=platform,
+        updated_time=parse_time(item["updated_time"]),
+        contact_id=str(customer["id"]),
+        contact_name=customer.get("name") or customer.get("username") or None,
+        messages=parse_messages(nested.get("data") or [], own),
+        more_after=next_cursor(nested),
+    )

@@ -125,7 +125,8 @@ class SimGraph:
         return page
 
     def touch(self, page_id: str, platform: str, *, new: bool = False, index: int = 0,
-              text: str = "Is it still available? I want to order now") -> SimConversation:
+              text: str = "Is it still available? I want to order now",
+              at: datetime | None = None) -> SimConversation:
         """A customer writes again (or a new one writes): the thread moves to the front."""
         threads = self.pages[page_id].conversations[platform]
         if new:
@@ -134,7 +135,8 @@ class SimGraph:
         else:
             conv = threads.pop(index)
             conv.turns = [*conv.turns, (False, text)]
-        conv.updated = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        # Meta reports whole seconds; round up so the thread is never older than the moment.
+        conv.updated = at or datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
         threads.insert(0, conv)
         return conv
 

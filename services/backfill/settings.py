@@ -20,4 +20,7 @@ class BackfillSettings(GraphSettings):
     backfill_heartbeat_s: float = Field(default=0.5, gt=0, le=60)
     # A job whose heartbeat is older than this is resumed by another worker.
     backfill_stale_after_s: float = Field(default=30.0, gt=0)
+    # An incremental sync also takes threads updated this long before the last sync began:
+    # Meta's updated_time has whole seconds, and analysing a thread twice is harmless.
+    backfill_incremental_overlap_s: float = Field(default=60.0, ge=0)
     backfill_scheduler_interval_s: float = Field(default=60.0, gt=0)

@@ -7,7 +7,7 @@ earlier job one customer at a time. Each Graph page is published, then recorded 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -67,7 +67,10 @@ class JobWalk:
         log.info("job.enumerated", completed=completed)
 
     async def _list(self, cursor: dict[str, Any]) -> None:
-        since: datetime | None = self.page["last_synced_at"] if self.job["kind"] == "INCREMENTAL" else None
+        since: datetime | None = None
+        if self.job["kind"] == "INCREMENTAL" and self.page["last_synced_at"] is not None:
+            since = self.page["last_synced_at"] - timedelta(
+                seconds=self.settings.backfill_incremental_overlap_s)
         platforms = self.platforms()
         first = platforms.index(cursor["platform"]) if cursor.get("platform") in platforms else 0
         for i, platform in enumerate(platforms[first:], start=first):

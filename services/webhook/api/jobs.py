@@ -97,7 +97,7 @@ async def cancel_job(request: Request) -> JSONResponse:
     assert job is not None
     if job["status"] != "CANCELLED":
         raise ApiError(409, f"job is already {job['status']}; only PENDING or IN_PROGRESS jobs "
-                            "can be cancelled", status=job["status"])
+                            "can be cancelled", job_status=job["status"])
     return JSONResponse(job)
 
 
@@ -108,9 +108,9 @@ async def retry_job(request: Request) -> JSONResponse:
         raise not_found("job", job_id)
     if job["status"] not in TERMINAL:
         raise ApiError(409, f"job is still {job['status']}; retry it once it has ended",
-                       status=job["status"])
+                       job_status=job["status"])
     if job["failed_contacts"] == 0:
-        raise ApiError(409, "job has no failed items to retry", status=job["status"])
+        raise ApiError(409, "job has no failed items to retry", job_status=job["status"])
     retry, created = await _start(request, job["page_id"], "RETRY", retry_of=job_id)
     if not created:
         raise ApiError(409, f"page {job['page_id']!r} already has an active job; retry when it "

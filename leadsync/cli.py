@@ -11,6 +11,8 @@ from collections.abc import Sequence
 COMMANDS = [
     "leadsync.commands.migrate",
     "leadsync.commands.run",
+    "leadsync.commands.backfill",
+    "leadsync.commands.jobs",
 ]
 
 

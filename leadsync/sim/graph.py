@@ -97,6 +97,7 @@ class SimGraph:
         self.failing: set[str] = set()  # conversation ids whose data cannot be fetched
         self.no_consent: set[str] = set()  # user ids whose profile answers code 230
         self.calls: Counter[str] = Counter()  # by kind: conversations, messages, profile
+        self.calls_by_object: Counter[str] = Counter()  # by rate-limited page / Instagram account
         self.rate_limited = 0
         self.call_times: list[float] = []
         self._recent: dict[str, deque[float]] = defaultdict(deque)
@@ -155,6 +156,8 @@ class SimGraph:
         if token in self.expired_tokens or page is None:
             return None, _error(190, "Error validating access token: Session has expired.",
                                 "OAuthException", subcode=463)
+        if rate_key is not None:
+            self.calls_by_object[rate_key] += 1
         if rate_key is not None and self.rate_limit is not None:
             now = time.monotonic()
             recent = self._recent[rate_key]
@@ -285,7 +288,10 @@ class SimGraph:
         return _error(100, "Unsupported get request.", "GraphMethodException")
 
     def _find(self, conv_id: str) -> tuple[SimPage, str, SimConversation] | None:
+        # Thread ids are t_{page}_{m|i}{index}; touched threads keep theirs, new ones get fresh ones.
         for page in self.pages.values():
+            if not conv_id.startswith(f"t_{page.id}_"):
+                continue
             for platform, threads in page.conversations.items():
                 for conv in threads:
                     if conv.id == conv_id:

@@ -61,7 +61,11 @@ async def beat(pool: asyncpg.Pool, job_id: str, worker: str) -> bool:
 async def record(
     pool: asyncpg.Pool, job_id: str, worker: str, cursor: dict[str, Any], items: list[Item]
 ) -> None:
-    """After one Graph page: count new items once, settle the worker's own, save the cursor."""
+    """After one Graph page: count new items once, settle the worker's own, merge in the cursor.
+
+    `cursor` holds the keys this page moved on (a platform's position, a retry's index); the
+    platforms of one job are walked concurrently and each updates only its own key.
+    """
     async with pool.acquire() as conn, conn.transaction():
         new = await conn.fetch(
             """
@@ -78,7 +82,8 @@ async def record(
                                        error=item.error, code=item.code)
         saved = await conn.fetchval(
             """
-            UPDATE jobs SET total_contacts = coalesce(total_contacts, 0) + $3, cursor = $4::jsonb,
+            UPDATE jobs SET total_contacts = coalesce(total_contacts, 0) + $3,
+                            cursor = coalesce(cursor, '{}'::jsonb) || $4::jsonb,
                             heartbeat_at = now(), updated_at = now()
             WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND claimed_by = $2
             RETURNING true
@@ -95,7 +100,8 @@ async def finish_enumeration(pool: asyncpg.Pool, job_id: str, worker: str) -> bo
         saved = await conn.fetchval(
             """
             UPDATE jobs SET enumeration_done = true, total_contacts = coalesce(total_contacts, 0),
-                            cursor = '{"done": true}'::jsonb, heartbeat_at = now(), updated_at = now()
+                            cursor = coalesce(cursor, '{}'::jsonb) || '{"done": true}'::jsonb,
+                            heartbeat_at = now(), updated_at = now()
             WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND claimed_by = $2
             RETURNING true
             """,

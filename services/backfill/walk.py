@@ -1,4 +1,4 @@
-"""One job's walk over a page's conversations: Messenger then Instagram, page by Graph page.
+"""One job's walk over a page's conversations: Messenger and Instagram, page by Graph page.
 
 FULL and INCREMENTAL jobs list conversations newest first (an incremental walk stops at the
 first thread not updated since the page's last sync); RETRY jobs fetch the failed items of an
@@ -7,6 +7,7 @@ earlier job one customer at a time. Each Graph page is published, then recorded 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,30 +68,37 @@ class JobWalk:
         log.info("job.enumerated", completed=completed)
 
     async def _list(self, cursor: dict[str, Any]) -> None:
+        """Both platforms at once: Meta limits them separately (per page, per Instagram account)."""
         since: datetime | None = None
         if self.job["kind"] == "INCREMENTAL" and self.page["last_synced_at"] is not None:
             since = self.page["last_synced_at"] - timedelta(
                 seconds=self.settings.backfill_incremental_overlap_s)
-        platforms = self.platforms()
-        first = platforms.index(cursor["platform"]) if cursor.get("platform") in platforms else 0
-        for i, platform in enumerate(platforms[first:], start=first):
-            after = cursor.get("after") if i == first else None
-            while True:
-                result = await self.graph.conversations(
-                    self.page["id"], platform, self.token, after=after,
-                    limit=self.settings.backfill_page_size, page_objects=self.own, pace=self.pace(platform),
-                )
-                older = since is not None and _drop_older(result, since)
-                items = await self._publish(platform, result)
-                after = None if older else result.after
-                if after is None and i + 1 < len(platforms):
-                    next_cursor: dict[str, Any] = {"platform": platforms[i + 1]}
-                else:
-                    next_cursor = {"platform": platform, "after": after}
-                await repository.record(self.pool, self.job_id, self.worker, next_cursor, items)
-                log.info("job.page", platform=platform, conversations=len(items), more=after is not None)
-                if after is None:
-                    break
+        walks = [
+            asyncio.create_task(self._list_platform(p, cursor.get(p) or {}, since))
+            for p in self.platforms()
+        ]
+        try:
+            await asyncio.gather(*walks)
+        except BaseException:
+            for task in walks:
+                task.cancel()
+            await asyncio.gather(*walks, return_exceptions=True)
+            raise
+
+    async def _list_platform(self, platform: Platform, state: dict[str, Any], since: datetime | None) -> None:
+        """One platform, newest first, from its saved cursor; each Graph page recorded as it goes."""
+        after = state.get("after")
+        while not state.get("done"):
+            result = await self.graph.conversations(
+                self.page["id"], platform, self.token, after=after,
+                limit=self.settings.backfill_page_size, page_objects=self.own, pace=self.pace(platform),
+            )
+            older = since is not None and _drop_older(result, since)
+            items = await self._publish(platform, result)
+            after = None if older else result.after
+            state = {"after": after, "done": after is None}
+            await repository.record(self.pool, self.job_id, self.worker, {platform: state}, items)
+            log.info("job.page", platform=platform, conversations=len(items), more=after is not None)
 
     async def _retry(self, start: int) -> None:
         """Fetch each failed item of the earlier job again, by its customer id."""

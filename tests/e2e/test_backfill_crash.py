@@ -45,5 +45,5 @@ async def test_killed_worker_job_resumes_from_its_cursor_and_completes_exactly(c
     assert done["synced_contacts"] == 52 and done["failed_contacts"] == 0
     assert await clean_db.fetchval("SELECT count(*) FROM contacts WHERE page_id = 'PK'") == 52
     # The new worker went on from the saved cursor instead of starting over (13 pages in all).
-    assert listed_after <= 13 - before["total_contacts"] // 4 + 1
+    assert listed_after <= 13 - before["total_contacts"] // 4 + 2  # + a page per platform in flight
     assert done["claimed_by"] != before["claimed_by"]

@@ -103,6 +103,7 @@ class SimGraph:
         self._recent: dict[str, deque[float]] = defaultdict(deque)
         self.base_url = ""  # set by whoever serves the app, for paging.next URLs
         self.app = Starlette(routes=[
+            Route("/_sim/stats", self._stats),
             Route("/{version}/{object_id}/conversations", self._conversations),
             Route("/{version}/{object_id}/messages", self._messages),
             Route("/{version}/{object_id}", self._object),
@@ -148,7 +149,9 @@ class SimGraph:
 
     async def _guard(self, request: Request, rate_key: str | None) -> tuple[SimPage | None, Response | None]:
         """Latency, token and rate-limit checks shared by every route."""
-        self.call_times.append(time.monotonic())
+        now = time.monotonic()
+        self.call_times.append(now)
+        limited = rate_key is not None and self._over_limit(rate_key, now)
         if self.latency:
             await asyncio.sleep(self.latency)
         token = request.query_params.get("access_token", "")
@@ -156,20 +159,32 @@ class SimGraph:
         if token in self.expired_tokens or page is None:
             return None, _error(190, "Error validating access token: Session has expired.",
                                 "OAuthException", subcode=463)
-        if rate_key is not None:
-            self.calls_by_object[rate_key] += 1
-        if rate_key is not None and self.rate_limit is not None:
-            now = time.monotonic()
-            recent = self._recent[rate_key]
-            # A little tolerance for requests that the network delivers closer together.
-            while recent and recent[0] <= now - 0.95:
-                recent.popleft()
-            if len(recent) >= self.rate_limit:
-                self.rate_limited += 1
-                return None, _error(613, "Calls to this api have exceeded the rate limit.",
-                                    "OAuthException", headers=self._usage(rate_key, 100))
-            recent.append(now)
+        if limited:
+            assert rate_key is not None
+            return None, _error(613, "Calls to this api have exceeded the rate limit.",
+                                "OAuthException", headers=self._usage(rate_key, 100))
         return page, None
+
+    def _over_limit(self, key: str, now: float) -> bool:
+        """Counts calls as they arrive, in a sliding second (a little tolerance for bunching)."""
+        self.calls_by_object[key] += 1
+        if self.rate_limit is None:
+            return False
+        recent = self._recent[key]
+        while recent and recent[0] <= now - 0.95:
+            recent.popleft()
+        if len(recent) >= self.rate_limit:
+            self.rate_limited += 1
+            return True
+        recent.append(now)
+        return False
+
+    async def _stats(self, _: Request) -> Response:
+        """Counters, for a simulation served by another process (the benchmark's)."""
+        return Response(orjson.dumps({
+            "calls": dict(self.calls), "calls_by_object": dict(self.calls_by_object),
+            "rate_limited": self.rate_limited,
+        }), media_type="application/json")
 
     def _usage(self, key: str, percent: int) -> dict[str, str]:
         buc = {key: [{"type": "messenger", "call_count": percent, "total_cputime": 1,

@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import httpx
 import orjson
 import structlog
 from aiolimiter import AsyncLimiter
+from prometheus_client import Counter
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from shared.graph_errors import (
@@ -30,6 +29,14 @@ from shared.graph_errors import (
     error_from,
     usage_of,
 )
+from shared.graph_parse import (
+    Conversation,
+    ConversationPage,
+    Failure,
+    next_cursor,
+    parse_conversation,
+    parse_messages,
+)
 from shared.messages import ChatMessage, Platform
 
 __all__ = [
@@ -39,42 +46,24 @@ __all__ = [
 
 log = structlog.get_logger("leadsync.graph")
 
+CALLS = Counter(
+    "leadsync_graph_calls_total",
+    "Graph API calls by outcome: ok, rate_limited, temporary, token_invalid, too_much_data, error.",
+    ["outcome"],
+)
+WAITED = Counter(
+    "leadsync_graph_rate_limit_wait_seconds_total",
+    "Seconds spent waiting because Meta said (code or usage headers) the limit was near or hit.",
+)
+_OUTCOMES = {RateLimited: "rate_limited", TemporaryError: "temporary", TokenInvalid: "token_invalid",
+             TooMuchData: "too_much_data"}
+
 MESSAGE_FIELDS = "id,created_time,from,message,attachments{mime_type}"
 
 
 def conversation_fields(messages_limit: int, *, with_messages: bool = True) -> str:
     base = "id,updated_time,participants"
     return f"{base},messages.limit({messages_limit}){{{MESSAGE_FIELDS}}}" if with_messages else base
-
-
-@dataclass
-class Conversation:
-    """A thread as the backfill needs it: the customer and their messages, oldest first."""
-
-    id: str
-    platform: Platform
-    updated_time: datetime
-    contact_id: str
-    contact_name: str | None
-    messages: list[ChatMessage]
-    more_after: str | None = None  # cursor of older messages when the thread is longer
-
-
-@dataclass
-class Failure:
-    """A conversation that could not be fetched; it becomes a FAILED job item."""
-
-    conversation_id: str
-    contact_id: str | None
-    error: str
-    code: int | None
-
-
-@dataclass
-class ConversationPage:
-    conversations: list[Conversation]
-    after: str | None  # cursor of the next page; None when this was the last
-    failures: list[Failure] = field(default_factory=list)
 
 
 class GraphClient:
@@ -125,6 +114,7 @@ class GraphClient:
                 # Meta's estimate when it gives one, else a growing wait: never a failure.
                 waits += 1
                 delay = err.retry_after or min(self._rate_wait[0] * 2 ** (waits - 1), self._rate_wait[1])
+                WAITED.inc(delay)
                 log.warning("graph.rate_limited", code=err.code, wait_s=round(delay, 2), pace=pace)
                 if pace is not None:
                     self._resume_at[pace] = max(self._resume_at.get(pace, 0), time.monotonic() + delay)
@@ -139,6 +129,17 @@ class GraphClient:
             await self._pace(pace)
         self.calls += 1
         try:
+            body = await self._request(path, params, token, pace, reduce)
+        except GraphError as err:
+            CALLS.labels(_OUTCOMES.get(type(err), "error")).inc()
+            raise
+        CALLS.labels("ok").inc()
+        return body
+
+    async def _request(
+        self, path: str, params: dict[str, Any], token: str, pace: str | None, reduce: bool
+    ) -> dict[str, Any]:
+        try:
             response = await self._http.get(
                 f"{self._root}/{path}", params={**params, "access_token": token}
             )
@@ -150,6 +151,7 @@ class GraphClient:
             # Spread the next calls out more as usage nears 100 %, before Meta refuses them.
             extra = self._interval * 4 * (usage.percent - self._slow_from) / (100 - self._slow_from)
             extra = max(extra, usage.regain_seconds)
+            WAITED.inc(extra)
             self._resume_at[pace] = max(self._resume_at.get(pace, 0), time.monotonic() + extra)
         try:
             body = orjson.loads(response.content) if response.content else {}
@@ -254,58 +256,3 @@ class GraphClient:
     async def profile(self, user_id: str, platform: Platform, token: str) -> dict[str, Any]:
         fields = "first_name,last_name,name" if platform == "messenger" else "name,username"
         return await self.call(user_id, {"fields": fields}, token=token, pace=None)
-
-
-# --- parsing (pure) ------------------------------------------------------------------------------
-
-
-def next_cursor(body: dict[str, Any]) -> str | None:
-    """The `after` cursor when Meta says there is more (`paging.next`), else None."""
-    paging = body.get("paging") or {}
-    if not paging.get("next"):
-        return None
-    after = (paging.get("cursors") or {}).get("after")
-    return str(after) if after else None
-
-
-def parse_time(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-
-
-def parse_messages(items: list[dict[str, Any]], own: set[str]) -> list[ChatMessage]:
-    """Graph message objects (newest first) → ChatMessages, oldest first."""
-    out = []
-    for item in reversed(items):
-        if not item.get("id") or not item.get("created_time"):
-            continue
-        attachments = [
-            str(a.get("mime_type") or "file").split("/")[0]
-            for a in ((item.get("attachments") or {}).get("data") or [])
-        ]
-        out.append(ChatMessage(
-            mid=item["id"],
-            from_page=str((item.get("from") or {}).get("id")) in own,
-            text=item.get("message") or None,
-            attachments=attachments,
-            sent_at=parse_time(item["created_time"]),
-        ))
-    return out
-
-
-def parse_conversation(item: dict[str, Any], platform: Platform, own: set[str]) -> Conversation | Failure:
-    """A conversations-list item → Conversation (customer from the participants) or Failure."""
-    conv_id = str(item.get("id", ""))
-    people = (item.get("participants") or {}).get("data") or []
-    customer = next((p for p in people if str(p.get("id")) not in own), None)
-    if customer is None or not item.get("updated_time"):
-        return Failure(conv_id, None, "conversation has no customer participant", None)
-    nested = item.get("messages") or {}
-    return Conversation(
-        id=conv_id,
-        platform=platform,
-        updated_time=parse_time(item["updated_time"]),
-        contact_id=str(customer["id"]),
-        contact_name=customer.get("name") or customer.get("username") or None,
-        messages=parse_messages(nested.get("data") or [], own),
-        more_after=next_cursor(nested),
-    )

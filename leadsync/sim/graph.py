@@ -10,14 +10,11 @@ Counters record every call so tests and benchmarks can check what a client did.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import re
 import time
-import zlib
 from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -28,50 +25,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from leadsync.sim import corpus
+from leadsync.sim.threads import (
+    SimConversation,
+    SimPage,
+    decode_cursor,
+    encode_cursor,
+    generate,
+    graph_error,
+    graph_time,
+)
 from shared.runtime import HttpServer
 
 MAX_LIMIT = 100
 # Nested data the simulated Meta accepts in one answer before it says "reduce the amount of data".
 MAX_NESTED_MESSAGES = 2500
 _FIELDS = re.compile(r"messages(?:\.limit\((\d+)\))?")
-
-
-@dataclass
-class SimConversation:
-    """One thread: its customer, its updated time, and its (customer?, text) turns, oldest first."""
-
-    id: str
-    customer_id: str
-    customer_name: str
-    username: str
-    updated: datetime
-    turns: list[tuple[bool, str]]
-
-    def messages(self, page_object: str) -> list[dict[str, Any]]:
-        """Graph message objects, newest first, as Meta returns them."""
-        out = []
-        step = timedelta(minutes=1)
-        start = self.updated - step * (len(self.turns) - 1)
-        for i, (from_page, text) in enumerate(self.turns):
-            sender = {"id": page_object, "name": "Shop"} if from_page else {
-                "id": self.customer_id, "name": self.customer_name}
-            out.append({
-                "id": f"m_{self.id}_{i}",
-                "created_time": _graph_time(start + step * i),
-                "from": sender,
-                "message": text,
-            })
-        out.reverse()
-        return out
-
-
-@dataclass
-class SimPage:
-    id: str
-    token: str
-    instagram_account_id: str | None = None
-    conversations: dict[str, list[SimConversation]] = field(default_factory=dict)
 
 
 class SimGraph:
@@ -119,7 +87,7 @@ class SimGraph:
         page = SimPage(page_id, token, instagram_account_id)
         for platform, count in (("messenger", messenger), ("instagram", instagram)):
             page.conversations[platform] = [
-                _generate(page_id, platform, i, seed, self.epoch,
+                generate(page_id, platform, i, seed, self.epoch,
                           long=bool(long_every) and i % long_every == 1)
                 for i in range(count)
             ]
@@ -132,7 +100,7 @@ class SimGraph:
         """A customer writes again (or a new one writes): the thread moves to the front."""
         threads = self.pages[page_id].conversations[platform]
         if new:
-            conv = _generate(page_id, platform, 100_000 + len(threads), 7, self.epoch, long=False)
+            conv = generate(page_id, platform, 100_000 + len(threads), 7, self.epoch, long=False)
             conv.turns = [(False, text)]
         else:
             conv = threads.pop(index)
@@ -157,11 +125,11 @@ class SimGraph:
         token = request.query_params.get("access_token", "")
         page = next((p for p in self.pages.values() if p.token == token), None)
         if token in self.expired_tokens or page is None:
-            return None, _error(190, "Error validating access token: Session has expired.",
+            return None, graph_error(190, "Error validating access token: Session has expired.",
                                 "OAuthException", subcode=463)
         if limited:
             assert rate_key is not None
-            return None, _error(613, "Calls to this api have exceeded the rate limit.",
+            return None, graph_error(613, "Calls to this api have exceeded the rate limit.",
                                 "OAuthException", headers=self._usage(rate_key, 100))
         return page, None
 
@@ -206,19 +174,19 @@ class SimGraph:
         if err is not None:
             return err
         if page is None or page.id != page_id or platform not in page.conversations:
-            return _error(100, "Unsupported get request.", "GraphMethodException")
+            return graph_error(100, "Unsupported get request.", "GraphMethodException")
         threads = page.conversations[platform]
         if q.get("user_id"):
             threads = [c for c in threads if c.customer_id == q["user_id"]]
         limit = min(int(q.get("limit", 25)), MAX_LIMIT)
-        start = _decode_cursor(q.get("after"))
+        start = decode_cursor(q.get("after"))
         chosen = threads[start:start + limit]
         page_object = page.instagram_account_id if platform == "instagram" else page.id
         fields = q.get("fields", "id")
         nested = _FIELDS.search(fields)
         data = []
         for conv in chosen:
-            item: dict[str, Any] = {"id": conv.id, "updated_time": _graph_time(conv.updated)}
+            item: dict[str, Any] = {"id": conv.id, "updated_time": graph_time(conv.updated)}
             if "participants" in fields:
                 item["participants"] = {"data": [
                     {"id": conv.customer_id, "name": conv.customer_name,
@@ -227,19 +195,19 @@ class SimGraph:
                 ]}
             if nested:
                 if conv.id in self.failing:
-                    return _error(1, "Please reduce the amount of data you're asking for, "
+                    return graph_error(1, "Please reduce the amount of data you're asking for, "
                                      "then retry your request", "OAuthException")
                 per = int(nested.group(1) or 25)
                 item["messages"] = self._message_page(
                     request, conv, page_object, 0, per, platform, fields_query="")
             data.append(item)
         if nested and len(chosen) * int(nested.group(1) or 25) > self.max_nested_messages:
-            return _error(1, "Please reduce the amount of data you're asking for, then retry "
+            return graph_error(1, "Please reduce the amount of data you're asking for, then retry "
                              "your request", "OAuthException")
         body: dict[str, Any] = {"data": data}
         if chosen:
-            paging: dict[str, Any] = {"cursors": {"before": _encode_cursor(start),
-                                                  "after": _encode_cursor(start + len(chosen))}}
+            paging: dict[str, Any] = {"cursors": {"before": encode_cursor(start),
+                                                  "after": encode_cursor(start + len(chosen))}}
             if start + len(chosen) < len(threads):
                 paging["next"] = self._next_url(request, start + len(chosen))
             body["paging"] = paging
@@ -251,13 +219,13 @@ class SimGraph:
         chosen = messages[start:start + limit]
         out: dict[str, Any] = {"data": chosen}
         if chosen:
-            out["paging"] = {"cursors": {"before": _encode_cursor(start),
-                                         "after": _encode_cursor(start + len(chosen))}}
+            out["paging"] = {"cursors": {"before": encode_cursor(start),
+                                         "after": encode_cursor(start + len(chosen))}}
             if start + len(chosen) < len(messages):
                 token = request.query_params.get("access_token", "")
                 out["paging"]["next"] = (
                     f"{self.base_url}/{self.version}/{conv.id}/messages?access_token={token}"
-                    f"&limit={limit}&after={_encode_cursor(start + len(chosen))}{fields_query}")
+                    f"&limit={limit}&after={encode_cursor(start + len(chosen))}{fields_query}")
         return out
 
     async def _messages(self, request: Request) -> Response:
@@ -272,13 +240,13 @@ class SimGraph:
         if err is not None:
             return err
         if found is None or found[0] is not page or conv_id in self.failing:
-            return _error(100, "Unsupported get request. Object does not exist or cannot be "
+            return graph_error(100, "Unsupported get request. Object does not exist or cannot be "
                                "loaded due to missing permissions.", "GraphMethodException")
         sim_page, platform, conv = found
         page_object = (sim_page.instagram_account_id or sim_page.id) if platform == "instagram" \
             else sim_page.id
         q = request.query_params
-        body = self._message_page(request, conv, page_object, _decode_cursor(q.get("after")),
+        body = self._message_page(request, conv, page_object, decode_cursor(q.get("after")),
                                   min(int(q.get("limit", 25)), MAX_LIMIT), platform,
                                   fields_query="&fields=" + q.get("fields", "id"))
         return self._ok(body, rate_key)
@@ -291,7 +259,7 @@ class SimGraph:
         if err is not None:
             return err
         if user_id in self.no_consent:
-            return _error(230, "Requires pages_messaging permission to manage the object",
+            return graph_error(230, "Requires pages_messaging permission to manage the object",
                           "OAuthException")
         assert page is not None
         for threads in page.conversations.values():
@@ -300,7 +268,7 @@ class SimGraph:
                     first, _, last = conv.customer_name.partition(" ")
                     return self._ok({"id": user_id, "name": conv.customer_name, "first_name": first,
                                      "last_name": last, "username": conv.username}, None)
-        return _error(100, "Unsupported get request.", "GraphMethodException")
+        return graph_error(100, "Unsupported get request.", "GraphMethodException")
 
     def _find(self, conv_id: str) -> tuple[SimPage, str, SimConversation] | None:
         # Thread ids are t_{page}_{m|i}{index}; touched threads keep theirs, new ones get fresh ones.
@@ -315,57 +283,12 @@ class SimGraph:
 
     def _next_url(self, request: Request, after: int) -> str:
         params = dict(request.query_params)
-        params["after"] = _encode_cursor(after)
+        params["after"] = encode_cursor(after)
         return f"{self.base_url}{request.url.path}?{urlencode(params)}"
 
     def _ok(self, body: dict[str, Any], rate_key: str | None) -> Response:
         headers = self._usage(rate_key, self.usage_percent) if rate_key else {}
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)
-
-
-def _generate(page_id: str, platform: str, index: int, seed: int, epoch: datetime, *,
-              long: bool) -> SimConversation:
-    conv = corpus.conversation(index, seed=zlib.crc32(f"{seed}:{page_id}:{platform}".encode()))
-    turns = list(conv.turns)
-    if long:
-        while len(turns) < 45:
-            turns.extend(conv.turns)
-        turns = turns[:45]
-    prefix = "m" if platform == "messenger" else "i"
-    customer = f"{prefix}{zlib.crc32(f'{page_id}:{seed}'.encode()) % 10_000:04d}{index:06d}"
-    return SimConversation(
-        id=f"t_{page_id}_{prefix}{index}",
-        customer_id=customer,
-        customer_name=conv.customer_name,
-        username=conv.customer_name.lower().replace(" ", "."),
-        updated=epoch - timedelta(hours=index),
-        turns=turns,
-    )
-
-
-def _graph_time(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
-def _encode_cursor(index: int) -> str:
-    return base64.urlsafe_b64encode(f"i:{index}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    padded = cursor + "=" * (-len(cursor) % 4)
-    return int(base64.urlsafe_b64decode(padded).decode().split(":", 1)[1])
-
-
-def _error(code: int, message: str, type_: str, *, subcode: int | None = None,
-           headers: dict[str, str] | None = None) -> Response:
-    err: dict[str, Any] = {"message": message, "type": type_, "code": code,
-                           "fbtrace_id": "AbCdEfGhIjK"}
-    if subcode is not None:
-        err["error_subcode"] = subcode
-    return Response(orjson.dumps({"error": err}), status_code=400, media_type="application/json",
-                    headers=headers or {})
 
 
 @contextlib.asynccontextmanager

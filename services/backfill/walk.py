@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from prometheus_client import Counter
 
 from services.backfill import repository
 from services.backfill.repository import Item
@@ -30,6 +31,12 @@ from shared.graph import (
 from shared.messages import ConversationUpdated, Platform, content_id
 
 log = structlog.get_logger("leadsync.backfill")
+
+CONVERSATIONS = Counter(
+    "leadsync_backfill_conversations_total",
+    "Conversations enumerated by backfill jobs: published, empty (settled at once) or failed.",
+    ["platform", "outcome"],
+)
 
 
 class JobWalk:
@@ -137,6 +144,9 @@ class JobWalk:
             await self.publisher.publish_many([
                 (e, content_id("backfill", self.job_id, e.platform, e.contact_id)) for e in events
             ])
+        for item in items:
+            outcome = {None: "published", "SYNCED": "empty"}.get(item.outcome, "failed")
+            CONVERSATIONS.labels(platform, outcome).inc()
         return items
 
     async def _older_messages(self, conv: Conversation) -> Failure | None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from leadsync.commands.jobs import format_eta
 from services.backfill.walk import _drop_older
-from shared.graph import ConversationPage, Failure, next_cursor, parse_conversation, parse_messages
+from shared.graph_parse import ConversationPage, Failure, next_cursor, parse_conversation, parse_messages
 
 OWN = {"PAGE", "IG"}
 

@@ -128,11 +128,19 @@ async def run_jobs(pool: Any, amqp_url: str, namespace: str, pages: int,
     await publisher.publish_many([(BackfillRequested(job_id=j), None) for j in job_ids])
     await publisher.close()
     enumerated = None
+    next_report = 10.0
     while time.monotonic() - started < timeout:
         rows = await pool.fetch(
-            "SELECT status, enumeration_done FROM jobs WHERE id = ANY($1::uuid[])", job_ids)
+            "SELECT status, enumeration_done, coalesce(total_contacts, 0) AS total, "
+            "synced_contacts + failed_contacts AS settled FROM jobs WHERE id = ANY($1::uuid[])", job_ids)
         if enumerated is None and all(r["enumeration_done"] for r in rows):
             enumerated = time.monotonic() - started
+        if time.monotonic() - started >= next_report:
+            # Where the work is: enumerated by the walk, analysed (contacts), settled.
+            contacts = await pool.fetchval("SELECT count(*) FROM contacts")
+            print(f"  t={next_report:4.0f}s enumerated {sum(r['total'] for r in rows):6d} "
+                  f"contacts {contacts:6d} settled {sum(r['settled'] for r in rows):6d}", flush=True)
+            next_report += 10
         if all(r["status"] not in ("PENDING", "IN_PROGRESS") for r in rows):
             break
         await asyncio.sleep(0.1)

@@ -50,9 +50,13 @@ class Worker:
         """backfill.requested: claim the job and start it; the message is acked once it runs."""
         for request in delivery.items:
             await self._take_slot()
-            job = await repository.claim(
-                self.pool, request.job_id, self.worker_id, self.settings.backfill_stale_after_s
-            )
+            try:
+                job = await repository.claim(
+                    self.pool, request.job_id, self.worker_id, self.settings.backfill_stale_after_s
+                )
+            except BaseException:
+                self._slots.release()
+                raise
             if job is None:
                 self._slots.release()
                 log.info("job.not_claimed", job_id=request.job_id)  # done, cancelled or running
@@ -88,7 +92,12 @@ class Worker:
             log.info("job.started", kind=job["kind"], resumed=job["cursor"] is not None)
             walker = asyncio.create_task(self._walk(job))
             outcome = await self._watch(job_id, walker)
-            if outcome == "stopping":
+            if outcome == "done" and not walker.cancelled() and walker.exception() is not None:
+                # Left IN_PROGRESS without heartbeats: the stale-job sweep retries it later.
+                err = walker.exception()
+                log.error("job.crashed", error=str(err) or type(err).__name__,
+                          error_type=type(err).__name__)
+            elif outcome == "stopping":
                 await self._give_back(job_id)
             elif outcome == "lost":
                 log.info("job.stopped", reason="cancelled or taken over")
@@ -142,10 +151,10 @@ class Worker:
         except repository.ClaimLost:
             log.info("job.stopped", reason="cancelled or taken over")
         except (TemporaryError, BrokerUnavailable, PublishNotConfirmed) as err:
-            # Worth another go from the saved cursor, not a failed job.
-            log.warning("job.interrupted", error=str(err))
-            await asyncio.sleep(1)
-            await self._give_back(job_id)
+            # Worth another go from the saved cursor, not a failed job: with its heartbeat
+            # stopped, the stale-job sweep hands it out again after BACKFILL_STALE_AFTER_S.
+            log.warning("job.interrupted", error=str(err),
+                        retry_in_s=self.settings.backfill_stale_after_s)
         except GraphError as err:
             message = f"the Graph API refused the conversation list: {err.message}"
             await repository.fail(self.pool, job_id, message)

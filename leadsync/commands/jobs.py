@@ -18,6 +18,7 @@ from shared import db, job_records
 from shared.jobs import ACTIVE
 from shared.settings import BaseServiceSettings, load
 
+KIND_LABEL = {"INCREMENTAL": "INCR"}
 STATUS_STYLE = {"PENDING": "yellow", "IN_PROGRESS": "cyan", "COMPLETED": "green",
                 "FAILED": "red", "CANCELLED": "magenta"}
 
@@ -72,28 +73,29 @@ async def _load(pool: asyncpg.Pool, limit: int, job_ids: Sequence[str]) -> list[
 def render(jobs: list[dict[str, Any]]) -> Table | Group:
     if not jobs:
         return Group(Text("no backfill jobs yet: start one with `leadsync backfill PAGE_ID`"))
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    # Text columns keep their width; the bar takes what is left (narrow terminals included).
+    table = Table(box=None, pad_edge=False, header_style="bold", expand=True, padding=(0, 1, 0, 0))
     for name, justify in (("JOB", "left"), ("PAGE", "left"), ("KIND", "left"), ("STATUS", "left"),
-                          ("PROGRESS", "left"), ("DONE/TOTAL", "right"), ("RATE", "right"),
-                          ("ETA", "right"), ("FAILED", "right")):
+                          ("DONE/TOTAL", "right"), ("RATE", "right"), ("ETA", "right")):
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    table.add_column("PROGRESS", ratio=1, min_width=8)
     for job in jobs:
         done = job["synced_contacts"] + job["failed_contacts"]
         total = job["total_contacts"]
         # Until enumeration ends the total still grows: the bar pulses instead of lying.
         bar_total = float(total) if total and job["enumeration_done"] else None
-        bar = ProgressBar(total=bar_total, completed=float(done), width=24,
+        bar = ProgressBar(total=bar_total, completed=float(done),
                           pulse=job["status"] == "IN_PROGRESS" and bar_total is None)
         if job["status"] == "COMPLETED":
-            bar = ProgressBar(total=1.0, completed=1.0, width=24)
+            bar = ProgressBar(total=1.0, completed=1.0)
+        failed = f" ({job['failed_contacts']} failed)" if job["failed_contacts"] else ""
         table.add_row(
-            job["id"][:8], job["page_id"], job["kind"],
+            job["id"][:8], job["page_id"], KIND_LABEL.get(job["kind"], job["kind"]),
             Text(job["status"], style=STATUS_STYLE.get(job["status"], "")),
-            bar,
-            f"{done}/{total if total is not None else '?'}",
+            f"{done}/{total if total is not None else '?'}{failed}",
             f"{job['items_per_s']:.1f}/s" if job["items_per_s"] else "-",
             format_eta(job["eta_s"]) if job["status"] == "IN_PROGRESS" else "-",
-            str(job["failed_contacts"]),
+            bar,
         )
     return table
 

@@ -64,6 +64,7 @@ class SimGraph:
         self.expired_tokens: set[str] = set()
         self.failing: set[str] = set()  # conversation ids whose data cannot be fetched
         self.no_consent: set[str] = set()  # user ids whose profile answers code 230
+        self.down = False  # every call answers HTTP 500 (an outage)
         self.calls: Counter[str] = Counter()  # by kind: conversations, messages, profile
         self.calls_by_object: Counter[str] = Counter()  # by rate-limited page / Instagram account
         self.rate_limited = 0
@@ -122,6 +123,8 @@ class SimGraph:
         limited = rate_key is not None and self._over_limit(rate_key, now)
         if self.latency:
             await asyncio.sleep(self.latency)
+        if self.down:
+            return None, Response(b"Service Unavailable", status_code=500)
         token = request.query_params.get("access_token", "")
         page = next((p for p in self.pages.values() if p.token == token), None)
         if token in self.expired_tokens or page is None:

@@ -76,4 +76,4 @@ async def test_full_backfill_of_two_pages_on_both_platforms_completes_exactly(cl
     assert stored == 45
     assert sim.rate_limited == 0
     for token in TOKENS.values():
-        assert token not in logs
+        assert token not in logs and token not in str(shown)

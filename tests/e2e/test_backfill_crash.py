@@ -47,3 +47,23 @@ async def test_killed_worker_job_resumes_from_its_cursor_and_completes_exactly(c
     # The new worker went on from the saved cursor instead of starting over (13 pages in all).
     assert listed_after <= 13 - before["total_contacts"] // 4 + 2  # + a page per platform in flight
     assert done["claimed_by"] != before["claimed_by"]
+
+
+async def test_a_graph_outage_pauses_the_job_and_it_resumes_from_its_cursor(clean_db, service_env):
+    sim = SimGraph()
+    sim.add_page("PO", TOKEN, messenger=20)
+    await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PO", TOKEN)
+    async with serving(sim) as url:
+        env = {**service_env, "GRAPH_API_BASE_URL": url, "GRAPH_CALLS_PER_SECOND": "20",
+               "BACKFILL_PAGE_SIZE": "4", "BACKFILL_HEARTBEAT_S": "0.2",
+               "BACKFILL_STALE_AFTER_S": "1", "BACKFILL_SCHEDULER_INTERVAL_S": "0.3"}
+        async with running(env) as stack, api(stack.url, env) as client:
+            sim.down = True
+            job_id = (await client.post("/api/backfill", json={"page_id": "PO"})).json()["job_id"]
+            while "job.interrupted" not in stack.logs():
+                await asyncio.sleep(0.1)
+            paused = await clean_db.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
+            sim.down = False
+            done = await wait_job(clean_db, job_id)
+    assert paused["status"] == "IN_PROGRESS"  # not failed: nothing accepted is lost
+    assert (done["total_contacts"], done["synced_contacts"], done["failed_contacts"]) == (20, 20, 0)

@@ -11,7 +11,7 @@ from tests.support.backfill import add_page
 
 async def leadsync(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadsync", *args, env={**env, "COLUMNS": "140"},
+        sys.executable, "-m", "leadsync", *args, env={**env, "COLUMNS": "80"},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     return proc.returncode or 0, out.decode(), err.decode()
@@ -30,8 +30,8 @@ async def test_backfill_starts_one_job_and_jobs_lists_it_with_progress(clean_db,
     code, table, _ = await leadsync(service_env, "jobs")
     assert code == 0
     row = next(line for line in table.splitlines() if job_id[:8] in line)
-    assert "PCLI" in row and "INCREMENTAL" in row and "IN_PROGRESS" in row
-    assert "10/40" in row and "0.1/s" in row  # done/total and rate
+    assert "PCLI" in row and "INCR" in row and "IN_PROGRESS" in row
+    assert "10/40 (1 failed)" in row and "0.1/s" in row  # done/total and rate
     assert re.search(r"\b5m0\ds\b", row)  # ETA: 30 more items at 0.1/s
 
 

@@ -184,7 +184,7 @@ class SimGraph:
         limit = min(int(q.get("limit", 25)), MAX_LIMIT)
         start = decode_cursor(q.get("after"))
         chosen = threads[start:start + limit]
-        page_object = page.instagram_account_id if platform == "instagram" else page.id
+        page_object = (page.instagram_account_id or page.id) if platform == "instagram" else page.id
         fields = q.get("fields", "id")
         nested = _FIELDS.search(fields)
         data = []

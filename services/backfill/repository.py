@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from shared import jobs
+from shared.messages import Platform
 
 
 class ClaimLost(Exception):
@@ -142,7 +143,7 @@ async def release(pool: asyncpg.Pool, job_id: str, worker: str) -> bool:
     ))
 
 
-async def failed_items(pool: asyncpg.Pool, job_id: str) -> list[tuple[str, str]]:
+async def failed_items(pool: asyncpg.Pool, job_id: str) -> list[tuple[Platform, str]]:
     rows = await pool.fetch(
         """
         SELECT platform, contact_external_id FROM job_items

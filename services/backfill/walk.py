@@ -114,10 +114,10 @@ class JobWalk:
             platform, contact_id = todo[index]
             result = await self.graph.conversations(
                 self.page["id"], platform, self.token, after=None, limit=1, page_objects=self.own,
-                pace=self.pace(platform), user_id=contact_id,  # type: ignore[arg-type]
+                pace=self.pace(platform), user_id=contact_id,
             )
             result.after = None
-            items = await self._publish(platform, result)  # type: ignore[arg-type]
+            items = await self._publish(platform, result)
             if not any(i.contact_id == contact_id for i in items):
                 items.append(Item(platform, contact_id, "FAILED", "conversation not found", None))
             await repository.record(self.pool, self.job_id, self.worker, {"index": index + 1}, items)
@@ -169,7 +169,7 @@ class JobWalk:
 
 def _drop_older(result: ConversationPage, since: datetime) -> bool:
     """Keep the threads updated after `since`; True when an older one was reached (stop)."""
-    kept = []
+    kept: list[Conversation] = []
     for conv in result.conversations:
         if conv.updated_time <= since:
             result.conversations = kept

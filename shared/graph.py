@@ -38,6 +38,7 @@ from shared.graph_parse import (
     parse_messages,
 )
 from shared.messages import ChatMessage, Platform
+from shared.settings import GraphSettings
 
 __all__ = [
     "Conversation", "ConversationPage", "Failure", "GraphClient", "GraphError", "RateLimited",
@@ -92,6 +93,11 @@ class GraphClient:
         self._limiters: dict[str, AsyncLimiter] = {}
         self._resume_at: dict[str, float] = {}
         self.calls = 0
+
+    @classmethod
+    def from_settings(cls, settings: GraphSettings, http: httpx.AsyncClient) -> GraphClient:
+        return cls(http, base_url=settings.graph_api_base_url, version=settings.graph_api_version,
+                   calls_per_second=settings.graph_calls_per_second)
 
     # --- one call ----------------------------------------------------------------------------
 

@@ -12,12 +12,14 @@ import time
 from collections import OrderedDict
 
 import asyncpg
+import httpx
 import structlog
 
 from shared import logging
 from shared.crypto import TokenCipher
 from shared.graph import GraphClient, GraphError, TokenInvalid
 from shared.messages import Platform
+from shared.settings import GraphSettings
 
 log = structlog.get_logger("leadsync.profiles")
 
@@ -60,6 +62,16 @@ class Profiles:
         self._tokens = TtlCache(300, 1000)
         self._miss_ttl = miss_ttl_s
         self._timeout = timeout_s
+
+    @classmethod
+    def from_settings(
+        cls, settings: GraphSettings, pool: asyncpg.Pool, http: httpx.AsyncClient
+    ) -> Profiles | None:
+        """Profiles for a service's wiring; None without TOKEN_ENCRYPTION_KEY (no token to use)."""
+        key = settings.token_encryption_key
+        if key is None:
+            return None
+        return cls(pool, GraphClient.from_settings(settings, http), TokenCipher(key.get_secret_value()))
 
     async def lookup(self, page_id: str, platform: Platform, contact_id: str) -> str | None:
         """The customer's name, or None when Meta will not say (or cannot be asked) now."""

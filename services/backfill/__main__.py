@@ -46,10 +46,7 @@ async def main(stop: asyncio.Event) -> None:
         worker = Worker(
             pool=pool,
             publisher=publisher,
-            graph=GraphClient(
-                http, base_url=settings.graph_api_base_url, version=settings.graph_api_version,
-                calls_per_second=settings.graph_calls_per_second,
-            ),
+            graph=GraphClient.from_settings(settings, http),
             cipher=TokenCipher(key.get_secret_value()) if key else None,
             settings=settings,
             worker_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",

@@ -79,6 +79,9 @@ class Worker:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            err = task.exception()
+            log.error("job.runner_failed", error=str(err) or type(err).__name__)
 
     async def shutdown(self) -> None:
         """Stop every running job at its next step and give it back for another worker."""

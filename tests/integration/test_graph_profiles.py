@@ -8,6 +8,7 @@ from leadsync.sim.graph import SimGraph, serving
 from shared.crypto import TokenCipher
 from shared.graph import GraphClient
 from shared.profiles import Profiles
+from shared.settings import GraphSettings
 from tests.support.backfill import add_page
 
 TOKEN = "EAAprofiletesttoken0123456789abcdefUVW"
@@ -22,9 +23,11 @@ async def test_names_are_looked_up_once_and_missing_ones_are_none(clean_db, serv
     await add_page(clean_db, key, "PP", TOKEN, instagram="IGP")
     await add_page(clean_db, key, "PX", "EAAunknowntoken0123456789abcdefghij")
     async with serving(sim) as url, httpx.AsyncClient() as http:
-        graph = GraphClient(http, base_url=url, version="v25.0", calls_per_second=50,
-                            backoff=(0.01, 0.02))
-        profiles = Profiles(clean_db, graph, TokenCipher(key))
+        settings = GraphSettings(graph_api_base_url=url, token_encryption_key=key)
+        profiles = Profiles.from_settings(settings, clean_db, http)
+        assert profiles is not None
+        keyless = GraphSettings(token_encryption_key=None)
+        assert Profiles.from_settings(keyless, clean_db, http) is None  # no key, no lookups
         messenger = sim.pages["PP"].conversations["messenger"][0]
         instagram = sim.pages["PP"].conversations["instagram"][1]
         assert await profiles.lookup("PP", "messenger", messenger.customer_id) == messenger.customer_name

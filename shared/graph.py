@@ -27,6 +27,7 @@ from shared.graph_errors import (
     TokenInvalid,
     TooMuchData,
     error_from,
+    slow_down,
     usage_of,
 )
 from shared.graph_parse import (
@@ -155,10 +156,8 @@ class GraphClient:
             # httpx messages can hold the URL (and so the token): keep only the kind of failure.
             raise TemporaryError(f"Graph API unreachable ({type(err).__name__})", None) from None
         usage = usage_of(response.headers)
-        if pace is not None and usage.percent >= self._slow_from:
-            # Spread the next calls out more as usage nears 100 %, before Meta refuses them.
-            extra = self._interval * 4 * (usage.percent - self._slow_from) / (100 - self._slow_from)
-            extra = max(extra, usage.regain_seconds)
+        extra = slow_down(usage, self._interval, self._slow_from)
+        if pace is not None and extra > 0:
             WAITED.inc(extra)
             self._resume_at[pace] = max(self._resume_at.get(pace, 0), time.monotonic() + extra)
         try:

@@ -1,4 +1,4 @@
-"""Meta Graph API errors classified by code, and the usage headers read as one percentage."""
+"""Meta Graph API errors classified by code, and the usage headers read as one percentage and a pause."""
 
 from __future__ import annotations
 
@@ -72,6 +72,15 @@ def usage_of(headers: Mapping[str, str]) -> Usage:
                     minutes = _number(entry.get("estimated_time_to_regain_access"))
                     regain = max(regain, minutes * 60)
     return Usage(max(percents, default=0.0), regain)
+
+
+def slow_down(usage: Usage, interval: float, from_percent: float = 75) -> float:
+    """Extra seconds before the next call: none below `from_percent`, growing to 4 intervals at
+    100 %, or Meta's own estimate of when access returns when it gives a longer one."""
+    if usage.percent < from_percent:
+        return usage.regain_seconds
+    share = min((usage.percent - from_percent) / (100 - from_percent), 1.0)
+    return max(interval * 4 * share, usage.regain_seconds)
 
 
 def _json(raw: str | None) -> Any:

@@ -15,6 +15,7 @@ from shared.graph_errors import (
     TooMuchData,
     Usage,
     error_from,
+    slow_down,
     usage_of,
 )
 
@@ -71,3 +72,18 @@ def test_usage_is_the_highest_percentage_of_any_header():
 def test_any_header_garbage_reads_as_a_usage_never_an_error(headers):
     usage = usage_of(headers)
     assert usage.percent >= 0 and usage.regain_seconds >= 0
+
+
+@pytest.mark.parametrize(
+    ("percent", "regain", "expected"),
+    [(0, 0, 0.0), (74.9, 0, 0.0), (75, 0, 0.0), (87.5, 0, 1.0), (100, 0, 2.0), (250, 0, 2.0),
+     (50, 60, 60.0), (100, 120, 120.0)],
+)
+def test_calls_slow_down_as_usage_nears_the_limit(percent, regain, expected):
+    assert slow_down(Usage(percent, regain), interval=0.5) == pytest.approx(expected)
+
+
+@given(st.floats(0, 300), st.floats(0, 300), st.floats(0, 3600))
+def test_more_usage_never_means_a_shorter_pause(a, b, regain):
+    low, high = sorted((a, b))
+    assert slow_down(Usage(low, regain), 0.5) <= slow_down(Usage(high, regain), 0.5)

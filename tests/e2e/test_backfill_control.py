@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from leadsync.sim.graph import SimGraph, serving
+from shared.messages import ChatMessage, ConversationUpdated
 from tests.support.backfill import add_page, api, wait_job
 from tests.support.stack import running
 
@@ -18,7 +19,7 @@ def graph_env(url: str, **extra: str) -> dict[str, str]:
             "BACKFILL_HEARTBEAT_S": "0.2", "BACKFILL_SCHEDULER_INTERVAL_S": "0.3", **extra}
 
 
-async def test_cancel_stops_graph_calls_within_a_second(clean_db, service_env):
+async def test_cancel_stops_graph_calls_within_a_second(clean_db, service_env, publisher):
     sim = SimGraph(latency=0.1)
     sim.add_page("PC", TOKEN, messenger=80, instagram=20, instagram_account_id="IGC")
     await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PC", TOKEN, instagram="IGC")
@@ -32,6 +33,12 @@ async def test_cancel_stops_graph_calls_within_a_second(clean_db, service_env):
         r = await client.post(f"/api/jobs/{job_id}/cancel")
         cancelled_at = time.monotonic()
         assert r.status_code == 200 and r.json()["status"] == "CANCELLED"
+        # Items of the job still queued when it was cancelled are dropped, not analysed.
+        queued = [ConversationUpdated(
+            page_id="PC", platform="messenger", contact_id=f"queued{i}", origin="backfill",
+            job_id=job_id, messages=[ChatMessage(mid=f"m_queued{i}", text="price?",
+                                                 sent_at=datetime.now(UTC))]) for i in range(3)]
+        await publisher.publish_many([(m, None) for m in queued])
         await asyncio.sleep(2.0)
         again = await client.post(f"/api/jobs/{job_id}/cancel")
         job = await clean_db.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
@@ -40,6 +47,8 @@ async def test_cancel_stops_graph_calls_within_a_second(clean_db, service_env):
     late = [t for t in sim.call_times if t > cancelled_at + 1.0]
     assert late == [], f"{len(late)} Graph calls more than 1 s after the cancel"
     assert job["total_contacts"] < 100
+    assert await clean_db.fetchval(
+        "SELECT count(*) FROM contacts WHERE external_id LIKE 'queued%'") == 0
 
 
 async def test_expired_token_fails_the_job_and_a_replaced_token_syncs_again(clean_db, service_env):

@@ -26,6 +26,7 @@ from shared.graph import (
     GraphClient,
     GraphError,
     RateLimited,
+    TemporaryError,
     TokenInvalid,
 )
 from shared.messages import ConversationUpdated, Platform, content_id
@@ -112,11 +113,16 @@ class JobWalk:
         todo = await repository.failed_items(self.pool, str(self.job["retry_of"]))
         for index in range(start, len(todo)):
             platform, contact_id = todo[index]
-            result = await self.graph.conversations(
-                self.page["id"], platform, self.token, after=None, limit=1, page_objects=self.own,
-                pace=self.pace(platform), user_id=contact_id,
-            )
-            result.after = None
+            try:
+                result = await self.graph.conversations(
+                    self.page["id"], platform, self.token, after=None, limit=1,
+                    page_objects=self.own, pace=self.pace(platform), user_id=contact_id,
+                )
+            except (TokenInvalid, TemporaryError):
+                raise
+            except GraphError as err:
+                # One customer's thread that still cannot be read fails alone, again.
+                result = ConversationPage([], None, [Failure("", contact_id, err.message, err.code)])
             items = await self._publish(platform, result)
             if not any(i.contact_id == contact_id for i in items):
                 items.append(Item(platform, contact_id, "FAILED", "conversation not found", None))

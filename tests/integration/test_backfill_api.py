@@ -69,3 +69,12 @@ async def test_a_pending_job_can_be_read_listed_and_cancelled_but_not_retried(cl
     assert (await client.post("/api/backfill", json={"page_id": "PA"})).status_code == 202
     listed = (await client.get("/api/pages/PA/jobs")).json()["jobs"]
     assert [j["status"] for j in listed] == ["PENDING", "CANCELLED"]
+
+
+async def test_a_job_without_failed_items_has_nothing_to_retry(client, clean_db, service_env):
+    await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PA", "EAAapitesttoken0123456789abcdefgh")
+    job_id = str(await clean_db.fetchval(
+        "INSERT INTO jobs (page_id, kind, status, total_contacts, synced_contacts, enumeration_done) "
+        "VALUES ('PA', 'FULL', 'COMPLETED', 3, 3, true) RETURNING id"))
+    r = await client.post(f"/api/jobs/{job_id}/retry")
+    assert r.status_code == 409 and r.json()["error"] == "job has no failed items to retry"

@@ -73,19 +73,27 @@ def parse_messages(items: list[dict[str, Any]], own: set[str]) -> list[ChatMessa
 
 
 def parse_conversation(item: dict[str, Any], platform: Platform, own: set[str]) -> Conversation | Failure:
-    """A conversations-list item → Conversation (customer from the participants) or Failure."""
+    """A conversations-list item → Conversation (customer from the participants) or Failure.
+
+    Never raises: one malformed thread must not stop a walk (it would stop at the same place again).
+    """
     conv_id = str(item.get("id", ""))
-    people = (item.get("participants") or {}).get("data") or []
-    customer = next((p for p in people if str(p.get("id")) not in own), None)
-    if customer is None or not item.get("updated_time"):
-        return Failure(conv_id, None, "conversation has no customer participant", None)
-    nested = item.get("messages") or {}
-    return Conversation(
-        id=conv_id,
-        platform=platform,
-        updated_time=parse_time(item["updated_time"]),
-        contact_id=str(customer["id"]),
-        contact_name=customer.get("name") or customer.get("username") or None,
-        messages=parse_messages(nested.get("data") or [], own),
-        more_after=next_cursor(nested),
-    )
+    customer: Any = None
+    try:
+        people = (item.get("participants") or {}).get("data") or []
+        customer = next((p for p in people if str(p.get("id")) not in own), None)
+        if customer is None or not item.get("updated_time"):
+            return Failure(conv_id, None, "conversation has no customer participant", None)
+        nested = item.get("messages") or {}
+        return Conversation(
+            id=conv_id,
+            platform=platform,
+            updated_time=parse_time(item["updated_time"]),
+            contact_id=str(customer["id"]),
+            contact_name=customer.get("name") or customer.get("username") or None,
+            messages=parse_messages(nested.get("data") or [], own),
+            more_after=next_cursor(nested),
+        )
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
+        contact = str(customer["id"]) if isinstance(customer, dict) else None
+        return Failure(conv_id, contact, f"unreadable conversation: {type(err).__name__}", None)

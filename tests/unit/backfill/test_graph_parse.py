@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from leadsync.commands.jobs import format_eta
 from services.backfill.walk import _drop_older
-from shared.graph_parse import ConversationPage, Failure, next_cursor, parse_conversation, parse_messages
+from shared.graph_parse import (
+    Conversation,
+    ConversationPage,
+    Failure,
+    next_cursor,
+    parse_conversation,
+    parse_messages,
+)
 
 OWN = {"PAGE", "IG"}
 
@@ -32,9 +42,13 @@ def test_the_customer_is_the_participant_who_is_not_the_page():
     assert not isinstance(ig, Failure) and ig.contact_name == "ana.s"
 
 
-def test_a_thread_without_a_customer_is_a_failure_not_a_crash():
+def test_a_thread_without_a_customer_or_with_garbage_is_a_failure_not_a_crash():
     assert isinstance(parse_conversation(item(people=[{"id": "PAGE"}]), "messenger", OWN), Failure)
     assert isinstance(parse_conversation({"id": "t_x"}, "messenger", OWN), Failure)
+    bad_time = parse_conversation(item(updated="yesterday"), "messenger", OWN)
+    assert isinstance(bad_time, Failure) and bad_time.contact_id == "U1"
+    bad_message = item(messages={"data": [message("x" * 600, "U1", "2026-03-01T10:00:00+0000")]})
+    assert isinstance(parse_conversation(bad_message, "messenger", OWN), Failure)
 
 
 def test_messages_come_oldest_first_with_the_page_side_marked():
@@ -71,3 +85,13 @@ def test_an_incremental_walk_stops_at_the_first_thread_not_newer_than_the_mark()
 
 def test_eta_reads_like_a_duration():
     assert [format_eta(s) for s in (None, 0, 59.6, 61, 3725)] == ["-", "0s", "1m00s", "1m01s", "1h02m"]
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+                    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=12), kids,
+                                                                            max_size=4), max_leaves=20)
+
+
+@given(st.dictionaries(st.sampled_from(["id", "updated_time", "participants", "messages"]), JSON))
+def test_any_item_parses_to_a_conversation_or_a_failure(raw):
+    assert isinstance(parse_conversation(raw, "messenger", OWN), Conversation | Failure)

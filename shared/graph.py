@@ -215,7 +215,7 @@ class GraphClient:
                     continue
                 return await self._one_by_one(page_id, platform, token, params, own, pace)
         conversations, failures = [], []
-        for item in body.get("data", []):
+        for item in _items(body):
             parsed = parse_conversation(item, platform, own)
             if isinstance(parsed, Failure):
                 failures.append(parsed)
@@ -234,7 +234,7 @@ class GraphClient:
         )
         conversations: list[Conversation] = []
         failures: list[Failure] = []
-        for item in body.get("data", []):
+        for item in _items(body):
             head = parse_conversation(item, platform, own)
             if isinstance(head, Failure):
                 failures.append(head)
@@ -258,8 +258,14 @@ class GraphClient:
         if after:
             params["after"] = after
         body = await self.call(f"{conversation_id}/messages", params, token=token, pace=pace)
-        return parse_messages(body.get("data", []), own), next_cursor(body)
+        return parse_messages(_items(body), own), next_cursor(body)
 
     async def profile(self, user_id: str, platform: Platform, token: str) -> dict[str, Any]:
         fields = "first_name,last_name,name" if platform == "messenger" else "name,username"
         return await self.call(user_id, {"fields": fields}, token=token, pace=None)
+
+
+def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The objects of a list answer, ignoring anything that is not one."""
+    data = body.get("data")
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []

@@ -53,23 +53,28 @@ def parse_time(value: str) -> datetime:
 
 
 def parse_messages(items: list[dict[str, Any]], own: set[str]) -> list[ChatMessage]:
-    """Graph message objects (newest first) → ChatMessages, oldest first."""
+    """Graph message objects (newest first) → ChatMessages, oldest first; malformed ones are skipped."""
     out = []
     for item in reversed(items):
-        if not item.get("id") or not item.get("created_time"):
+        try:
+            out.append(_message(item, own))
+        except (ValueError, TypeError, AttributeError, KeyError):
             continue
-        attachments = [
-            str(a.get("mime_type") or "file").split("/")[0]
-            for a in ((item.get("attachments") or {}).get("data") or [])
-        ]
-        out.append(ChatMessage(
-            mid=item["id"],
-            from_page=str((item.get("from") or {}).get("id")) in own,
-            text=item.get("message") or None,
-            attachments=attachments,
-            sent_at=parse_time(item["created_time"]),
-        ))
     return out
+
+
+def _message(item: dict[str, Any], own: set[str]) -> ChatMessage:
+    attachments = [
+        str(a.get("mime_type") or "file").split("/")[0]
+        for a in ((item.get("attachments") or {}).get("data") or [])
+    ]
+    return ChatMessage(
+        mid=item["id"],
+        from_page=str((item.get("from") or {}).get("id")) in own,
+        text=item.get("message") or None,
+        attachments=attachments,
+        sent_at=parse_time(item["created_time"]),
+    )
 
 
 def parse_conversation(item: dict[str, Any], platform: Platform, own: set[str]) -> Conversation | Failure:

@@ -42,13 +42,15 @@ def test_the_customer_is_the_participant_who_is_not_the_page():
     assert not isinstance(ig, Failure) and ig.contact_name == "ana.s"
 
 
-def test_a_thread_without_a_customer_or_with_garbage_is_a_failure_not_a_crash():
+def test_garbage_fails_one_thread_or_skips_one_message_never_crashes():
     assert isinstance(parse_conversation(item(people=[{"id": "PAGE"}]), "messenger", OWN), Failure)
     assert isinstance(parse_conversation({"id": "t_x"}, "messenger", OWN), Failure)
     bad_time = parse_conversation(item(updated="yesterday"), "messenger", OWN)
     assert isinstance(bad_time, Failure) and bad_time.contact_id == "U1"
-    bad_message = item(messages={"data": [message("x" * 600, "U1", "2026-03-01T10:00:00+0000")]})
-    assert isinstance(parse_conversation(bad_message, "messenger", OWN), Failure)
+    bad_message = item(messages={"data": [message("x" * 600, "U1", "2026-03-01T10:00:00+0000"),
+                                          message("m_ok", "U1", "2026-03-01T10:00:00+0000")]})
+    kept = parse_conversation(bad_message, "messenger", OWN)
+    assert isinstance(kept, Conversation) and [m.mid for m in kept.messages] == ["m_ok"]
 
 
 def test_messages_come_oldest_first_with_the_page_side_marked():

@@ -15,6 +15,8 @@ COMMANDS = [
     "leadsync.commands.pipelines",
     "leadsync.commands.contacts",
     "leadsync.commands.analyze",
+    "leadsync.commands.backfill",
+    "leadsync.commands.jobs",
 ]
 
 

@@ -16,6 +16,8 @@ COMMANDS = [
     "leadsync.commands.pipelines",
     "leadsync.commands.contacts",
     "leadsync.commands.analyze",
+    "leadsync.commands.backfill",
+    "leadsync.commands.jobs",
     "leadsync.commands.dlq",
 ]
 

@@ -1,15 +1,22 @@
-"""`python -m services.backfill`: run backfill jobs from backfill.requested."""
+"""`python -m services.backfill`: run backfill jobs from backfill.requested, and the scheduler."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
+import os
+import socket
+import uuid
 
+import httpx
+
+from services.backfill import scheduler
 from services.backfill.settings import DEFAULT_METRICS_PORT, BackfillSettings
-from services.backfill.worker import handle
+from services.backfill.worker import Worker
 from shared import db, logging
-from shared.broker import Consumer, Topology
+from shared.broker import Consumer, Publisher, Topology
+from shared.crypto import TokenCipher
+from shared.graph import GraphClient
 from shared.messages import BackfillRequested
 from shared.runtime import run, serve_consumer
 from shared.settings import load
@@ -21,17 +28,42 @@ async def main(stop: asyncio.Event) -> None:
         service="backfill", fmt=settings.log_format, level=settings.log_level,
         secrets=settings.secrets(),
     )
+    log = logging.get_logger("leadsync.backfill")
+    key = settings.token_encryption_key
+    if key is None:
+        log.warning("backfill.no_token_key", reason="TOKEN_ENCRYPTION_KEY is not set; jobs will fail")
+    topology = Topology(settings.broker_namespace)
     async with contextlib.AsyncExitStack() as stack:
         pool = await db.create_pool(settings.database_url, min_size=0)
         stack.push_async_callback(pool.close)
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(30, connect=5),
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        )
+        stack.push_async_callback(http.aclose)
+        publisher = Publisher(settings.amqp_url.get_secret_value(), topology)
+        stack.push_async_callback(publisher.close)
+        worker = Worker(
+            pool=pool,
+            publisher=publisher,
+            graph=GraphClient.from_settings(settings, http),
+            cipher=TokenCipher(key.get_secret_value()) if key else None,
+            settings=settings,
+            worker_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
+            stopping=stop,  # SIGTERM stops running jobs too: they are given back, not lost
+        )
         consumer = Consumer(
             amqp_url=settings.amqp_url.get_secret_value(),
-            topology=Topology(settings.broker_namespace),
+            topology=topology,
             service="backfill",
             model=BackfillRequested,
-            handler=functools.partial(handle, pool=pool),
+            handler=worker.handle,
             prefetch=settings.prefetch,
         )
+        schedule = asyncio.create_task(scheduler.run(
+            pool, publisher, stop=stop, interval_s=settings.backfill_scheduler_interval_s,
+            stale_after_s=settings.backfill_stale_after_s,
+        ))
 
         async def database() -> bool:
             return await pool.fetchval("SELECT 1") == 1
@@ -39,10 +71,14 @@ async def main(stop: asyncio.Event) -> None:
         async def broker() -> bool:
             return consumer.connected
 
-        await serve_consumer(
-            consumer, stop=stop, port=settings.metrics_port_or(DEFAULT_METRICS_PORT),
-            checks={"broker": broker, "database": database},
-        )
+        try:
+            await serve_consumer(
+                consumer, stop=stop, port=settings.metrics_port_or(DEFAULT_METRICS_PORT),
+                checks={"broker": broker, "database": database},
+            )
+        finally:
+            await worker.shutdown()
+            await schedule
 
 
 if __name__ == "__main__":

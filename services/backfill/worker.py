@@ -1,19 +1,181 @@
-"""Handles backfill.requested: runs one backfill job."""
+"""Runs backfill jobs: claims a job, walks the page's conversations, publishes them, keeps the cursor.
+
+A job is claimed with a conditional UPDATE (one worker per job), acknowledged, and run as a task
+next to a watcher that beats the heartbeat and stops the walk as soon as the job is cancelled or
+taken over. Every Graph page of conversations is published (confirmed) before its cursor and
+items are saved, so a crash repeats at most one page and `job_enumerated` keeps the total exact.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
 
-from shared.broker import Delivery
+from services.backfill import repository, walk
+from services.backfill.settings import BackfillSettings
+from shared import logging
+from shared.broker import Delivery, Publisher
+from shared.crypto import TokenCipher
+from shared.errors import BrokerUnavailable, PublishNotConfirmed, RetryableError
+from shared.graph import GraphClient, GraphError, TemporaryError, TokenInvalid
 from shared.messages import BackfillRequested
 
 log = structlog.get_logger("leadsync.backfill")
 
+RECONNECT_NEEDED = (
+    "the page's access token expired or was invalidated (Graph error {code}{sub}); reconnect the "
+    "page with a new token (PATCH /api/pages/{page}) and run the backfill again"
+)
 
-async def handle(delivery: Delivery[BackfillRequested], *, pool: asyncpg.Pool) -> None:
-    for request in delivery.items:
-        status = await pool.fetchval(
-            "SELECT status FROM jobs WHERE id::text = $1", request.job_id
-        )
-        log.info("backfill.requested", job_id=request.job_id, status=status)
+
+@dataclass
+class Worker:
+    pool: asyncpg.Pool
+    publisher: Publisher
+    graph: GraphClient
+    cipher: TokenCipher | None
+    settings: BackfillSettings
+    worker_id: str
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._slots = asyncio.Semaphore(self.settings.prefetch)
+
+    async def handle(self, delivery: Delivery[BackfillRequested]) -> None:
+        """backfill.requested: claim the job and start it; the message is acked once it runs."""
+        for request in delivery.items:
+            await self._take_slot()
+            try:
+                job = await repository.claim(
+                    self.pool, request.job_id, self.worker_id, self.settings.backfill_stale_after_s
+                )
+            except BaseException:
+                self._slots.release()
+                raise
+            if job is None:
+                self._slots.release()
+                log.info("job.not_claimed", job_id=request.job_id)  # done, cancelled or running
+                continue
+            task = asyncio.create_task(self._run(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+
+    async def _take_slot(self) -> None:
+        slot = asyncio.ensure_future(self._slots.acquire())
+        stop = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait({slot, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not slot.done() or self.stopping.is_set():
+            slot.cancel()
+            if slot.done() and not slot.cancelled():
+                self._slots.release()
+            raise RetryableError("shutting down; another worker will take the job")
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            err = task.exception()
+            log.error("job.runner_failed", error=str(err) or type(err).__name__)
+
+    async def shutdown(self) -> None:
+        """Stop every running job at its next step and give it back for another worker."""
+        self.stopping.set()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self, job: asyncpg.Record) -> None:
+        job_id = str(job["id"])
+        with structlog.contextvars.bound_contextvars(job_id=job_id, page_id=job["page_id"]):
+            log.info("job.started", kind=job["kind"], resumed=job["cursor"] is not None)
+            walker = asyncio.create_task(self._walk(job))
+            outcome = await self._watch(job_id, walker)
+            if outcome == "done" and not walker.cancelled() and walker.exception() is not None:
+                # Left IN_PROGRESS without heartbeats: the stale-job sweep retries it later.
+                err = walker.exception()
+                log.error("job.crashed", error=str(err) or type(err).__name__,
+                          error_type=type(err).__name__)
+            elif outcome == "stopping":
+                await self._give_back(job_id)
+            elif outcome == "lost":
+                log.info("job.stopped", reason="cancelled or taken over")
+
+    async def _watch(self, job_id: str, walker: asyncio.Task[None]) -> str:
+        """Beat the heartbeat until the walk ends; cancel it on cancel, takeover or shutdown."""
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    {walker, stop}, timeout=self.settings.backfill_heartbeat_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if walker in done:
+                    return "done"
+                alive = not self.stopping.is_set() and await _safe_beat(self.pool, job_id, self.worker_id)
+                if not alive:
+                    walker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await walker
+                    return "stopping" if self.stopping.is_set() else "lost"
+        finally:
+            stop.cancel()
+
+    async def _give_back(self, job_id: str) -> None:
+        if await repository.release(self.pool, job_id, self.worker_id):
+            log.info("job.released")
+            with contextlib.suppress(BrokerUnavailable, PublishNotConfirmed):
+                await self.publisher.publish(BackfillRequested(job_id=job_id))
+
+    async def _walk(self, job: asyncpg.Record) -> None:
+        job_id = str(job["id"])
+        page = await repository.page(self.pool, job["page_id"])
+        token = self._token(page)
+        if page is None or token is None:
+            reason = "the page no longer exists" if page is None else (
+                "the page has no usable access token; add one with PATCH /api/pages/{id}")
+            await repository.fail(self.pool, job_id, reason)
+            log.warning("job.failed", error=reason)
+            return
+        logging.add_secrets([token])
+        run = walk.JobWalk(self.pool, self.publisher, self.graph, self.settings, self.worker_id,
+                           job, page, token)
+        try:
+            await run.run()
+        except TokenInvalid as err:
+            sub = f"/{err.subcode}" if err.subcode else ""
+            message = RECONNECT_NEEDED.format(code=err.code, sub=sub, page=page["id"])
+            await repository.fail(self.pool, job_id, message, token_expired=True)
+            log.warning("job.failed", error=message, token_expired=True)
+        except repository.ClaimLost:
+            log.info("job.stopped", reason="cancelled or taken over")
+        except (TemporaryError, BrokerUnavailable, PublishNotConfirmed) as err:
+            # Worth another go from the saved cursor, not a failed job: with its heartbeat
+            # stopped, the stale-job sweep hands it out again after BACKFILL_STALE_AFTER_S.
+            log.warning("job.interrupted", error=str(err),
+                        retry_in_s=self.settings.backfill_stale_after_s)
+        except GraphError as err:
+            message = f"the Graph API refused the conversation list: {err.message}"
+            await repository.fail(self.pool, job_id, message)
+            log.warning("job.failed", error=message, code=err.code)
+
+    def _token(self, page: asyncpg.Record | None) -> str | None:
+        if page is None or page["access_token_enc"] is None or self.cipher is None:
+            return None
+        try:
+            return self.cipher.decrypt(page["access_token_enc"])
+        except ValueError:
+            return None
+
+
+async def _safe_beat(pool: asyncpg.Pool, job_id: str, worker: str) -> bool:
+    try:
+        return await repository.beat(pool, job_id, worker)
+    except (OSError, asyncpg.PostgresError) as err:
+        # A missed beat is not a lost claim; the next one will tell.
+        log.warning("job.heartbeat_failed", error=type(err).__name__)
+        return True

@@ -1,0 +1,190 @@
+"""SQL of the backfill worker and scheduler: claims, heartbeats, cursors and exact totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from shared import jobs
+from shared.messages import Platform
+
+
+class ClaimLost(Exception):
+    """Another worker took the job over (or it was cancelled): stop without writing more."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One enumerated conversation; `outcome` is set when the worker settles it itself."""
+
+    platform: str
+    contact_id: str
+    outcome: jobs.Outcome | None = None
+    error: str | None = None
+    code: int | None = None
+
+
+async def claim(pool: asyncpg.Pool, job_id: str, worker: str, stale_after_s: float) -> asyncpg.Record | None:
+    """Take a PENDING job, or an IN_PROGRESS one whose worker stopped beating; None otherwise."""
+    try:
+        return await pool.fetchrow(
+            """
+            UPDATE jobs SET status = 'IN_PROGRESS', started_at = coalesce(started_at, now()),
+                            heartbeat_at = now(), claimed_by = $2, updated_at = now()
+            WHERE id = $1::uuid AND (status = 'PENDING' OR (status = 'IN_PROGRESS' AND
+                  (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $3))))
+            RETURNING *
+            """,
+            job_id, worker, stale_after_s,
+        )
+    except asyncpg.DataError:
+        return None  # not a UUID: nothing to run
+
+
+async def page(pool: asyncpg.Pool, page_id: str) -> asyncpg.Record | None:
+    return await pool.fetchrow("SELECT * FROM pages WHERE id = $1", page_id)
+
+
+async def beat(pool: asyncpg.Pool, job_id: str, worker: str) -> bool:
+    """Refresh the heartbeat; False when the job is no longer this worker's to run."""
+    return bool(await pool.fetchval(
+        """
+        UPDATE jobs SET heartbeat_at = now()
+        WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND claimed_by = $2
+        RETURNING true
+        """,
+        job_id, worker,
+    ))
+
+
+async def record(
+    pool: asyncpg.Pool, job_id: str, worker: str, cursor: dict[str, Any], items: list[Item]
+) -> None:
+    """After one Graph page: count new items once, settle the worker's own, merge in the cursor.
+
+    `cursor` holds the keys this page moved on (a platform's position, a retry's index); the
+    platforms of one job are walked concurrently and each updates only its own key.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        new = await conn.fetch(
+            """
+            INSERT INTO job_enumerated (job_id, platform, contact_external_id)
+            SELECT $1::uuid, i.platform, i.contact FROM unnest($2::text[], $3::text[]) AS i(platform, contact)
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+            """,
+            job_id, [i.platform for i in items], [i.contact_id for i in items],
+        )
+        for item in items:
+            if item.outcome is not None:
+                await jobs.settle_item(conn, job_id, item.platform, item.contact_id, item.outcome,
+                                       error=item.error, code=item.code)
+        saved = await conn.fetchval(
+            """
+            UPDATE jobs SET total_contacts = coalesce(total_contacts, 0) + $3,
+                            cursor = coalesce(cursor, '{}'::jsonb) || $4::jsonb,
+                            heartbeat_at = now(), updated_at = now()
+            WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND claimed_by = $2
+            RETURNING true
+            """,
+            job_id, worker, len(new), cursor,
+        )
+        if not saved:
+            raise ClaimLost(job_id)
+
+
+async def finish_enumeration(pool: asyncpg.Pool, job_id: str, worker: str) -> bool:
+    """Enumeration is over: the total is final; True when that also completed the job."""
+    async with pool.acquire() as conn, conn.transaction():
+        saved = await conn.fetchval(
+            """
+            UPDATE jobs SET enumeration_done = true, total_contacts = coalesce(total_contacts, 0),
+                            cursor = coalesce(cursor, '{}'::jsonb) || '{"done": true}'::jsonb,
+                            heartbeat_at = now(), updated_at = now()
+            WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND claimed_by = $2
+            RETURNING true
+            """,
+            job_id, worker,
+        )
+        if not saved:
+            raise ClaimLost(job_id)
+        return await jobs.complete_if_done(conn, job_id)
+
+
+async def fail(pool: asyncpg.Pool, job_id: str, error: str, *, token_expired: bool = False) -> None:
+    """FAILED with a clear error; an expired token also marks the page for reconnection."""
+    async with pool.acquire() as conn, conn.transaction():
+        page_id = await conn.fetchval(
+            """
+            UPDATE jobs SET status = 'FAILED', error = $2, token_expired = $3,
+                            completed_at = now(), updated_at = now()
+            WHERE id = $1::uuid AND status IN ('PENDING', 'IN_PROGRESS')
+            RETURNING page_id
+            """,
+            job_id, error, token_expired,
+        )
+        if page_id is not None and token_expired:
+            await conn.execute(
+                "UPDATE pages SET token_status = 'expired', updated_at = now() WHERE id = $1", page_id
+            )
+
+
+async def release(pool: asyncpg.Pool, job_id: str, worker: str) -> bool:
+    """Give a job back (shutdown, Graph or broker trouble) so the next worker resumes it at once."""
+    return bool(await pool.fetchval(
+        """
+        UPDATE jobs SET heartbeat_at = now() - interval '1 day', claimed_by = NULL, updated_at = now()
+        WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND claimed_by = $2
+        RETURNING true
+        """,
+        job_id, worker,
+    ))
+
+
+async def failed_items(pool: asyncpg.Pool, job_id: str) -> list[tuple[Platform, str]]:
+    rows = await pool.fetch(
+        """
+        SELECT platform, contact_external_id FROM job_items
+        WHERE job_id = $1::uuid AND outcome = 'FAILED' ORDER BY platform, contact_external_id
+        """,
+        job_id,
+    )
+    return [(r["platform"], r["contact_external_id"]) for r in rows]
+
+
+async def start_due_syncs(pool: asyncpg.Pool) -> list[str]:
+    """An INCREMENTAL job for each auto_sync page whose interval has passed (safe to race)."""
+    rows = await pool.fetch(
+        """
+        INSERT INTO jobs (page_id, kind)
+        SELECT p.id, 'INCREMENTAL' FROM pages p
+        WHERE p.auto_sync AND p.token_status = 'ok' AND p.access_token_enc IS NOT NULL
+          AND p.last_synced_at IS NOT NULL
+          AND p.last_synced_at + make_interval(secs => p.sync_interval_s) <= now()
+          AND NOT EXISTS (
+              SELECT 1 FROM jobs j WHERE j.page_id = p.id
+                AND (j.status IN ('PENDING', 'IN_PROGRESS')
+                     OR j.created_at > now() - make_interval(secs => p.sync_interval_s)))
+        ON CONFLICT (page_id) WHERE status IN ('PENDING', 'IN_PROGRESS') DO NOTHING
+        RETURNING id
+        """
+    )
+    return [str(r["id"]) for r in rows]
+
+
+async def stale_jobs(pool: asyncpg.Pool, stale_after_s: float) -> list[str]:
+    """Active jobs nobody is running (dead worker, lost message); each is handed out once per period."""
+    rows = await pool.fetch(
+        """
+        UPDATE jobs SET updated_at = now()
+        WHERE status IN ('PENDING', 'IN_PROGRESS')
+          AND updated_at < now() - make_interval(secs => $1)
+          AND (status = 'PENDING' OR heartbeat_at IS NULL
+               OR heartbeat_at < now() - make_interval(secs => $1))
+        RETURNING id
+        """,
+        stale_after_s,
+    )
+    return [str(r["id"]) for r in rows]

@@ -1,0 +1,50 @@
+"""The backfill scheduler: starts due incremental syncs and hands out jobs nobody is running.
+
+Every process runs it; it is safe to race. New jobs rely on the one-active-job-per-page index
+(ON CONFLICT DO NOTHING), and each stale job is handed out once per period by a guarded UPDATE;
+the worker's conditional claim makes any duplicate request harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+import structlog
+
+from services.backfill import repository
+from shared.broker import Publisher
+from shared.errors import BrokerUnavailable, PublishNotConfirmed
+from shared.messages import BackfillRequested
+
+log = structlog.get_logger("leadsync.backfill.scheduler")
+
+
+async def tick(pool: asyncpg.Pool, publisher: Publisher, *, stale_after_s: float) -> list[str]:
+    """One round; returns the job ids it requested."""
+    started = await repository.start_due_syncs(pool)
+    for job_id in started:
+        log.info("sync.scheduled", job_id=job_id)
+    stale = await repository.stale_jobs(pool, stale_after_s)
+    for job_id in stale:
+        log.warning("job.resuming", job_id=job_id, reason="no heartbeat or not picked up")
+    requested = started + stale
+    if requested:
+        await publisher.publish_many([(BackfillRequested(job_id=j), None) for j in requested])
+    return requested
+
+
+async def run(
+    pool: asyncpg.Pool, publisher: Publisher, *, stop: asyncio.Event, interval_s: float,
+    stale_after_s: float,
+) -> None:
+    """Tick every `interval_s` until `stop`; a failed round is logged and tried next time."""
+    while not stop.is_set():
+        try:
+            await tick(pool, publisher, stale_after_s=stale_after_s)
+        except (BrokerUnavailable, PublishNotConfirmed, OSError, asyncpg.PostgresError) as err:
+            # Jobs stay stale or due, so the next round picks them up again.
+            log.warning("scheduler.tick_failed", error=str(err) or type(err).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)

@@ -1,0 +1,189 @@
+"""One job's walk over a page's conversations: Messenger and Instagram, page by Graph page.
+
+FULL and INCREMENTAL jobs list conversations newest first (an incremental walk stops at the
+first thread not updated since the page's last sync); RETRY jobs fetch the failed items of an
+earlier job one customer at a time. Each Graph page is published, then recorded with its cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+from prometheus_client import Counter
+
+from services.backfill import repository
+from services.backfill.repository import Item
+from services.backfill.settings import BackfillSettings
+from shared.broker import Publisher
+from shared.graph import (
+    Conversation,
+    ConversationPage,
+    Failure,
+    GraphClient,
+    GraphError,
+    RateLimited,
+    TemporaryError,
+    TokenInvalid,
+)
+from shared.messages import ConversationUpdated, Platform, content_id
+
+log = structlog.get_logger("leadsync.backfill")
+
+CONVERSATIONS = Counter(
+    "leadsync_backfill_conversations_total",
+    "Conversations enumerated by backfill jobs: published, empty (settled at once) or failed.",
+    ["platform", "outcome"],
+)
+
+
+class JobWalk:
+    def __init__(
+        self, pool: asyncpg.Pool, publisher: Publisher, graph: GraphClient,
+        settings: BackfillSettings, worker: str, job: asyncpg.Record, page: asyncpg.Record,
+        token: str,
+    ) -> None:
+        self.pool = pool
+        self.publisher = publisher
+        self.graph = graph
+        self.settings = settings
+        self.worker = worker
+        self.job_id = str(job["id"])
+        self.job = job
+        self.page = page
+        self.token = token
+        self.instagram: str | None = page["instagram_account_id"]
+        self.own = {page["id"], *([self.instagram] if self.instagram else [])}
+
+    def platforms(self) -> list[Platform]:
+        return ["messenger", "instagram"] if self.instagram else ["messenger"]
+
+    def pace(self, platform: Platform) -> str:
+        """Meta's limit is per page for Messenger and per Instagram account for Instagram."""
+        return self.instagram if platform == "instagram" and self.instagram else self.page["id"]
+
+    async def run(self) -> None:
+        cursor: dict[str, Any] = self.job["cursor"] or {}
+        if not cursor.get("done"):
+            if self.job["kind"] == "RETRY":
+                await self._retry(int(cursor.get("index", 0)))
+            else:
+                await self._list(cursor)
+        completed = await repository.finish_enumeration(self.pool, self.job_id, self.worker)
+        log.info("job.enumerated", completed=completed)
+
+    async def _list(self, cursor: dict[str, Any]) -> None:
+        """Both platforms at once: Meta limits them separately (per page, per Instagram account)."""
+        since: datetime | None = None
+        if self.job["kind"] == "INCREMENTAL" and self.page["last_synced_at"] is not None:
+            since = self.page["last_synced_at"] - timedelta(
+                seconds=self.settings.backfill_incremental_overlap_s)
+        walks = [
+            asyncio.create_task(self._list_platform(p, cursor.get(p) or {}, since))
+            for p in self.platforms()
+        ]
+        try:
+            await asyncio.gather(*walks)
+        except BaseException:
+            for task in walks:
+                task.cancel()
+            await asyncio.gather(*walks, return_exceptions=True)
+            raise
+
+    async def _list_platform(self, platform: Platform, state: dict[str, Any], since: datetime | None) -> None:
+        """One platform, newest first, from its saved cursor; each Graph page recorded as it goes."""
+        after = state.get("after")
+        while not state.get("done"):
+            result = await self.graph.conversations(
+                self.page["id"], platform, self.token, after=after,
+                limit=self.settings.backfill_page_size, page_objects=self.own, pace=self.pace(platform),
+            )
+            older = since is not None and _drop_older(result, since)
+            items = await self._publish(platform, result)
+            after = None if older else result.after
+            state = {"after": after, "done": after is None}
+            await repository.record(self.pool, self.job_id, self.worker, {platform: state}, items)
+            log.info("job.page", platform=platform, conversations=len(items), more=after is not None)
+
+    async def _retry(self, start: int) -> None:
+        """Fetch each failed item of the earlier job again, by its customer id."""
+        todo = await repository.failed_items(self.pool, str(self.job["retry_of"]))
+        for index in range(start, len(todo)):
+            platform, contact_id = todo[index]
+            try:
+                result = await self.graph.conversations(
+                    self.page["id"], platform, self.token, after=None, limit=1,
+                    page_objects=self.own, pace=self.pace(platform), user_id=contact_id,
+                )
+            except (TokenInvalid, TemporaryError):
+                raise
+            except GraphError as err:
+                # One customer's thread that still cannot be read fails alone, again.
+                result = ConversationPage([], None, [Failure("", contact_id, err.message, err.code)])
+            items = await self._publish(platform, result)
+            if not any(i.contact_id == contact_id for i in items):
+                items.append(Item(platform, contact_id, "FAILED", "conversation not found", None))
+            await repository.record(self.pool, self.job_id, self.worker, {"index": index + 1}, items)
+
+    async def _publish(self, platform: Platform, result: ConversationPage) -> list[Item]:
+        """Publish the page's conversations (confirmed); the rest become settled items."""
+        items = [_failed(platform, f) for f in result.failures]
+        events = []
+        for conv in result.conversations:
+            failure = await self._older_messages(conv)
+            if failure is not None:
+                items.append(_failed(platform, failure))
+            elif not conv.messages:
+                # Nothing to analyse, so nothing downstream would ever settle it.
+                items.append(Item(platform, conv.contact_id, "SYNCED"))
+            else:
+                items.append(Item(platform, conv.contact_id))
+                events.append(ConversationUpdated(
+                    page_id=self.page["id"], platform=platform, contact_id=conv.contact_id,
+                    contact_name=conv.contact_name, messages=conv.messages, origin="backfill",
+                    job_id=self.job_id,
+                ))
+        if events:
+            await self.publisher.publish_many([
+                (e, content_id("backfill", self.job_id, e.platform, e.contact_id)) for e in events
+            ])
+        for item in items:
+            outcome = {None: "published", "SYNCED": "empty"}.get(item.outcome, "failed")
+            CONVERSATIONS.labels(platform, outcome).inc()
+        return items
+
+    async def _older_messages(self, conv: Conversation) -> Failure | None:
+        """Page through a longer Messenger thread (Instagram details only the newest 20)."""
+        after = conv.more_after
+        limit = self.settings.backfill_max_messages
+        while after and conv.platform == "messenger" and len(conv.messages) < limit:
+            try:
+                older, after = await self.graph.messages(
+                    conv.id, self.token, own=self.own, after=after,
+                    limit=min(100, limit - len(conv.messages)), pace=self.pace(conv.platform),
+                )
+            except (TokenInvalid, RateLimited):
+                raise
+            except GraphError as err:
+                return Failure(conv.id, conv.contact_id, err.message, err.code)
+            conv.messages = older + conv.messages
+        return None
+
+
+def _drop_older(result: ConversationPage, since: datetime) -> bool:
+    """Keep the threads updated after `since`; True when an older one was reached (stop)."""
+    kept: list[Conversation] = []
+    for conv in result.conversations:
+        if conv.updated_time <= since:
+            result.conversations = kept
+            return True
+        kept.append(conv)
+    return False
+
+
+def _failed(platform: str, failure: Failure) -> Item:
+    return Item(platform, failure.contact_id or failure.conversation_id, "FAILED",
+                failure.error, failure.code)

@@ -1,0 +1,90 @@
+"""Creating backfill jobs and reading them with their progress: the admin API, CLI and scheduler share it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+
+Kind = Literal["FULL", "INCREMENTAL", "RETRY"]
+
+# Columns of `jobs` joined with the `job_progress` view: what the API and `leadsync jobs` show.
+_SELECT = """
+SELECT j.id, j.page_id, j.kind, j.status, j.total_contacts, j.synced_contacts,
+       j.failed_contacts, j.token_expired, j.errors, j.error, j.enumeration_done, j.retry_of,
+       j.heartbeat_at, j.started_at, j.completed_at, j.created_at, j.updated_at,
+       p.percent, p.items_per_s, p.eta_s, p.age_s
+FROM jobs j JOIN job_progress p ON p.id = j.id
+"""
+
+
+async def create(
+    conn: asyncpg.Connection, page_id: str, kind: Kind, *, retry_of: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """A new PENDING job, or the page's active one (False) — the partial unique index decides."""
+    for _ in range(5):
+        job_id = await conn.fetchval(
+            """
+            INSERT INTO jobs (page_id, kind, retry_of) VALUES ($1, $2, $3::uuid)
+            ON CONFLICT (page_id) WHERE status IN ('PENDING', 'IN_PROGRESS') DO NOTHING
+            RETURNING id
+            """,
+            page_id, kind, retry_of,
+        )
+        if job_id is not None:
+            job = await get(conn, str(job_id))
+            assert job is not None
+            return job, True
+        active = await conn.fetchval(
+            "SELECT id FROM jobs WHERE page_id = $1 AND status IN ('PENDING', 'IN_PROGRESS')",
+            page_id,
+        )
+        if active is not None:
+            job = await get(conn, str(active))
+            if job is not None:
+                return job, False
+        # The active job ended between the two statements: try again.
+    raise RuntimeError(f"could not create a job for page {page_id!r}: too much contention")
+
+
+async def get(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> dict[str, Any] | None:
+    """One job with its progress, or None (also for ids that are not UUIDs)."""
+    try:
+        row = await conn.fetchrow(_SELECT + "WHERE j.id = $1::uuid", job_id)
+    except asyncpg.DataError:
+        return None
+    return as_dict(row) if row else None
+
+
+async def of_page(
+    conn: asyncpg.Connection | asyncpg.Pool, page_id: str, *, limit: int = 50
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        _SELECT + "WHERE j.page_id = $1 ORDER BY j.created_at DESC, j.id LIMIT $2", page_id, limit
+    )
+    return [as_dict(r) for r in rows]
+
+
+async def recent(conn: asyncpg.Connection | asyncpg.Pool, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Active jobs first, then the latest others."""
+    rows = await conn.fetch(
+        _SELECT + """ORDER BY (j.status IN ('PENDING', 'IN_PROGRESS')) DESC, j.created_at DESC
+        LIMIT $1""",
+        limit,
+    )
+    return [as_dict(r) for r in rows]
+
+
+def as_dict(row: asyncpg.Record) -> dict[str, Any]:
+    """JSON-ready: ids as text, times as ISO 8601, numerics as floats."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key in ("id", "retry_of") and value is not None:
+            value = str(value)
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        elif key in ("percent", "items_per_s", "eta_s", "age_s") and value is not None:
+            value = float(value)
+        out[key] = value
+    return out

@@ -1,0 +1,55 @@
+"""Customer names looked up from the simulated Graph API: cached, and never an error."""
+
+from __future__ import annotations
+
+import httpx
+
+from leadsync.sim.graph import SimGraph, serving
+from shared.crypto import TokenCipher
+from shared.graph import GraphClient
+from shared.profiles import Profiles
+from shared.settings import GraphSettings
+from tests.support.backfill import add_page
+
+TOKEN = "EAAprofiletesttoken0123456789abcdefUVW"
+
+
+async def test_names_are_looked_up_once_and_missing_ones_are_none(clean_db, service_env):
+    key = service_env["TOKEN_ENCRYPTION_KEY"]
+    sim = SimGraph()
+    sim.add_page("PP", TOKEN, messenger=3, instagram=2, instagram_account_id="IGP")
+    shy = sim.pages["PP"].conversations["messenger"][2]
+    sim.no_consent.add(shy.customer_id)
+    await add_page(clean_db, key, "PP", TOKEN, instagram="IGP")
+    await add_page(clean_db, key, "PX", "EAAunknowntoken0123456789abcdefghij")
+    async with serving(sim) as url, httpx.AsyncClient() as http:
+        settings = GraphSettings(graph_api_base_url=url, token_encryption_key=key)
+        profiles = Profiles.from_settings(settings, clean_db, http)
+        assert profiles is not None
+        keyless = GraphSettings(token_encryption_key=None)
+        assert Profiles.from_settings(keyless, clean_db, http) is None  # no key, no lookups
+        messenger = sim.pages["PP"].conversations["messenger"][0]
+        instagram = sim.pages["PP"].conversations["instagram"][1]
+        assert await profiles.lookup("PP", "messenger", messenger.customer_id) == messenger.customer_name
+        assert await profiles.lookup("PP", "instagram", instagram.customer_id) == instagram.customer_name
+        assert await profiles.lookup("PP", "messenger", messenger.customer_id) == messenger.customer_name
+        assert sim.calls["profile"] == 2  # the repeat came from the cache
+        # No consent yet (230), an unknown customer, a page whose token Meta refuses, no page.
+        assert await profiles.lookup("PP", "messenger", shy.customer_id) is None
+        assert await profiles.lookup("PP", "messenger", "nobody") is None
+        assert await profiles.lookup("PX", "messenger", messenger.customer_id) is None
+        assert await profiles.lookup("NOPAGE", "messenger", messenger.customer_id) is None
+        assert await profiles.lookup("PP", "messenger", shy.customer_id) is None
+        assert sim.calls["profile"] == 5
+
+
+async def test_a_slow_graph_api_costs_at_most_the_timeout(clean_db, service_env):
+    key = service_env["TOKEN_ENCRYPTION_KEY"]
+    sim = SimGraph(latency=0.8)
+    sim.add_page("PS", TOKEN, messenger=1)
+    await add_page(clean_db, key, "PS", TOKEN)
+    async with serving(sim) as url, httpx.AsyncClient() as http:
+        graph = GraphClient(http, base_url=url, version="v25.0", calls_per_second=50)
+        profiles = Profiles(clean_db, graph, TokenCipher(key), timeout_s=0.2)
+        customer = sim.pages["PS"].conversations["messenger"][0].customer_id
+        assert await profiles.lookup("PS", "messenger", customer) is None

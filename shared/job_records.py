@@ -48,6 +48,21 @@ async def create(
     raise RuntimeError(f"could not create a job for page {page_id!r}: too much contention")
 
 
+async def cancel(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
+    """CANCELLED at once (workers notice at their next heartbeat); False once it has ended."""
+    try:
+        cancelled = await conn.fetchval(
+            """
+            UPDATE jobs SET status = 'CANCELLED', completed_at = now(), updated_at = now()
+            WHERE id = $1::uuid AND status IN ('PENDING', 'IN_PROGRESS') RETURNING true
+            """,
+            job_id,
+        )
+    except asyncpg.DataError:
+        return False  # not a UUID: no such job
+    return bool(cancelled)
+
+
 async def get(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> dict[str, Any] | None:
     """One job with its progress, or None (also for ids that are not UUIDs)."""
     try:

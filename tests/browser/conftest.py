@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from leadsync.sim.graph import SimGraph, serving
 from tests.support.stack import Stack, running
 
 CHROMIUM = "/usr/bin/chromium"
@@ -27,9 +28,26 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
+# Pages of the simulated Graph API (id, token, Messenger threads): the tests' shop data uses them.
+GRAPH_PAGES = {"100": ("token-of-0", 60), "102": ("token-of-2", 600)}
+
+
 @pytest.fixture(scope="module")
-async def stack(service_env) -> AsyncIterator[Stack]:
-    async with running(service_env, "webhook", "backfill") as s:
+async def graph() -> AsyncIterator[tuple[SimGraph, str]]:
+    """A slow simulated Graph API, so a person (and the test) can watch a job progress."""
+    sim = SimGraph(latency=0.15)
+    for page_id, (token, threads) in GRAPH_PAGES.items():
+        sim.add_page(page_id, token, messenger=threads)
+    async with serving(sim) as url:
+        yield sim, url
+
+
+@pytest.fixture(scope="module")
+async def stack(service_env, graph) -> AsyncIterator[Stack]:
+    """All four services, their Graph API the simulated one, a few threads per call."""
+    extra = {"GRAPH_API_BASE_URL": graph[1], "BACKFILL_PAGE_SIZE": "3",
+             "GRAPH_CALLS_PER_SECOND": "5"}
+    async with running(service_env, extra_env=extra) as s:
         yield s
 
 

@@ -1,6 +1,6 @@
-"""What the console's buttons do: start sync jobs for pages, cancel a job.
+"""What the console's Sync buttons do: start backfill jobs for pages.
 
-They behave like POST /api/backfill and POST /api/jobs/{id}/cancel: one active job per page, a
+They behave like POST /api/backfill (through shared.job_records): one active job per page, a
 page needs a usable token, and a new job is announced on the broker as backfill.requested (when
 RabbitMQ is down the job stays PENDING and the scheduler hands it out later).
 """
@@ -13,6 +13,7 @@ from typing import Literal
 import asyncpg
 import structlog
 
+from shared import job_records
 from shared.broker import Publisher
 from shared.errors import BrokerUnavailable, PublishNotConfirmed
 from shared.messages import BackfillRequested
@@ -44,34 +45,15 @@ async def sync_pages(pool: asyncpg.Pool, publisher: Publisher, page_ids: list[st
         elif not rows[page_id]:
             outcome.need_token.append(page_id)
         else:
-            job_id, created = await _create(pool, page_id, kind)
+            async with pool.acquire() as conn:
+                job, created = await job_records.create(conn, page_id, kind)
             if not created:
                 outcome.already_running.append(page_id)
                 continue
             outcome.started.append(page_id)
-            if not await _announce(publisher, job_id):
+            if not await _announce(publisher, job["id"]):
                 outcome.not_announced += 1
     return outcome
-
-
-async def _create(pool: asyncpg.Pool, page_id: str, kind: Kind) -> tuple[str, bool]:
-    """(job id, True when new); the partial unique index keeps one active job per page."""
-    async with pool.acquire() as conn:
-        job_id = await conn.fetchval(
-            """
-            INSERT INTO jobs (page_id, kind) VALUES ($1, $2)
-            ON CONFLICT (page_id) WHERE status IN ('PENDING', 'IN_PROGRESS') DO NOTHING
-            RETURNING id
-            """,
-            page_id, kind,
-        )
-        if job_id is not None:
-            return str(job_id), True
-        active = await conn.fetchval(
-            "SELECT id FROM jobs WHERE page_id = $1 AND status IN ('PENDING', 'IN_PROGRESS')",
-            page_id,
-        )
-        return str(active), False
 
 
 async def _announce(publisher: Publisher, job_id: str) -> bool:
@@ -81,18 +63,3 @@ async def _announce(publisher: Publisher, job_id: str) -> bool:
         log.warning("job.announce_failed", job_id=job_id, error=str(err))
         return False
     return True
-
-
-async def cancel(pool: asyncpg.Pool, job_id: str) -> bool:
-    """CANCELLED at once; False when the job had already ended (or does not exist)."""
-    try:
-        row = await pool.fetchval(
-            """
-            UPDATE jobs SET status = 'CANCELLED', completed_at = now(), updated_at = now()
-            WHERE id = $1::uuid AND status IN ('PENDING', 'IN_PROGRESS') RETURNING id
-            """,
-            job_id,
-        )
-    except asyncpg.DataError:
-        return False
-    return row is not None

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from services.webhook.ops import actions, queries, screens, session
 from services.webhook.ops.html import layout
+from shared import job_records
 
 PER_PAGE = 20
 PER_STAGE = 30
@@ -177,7 +178,7 @@ async def cancel_job(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     back = _safe_next(_field(form, "next"))
-    cancelled = await actions.cancel(request.app.state.deps.pool, request.path_params["job_id"])
+    cancelled = await job_records.cancel(request.app.state.deps.pool, request.path_params["job_id"])
     notice = "Job cancelled." if cancelled else "That job had already ended."
     return RedirectResponse(_with_notice(back, notice), status_code=303)
 

@@ -1,42 +1,37 @@
-"""The webhook service's Starlette app: Meta's webhook endpoint and health routes."""
+"""The webhook service's Starlette app: Meta's webhook endpoint, health routes and the admin API."""
 
 from __future__ import annotations
 
 import contextlib
 import hmac
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 import orjson
 import structlog
-from prometheus_client import Counter
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from services.webhook import api, signature
-from services.webhook.parse import parse
+from services.webhook.accounts import InstagramPages
+from services.webhook.batcher import ConfirmBatcher
+from services.webhook.metrics import EVENTS, REJECTED, REQUEST_SECONDS
+from services.webhook.parse import Parsed, group, parse
 from services.webhook.settings import WebhookSettings
 from shared import db
 from shared.broker import Publisher, Topology
 from shared.crypto import TokenCipher
-from shared.errors import BrokerUnavailable
+from shared.errors import BrokerUnavailable, PublishNotConfirmed
 from shared.runtime import healthz, metrics_endpoint, readyz_endpoint
 
 MAX_BODY = 1024 * 1024
 
 log = structlog.get_logger("leadsync.webhook")
-
-REJECTED = Counter(
-    "leadsync_webhook_rejected_total", "Webhook deliveries refused, by reason.", ["reason"]
-)
-EVENTS = Counter(
-    "leadsync_webhook_events_total",
-    "Webhook items received, by platform and kind (published ones are kind=message).",
-    ["platform", "kind"],
-)
 
 
 @dataclass
@@ -45,6 +40,8 @@ class Deps:
     publisher: Publisher
     pool: asyncpg.Pool
     cipher: TokenCipher | None = None
+    batcher: ConfirmBatcher | None = None
+    instagram: InstagramPages | None = None
 
 
 async def verify_subscription(request: Request) -> Response:
@@ -75,38 +72,68 @@ async def _read_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
+def _refuse(reason: str, status: int, text: str) -> Response:
+    REJECTED.labels(reason).inc()
+    return PlainTextResponse(text, status_code=status)
+
+
 async def receive_event(request: Request) -> Response:
+    started = time.perf_counter()
+    response = await _receive(request)
+    REQUEST_SECONDS.labels(str(response.status_code)).observe(time.perf_counter() - started)
+    return response
+
+
+async def _receive(request: Request) -> Response:
     deps: Deps = request.app.state.deps
     body = await _read_body(request)
     if body is None:
-        REJECTED.labels("too_large").inc()
-        return PlainTextResponse("body larger than 1 MiB", status_code=413)
-    if not signature.verify(
-        body, request.headers.get("x-hub-signature-256"), deps.settings.app_secrets
-    ):
-        REJECTED.labels("signature").inc()
-        return PlainTextResponse("missing or invalid X-Hub-Signature-256", status_code=401)
+        return _refuse("too_large", 413, "body larger than 1 MiB")
+    header = request.headers.get("x-hub-signature-256")
+    problem = signature.problem(body, header, deps.settings.app_secrets)
+    if problem is not None:
+        if header is None and "x-hub-signature" in request.headers:
+            problem = "sha1_only"  # the legacy SHA-1 header alone proves nothing
+        return _refuse(problem, 401, "missing or invalid X-Hub-Signature-256")
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
-        REJECTED.labels("malformed_json").inc()
-        return PlainTextResponse("body is not JSON", status_code=400)
-    parsed = parse(payload)
-    platform = {"page": "messenger", "instagram": "instagram"}.get(
-        str(payload.get("object")) if isinstance(payload, dict) else "", "other"
-    )
-    for kind, count in parsed.ignored.items():
+        return _refuse("malformed_json", 400, "body is not JSON")
+    parsed = parse(payload, now=datetime.now(UTC))
+    platform = parsed.platform or "other"
+    for kind, count in parsed.kinds.items():
         EVENTS.labels(platform, kind).inc(count)
-    if not parsed.events:
+    if parsed.platform is None or not parsed.items:
+        if parsed.platform is None or not parsed.kinds:
+            log.info("webhook.ignored", object=platform, kinds=parsed.kinds)
         return PlainTextResponse("EVENT_RECEIVED")
+    assert deps.batcher is not None
     try:
-        await deps.publisher.publish_many(parsed.events)
-    except BrokerUnavailable as err:
-        REJECTED.labels("broker_unavailable").inc()
-        log.warning("webhook.publish_failed", error=str(err), events=len(parsed.events))
-        return PlainTextResponse("broker unavailable, retry later", status_code=503)
-    EVENTS.labels(platform, "message").inc(len(parsed.events))
+        pages = None
+        if parsed.platform == "instagram":
+            assert deps.instagram is not None
+            pages = await deps.instagram.resolve(parsed.accounts)
+        events, unknown = group(parsed.items, platform=parsed.platform, pages=pages)
+        if unknown and deps.instagram is not None:
+            _count_unknown(deps.instagram, parsed, unknown)
+        await deps.batcher.submit(events)
+    except (BrokerUnavailable, PublishNotConfirmed) as err:
+        log.warning("webhook.publish_failed", error=str(err), items=len(parsed.items))
+        return _refuse("broker_unavailable", 503, "broker unavailable, retry later")
+    except (OSError, asyncpg.PostgresError) as err:
+        log.warning("webhook.database_unavailable", error=type(err).__name__)
+        return _refuse("database_unavailable", 503, "database unavailable, retry later")
     return PlainTextResponse("EVENT_RECEIVED")
+
+
+def _count_unknown(instagram: InstagramPages, parsed: Parsed, unknown: set[str]) -> None:
+    items = sum(1 for item in parsed.items if item.account_id in unknown)
+    EVENTS.labels("instagram", "unknown_account").inc(items)
+    for account in instagram.first_report(unknown):
+        log.warning(
+            "webhook.unknown_instagram_account", account_id=account,
+            hint="register the page with its instagram_account_id (POST /api/pages)",
+        )
 
 
 def create_app(
@@ -125,6 +152,7 @@ def create_app(
         the_publisher = publisher or Publisher(
             settings.amqp_url.get_secret_value(), Topology(settings.broker_namespace)
         )
+        batcher = ConfirmBatcher(the_publisher)
         try:
             if own_publisher:
                 try:
@@ -133,9 +161,13 @@ def create_app(
                     log.warning("webhook.broker_unavailable_at_start", error=str(err))
             key = settings.token_encryption_key
             cipher = TokenCipher(key.get_secret_value()) if key else None
-            app.state.deps = Deps(settings, the_publisher, the_pool, cipher)
+            batcher.start()
+            app.state.deps = Deps(
+                settings, the_publisher, the_pool, cipher, batcher, InstagramPages(the_pool)
+            )
             yield
         finally:
+            await batcher.close()
             if own_publisher:
                 await the_publisher.close()
             if own_pool:
@@ -164,3 +196,4 @@ def create_app(
         lifespan=lifespan,
     )
     return app
+

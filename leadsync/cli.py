@@ -11,6 +11,7 @@ from collections.abc import Sequence
 COMMANDS = [
     "leadsync.commands.migrate",
     "leadsync.commands.run",
+    "leadsync.commands.simulate",
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import uvicorn
 
 from services.webhook.app import create_app
@@ -9,6 +11,18 @@ from services.webhook.settings import WebhookSettings
 from shared import logging
 from shared.runtime import bind_socket
 from shared.settings import load
+
+
+def server_config(app: Any) -> uvicorn.Config:
+    """The uvicorn settings the webhook runs with (bench/ingress.py runs its baseline on them too)."""
+    return uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=10,
+    )
 
 
 def main() -> None:
@@ -20,17 +34,9 @@ def main() -> None:
         secrets=settings.secrets(),
     )
     sock = bind_socket(settings.host, settings.port)
-    config = uvicorn.Config(
-        create_app(settings),
-        log_config=None,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=10,
-    )
-    structlog_log = logging.get_logger("leadsync.webhook")
-    structlog_log.info("webhook.listening", port=sock.getsockname()[1])
-    uvicorn.Server(config).run(sockets=[sock])
+    log = logging.get_logger("leadsync.webhook")
+    log.info("webhook.listening", port=sock.getsockname()[1])
+    uvicorn.Server(server_config(create_app(settings))).run(sockets=[sock])
 
 
 if __name__ == "__main__":

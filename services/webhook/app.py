@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from services.webhook import api, signature
+from services.webhook import api, metrics, signature
 from services.webhook.accounts import InstagramPages
 from services.webhook.batcher import ConfirmBatcher
-from services.webhook.metrics import EVENTS, REJECTED, REQUEST_SECONDS
+from services.webhook.metrics import REJECTED
 from services.webhook.parse import Parsed, group, parse
 from services.webhook.settings import WebhookSettings
 from shared import db
@@ -30,6 +30,8 @@ from shared.errors import BrokerUnavailable, PublishNotConfirmed
 from shared.runtime import healthz, metrics_endpoint, readyz_endpoint
 
 MAX_BODY = 1024 * 1024
+# Responses hold no per-request state, so the 200 every delivery gets is built once.
+ACKNOWLEDGED = PlainTextResponse("EVENT_RECEIVED")
 
 log = structlog.get_logger("leadsync.webhook")
 
@@ -80,7 +82,7 @@ def _refuse(reason: str, status: int, text: str) -> Response:
 async def receive_event(request: Request) -> Response:
     started = time.perf_counter()
     response = await _receive(request)
-    REQUEST_SECONDS.labels(str(response.status_code)).observe(time.perf_counter() - started)
+    metrics.request_seconds(response.status_code).observe(time.perf_counter() - started)
     return response
 
 
@@ -102,11 +104,11 @@ async def _receive(request: Request) -> Response:
     parsed = parse(payload, now=datetime.now(UTC))
     platform = parsed.platform or "other"
     for kind, count in parsed.kinds.items():
-        EVENTS.labels(platform, kind).inc(count)
+        metrics.events(platform, kind).inc(count)
     if parsed.platform is None or not parsed.items:
         if parsed.platform is None or not parsed.kinds:
             log.info("webhook.ignored", object=platform, kinds=parsed.kinds)
-        return PlainTextResponse("EVENT_RECEIVED")
+        return ACKNOWLEDGED
     assert deps.batcher is not None
     try:
         pages = None
@@ -123,12 +125,12 @@ async def _receive(request: Request) -> Response:
     except (OSError, asyncpg.PostgresError) as err:
         log.warning("webhook.database_unavailable", error=type(err).__name__)
         return _refuse("database_unavailable", 503, "database unavailable, retry later")
-    return PlainTextResponse("EVENT_RECEIVED")
+    return ACKNOWLEDGED
 
 
 def _count_unknown(instagram: InstagramPages, parsed: Parsed, unknown: set[str]) -> None:
     items = sum(1 for item in parsed.items if item.account_id in unknown)
-    EVENTS.labels("instagram", "unknown_account").inc(items)
+    metrics.events("instagram", "unknown_account").inc(items)
     for account in instagram.first_report(unknown):
         log.warning(
             "webhook.unknown_instagram_account", account_id=account,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import Counter, Histogram
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
@@ -33,3 +35,15 @@ BATCH_ITEMS = Histogram(
     "ConversationUpdated items per confirmed batch publish.",
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
 )
+
+
+# prometheus-client's labels() takes a lock and builds a tuple per call; the hot path reuses
+# the children (the label sets are small and fixed).
+@functools.cache
+def events(platform: str, kind: str) -> Counter:
+    return EVENTS.labels(platform, kind)
+
+
+@functools.cache
+def request_seconds(status: int) -> Histogram:
+    return REQUEST_SECONDS.labels(str(status))

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.webhook.parse import group, parse
+from shared.messages import ConversationUpdated
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TS = 1764028800000
@@ -209,3 +210,5 @@ def test_parse_never_raises_and_every_item_is_counted(payload):
     events, _ = group(parsed.items, platform=parsed.platform or "messenger",
                       pages={i.account_id: "P" for i in parsed.items})
     assert sum(len(e.messages) for e, _ in events) == len(parsed.items)
+    for event, _ in events:  # built without validation: must be what validation would give
+        assert ConversationUpdated.model_validate(event.model_dump()) == event

@@ -26,7 +26,7 @@ class ConfirmBatcher:
     """`await submit(events)` returns once every event is confirmed, or raises the broker error."""
 
     def __init__(
-        self, publisher: Publisher, *, max_items: int = 1000, max_inflight: int = 16
+        self, publisher: Publisher, *, max_items: int = 1000, max_inflight: int = 2
     ) -> None:
         self._publisher = publisher
         self._max_items = max_items
@@ -64,6 +64,8 @@ class ConfirmBatcher:
             await self._wake.wait()
             # Items keep arriving while every slot waits for a confirm: that is the batching.
             await self._slots.acquire()
+            # One turn of the loop lets requests whose bodies arrived together join this flush.
+            await asyncio.sleep(0)
             taken: list[_Waiting] = []
             count = 0
             while self._waiting and count < self._max_items:

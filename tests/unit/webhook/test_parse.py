@@ -210,5 +210,5 @@ def test_parse_never_raises_and_every_item_is_counted(payload):
     events, _ = group(parsed.items, platform=parsed.platform or "messenger",
                       pages={i.account_id: "P" for i in parsed.items})
     assert sum(len(e.messages) for e, _ in events) == len(parsed.items)
-    for event, _ in events:  # built without validation: must be what validation would give
+    for event, _ in events:  # what consumers decode is exactly what was built
         assert ConversationUpdated.model_validate(event.model_dump()) == event

@@ -21,7 +21,7 @@ from services.webhook import api, metrics, signature
 from services.webhook.accounts import InstagramPages
 from services.webhook.batcher import ConfirmBatcher
 from services.webhook.metrics import REJECTED
-from services.webhook.parse import Parsed, group, parse
+from services.webhook.parse import COUNTED_ONLY, Parsed, group, parse
 from services.webhook.settings import WebhookSettings
 from shared import db
 from shared.broker import Publisher, Topology
@@ -32,6 +32,7 @@ from shared.runtime import healthz, metrics_endpoint, readyz_endpoint
 MAX_BODY = 1024 * 1024
 # Responses hold no per-request state, so the 200 every delivery gets is built once.
 ACKNOWLEDGED = PlainTextResponse("EVENT_RECEIVED")
+RECEIPTS = {*COUNTED_ONLY, "other"}
 
 log = structlog.get_logger("leadsync.webhook")
 
@@ -106,7 +107,8 @@ async def _receive(request: Request) -> Response:
     for kind, count in parsed.kinds.items():
         metrics.events(platform, kind).inc(count)
     if parsed.platform is None or not parsed.items:
-        if parsed.platform is None or not parsed.kinds:
+        if not parsed.kinds.keys() <= RECEIPTS:
+            # Feed changes, dashboard tests, odd shapes: worth a line; receipts are routine.
             log.info("webhook.ignored", object=platform, kinds=parsed.kinds)
         return ACKNOWLEDGED
     assert deps.batcher is not None
@@ -122,7 +124,7 @@ async def _receive(request: Request) -> Response:
     except (BrokerUnavailable, PublishNotConfirmed) as err:
         log.warning("webhook.publish_failed", error=str(err), items=len(parsed.items))
         return _refuse("broker_unavailable", 503, "broker unavailable, retry later")
-    except (OSError, asyncpg.PostgresError) as err:
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
         log.warning("webhook.database_unavailable", error=type(err).__name__)
         return _refuse("database_unavailable", 503, "database unavailable, retry later")
     return ACKNOWLEDGED

@@ -1,4 +1,4 @@
-"""RabbitMQ unreachable: the webhook answers 503 (Meta retries) and the same delivery later gets 200."""
+"""Broker or database unreachable: the webhook answers 503 (Meta retries), later the same delivery 200."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from leadsync.sim.traffic import envelope, message_item
 from services.webhook.signature import sign
+from shared import db
 from shared.broker import Publisher, Topology
 from tests.integration.webhook_support import SECRETS, TcpProxy, probe, webhook_client, webhook_settings
+from tests.support.stack import free_port
 
 TS = 1764028800000
 
@@ -51,3 +53,17 @@ async def test_broker_down_gives_503_and_the_same_request_succeeds_once_it_is_ba
         assert 'leadsync_webhook_rejected_total{reason="broker_unavailable"}' in metrics
     await publisher.close()
     await proxy.cut()
+
+
+async def test_instagram_delivery_while_the_database_is_down_gets_503(amqp_url, namespace, publisher):
+    closed = free_port()  # nothing listens there: the account lookup cannot be answered
+    pool = await db.create_pool(f"postgresql://postgres@127.0.0.1:{closed}/none", min_size=0)
+    settings = webhook_settings(f"postgresql://postgres@127.0.0.1:{closed}/none", amqp_url, namespace)
+    body = envelope("instagram", "IG_DBDOWN", [
+        message_item("IG_DBDOWN", "17840001", "aWdf_dbdown", TS, text="hola")], TS)
+    async with probe(amqp_url, namespace) as watch, webhook_client(settings, publisher, pool) as client:
+        r = await client.post("/webhooks/meta", content=body,
+                              headers={"X-Hub-Signature-256": sign(body, SECRETS[0])})
+        assert r.status_code == 503
+        assert await watch.drain() == []
+    await pool.close()

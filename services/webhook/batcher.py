@@ -26,7 +26,7 @@ class ConfirmBatcher:
     """`await submit(events)` returns once every event is confirmed, or raises the broker error."""
 
     def __init__(
-        self, publisher: Publisher, *, max_items: int = 1000, max_inflight: int = 2
+        self, publisher: Publisher, *, max_items: int = 1000, max_inflight: int = 4
     ) -> None:
         self._publisher = publisher
         self._max_items = max_items

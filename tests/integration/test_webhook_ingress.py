@@ -163,6 +163,11 @@ async def test_fifty_items_in_two_entries_publish_fifty_messages(client, watch):
     assert len(updates) == 14
     assert {(u.page_id, u.contact_id) for u in updates} == {
         (p, f"U{i}") for p in ("PAGE_A", "PAGE_B") for i in range(7)}
+    metrics = (await client.get("/metrics")).text
+    for name in ('leadsync_webhook_events_total{kind="message",platform="messenger"}',
+                 'leadsync_webhook_request_seconds_count{status="200"}',
+                 "leadsync_webhook_publish_seconds_count", "leadsync_webhook_batch_items_count"):
+        assert name in metrics
 
 
 async def test_messenger_shapes_meta_documents(client, watch):

@@ -120,7 +120,11 @@ def conversation_deliveries(
             kinds["read"] += 1
             yield flush()
             continue
-        pending.append(message_item(account_id, customer, mid, ts, text=text))
+        extra: dict[str, Any] = {}
+        if platform == "instagram" and turn == 1 and rng.random() < 0.3:
+            # Instagram conversations often start as a reply to one of the account's stories.
+            extra["reply_to"] = {"story": {"url": f"https://lookaside.fbsbx.com/s/{mid}", "id": mid[-12:]}}
+        pending.append(message_item(account_id, customer, mid, ts, text=text, **extra))
         kinds["message"] += 1
         if rng.random() < 0.15:
             # A photo sent on its own, the way customers show what they mean.

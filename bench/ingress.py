@@ -154,6 +154,19 @@ async def count_queued(amqp_url: str, queue_name: str) -> int:
         return total
 
 
+async def publish_stats(url: str) -> str:
+    """How the confirm batcher behaved, from the webhook's own metrics."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{url}/metrics")).text
+    values = dict(re.findall(r"^(leadsync_\w+_(?:sum|count)) ([\d.e+]+)$", text, re.M))
+    flushes = float(values["leadsync_webhook_batch_items_count"])
+    items = float(values["leadsync_webhook_batch_items_sum"])
+    rtt = float(values["leadsync_broker_publish_seconds_sum"]) / max(1.0, float(
+        values["leadsync_broker_publish_seconds_count"]))
+    return (f"{flushes:.0f} confirmed publishes, {items / max(1.0, flushes):.1f} events each on "
+            f"average, mean confirm round trip {rtt * 1000:.1f} ms")
+
+
 async def large_batches(url: str, rounds: int) -> tuple[float, float]:
     body = delivery(10_000, items=1000)
     headers = {"X-Hub-Signature-256": sign(body, SECRET), "Content-Type": "application/json"}
@@ -208,6 +221,7 @@ def main() -> None:
         for _ in range(args.rounds):
             bare_runs.append(run_wrk(wrk, bare_port, str(script), args.duration, args.connections))
             hook_runs.append(run_wrk(wrk, hook_port, str(script), args.duration, args.connections))
+        publishes = asyncio.run(publish_stats(f"http://127.0.0.1:{hook_port}"))
         queued = asyncio.run(count_queued(amqp_url, Topology(namespace).queue("analyzer")))
         big_p50, big_p99 = asyncio.run(large_batches(f"http://127.0.0.1:{hook_port}", args.batch_rounds))
     finally:
@@ -228,6 +242,7 @@ def main() -> None:
               + " ".join(f"{x.rps:.0f}" for x in runs))
     print(f"ratio webhook/bare: {ratio:.2f} (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'}); "
           f"webhook p99 {hook.p99_ms:.1f} ms (goal <= 50: {'met' if hook.p99_ms <= 50 else 'NOT met'})")
+    print(f"webhook publishing: {publishes}")
     print(f"events answered 200: {accepted}; confirmed in {namespace}.analyzer: {queued} "
           f"({'all there' if queued >= accepted else 'MISSING ' + str(accepted - queued)}; "
           f"extra ones were in flight when wrk stopped)")

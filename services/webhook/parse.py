@@ -173,10 +173,10 @@ def _parse_item(out: Parsed, account: str, item: Any, now: datetime) -> None:
         out.count("bad_item")
         return
     from_page = body.get("is_echo") is True or sender == account
-    if kind == "message" and from_page:
+    if kind == "message" and body.get("is_deleted") is True:
+        kind = "unsend"  # the customer's or, as an echo, the page's own message was unsent
+    elif kind == "message" and from_page:
         kind = "echo"
-    elif kind == "message" and body.get("is_deleted") is True:
-        kind = "unsend"
     mid = body.get("mid")
     if not _scalar(mid):
         # No mid (older postbacks, odd items): a hash of the item stands in, stable across retries.

@@ -87,6 +87,14 @@ def test_unsend_marks_the_message_deleted():
     assert parsed.kinds == {"unsend": 1}
 
 
+def test_page_unsending_its_own_message_marks_it_deleted_on_the_page_side():
+    echo = item({"message": {"mid": "m_5e", "is_echo": True, "is_deleted": True}},
+                sender=IG, recipient=USER)
+    it, parsed = only_message(body([echo], obj="instagram", account=IG))
+    assert (it.contact_id, it.message.from_page, it.message.deleted) == (USER, True, True)
+    assert parsed.kinds == {"unsend": 1}
+
+
 def test_postback_is_a_customer_message_with_its_title():
     pb = item({"postback": {"mid": "m_6", "title": "Get Started", "payload": "START"}})
     it, parsed = only_message(body([pb]))

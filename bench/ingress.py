@@ -141,10 +141,12 @@ async def count_queued(amqp_url: str, queue_name: str) -> int:
         channel = await conn.channel()
         await channel.set_qos(prefetch_count=2000)
         queue = await channel.declare_queue(queue_name, passive=True)
-        remaining = queue.declaration_result.message_count
+        remaining = queue.declaration_result.message_count or 0
         total = 0
+        if not remaining:
+            return 0
         async with queue.iterator() as it:
-            async for message in it if remaining else []:
+            async for message in it:
                 batch = bool((message.headers or {}).get("batch"))
                 total += sum(len(u.messages) for u in decode(ConversationUpdated, message.body, batch=batch))
                 await message.ack()

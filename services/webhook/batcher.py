@@ -26,7 +26,7 @@ class ConfirmBatcher:
     """`await submit(events)` returns once every event is confirmed, or raises the broker error."""
 
     def __init__(
-        self, publisher: Publisher, *, max_items: int = 1000, max_inflight: int = 4
+        self, publisher: Publisher, *, max_items: int = 1000, max_inflight: int = 2
     ) -> None:
         self._publisher = publisher
         self._max_items = max_items
@@ -64,7 +64,7 @@ class ConfirmBatcher:
             await self._wake.wait()
             # Items keep arriving while every slot waits for a confirm: that is the batching.
             await self._slots.acquire()
-            # One turn of the loop lets requests whose bodies arrived together join this flush.
+            # One more turn of the loop lets the rest of a wave of requests join this flush.
             await asyncio.sleep(0)
             taken: list[_Waiting] = []
             count = 0
@@ -92,11 +92,18 @@ class ConfirmBatcher:
                 by_key.setdefault(event[0].routing_key, []).append(event)
         error: BaseException | None = None
         try:
-            results = await asyncio.gather(
-                *(self._publish(key, events) for key, events in by_key.items()),
-                return_exceptions=True,
-            )
-            error = next((r for r in results if isinstance(r, BaseException)), None)
+            if len(by_key) == 1:
+                # The usual case; awaiting directly saves gather's extra task (a loop turn).
+                [(key, events)] = by_key.items()
+                await self._publish(key, events)
+            else:
+                results = await asyncio.gather(
+                    *(self._publish(key, events) for key, events in by_key.items()),
+                    return_exceptions=True,
+                )
+                error = next((r for r in results if isinstance(r, BaseException)), None)
+        except Exception as err:  # every waiting request must get an answer, whatever failed
+            error = err
         except asyncio.CancelledError:
             error = BrokerUnavailable("the webhook is shutting down")
         for _, future in taken:

@@ -93,11 +93,8 @@ def group(
         convs.setdefault((page, item.contact_id), []).append(item.message)
     events = []
     for (page, contact), msgs in convs.items():
-        # Every field is already valid (ids checked while parsing, messages validated), so
-        # skip re-validating the envelope: it is the hot path of every delivery.
-        event = ConversationUpdated.model_construct(
-            page_id=page, platform=platform, contact_id=contact, contact_name=None,
-            messages=msgs, origin="webhook", job_id=None,
+        event = ConversationUpdated(
+            page_id=page, platform=platform, contact_id=contact, messages=msgs, origin="webhook"
         )
         # The versions of the messages identify the update: an edit or an unsend of a mid
         # is new content, a repeated delivery of the same items is not.

@@ -91,7 +91,9 @@ class _Server(uvicorn.Server):
 
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind before serving so a busy port fails fast with a clear message (and port 0 works)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when the
+    # listening socket says it is TCP; without it every keep-alive answer waits ~40 ms (Nagle).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -108,9 +110,8 @@ class HttpServer:
     def __init__(self, app: Any, *, host: str = "0.0.0.0", port: int = 0, **options: Any) -> None:  # noqa: S104
         self.sock = bind_socket(host, port)
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(
-            app, log_config=None, access_log=False, lifespan="off", **options
-        )
+        settings = {"log_config": None, "access_log": False, "lifespan": "off", **options}
+        config = uvicorn.Config(app, **settings)
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None
 

@@ -1,55 +1,47 @@
-"""`python -m services.webhook`: serve Meta webhooks and the admin API on PORT."""
+"""`python -m services.webhook`: serve Meta webhooks, the admin API and the console on PORT."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from typing import Any
-
-import uvicorn
 
 from services.webhook.app import create_app
 from services.webhook.settings import WebhookSettings
 from shared import logging
-from shared.runtime import bind_socket
+from shared.runtime import HttpServer, run
 from shared.settings import load
 
+# uvicorn options of the webhook; bench/baseline_app.py serves its bare app with the same ones.
+SERVER_OPTIONS = {"http": "httptools", "timeout_graceful_shutdown": 10}
 GC_YOUNG_THRESHOLD = 20_000
 
 
-def server_config(app: Any) -> uvicorn.Config:
-    """The uvicorn settings the webhook runs with (bench/ingress.py runs its baseline on them too)."""
-    return uvicorn.Config(
-        app,
-        log_config=None,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=10,
-    )
-
-
-def main() -> None:
+async def main(stop: asyncio.Event) -> None:
     settings = load(WebhookSettings)
     logging.configure(
-        service="webhook",
-        fmt=settings.log_format,
-        level=settings.log_level,
+        service="webhook", fmt=settings.log_format, level=settings.log_level,
         secrets=settings.secrets(),
     )
-    sock = bind_socket(settings.host, settings.port)
-    log = logging.get_logger("leadsync.webhook")
-    log.info("webhook.listening", port=sock.getsockname()[1])
-    server = uvicorn.Server(server_config(create_app(settings)))
+    server = HttpServer(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        **SERVER_OPTIONS,
+    )
+    await server.start()
     tune_gc()
-    server.run(sockets=[sock])
+    logging.get_logger("leadsync.webhook").info("webhook.listening", port=server.port)
+    await stop.wait()
+    await server.shutdown()
 
 
 def tune_gc() -> None:
     """Fewer, cheaper garbage collections: a sixth of the CPU at full load went to them.
 
-    Objects made at import time (schemas, routes, metrics) live forever: freezing them keeps
-    full collections from walking them again and again; each request allocates hundreds of
-    short-lived objects, so young collections run less often.
+    What exists once the app has started (modules, schemas, routes, metrics, connections) lives
+    until exit: freezing it keeps full collections from walking it again and again. Each
+    delivery allocates hundreds of short-lived objects, so young collections run less often.
     """
     gc.collect()
     gc.freeze()
@@ -57,4 +49,4 @@ def tune_gc() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -7,6 +7,7 @@ so that signature checks are exercised on the same bytes a real delivery has.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import random
 from collections import Counter
@@ -41,8 +42,11 @@ class Delivery:
         return self.kinds["message"] + self.kinds["echo"]
 
     def headers(self, secret: bytes) -> dict[str, str]:
+        # Real deliveries still carry the legacy SHA-1 header next to the SHA-256 one.
+        legacy = hmac.new(secret, self.body, hashlib.sha1).hexdigest()
         return {
             "Content-Type": "application/json",
+            "X-Hub-Signature": f"sha1={legacy}",
             "X-Hub-Signature-256": sign(self.body, secret),
         }
 

@@ -17,6 +17,7 @@ COMMANDS = [
     "leadsync.commands.analyze",
     "leadsync.commands.backfill",
     "leadsync.commands.jobs",
+    "leadsync.commands.simulate",
 ]
 
 

@@ -25,6 +25,9 @@ from shared import messages
 from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
 
 DELIVERY_LIMIT = 5
+# Consumers are not racing Meta's 5 s answer window: under load a confirm may take longer,
+# and giving up early only turns a slow publish into a redelivery.
+CONSUMER_CONFIRM_TIMEOUT = 30.0
 SERVICES_QUEUES: dict[str, tuple[str, ...]] = {
     "analyzer": ("conversation.updated.*",),
     "assigner": ("contact.scored",),
@@ -229,6 +232,13 @@ class Publisher:
             await exchange.publish(
                 message, routing_key=routing_key, mandatory=True, timeout=self._timeout
             )
+        except TimeoutError as err:
+            # A slow confirm says nothing about the connection: keep it for the publishes in
+            # flight on it. This one is reported unconfirmed; a retry may duplicate it, which
+            # the deterministic message_id lets consumers absorb.
+            raise BrokerUnavailable(
+                f"RabbitMQ did not confirm the publish to {routing_key!r} within {self._timeout:g}s"
+            ) from err
         except aiormq.exceptions.DeliveryError as err:
             raise PublishNotConfirmed(
                 f"RabbitMQ did not confirm the publish to {routing_key!r}: {type(err).__name__}"

@@ -10,7 +10,7 @@ from services.analyzer.llm import LlmScorer
 from services.analyzer.scorer import Scorer
 from services.analyzer.settings import DEFAULT_METRICS_PORT, AnalyzerSettings
 from shared import db, logging
-from shared.broker import Consumer, Publisher, Topology
+from shared.broker import CONSUMER_CONFIRM_TIMEOUT, Consumer, Publisher, Topology
 from shared.messages import ConversationUpdated
 from shared.runtime import run, serve_consumer
 from shared.settings import load
@@ -57,7 +57,7 @@ async def main(stop: asyncio.Event) -> None:
         pool = await db.create_pool(settings.database_url, min_size=0)
         stack.push_async_callback(pool.close)
         publisher = Publisher(settings.amqp_url.get_secret_value(),
-                              Topology(settings.broker_namespace))
+                              Topology(settings.broker_namespace), timeout=CONSUMER_CONFIRM_TIMEOUT)
         stack.push_async_callback(publisher.close)
         scoring = scorer(settings)
         stack.push_async_callback(scoring.close)

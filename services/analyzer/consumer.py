@@ -48,7 +48,9 @@ class Limits:
     max_messages: int = 60
     token_budget: int = 3000
     names_timeout_s: float = 1.5
-    cancel_cache_s: float = 5.0
+    # How long "not cancelled" is believed. 0: ask every time (one primary-key read), so a
+    # cancel stops LLM calls for the job's queued items at once; CANCELLED itself is cached.
+    cancel_cache_s: float = 0.0
 
 
 def valid_job_id(job_id: str) -> bool:

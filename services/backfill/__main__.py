@@ -14,7 +14,7 @@ from services.backfill import scheduler
 from services.backfill.settings import DEFAULT_METRICS_PORT, BackfillSettings
 from services.backfill.worker import Worker
 from shared import db, logging
-from shared.broker import Consumer, Publisher, Topology
+from shared.broker import CONSUMER_CONFIRM_TIMEOUT, Consumer, Publisher, Topology
 from shared.crypto import TokenCipher
 from shared.graph import GraphClient
 from shared.messages import BackfillRequested
@@ -41,7 +41,9 @@ async def main(stop: asyncio.Event) -> None:
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         )
         stack.push_async_callback(http.aclose)
-        publisher = Publisher(settings.amqp_url.get_secret_value(), topology)
+        publisher = Publisher(
+            settings.amqp_url.get_secret_value(), topology, timeout=CONSUMER_CONFIRM_TIMEOUT
+        )
         stack.push_async_callback(publisher.close)
         worker = Worker(
             pool=pool,

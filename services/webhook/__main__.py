@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from services.webhook.app import create_app
 from services.webhook.settings import WebhookSettings
 from shared import logging
 from shared.runtime import HttpServer, run
 from shared.settings import load
+
+# uvicorn options of the webhook; bench/baseline_app.py serves its bare app with the same ones.
+SERVER_OPTIONS = {"http": "httptools", "timeout_graceful_shutdown": 10}
+GC_YOUNG_THRESHOLD = 20_000
 
 
 async def main(stop: asyncio.Event) -> None:
@@ -22,13 +27,25 @@ async def main(stop: asyncio.Event) -> None:
         host=settings.host,
         port=settings.port,
         lifespan="on",
-        http="httptools",
-        timeout_graceful_shutdown=10,
+        **SERVER_OPTIONS,
     )
     await server.start()
+    tune_gc()
     logging.get_logger("leadsync.webhook").info("webhook.listening", port=server.port)
     await stop.wait()
     await server.shutdown()
+
+
+def tune_gc() -> None:
+    """Fewer, cheaper garbage collections: a sixth of the CPU at full load went to them.
+
+    What exists once the app has started (modules, schemas, routes, metrics, connections) lives
+    until exit: freezing it keeps full collections from walking it again and again. Each
+    delivery allocates hundreds of short-lived objects, so young collections run less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The webhook service's Starlette app: Meta's webhook endpoint and health routes."""
+"""The webhook service's app: Meta's webhook endpoint, health routes and the admin API."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
-import orjson
 import structlog
-from prometheus_client import Counter
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from services.webhook import api, ops, signature
-from services.webhook.parse import parse
+from services.webhook import api, deliveries, ops
+from services.webhook.accounts import InstagramPages
+from services.webhook.batcher import ConfirmBatcher
+from services.webhook.metrics import REJECTED
 from services.webhook.settings import WebhookSettings
 from shared import db
 from shared.broker import Publisher, Topology
@@ -25,18 +26,7 @@ from shared.crypto import TokenCipher
 from shared.errors import BrokerUnavailable
 from shared.runtime import healthz, metrics_endpoint, readyz_endpoint
 
-MAX_BODY = 1024 * 1024
-
 log = structlog.get_logger("leadsync.webhook")
-
-REJECTED = Counter(
-    "leadsync_webhook_rejected_total", "Webhook deliveries refused, by reason.", ["reason"]
-)
-EVENTS = Counter(
-    "leadsync_webhook_events_total",
-    "Webhook items received, by platform and kind (published ones are kind=message).",
-    ["platform", "kind"],
-)
 
 
 @dataclass
@@ -45,6 +35,8 @@ class Deps:
     publisher: Publisher
     pool: asyncpg.Pool
     cipher: TokenCipher | None = None
+    batcher: ConfirmBatcher | None = None
+    instagram: InstagramPages | None = None
 
 
 async def verify_subscription(request: Request) -> Response:
@@ -60,53 +52,14 @@ async def verify_subscription(request: Request) -> Response:
     return PlainTextResponse("verification failed", status_code=403)
 
 
-async def _read_body(request: Request) -> bytes | None:
-    """The raw body, or None once it grows past MAX_BODY (never read whole)."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY:
-        return None
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+class WebhookApp(Starlette):
+    """Starlette, except that Meta's deliveries go straight to their bare ASGI handler."""
 
-
-async def receive_event(request: Request) -> Response:
-    deps: Deps = request.app.state.deps
-    body = await _read_body(request)
-    if body is None:
-        REJECTED.labels("too_large").inc()
-        return PlainTextResponse("body larger than 1 MiB", status_code=413)
-    if not signature.verify(
-        body, request.headers.get("x-hub-signature-256"), deps.settings.app_secrets
-    ):
-        REJECTED.labels("signature").inc()
-        return PlainTextResponse("missing or invalid X-Hub-Signature-256", status_code=401)
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        REJECTED.labels("malformed_json").inc()
-        return PlainTextResponse("body is not JSON", status_code=400)
-    parsed = parse(payload)
-    platform = {"page": "messenger", "instagram": "instagram"}.get(
-        str(payload.get("object")) if isinstance(payload, dict) else "", "other"
-    )
-    for kind, count in parsed.ignored.items():
-        EVENTS.labels(platform, kind).inc(count)
-    if not parsed.events:
-        return PlainTextResponse("EVENT_RECEIVED")
-    try:
-        await deps.publisher.publish_many(parsed.events)
-    except BrokerUnavailable as err:
-        REJECTED.labels("broker_unavailable").inc()
-        log.warning("webhook.publish_failed", error=str(err), events=len(parsed.events))
-        return PlainTextResponse("broker unavailable, retry later", status_code=503)
-    EVENTS.labels(platform, "message").inc(len(parsed.events))
-    return PlainTextResponse("EVENT_RECEIVED")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == deliveries.PATH:
+            await deliveries.handle(self.state.deps, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -114,7 +67,7 @@ def create_app(
     *,
     publisher: Publisher | None = None,
     pool: asyncpg.Pool | None = None,
-) -> Starlette:
+) -> WebhookApp:
     """The app; dependencies not given are created by its lifespan and closed after it."""
 
     @contextlib.asynccontextmanager
@@ -125,6 +78,7 @@ def create_app(
         the_publisher = publisher or Publisher(
             settings.amqp_url.get_secret_value(), Topology(settings.broker_namespace)
         )
+        batcher = ConfirmBatcher(the_publisher)
         try:
             if own_publisher:
                 try:
@@ -133,9 +87,13 @@ def create_app(
                     log.warning("webhook.broker_unavailable_at_start", error=str(err))
             key = settings.token_encryption_key
             cipher = TokenCipher(key.get_secret_value()) if key else None
-            app.state.deps = Deps(settings, the_publisher, the_pool, cipher)
+            batcher.start()
+            app.state.deps = Deps(
+                settings, the_publisher, the_pool, cipher, batcher, InstagramPages(the_pool)
+            )
             yield
         finally:
+            await batcher.close()
             if own_publisher:
                 await the_publisher.close()
             if own_pool:
@@ -151,10 +109,10 @@ def create_app(
         deps: Deps = app.state.deps
         return await deps.pool.fetchval("SELECT 1") == 1
 
-    app = Starlette(
+    app = WebhookApp(
         routes=[
-            Route("/webhooks/meta", verify_subscription, methods=["GET"]),
-            Route("/webhooks/meta", receive_event, methods=["POST"]),
+            # POST deliveries never get here (WebhookApp.__call__); GET is the handshake.
+            Route(deliveries.PATH, verify_subscription, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz_endpoint({"broker": broker_ready, "database": db_ready})),
             Route("/metrics", metrics_endpoint),
@@ -165,3 +123,4 @@ def create_app(
         lifespan=lifespan,
     )
     return app
+

@@ -1,86 +1,207 @@
-"""Turns a verified Meta webhook body into ConversationUpdated messages (pure, no I/O)."""
+"""Turns a verified Meta webhook body into ConversationUpdated messages (pure, no I/O).
+
+Two steps, because Instagram entries name an Instagram account that only the database can map
+to a page: `parse` reads every item of every entry into `Item`s and counts the rest by kind;
+`group` turns the items into one ConversationUpdated per conversation, with a deterministic
+message_id so a repeated delivery gets the same id.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.messages import ChatMessage, ConversationUpdated, Platform
+from pydantic import ValidationError
+
+from shared.messages import ChatMessage, ConversationUpdated, Platform, content_id
 
 OBJECT_PLATFORM: dict[str, Platform] = {"page": "messenger", "instagram": "instagram"}
+# Items that carry no message to store: acknowledged and counted under their own kind.
+COUNTED_ONLY = ("read", "delivery", "reaction", "optin", "referral", "account_linking", "policy_enforcement")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One message-bearing item: which account (entry id) and customer it belongs to."""
+
+    account_id: str
+    contact_id: str
+    message: ChatMessage
 
 
 @dataclass
 class Parsed:
-    """What one webhook body holds: messages to publish and everything counted but not analysed."""
+    """What one webhook body holds: message items and a count of every item by kind."""
 
-    events: list[tuple[ConversationUpdated, str]] = field(default_factory=list)
-    ignored: dict[str, int] = field(default_factory=dict)
+    platform: Platform | None = None
+    items: list[Item] = field(default_factory=list)
+    kinds: dict[str, int] = field(default_factory=dict)
 
-    def ignore(self, kind: str) -> None:
-        self.ignored[kind] = self.ignored.get(kind, 0) + 1
+    def count(self, kind: str) -> None:
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
-
-def _timestamp(value: Any) -> datetime:
-    # Messenger and Instagram timestamps are milliseconds since the epoch.
-    try:
-        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return datetime.now(UTC)
+    @property
+    def accounts(self) -> set[str]:
+        return {item.account_id for item in self.items}
 
 
-def _items(entry: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for key in ("messaging", "standby"):
-        items = entry.get(key)
-        if isinstance(items, list):
-            yield from (item for item in items if isinstance(item, dict))
+def parse(body: Any, *, now: datetime) -> Parsed:
+    """Read every `messaging[]` and `standby[]` item of every entry; never raises on odd input.
 
-
-def parse(body: Any) -> Parsed:
-    """Normalise every messaging item of every entry; unknown shapes are counted, not raised."""
+    `now` stands in for a missing or unreadable timestamp.
+    """
     out = Parsed()
     if not isinstance(body, dict):
-        out.ignore("not_an_object")
+        out.count("not_an_object")
         return out
-    platform = OBJECT_PLATFORM.get(str(body.get("object")))
+    out.platform = OBJECT_PLATFORM.get(str(body.get("object")))
     entries = body.get("entry")
-    if platform is None or not isinstance(entries, list):
-        out.ignore("other_object")
+    if out.platform is None or not isinstance(entries, list):
+        out.count("other_object")
         return out
     for entry in entries:
-        if not isinstance(entry, dict):
-            out.ignore("bad_entry")
+        if not isinstance(entry, dict) or not _scalar(entry.get("id")):
+            out.count("bad_entry")
             continue
         if "messaging" not in entry and "standby" not in entry:
-            out.ignore("changes" if "changes" in entry else "bad_entry")
+            # Feed `changes[]`, the App Dashboard's test deliveries and fields we do not use.
+            out.count("changes" if "changes" in entry else "bad_entry")
             continue
-        page_id = str(entry.get("id", ""))
+        account = str(entry["id"])
         for item in _items(entry):
-            _parse_item(out, platform, page_id, item)
+            _parse_item(out, account, item, now)
     return out
 
 
-def _parse_item(out: Parsed, platform: Platform, page_id: str, item: dict[str, Any]) -> None:
-    message = item.get("message")
-    sender = (item.get("sender") or {}).get("id")
-    recipient = (item.get("recipient") or {}).get("id")
-    if not isinstance(message, dict) or not message.get("mid") or not sender or not recipient:
-        out.ignore("other")
+def group(
+    items: list[Item], *, platform: Platform, pages: Mapping[str, str] | None = None
+) -> tuple[list[tuple[ConversationUpdated, str]], set[str]]:
+    """One ConversationUpdated per (page, contact), in arrival order, with its message_id.
+
+    Messenger accounts are pages. Instagram accounts are mapped through `pages`; items of
+    accounts it does not know are left out and their accounts returned as the second value.
+    """
+    convs: dict[tuple[str, str], list[ChatMessage]] = {}
+    unknown: set[str] = set()
+    for item in items:
+        page = item.account_id if platform == "messenger" else (pages or {}).get(item.account_id)
+        if page is None:
+            unknown.add(item.account_id)
+            continue
+        convs.setdefault((page, item.contact_id), []).append(item.message)
+    events = []
+    for (page, contact), msgs in convs.items():
+        event = ConversationUpdated(
+            page_id=page, platform=platform, contact_id=contact, messages=msgs, origin="webhook"
+        )
+        # The versions of the messages identify the update: an edit or an unsend of a mid
+        # is new content, a repeated delivery of the same items is not.
+        key = [(m.mid, m.edit_count, m.deleted) for m in msgs]
+        events.append((event, content_id(("webhook", page, platform, contact, key))))
+    return events, unknown
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
+
+
+def _items(entry: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    # `standby` holds the items of threads another app owns (handover protocol).
+    for key in ("messaging", "standby"):
+        items = entry.get(key)
+        if isinstance(items, list):
+            yield from items
+
+
+def _timestamp(value: Any, now: datetime) -> datetime:
+    # Messenger and Instagram timestamps are milliseconds since the epoch.
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return now
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return now
+
+
+def _id(party: Any) -> str | None:
+    if isinstance(party, dict) and _scalar(party.get("id")):
+        return str(party["id"])
+    return None
+
+
+def _attachment_types(message: dict[str, Any]) -> list[str]:
+    kinds = []
+    attachments = message.get("attachments")
+    if isinstance(attachments, list):
+        for a in attachments:
+            kind = a.get("type") if isinstance(a, dict) else None
+            kinds.append(kind if isinstance(kind, str) and kind else "file")
+    reply_to = message.get("reply_to")
+    if isinstance(reply_to, dict) and isinstance(reply_to.get("story"), dict):
+        kinds.append("story_reply")
+    if isinstance(message.get("referral"), dict):
+        kinds.append("ad_referral")
+    if message.get("is_unsupported") is True:
+        kinds.append("unsupported")
+    return kinds
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _parse_item(out: Parsed, account: str, item: Any, now: datetime) -> None:
+    if not isinstance(item, dict):
+        out.count("bad_item")
         return
-    from_page = bool(message.get("is_echo"))
-    customer = str(recipient if from_page else sender)
-    chat = ChatMessage(
-        mid=str(message["mid"]),
-        from_page=from_page,
-        text=message.get("text") if isinstance(message.get("text"), str) else None,
-        attachments=[
-            str(a.get("type", "file")) for a in message.get("attachments") or [] if isinstance(a, dict)
-        ],
-        sent_at=_timestamp(item.get("timestamp")),
-    )
-    event = ConversationUpdated(
-        page_id=page_id, platform=platform, contact_id=customer, messages=[chat], origin="webhook"
-    )
-    out.events.append((event, chat.mid))
+    sender, recipient = _id(item.get("sender")), _id(item.get("recipient"))
+    if "message" in item:
+        kind, body = "message", item["message"]
+    elif "message_edit" in item:
+        kind, body = "edit", item["message_edit"]
+    elif "postback" in item:
+        kind, body = "postback", item["postback"]
+    else:
+        out.count(next((k for k in COUNTED_ONLY if k in item), "other"))
+        return
+    if not isinstance(body, dict) or sender is None or recipient is None:
+        out.count("bad_item")
+        return
+    from_page = body.get("is_echo") is True or sender == account
+    if kind == "message" and body.get("is_deleted") is True:
+        kind = "unsend"  # the customer's or, as an echo, the page's own message was unsent
+    elif kind == "message" and from_page:
+        kind = "echo"
+    mid = body.get("mid")
+    if not _scalar(mid):
+        # No mid (older postbacks, odd items): a hash of the item stands in, stable across retries.
+        try:
+            mid = f"{kind}:{content_id(account, item)}"
+        except TypeError:  # nested deeper than orjson serialises: not a shape Meta sends
+            out.count("bad_item")
+            return
+    fields: dict[str, Any] = {
+        "mid": str(mid),
+        "from_page": from_page,
+        "sent_at": _timestamp(item.get("timestamp"), now),
+    }
+    if kind == "postback":
+        fields["text"] = _text(body.get("title"))
+    elif kind == "edit":
+        fields["text"] = _text(body.get("text"))
+        num_edit = body.get("num_edit")
+        fields["edit_count"] = int(num_edit) if isinstance(num_edit, int) and num_edit > 0 else 1
+    elif kind == "unsend":
+        fields["deleted"] = True
+    else:
+        fields["text"] = _text(body.get("text"))
+        fields["attachments"] = _attachment_types(body)
+    try:
+        message = ChatMessage(**fields)
+    except ValidationError:  # e.g. a mid longer than any Meta sends
+        out.count("bad_item")
+        return
+    out.count(kind)
+    out.items.append(Item(account, recipient if from_page else sender, message))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from urllib.parse import urlsplit, urlunsplit
 
@@ -11,6 +12,7 @@ import pytest
 
 from shared import db
 from shared.broker import Topology, delete_topology
+from tests.fakes.llm import FakeLLM
 
 STAGES = ("New lead", "Interested", "Ready to buy", "Won", "Lost")
 
@@ -23,10 +25,11 @@ async def demo_name(server_database_url, amqp_url, run_id):
     await delete_topology(amqp_url, Topology(name))
 
 
-async def run_demo(env: dict[str, str], name: str) -> tuple[int, str]:
+async def run_demo(env: dict[str, str], name: str, conversations: int = 20,
+                   traffic: int = 6) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadsync", "demo", "--conversations", "30", "--traffic", "10",
-        "--port", "0", "--name", name,
+        sys.executable, "-m", "leadsync", "demo", "--conversations", str(conversations),
+        "--traffic", str(traffic), "--port", "0", "--name", name,
         env={**env, "COLUMNS": "140"}, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -39,7 +42,7 @@ async def test_the_demo_runs_to_the_stage_table_twice(service_env, server_databa
     assert code == 0, out
     assert "Scoring with the deterministic fallback scorer" in out
     assert "Casa Sofía Bakery" in out and "Ola Surf Shop" in out
-    assert "100%" in out and "live traffic: 10 signed deliveries" in out
+    assert "100%" in out and "live traffic: 6 signed deliveries" in out
     table = out[out.index("Contacts per stage"):]
     for stage in STAGES:
         assert f"│ {stage}" in table, table
@@ -50,7 +53,7 @@ async def test_the_demo_runs_to_the_stage_table_twice(service_env, server_databa
     conn = await asyncpg.connect(url)
     try:
         first = await conn.fetchval("SELECT count(*) FROM contacts")
-        assert first >= 30
+        assert first >= 20
         assert await conn.fetchval("SELECT count(*) FROM contacts WHERE stage_id IS NULL") == 0
         assert await conn.fetchval("SELECT count(*) FROM jobs WHERE status = 'COMPLETED'") == 2
     finally:
@@ -65,3 +68,14 @@ async def test_the_demo_runs_to_the_stage_table_twice(service_env, server_databa
         assert await conn.fetchval("SELECT count(*) FROM jobs") == 2
     finally:
         await conn.close()
+
+
+async def test_the_demo_says_it_scores_with_the_llm_when_a_key_is_set(service_env, demo_name):
+    async with FakeLLM() as llm:
+        env = {**service_env, "OPENAI_API_KEY": "sk-demo-test", "OPENAI_BASE_URL": llm.base_url}
+        code, out = await run_demo(env, demo_name, conversations=12, traffic=4)
+    assert code == 0, out
+    assert "Scoring with the LLM (gpt-4o-mini at " + llm.base_url in out
+    assert llm.calls > 0
+    assert re.search(r"scored by LLM: [1-9]\d*, by fallback: 0", out), out
+    assert "sk-demo-test" not in out

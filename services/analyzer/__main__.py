@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import httpx
+
 from services.analyzer.consumer import Analyzer, Limits
 from services.analyzer.llm import LlmScorer
 from services.analyzer.scorer import Scorer
@@ -12,6 +14,7 @@ from services.analyzer.settings import DEFAULT_METRICS_PORT, AnalyzerSettings
 from shared import db, logging
 from shared.broker import CONSUMER_CONFIRM_TIMEOUT, Consumer, Publisher, Topology
 from shared.messages import ConversationUpdated
+from shared.profiles import Profiles
 from shared.runtime import run, serve_consumer
 from shared.settings import load
 
@@ -61,7 +64,13 @@ async def main(stop: asyncio.Event) -> None:
         stack.push_async_callback(publisher.close)
         scoring = scorer(settings)
         stack.push_async_callback(scoring.close)
-        analyzer = Analyzer(pool=pool, publisher=publisher, scorer=scoring, limits=limits(settings))
+        http = httpx.AsyncClient(timeout=httpx.Timeout(10, connect=3))
+        stack.push_async_callback(http.aclose)
+        profiles = Profiles.from_settings(settings, pool, http)
+        analyzer = Analyzer(
+            pool=pool, publisher=publisher, scorer=scoring, limits=limits(settings),
+            names=profiles.lookup if profiles is not None else None,
+        )
         service = consumer(settings, analyzer)
 
         async def database() -> bool:

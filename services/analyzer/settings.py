@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field, SecretStr
 
-from shared.settings import BaseServiceSettings
+from shared.settings import GraphSettings
 
 DEFAULT_METRICS_PORT = 9101
 
 
-class AnalyzerSettings(BaseServiceSettings):
+class AnalyzerSettings(GraphSettings):
+    # Graph settings and TOKEN_ENCRYPTION_KEY are optional here: they enable best-effort name
+    # lookups for contacts first seen through webhooks.
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = Field(default=None, pattern=r"^https?://")
     llm_model: str = Field(

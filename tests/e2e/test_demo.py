@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import sys
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 
 from shared import db
@@ -79,3 +81,27 @@ async def test_the_demo_says_it_scores_with_the_llm_when_a_key_is_set(service_en
     assert llm.calls > 0
     assert re.search(r"scored by LLM: [1-9]\d*, by fallback: 0", out), out
     assert "sk-demo-test" not in out
+
+
+async def test_keep_running_serves_the_console_until_ctrl_c(service_env, demo_name):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "leadsync", "demo", "--conversations", "10", "--traffic", "0",
+        "--port", "0", "--name", demo_name, "--keep-running",
+        env={**service_env, "COLUMNS": "140"}, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    seen = ""
+    while "Ctrl-C stops everything" not in seen:
+        line = await asyncio.wait_for(proc.stdout.readline(), 120)
+        assert line, f"the demo ended before it was up:\n{seen}"
+        seen += line.decode()
+    url = re.search(r"Ops console: (http://127\.0\.0\.1:\d+)/ops/", seen)[1]
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(f"{url}/ops/login")).status_code == 200
+
+        proc.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, rest.decode()
+        assert "Stopped: services and the simulated Graph API are down." in rest.decode()
+        with pytest.raises(httpx.ConnectError):
+            await client.get(f"{url}/healthz")

@@ -26,7 +26,7 @@ async def shop(clean_db, service_env):
     await pool.executemany(
         "INSERT INTO pages (id, name, instagram_account_id, last_synced_at, token_status, "
         "access_token_enc) VALUES ($1, $2, $3, now() - $4 * interval '1 hour', $5, $6)",
-        [(f"{100 + i}", name, f"ig{i}" if i % 3 == 0 else None, i, "expired" if i == 5 else "ok",
+        [(f"{100 + i}", name, f"ig{i}" if i % 3 == 0 else None, i + 1, "expired" if i == 5 else "ok",
           cipher.encrypt(f"token-of-{i}")) for i, name in enumerate(names)],
     )
     pipeline = await pool.fetchval("INSERT INTO pipelines (name) VALUES ('Sales') RETURNING id")
@@ -98,6 +98,8 @@ async def test_log_in_sync_and_watch_the_bar_reach_100(page, shop, service_env):
     await shot(page, "02-pages")
 
     bakery = row(page, "Bakery Manila")
+    await expect(bakery.locator("td.last-sync")).to_have_text("1 h ago")
+    await expect(bakery.locator("td.contacts")).to_have_text("7")
     await bakery.get_by_role("button", name="Sync").click()
     await expect(page.get_by_role("status")).to_contain_text("Started 1 full sync")
     bakery = row(page, "Bakery Manila")
@@ -110,6 +112,9 @@ async def test_log_in_sync_and_watch_the_bar_reach_100(page, shop, service_env):
     await expect(bakery.locator("progress")).to_have_attribute("value", "100")
     await expect(bakery.locator(".percent")).to_have_text("100 %")
     await expect(bakery.locator(".job-text")).to_contain_text("60 / 60")
+    # The row's other figures follow without a reload: 60 new contacts, synced just now.
+    await expect(bakery.locator("td.contacts")).to_have_text("67")
+    await expect(bakery.locator("td.last-sync")).to_have_text("just now")
     await expect(bakery.get_by_role("button", name="Cancel")).to_be_hidden()
     await expect(bakery.get_by_role("button", name="Sync")).to_be_enabled()
     await shot(page, "04-sync-done")

@@ -174,6 +174,7 @@ async def test_progress_json_and_cancel(console, clean_db):
     csrf = await login(console)
     r = await console.get("/ops/api/progress", params={"page": ["1001", "1002"]})
     [job] = r.json()["jobs"]
+    assert {p["id"]: p["contacts"] for p in r.json()["pages"]} == {"1001": 0, "1002": 0}
     assert (job["id"], job["status"], job["done"], job["total"], job["percent"]) == (
         str(job_id), "IN_PROGRESS", 10, 40, 25.0)
     assert job["items_per_s"] > 0 and job["eta_s"] > 0

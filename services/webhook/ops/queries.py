@@ -101,6 +101,23 @@ async def progress(
     ]
 
 
+async def page_counters(pool: asyncpg.Pool, page_ids: list[str]) -> list[dict[str, Any]]:
+    """What a sync changes on a page row: its last sync and its number of contacts."""
+    rows = await pool.fetch(
+        """
+        SELECT p.id, p.last_synced_at, p.token_status,
+               (SELECT count(*) FROM contacts c WHERE c.page_id = p.id) AS contacts
+        FROM pages p WHERE p.id = ANY($1::text[])
+        """,
+        page_ids,
+    )
+    return [
+        {"id": r["id"], "contacts": r["contacts"], "token_status": r["token_status"],
+         "last_synced_at": r["last_synced_at"].isoformat() if r["last_synced_at"] else None}
+        for r in rows
+    ]
+
+
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 

@@ -63,10 +63,10 @@ def pages(rows: list[Any], *, total: int, search: str, page_no: int, pages_count
   <td><a href="/ops/pages/{e(quote(row['id'], safe=''))}" class="page-name">{e(row['name'])}</a>
       <div class="muted small">{pid}</div></td>
   <td>{_platforms(row)}</td>
-  <td>{_token(row['token_status'])}</td>
-  <td>{ago(row['last_synced_at'], now)}</td>
+  <td class="token-cell">{_token(row['token_status'])}</td>
+  <td class="last-sync">{ago(row['last_synced_at'], now)}</td>
   <td>{e(row['pipeline_name']) if row['pipeline_name'] else '<span class="muted">none</span>'}</td>
-  <td class="num">{row['contacts']}</td>
+  <td class="num contacts">{row['contacts']}</td>
   <td class="job-cell">{job_widget(job, csrf=csrf, back=back)}</td>
   <td><form method="post" action="/ops/pages/{e(quote(row['id'], safe=''))}/sync">
         {csrf_field(csrf)}<input type="hidden" name="next" value="{e(back)}">

@@ -184,11 +184,14 @@ async def cancel_job(request: Request) -> Response:
 
 
 async def progress(request: Request) -> Response:
-    """JSON for the progress bars: the latest job of each `page` and each `job` asked for."""
+    """JSON for the live parts: the latest job of each `page` and each `job` asked for, and
+    each page's last sync and contact count."""
     page_ids = request.query_params.getlist("page")[:200]
     job_ids = [j for j in request.query_params.getlist("job")[:200] if _is_uuid(j)]
-    jobs = await queries.progress(request.app.state.deps.pool, page_ids=page_ids, job_ids=job_ids)
-    return JSONResponse({"jobs": jobs}, headers={"Cache-Control": "no-store"})
+    pool = request.app.state.deps.pool
+    jobs = await queries.progress(pool, page_ids=page_ids, job_ids=job_ids)
+    pages = await queries.page_counters(pool, page_ids) if page_ids else []
+    return JSONResponse({"jobs": jobs, "pages": pages}, headers={"Cache-Control": "no-store"})
 
 
 def _is_uuid(value: str) -> bool:

@@ -57,6 +57,32 @@ function progressUrl() {
   return params.toString() ? `/ops/api/progress?${params}` : null;
 }
 
+// The same wording as html.ago on the server.
+function ago(iso) {
+  if (!iso) return null;
+  const seconds = Math.max((Date.now() - Date.parse(iso)) / 1000, 0);
+  for (const [unit, size] of [["d", 86400], ["h", 3600], ["min", 60]]) {
+    if (seconds >= size) return `${Math.floor(seconds / size)} ${unit} ago`;
+  }
+  return "just now";
+}
+
+function applyPage(page) {
+  const row = document.querySelector(`tr[data-page-id="${CSS.escape(page.id)}"]`);
+  if (!row) return;
+  row.querySelector("td.contacts").textContent = page.contacts;
+  const token = row.querySelector("td.token-cell .token");
+  token.className = `token token-${page.token_status}`;
+  token.textContent = page.token_status === "ok" ? "ok" : "expired";
+  if (page.last_synced_at) {
+    const time = document.createElement("time");
+    time.dateTime = page.last_synced_at;
+    time.title = page.last_synced_at;
+    time.textContent = ago(page.last_synced_at);
+    row.querySelector("td.last-sync").replaceChildren(time);
+  }
+}
+
 function apply(jobs) {
   for (const job of jobs) {
     document.querySelectorAll(`tr[data-job-row="${CSS.escape(job.id)}"] .job`).forEach((w) => render(w, job));
@@ -94,7 +120,9 @@ const poller = {
         return;
       }
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      apply((await response.json()).jobs);
+      const data = await response.json();
+      apply(data.jobs);
+      (data.pages || []).forEach(applyPage);
     } catch (err) {
       document.body.classList.add("stale");  // keep the last figures, try again next tick
     } finally {

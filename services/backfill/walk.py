@@ -102,10 +102,10 @@ class JobWalk:
                 limit=self.settings.backfill_page_size, page_objects=self.own, pace=self.pace(platform),
             )
             older = since is not None and _drop_older(result, since)
-            items = await self._publish(platform, result)
+            items = await self._enumerate_and_publish(platform, result)
             after = None if older else result.after
             state = {"after": after, "done": after is None}
-            await repository.record(self.pool, self.job_id, self.worker, {platform: state}, items)
+            await repository.record(self.pool, self.job_id, self.worker, {platform: state}, [])
             log.info("job.page", platform=platform, conversations=len(items), more=after is not None)
 
     async def _retry(self, start: int) -> None:
@@ -123,13 +123,21 @@ class JobWalk:
             except GraphError as err:
                 # One customer's thread that still cannot be read fails alone, again.
                 result = ConversationPage([], None, [Failure("", contact_id, err.message, err.code)])
-            items = await self._publish(platform, result)
-            if not any(i.contact_id == contact_id for i in items):
-                items.append(Item(platform, contact_id, "FAILED", "conversation not found", None))
-            await repository.record(self.pool, self.job_id, self.worker, {"index": index + 1}, items)
+            found = any(c.contact_id == contact_id for c in result.conversations) or any(
+                f.contact_id == contact_id for f in result.failures)
+            if not found:
+                result.failures.append(Failure("", contact_id, "conversation not found", None))
+            await self._enumerate_and_publish(platform, result)
+            await repository.record(self.pool, self.job_id, self.worker, {"index": index + 1}, [])
 
-    async def _publish(self, platform: Platform, result: ConversationPage) -> list[Item]:
-        """Publish the page's conversations (confirmed); the rest become settled items."""
+    async def _enumerate_and_publish(self, platform: Platform, result: ConversationPage) -> list[Item]:
+        """Count the page's items into the job's total, then publish its conversations (confirmed).
+
+        Counting first keeps done <= total at every moment (items settle downstream as soon as
+        they are published) and publishes nothing for a job cancelled meanwhile. The cursor is
+        saved only after the publish, so a crash in between repeats this page: `job_enumerated`
+        counts nothing twice and downstream settlement is idempotent.
+        """
         items = [_failed(platform, f) for f in result.failures]
         events = []
         for conv in result.conversations:
@@ -146,6 +154,7 @@ class JobWalk:
                     contact_name=conv.contact_name, messages=conv.messages, origin="backfill",
                     job_id=self.job_id,
                 ))
+        await repository.record(self.pool, self.job_id, self.worker, {}, items)
         if events:
             await self.publisher.publish_many([
                 (e, content_id("backfill", self.job_id, e.platform, e.contact_id)) for e in events

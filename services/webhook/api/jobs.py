@@ -86,13 +86,7 @@ async def cancel_job(request: Request) -> JSONResponse:
     job = await job_records.get(pool, job_id)
     if job is None:
         raise not_found("job", job_id)
-    await pool.execute(
-        """
-        UPDATE jobs SET status = 'CANCELLED', completed_at = now(), updated_at = now()
-        WHERE id = $1::uuid AND status IN ('PENDING', 'IN_PROGRESS')
-        """,
-        job_id,
-    )
+    await job_records.cancel(pool, job_id)
     job = await job_records.get(pool, job_id)
     assert job is not None
     if job["status"] != "CANCELLED":

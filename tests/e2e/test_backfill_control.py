@@ -47,6 +47,8 @@ async def test_cancel_stops_graph_calls_within_a_second(clean_db, service_env, p
     late = [t for t in sim.call_times if t > cancelled_at + 1.0]
     assert late == [], f"{len(late)} Graph calls more than 1 s after the cancel"
     assert job["total_contacts"] < 100
+    # Progress never runs past the total: items are counted before they are published.
+    assert job["synced_contacts"] + job["failed_contacts"] <= job["total_contacts"]
     assert await clean_db.fetchval(
         "SELECT count(*) FROM contacts WHERE external_id LIKE 'queued%'") == 0
 

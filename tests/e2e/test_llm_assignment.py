@@ -1,0 +1,110 @@
+"""Webhook events scored by an LLM (our fake OpenAI-compatible server) land in the stages §7 says.
+
+The whole path runs as a user runs it: signed webhooks → analyzer (real `openai` client) →
+assigner, with the pipeline and page configured through the admin API.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from services.webhook.signature import sign
+from tests.e2e.test_assignment import STAGES, wait_until
+from tests.e2e.test_thin_path import messenger_event
+from tests.fakes.llm import FakeLLM
+from tests.support.stack import running
+
+PAGE = "PAGE_LLM"
+# The model's verdict for each scripted turn: (score, status). The marker travels in the customer's
+# text, so the fake answers by what the transcript holds, as a real model would.
+SCRIPT = {
+    "cold": (8, "NEW"), "curious": (25, "CONTACTED"), "keen": (45, "QUALIFIED"),
+    "ready": (72, "QUALIFIED"), "paid": (88, "WON"), "gone": (15, "LOST"),
+    "ready-cools": (10, "CONTACTED"),  # a later, much colder verdict: the contact moves down
+    "paid-doubts": (85, "LOST"),  # still hot (≥ 80) but LOST: moving to Lost (min 0) is blocked
+}
+EXPECTED = {"cold": "New", "curious": "Engaged", "keen": "Qualified", "ready": "Negotiation",
+            "paid": "Won", "gone": "Lost"}
+MARKER = re.compile(r"#([a-z\-]+)#")
+
+
+def verdict(body: dict[str, Any], _n: int) -> dict[str, Any]:
+    text = "\n".join(str(m.get("content", "")) for m in body["messages"])
+    name = MARKER.findall(text)[-1]  # the newest scripted turn decides
+    score, status = SCRIPT[name]
+    return {"lead_score": score, "lead_status": status, "confidence": 90,
+            "summary": f"scripted {name}", "reasoning": "scripted by the test"}
+
+
+async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, service_env):
+    secret = service_env["META_APP_SECRET"].encode()
+    async with FakeLLM(responder=verdict) as llm:
+        extra = {"OPENAI_API_KEY": "sk-test-fake-key-0000000000", "OPENAI_BASE_URL": llm.base_url,
+                 "ANALYZER_DEBOUNCE_S": "0.2"}
+        async with running(service_env, "webhook", "analyzer", "assigner", extra_env=extra) as stack, \
+                httpx.AsyncClient(base_url=stack.url, headers={
+                    "Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}) as api:
+            r = await api.post("/api/pipelines", json={
+                "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
+            assert r.status_code == 201, r.text
+            r = await api.post("/api/pages", json={
+                "id": PAGE, "name": "LLM shop", "access_token": "EAAllmPAGEtoken1234567890abc",
+                "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": "UPDATE_EXISTING"})
+            assert r.status_code == 201, r.text
+
+            async def post(contact: str, mid: str, marker: str, ts_ms: int) -> None:
+                body = messenger_event(PAGE, contact, mid, f"hello #{marker}# how much?", ts_ms)
+                resp = await api.post("/webhooks/meta", content=body,
+                                      headers={"X-Hub-Signature-256": sign(body, secret)})
+                assert resp.status_code == 200
+
+            for i, name in enumerate(EXPECTED):
+                await post(f"u_{name}", f"m_{name}_1", name, 1764028800000 + i)
+
+            async def stages() -> dict[str, str | None]:
+                rows = await clean_db.fetch(
+                    "SELECT c.external_id, s.name FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id"
+                    " WHERE c.page_id = $1", PAGE)
+                return {r["external_id"].removeprefix("u_"): r["name"] for r in rows}
+
+            async def all_placed() -> bool:
+                found = await stages()
+                return len(found) == len(EXPECTED) and None not in found.values()
+
+            await wait_until(all_placed, "every contact placed")
+            assert await stages() == EXPECTED
+            rows = await clean_db.fetch(
+                "SELECT used_fallback, ai_summary FROM contacts WHERE page_id = $1", PAGE)
+            assert all(not r["used_fallback"] and r["ai_summary"].startswith("scripted") for r in rows)
+
+            # Two contacts write again. The model now scores one 10: below 50 no protection
+            # applies and it moves down. It scores the other 85 but LOST: a hot contact is not
+            # moved into a stage whose minimum is under 50 (§7.3), and the block is logged.
+            await post("u_ready", "m_ready_2", "ready-cools", 1764028900000)
+            await post("u_paid", "m_paid_2", "paid-doubts", 1764028900000)
+
+            async def rescored() -> bool:
+                return await clean_db.fetchval(
+                    "SELECT count(*) FROM contacts WHERE (external_id, lead_score) IN "
+                    "(('u_ready', 10), ('u_paid', 85))") == 2
+
+            await wait_until(rescored, "the second analyses")
+            log = await clean_db.fetch(
+                """SELECT a.type, f.name AS from_stage, t.name AS to_stage, a.lead_score
+                   FROM activities a JOIN contacts c ON c.id = a.contact_id
+                   LEFT JOIN stages f ON f.id = a.from_stage_id LEFT JOIN stages t ON t.id = a.to_stage_id
+                   WHERE c.external_id = 'u_ready' ORDER BY a.id""")
+            assert [tuple(r) for r in log] == [
+                ("STAGE_CHANGED", None, "Negotiation", 72), ("STAGE_CHANGED", "Negotiation", "New", 10)]
+            assert (await stages())["paid"] == "Won"
+            blocked = await clean_db.fetchrow(
+                """SELECT a.type, a.details FROM activities a JOIN contacts c ON c.id = a.contact_id
+                   WHERE c.external_id = 'u_paid' ORDER BY a.id DESC LIMIT 1""")
+            assert blocked["type"] == "STAGE_CHANGE_BLOCKED"
+            assert blocked["details"]["blocked"] == "downgrade" and blocked["details"]["to"] == "Lost"
+            logs = stack.logs()
+    assert llm.calls == len(EXPECTED) + 2  # one call per analysis, none wasted
+    assert "sk-test-fake-key" not in logs

@@ -1,6 +1,6 @@
 """Signed, realistic Meta webhook deliveries drawn from the corpus, for `simulate`, tests and demos.
 
-Bodies are written the way Meta writes them (compact JSON, non-ASCII as \\uXXXX, "/" as "\\/")
+Bodies are written the way Meta writes them (compact JSON, non-ASCII as \\u escapes, "/" as "\\/")
 so that signature checks are exercised on the same bytes a real delivery has.
 """
 

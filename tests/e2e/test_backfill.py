@@ -28,6 +28,14 @@ async def test_full_backfill_of_two_pages_on_both_platforms_completes_exactly(cl
     await add_page(clean_db, key, "PG2", TOKENS["PG2"], instagram="IG2")
     async with serving(sim) as url, running(service_env, extra_env=graph_env(url)) as stack, \
             api(stack.url, service_env) as client:
+        r = await client.post("/api/pipelines", json={"name": "Sales", "stages": [
+            {"name": "New", "type": "LEAD"}, {"name": "Talking", "type": "IN_PROGRESS"},
+            {"name": "Won", "type": "WON"}, {"name": "Lost", "type": "LOST"}]})
+        assert r.status_code == 201, r.text
+        pipeline_id = r.json()["id"]
+        for page in TOKENS:
+            r = await client.patch(f"/api/pages/{page}", json={"auto_pipeline_id": pipeline_id})
+            assert r.status_code == 200, r.text
         first = await client.post("/api/backfill", json={"page_id": "PG1", "mode": "full"})
         second = await client.post("/api/backfill", json={"page_id": "PG2"})
         assert first.status_code == 202 and second.status_code == 202, first.text
@@ -58,7 +66,13 @@ async def test_full_backfill_of_two_pages_on_both_platforms_completes_exactly(cl
         assert job["synced_contacts"] == counts.get("SYNCED", 0)
         assert job["failed_contacts"] == counts.get("FAILED", 0)
         assert sum(counts.values()) == job["total_contacts"]
-        placed = await clean_db.fetchval("SELECT count(*) FROM contacts WHERE page_id = $1", page)
+        found = await clean_db.fetchval("SELECT count(*) FROM contacts WHERE page_id = $1", page)
+        assert found == job["synced_contacts"]
+        # Every synced contact sits in a stage of the page's auto pipeline.
+        placed = await clean_db.fetchval(
+            "SELECT count(*) FROM contacts c JOIN stages s ON s.id = c.stage_id"
+            " JOIN pages p ON p.id = c.page_id AND p.auto_pipeline_id = s.pipeline_id"
+            " WHERE c.page_id = $1", page)
         assert placed == job["synced_contacts"]
         last = await clean_db.fetchval("SELECT last_synced_at FROM pages WHERE id = $1", page)
         assert last == job["started_at"]

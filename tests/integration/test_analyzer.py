@@ -21,6 +21,7 @@ from tests.fakes.llm import (
     FakeLLM,
 )
 from tests.support.analyzer import analyzer_running, purge, watching
+from tests.support.topology import queue_depth
 
 T0 = datetime.now(UTC) - timedelta(minutes=30)
 
@@ -67,13 +68,7 @@ def event(contact: str, *texts: str, page: str = "P1", start: int = 0, job_id: s
 
 
 async def queue_empty(env) -> bool:
-    import aio_pika
-
-    conn = await aio_pika.connect(env["amqp_url"])
-    async with conn:
-        channel = await conn.channel()
-        q = await channel.declare_queue(env["topology"].queue("analyzer"), passive=True)
-        return q.declaration_result.message_count == 0
+    return await queue_depth(env["amqp_url"], env["topology"].queue("analyzer")) == 0
 
 
 async def new_job(pool, page: str, status: str = "IN_PROGRESS") -> str:

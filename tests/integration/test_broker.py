@@ -3,38 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
+import contextlib
+import inspect
 from datetime import UTC, datetime
 
 import aio_pika
 import pytest
 
-from shared.broker import DELIVERY_LIMIT, Consumer, Delivery, Publisher, Topology, declare_topology
+from shared.broker import DELIVERY_LIMIT, Consumer, Delivery, Publisher, declare_topology
 from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
 from shared.messages import BackfillRequested, ContactScored, decode
+from tests.support.topology import private_topology, queue_depth
 
 
 @pytest.fixture
-async def topology(amqp_url):
+async def topology(amqp_url, namespace):
     """A namespace of this test's own so queues start empty."""
-    from shared.broker import delete_topology
-
-    topo = Topology(f"lstest_broker_{uuid.uuid4().hex[:8]}")
-    yield topo
-    await delete_topology(amqp_url, topo)
-
-
-async def queue_depth(amqp_url: str, name: str) -> int:
-    conn = await aio_pika.connect(amqp_url)
-    async with conn:
-        channel = await conn.channel()
-        queue = await channel.declare_queue(name, passive=True)
-        return queue.declaration_result.message_count or 0
+    async with private_topology(amqp_url, namespace) as topo:
+        yield topo
 
 
 async def eventually(predicate, timeout: float = 15.0) -> None:
+    """Wait until `predicate()` (plain or awaitable) is true; fail after `timeout` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
+    while True:
+        result = predicate()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
@@ -76,6 +73,23 @@ async def test_publish_without_a_broker_raises_broker_unavailable(topology):
         await publisher.publish(BackfillRequested(job_id="j1"))
 
 
+@contextlib.asynccontextmanager
+async def consuming(amqp_url, topology, consumer: Consumer):
+    """Run `consumer` while the block publishes through the yielded publisher; stop both after."""
+    publisher = Publisher(amqp_url, topology)
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield publisher
+    finally:
+        consumer.stop()
+        await task
+        await publisher.close()
+
+
+async def one_dead_letter(amqp_url, topology) -> bool:
+    return await queue_depth(amqp_url, topology.dead(topology.queue("backfill"))) == 1
+
+
 def _consumer(amqp_url, topology, handler, **kw) -> Consumer:
     return Consumer(
         amqp_url=amqp_url, topology=topology, service="backfill", model=BackfillRequested,
@@ -95,20 +109,10 @@ async def test_failing_message_is_redelivered_then_dead_lettered_with_its_error(
         finals.append(delivery.items[0].job_id)
 
     consumer = _consumer(amqp_url, topology, handler, on_final_failure=on_final)
-    publisher = Publisher(amqp_url, topology)
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with consuming(amqp_url, topology, consumer) as publisher:
         await publisher.publish(BackfillRequested(job_id="poison"))
-        dead = topology.dead(topology.queue("backfill"))
-
-        async def dead_lettered() -> bool:
-            return await queue_depth(amqp_url, dead) == 1
-
-        await eventually(dead_lettered)
-    finally:
-        consumer.stop()
-        await task
-        await publisher.close()
+        await eventually(lambda: one_dead_letter(amqp_url, topology))
+    dead = topology.dead(topology.queue("backfill"))
     assert attempts == list(range(1, DELIVERY_LIMIT + 1))
     assert finals == ["poison"]
     assert await queue_depth(amqp_url, topology.queue("backfill")) == 0
@@ -128,20 +132,9 @@ async def test_permanent_error_dead_letters_at_once(amqp_url, topology):
         attempts.append(delivery.delivery_count)
         raise PermanentError("unknown job")
 
-    consumer = _consumer(amqp_url, topology, handler)
-    publisher = Publisher(amqp_url, topology)
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with consuming(amqp_url, topology, _consumer(amqp_url, topology, handler)) as publisher:
         await publisher.publish(BackfillRequested(job_id="bad"))
-
-        async def dead_lettered() -> bool:
-            return await queue_depth(amqp_url, topology.dead(topology.queue("backfill"))) == 1
-
-        await eventually(dead_lettered)
-    finally:
-        consumer.stop()
-        await task
-        await publisher.close()
+        await eventually(lambda: one_dead_letter(amqp_url, topology))
     assert attempts == [1]
 
 
@@ -151,23 +144,12 @@ async def test_body_of_the_wrong_shape_goes_to_the_dead_letter_queue(amqp_url, t
     async def handler(delivery: Delivery[BackfillRequested]) -> None:
         handled.append(delivery.items[0].job_id)
 
-    consumer = _consumer(amqp_url, topology, handler)
-    publisher = Publisher(amqp_url, topology)
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with consuming(amqp_url, topology, _consumer(amqp_url, topology, handler)) as publisher:
         await publisher.publish_raw(
             aio_pika.Message(b'{"not": "a job"}', content_type="application/json"),
             "backfill.requested",
         )
-
-        async def dead_lettered() -> bool:
-            return await queue_depth(amqp_url, topology.dead(topology.queue("backfill"))) == 1
-
-        await eventually(dead_lettered)
-    finally:
-        consumer.stop()
-        await task
-        await publisher.close()
+        await eventually(lambda: one_dead_letter(amqp_url, topology))
     assert handled == []
 
 
@@ -214,17 +196,7 @@ async def test_batch_body_is_handled_as_one_delivery(amqp_url, topology):
                       analyzed_through=now, message_count=1)
         for c in ("a", "b", "c")
     ]
-    publisher = Publisher(amqp_url, topology)
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with consuming(amqp_url, topology, consumer) as publisher:
         await publisher.publish(batch)
-
-        async def handled() -> bool:
-            return bool(seen)
-
-        await eventually(handled)
-    finally:
-        consumer.stop()
-        await task
-        await publisher.close()
+        await eventually(lambda: bool(seen))
     assert seen == [["a", "b", "c"]]

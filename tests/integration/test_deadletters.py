@@ -14,7 +14,7 @@ import pytest
 from shared.broker import Consumer, Delivery, Publisher, Topology
 from shared.errors import PermanentError
 from shared.messages import ChatMessage, ConversationUpdated
-from tests.support.topology import private_topology
+from tests.support.topology import private_topology, queue_depth
 
 
 def conversation(contact: str, platform: str = "instagram") -> ConversationUpdated:
@@ -42,13 +42,6 @@ async def consuming(amqp_url, topology, handler):
     finally:
         consumer.stop()
         await task
-
-
-async def queue_size(amqp_url: str, name: str) -> int:
-    conn = await aio_pika.connect(amqp_url)
-    async with conn:
-        queue = await (await conn.channel()).declare_queue(name, passive=True)
-        return queue.declaration_result.message_count or 0
 
 
 async def wait_until(predicate, timeout: float = 15) -> None:
@@ -84,7 +77,7 @@ async def test_a_failed_message_is_listed_then_replayed_and_consumed(amqp_url, t
     assert "stage table is missing" in listed.stdout
     assert "conversation.updated.instagram" in listed.stdout
     # Listing removes nothing.
-    assert await queue_size(amqp_url, dead) == 1
+    assert await queue_depth(amqp_url, dead) == 1
 
     seen: list[Delivery[ConversationUpdated]] = []
 
@@ -99,7 +92,7 @@ async def test_a_failed_message_is_listed_then_replayed_and_consumed(amqp_url, t
     assert seen[0].items[0].contact_id == "ig_user_1"
     assert seen[0].delivery_count == 1
     assert not any(k.startswith("x-leadsync-") for k in seen[0].headers)
-    assert await queue_size(amqp_url, dead) == 0
+    assert await queue_depth(amqp_url, dead) == 0
     await publisher.close()
 
 
@@ -117,8 +110,8 @@ async def test_replay_limit_takes_only_that_many(amqp_url, topology, service_env
     assert replayed.returncode == 0, replayed.stderr
     assert "replayed 2" in replayed.stdout and "1 left" in replayed.stdout
     # Nobody consumes the main queue here: the two replayed messages wait there.
-    assert await queue_size(amqp_url, topology.queue("analyzer")) == 2
-    assert await queue_size(amqp_url, dead) == 1
+    assert await queue_depth(amqp_url, topology.queue("analyzer")) == 2
+    assert await queue_depth(amqp_url, dead) == 1
 
 
 async def test_messages_dead_lettered_by_rabbitmq_are_described_from_x_death(
@@ -142,7 +135,7 @@ async def test_messages_dead_lettered_by_rabbitmq_are_described_from_x_death(
 
     replayed = await asyncio.to_thread(dlq, service_env, topology, "replay", "analyzer")
     assert "replayed 1" in replayed.stdout, replayed.stdout + replayed.stderr
-    assert await queue_size(amqp_url, queue) == 1
+    assert await queue_depth(amqp_url, queue) == 1
 
 
 def test_an_unknown_queue_is_one_clear_line(service_env, topology):
@@ -156,7 +149,7 @@ def test_an_unknown_queue_is_one_clear_line(service_env, topology):
 
 async def _has(amqp_url: str, queue: str, count: int) -> bool:
     try:
-        return await queue_size(amqp_url, queue) >= count
+        return await queue_depth(amqp_url, queue) >= count
     except aio_pika.exceptions.ChannelClosed:
         return False
 

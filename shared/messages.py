@@ -56,6 +56,16 @@ class ConversationUpdated(_Wire):
         return f"conversation.updated.{self.platform}"
 
 
+class ScoreSignal(BaseModel):
+    """One reason an analysis scored as it did: its points and the messages (mids) that fired it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    signal: str
+    points: int
+    mids: list[str] = Field(default_factory=list)
+
+
 class Analysis(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -68,6 +78,10 @@ class Analysis(BaseModel):
     used_fallback: bool = False
     model: str = ""
     prompt_version: str = ""
+    # Why (DESIGN §6 `scores`, §7.6): the fallback's signals cite the messages that fired them;
+    # `evidence` is every mid that moved the analysis (the LLM names them in its reply).
+    signals: list[ScoreSignal] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
 
 
 class ContactScored(_Wire):

@@ -23,6 +23,8 @@ class BaseServiceSettings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # How long a consumer keeps retrying a message that fails for a transient reason (DESIGN §4).
+    retry_budget_s: float = Field(default=86_400.0, gt=0)
 
     def metrics_port_or(self, default: int) -> int:
         """METRICS_PORT when set (0 picks a free port), else the service's default."""

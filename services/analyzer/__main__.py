@@ -12,7 +12,7 @@ from services.analyzer.llm import LlmScorer
 from services.analyzer.scorer import Scorer
 from services.analyzer.settings import DEFAULT_METRICS_PORT, AnalyzerSettings
 from shared import db, logging
-from shared.broker import CONSUMER_CONFIRM_TIMEOUT, Consumer, Publisher, Topology
+from shared.broker import CONSUMER_CONFIRM_TIMEOUT, Consumer, Probe, Publisher, Topology
 from shared.messages import ConversationUpdated
 from shared.profiles import Profiles
 from shared.runtime import run, serve_consumer
@@ -32,7 +32,9 @@ def scorer(settings: AnalyzerSettings) -> Scorer:
     return Scorer(LlmScorer.from_settings(settings) if settings.llm_enabled else None)
 
 
-def consumer(settings: AnalyzerSettings, analyzer: Analyzer) -> Consumer[ConversationUpdated]:
+def consumer(
+    settings: AnalyzerSettings, analyzer: Analyzer, *, probe: Probe | None = None
+) -> Consumer[ConversationUpdated]:
     return Consumer(
         amqp_url=settings.amqp_url.get_secret_value(),
         topology=Topology(settings.broker_namespace),
@@ -41,6 +43,8 @@ def consumer(settings: AnalyzerSettings, analyzer: Analyzer) -> Consumer[Convers
         handler=analyzer.handle,
         prefetch=settings.prefetch,
         on_final_failure=analyzer.on_final_failure,
+        probe=probe,
+        retry_budget_s=settings.retry_budget_s,
     )
 
 
@@ -71,10 +75,11 @@ async def main(stop: asyncio.Event) -> None:
             pool=pool, publisher=publisher, scorer=scoring, limits=limits(settings),
             names=profiles.lookup if profiles is not None else None,
         )
-        service = consumer(settings, analyzer)
 
         async def database() -> bool:
             return await pool.fetchval("SELECT 1") == 1
+
+        service = consumer(settings, analyzer, probe=database)
 
         async def broker() -> bool:
             return service.connected

@@ -27,6 +27,8 @@ from shared.circuit import Circuit
 from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
 
 DELIVERY_LIMIT = 5
+# One AMQP message carries at most this many events (DESIGN §4); larger deliveries are split.
+MAX_EVENTS_PER_MESSAGE = 500
 # Consumers are not racing Meta's 5 s answer window: under load a confirm may take longer,
 # and giving up early only turns a slow publish into a redelivery.
 CONSUMER_CONFIRM_TIMEOUT = 30.0

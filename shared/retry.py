@@ -33,7 +33,9 @@ DEFAULT_BUDGET_S = 86_400.0
 
 # Headers a retried message carries (x-leadsync-* so `leadsync dlq replay` strips them).
 ATTEMPT = "x-leadsync-attempt"
-FIRST_FAILURE = "x-leadsync-first-failure"  # epoch seconds of the first failure
+# Epoch milliseconds of the first failure: an integer, because AMQP tables carry floats as
+# 32-bit, which would blur a timestamp by minutes.
+FIRST_FAILURE = "x-leadsync-first-failure-ms"
 SAME_ERROR = "x-leadsync-same-error"  # consecutive non-transient failures with one signature
 LAST_ERROR = "x-leadsync-last-error"
 ROUTING_KEY = "x-leadsync-routing-key"
@@ -114,7 +116,7 @@ class RetryState:
             first = headers.get(FIRST_FAILURE)
             return cls(
                 attempt=int(headers.get(ATTEMPT, 0) or 0),
-                first_failure=float(first) if first is not None else None,
+                first_failure=int(first) / 1000 if first is not None else None,
                 same_error=int(headers.get(SAME_ERROR, 0) or 0),
                 last_error=_text(headers.get(LAST_ERROR)) or "",
                 routing_key=_text(headers.get(ROUTING_KEY)),
@@ -128,7 +130,7 @@ class RetryState:
         out: dict[str, Any] = {ATTEMPT: self.attempt, SAME_ERROR: self.same_error,
                                LAST_ERROR: self.last_error[:200]}
         if self.first_failure is not None:
-            out[FIRST_FAILURE] = self.first_failure
+            out[FIRST_FAILURE] = int(self.first_failure * 1000)
         if self.routing_key:
             out[ROUTING_KEY] = self.routing_key
         if self.dead_reason:

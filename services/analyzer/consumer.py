@@ -37,6 +37,12 @@ EVENTS = Counter(
     ["outcome"],
 )
 
+RECONCILED = Counter(
+    "leadsync_reconciled_messages_total",
+    "Customer messages a scheduled incremental sync stored first: live delivery missed them.",
+    ["page_id"],
+)
+
 log = structlog.get_logger("leadsync.analyzer")
 
 
@@ -96,6 +102,7 @@ class Analyzer:
         self._limits = limits
         self._names = names
         self._cancelled = CancelledJobs(pool, limits.cancel_cache_s)
+        self._scheduled_jobs: dict[str, bool] = {}
         self._rounds: Coalescer[Key, ConversationUpdated] = Coalescer(
             self._analyse, window=limits.debounce_s
         )
@@ -119,8 +126,11 @@ class Analyzer:
                 log.info("conversation.skipped", reason="job cancelled")
                 return
             async with self._pool.acquire() as conn, conn.transaction():
-                changed = await transcript.store(conn, event)
-                state = await repository.bump(conn, key, changed)
+                stored = await transcript.store(conn, event)
+                state = await repository.bump(conn, key, stored.changed)
+            if stored.new_customer and event.job_id is not None and await self._scheduled(event.job_id):
+                # A scheduled sync found customer messages the webhook never brought.
+                RECONCILED.labels(event.page_id).inc(stored.new_customer)
             if event.origin == "webhook":
                 if state.covered:
                     EVENTS.labels("coalesced").inc()
@@ -131,6 +141,15 @@ class Analyzer:
                     EVENTS.labels("echo_only").inc()
                     return
             await self._rounds.submit(key, event, immediate=event.origin == "backfill")
+
+    async def _scheduled(self, job_id: str) -> bool:
+        """Whether the scheduler started the job (it never changes, so it is cached)."""
+        if job_id not in self._scheduled_jobs:
+            if len(self._scheduled_jobs) > 10_000:
+                self._scheduled_jobs.clear()
+            self._scheduled_jobs[job_id] = bool(await self._pool.fetchval(
+                "SELECT scheduled FROM jobs WHERE id = $1::uuid", job_id))
+        return self._scheduled_jobs[job_id]
 
     async def _analyse(self, key: Key, events: list[ConversationUpdated]) -> None:
         """One round: analyse the conversation once (unless already covered) and publish."""

@@ -18,7 +18,7 @@ from shared.broker import CONSUMER_CONFIRM_TIMEOUT, Consumer, Publisher, Topolog
 from shared.crypto import TokenCipher
 from shared.graph import GraphClient
 from shared.messages import BackfillRequested
-from shared.runtime import run, serve_consumer
+from shared.runtime import run, serve_consumer, supervise
 from shared.settings import load
 
 
@@ -71,7 +71,9 @@ async def main(stop: asyncio.Event) -> None:
         schedule = asyncio.create_task(scheduler.run(
             pool, publisher, stop=stop, interval_s=settings.backfill_scheduler_interval_s,
             stale_after_s=settings.backfill_stale_after_s,
+            settle_timeout_s=settings.backfill_settle_timeout_s,
         ))
+        supervise(schedule, name="scheduler", stop=stop)
 
         async def broker() -> bool:
             return consumer.connected
@@ -83,7 +85,7 @@ async def main(stop: asyncio.Event) -> None:
             )
         finally:
             await worker.shutdown()
-            await schedule
+            await asyncio.gather(schedule, return_exceptions=True)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ stays a normal Starlette route.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import orjson
@@ -62,6 +63,17 @@ async def _read_body(headers: dict[bytes, bytes], receive: Receive) -> bytes | N
             return b"".join(chunks)
 
 
+_NOT_JSON = object()
+
+
+def _lenient_json(body: bytes) -> Any:
+    """JSON that orjson refuses only for a lone surrogate escape (valid JSON; parse cleans it)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
 def _refuse(reason: str, status: int, text: bytes) -> tuple[int, bytes]:
     REJECTED.labels(reason).inc()
     return status, text
@@ -82,7 +94,9 @@ async def _deliver(deps: Deps, scope: Scope, receive: Receive) -> tuple[int, byt
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return _refuse("malformed_json", 400, b"body is not JSON")
+        payload = _lenient_json(body)
+        if payload is _NOT_JSON:
+            return _refuse("malformed_json", 400, b"body is not JSON")
     parsed = parse(payload, now=datetime.now(UTC))
     platform = parsed.platform or "other"
     for kind, count in parsed.kinds.items():

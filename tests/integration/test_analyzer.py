@@ -239,9 +239,10 @@ async def test_an_empty_backfilled_conversation_settles_its_item(env):
 async def test_a_finally_failing_event_records_its_job_item_failed(env):
     contact = uid("doomed")
     job_id = await new_job(env["pool"], uid("page"))
-    # Publishing contact.scored fails every time: RabbitMQ for it is unreachable.
+    # Publishing contact.scored fails every time: RabbitMQ for it is unreachable, for longer
+    # than the retry budget (24 h in production, 2 s here).
     broken = Publisher("amqp://guest:guest@127.0.0.1:1/", env["topology"], timeout=1)
-    async with run(env, publisher=broken):
+    async with run(env, publisher=broken, retry_budget_s=2):
         await env["publisher"].publish(event(contact, "price?", origin="backfill", job_id=job_id))
         async with asyncio.timeout(20):
             while await env["pool"].fetchval(

@@ -406,7 +406,7 @@ class Consumer(Generic[M]):
                     )
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), timeout=delay)
-                    delay = min(delay * 2, 15.0)
+                    delay = min(delay * 2, 5.0)  # an outage's end is noticed within 5 s
             await self._drain()
         finally:
             if self.circuit is not None:

@@ -241,3 +241,15 @@ async def settle_abandoned(pool: asyncpg.Pool, job_id: str, reason: str) -> int:
         if not locked:
             return 0
         return await jobs.settle_missing(conn, job_id, reason)
+
+
+async def idle_jobs(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    """Active jobs with the seconds since they last moved (created, started, or an item settled)."""
+    return await pool.fetch(
+        """
+        SELECT j.id::text AS id, j.page_id, extract(epoch FROM now() - greatest(j.created_at,
+               j.started_at, (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id)))
+               AS idle_s
+        FROM jobs j WHERE j.status IN ('PENDING', 'IN_PROGRESS')
+        """
+    )

@@ -12,6 +12,7 @@ import contextlib
 
 import asyncpg
 import structlog
+from prometheus_client import Gauge
 
 from services.backfill import repository
 from shared.broker import Publisher
@@ -19,6 +20,13 @@ from shared.errors import BrokerUnavailable, PublishNotConfirmed
 from shared.messages import BackfillRequested
 
 log = structlog.get_logger("leadsync.backfill.scheduler")
+
+JOB_IDLE = Gauge(
+    "leadsync_backfill_job_idle_seconds",
+    "Seconds since an active job last moved (created, started, an item settled); the alert on it "
+    "catches a job nobody works on.",
+    ["job_id", "page_id"],
+)
 
 
 UNSETTLED = (
@@ -32,6 +40,10 @@ async def tick(
     settle_timeout_s: float = 900.0,
 ) -> list[str]:
     """One round; returns the job ids it requested."""
+    idle = await repository.idle_jobs(pool)
+    JOB_IDLE.clear()
+    for row in idle:
+        JOB_IDLE.labels(row["id"], row["page_id"]).set(float(row["idle_s"]))
     for job_id in await repository.abandoned_jobs(pool, settle_timeout_s, stale_after_s):
         settled = await repository.settle_abandoned(
             pool, job_id, UNSETTLED.format(timeout=settle_timeout_s))

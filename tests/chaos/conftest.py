@@ -34,9 +34,9 @@ class Size:
         long = rounds > 1
         return cls(
             rounds=rounds,
-            deliveries=int(os.environ.get("LEADSYNC_CHAOS_DELIVERIES", "400" if long else "100")),
-            conversations=int(os.environ.get("LEADSYNC_CHAOS_CONVERSATIONS", "600" if long else "300")),
-            llm_outage_s=float(os.environ.get("LEADSYNC_CHAOS_LLM_OUTAGE_S", "60" if long else "12")),
+            deliveries=int(os.environ.get("LEADSYNC_CHAOS_DELIVERIES", "400" if long else "80")),
+            conversations=int(os.environ.get("LEADSYNC_CHAOS_CONVERSATIONS", "600" if long else "200")),
+            llm_outage_s=float(os.environ.get("LEADSYNC_CHAOS_LLM_OUTAGE_S", "60" if long else "10")),
         )
 
 

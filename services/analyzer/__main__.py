@@ -25,6 +25,7 @@ def limits(settings: AnalyzerSettings) -> Limits:
         max_messages=settings.transcript_max_messages,
         token_budget=settings.transcript_token_budget,
         names_timeout_s=settings.names_timeout_s,
+        hold_s=settings.analyzer_hold_s,
     )
 
 

@@ -33,7 +33,8 @@ EVENTS = Counter(
     "leadsync_analyzer_events_total",
     "conversation.updated events by outcome: analysed (an analysis was made for it), coalesced "
     "(covered by another or an earlier analysis), cancelled (its job was cancelled), echo_only "
-    "(only page replies), empty (nothing left to score).",
+    "(only page replies), empty (nothing left to score), deferred (still waiting for the LLM when "
+    "its delivery had been held ANALYZER_HOLD_S: published again).",
     ["outcome"],
 )
 
@@ -57,6 +58,8 @@ class Limits:
     # How long "not cancelled" is believed. 0: ask every time (one primary-key read), so a
     # cancel stops LLM calls for the job's queued items at once; CANCELLED itself is cached.
     cancel_cache_s: float = 0.0
+    # The longest a delivery is held for its analyses (RabbitMQ's consumer timeout is 30 min).
+    hold_s: float = 600.0
 
 
 def valid_job_id(job_id: str) -> bool:
@@ -65,6 +68,12 @@ def valid_job_id(job_id: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    """A deferred event's analysis finished in the background: its error is the new copy's."""
+    if not task.cancelled() and task.exception() is not None:
+        log.info("deferred.analysis_failed", error=type(task.exception()).__name__)
 
 
 class CancelledJobs:
@@ -108,13 +117,25 @@ class Analyzer:
         )
 
     async def handle(self, delivery: Delivery[ConversationUpdated]) -> None:
-        """Settle a delivery as a whole: every item done, or the first error (redelivered)."""
-        results = await asyncio.gather(
-            *(self._one(event) for event in delivery.items), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        """Settle a delivery as a whole: every item done, or the first error (retried).
+
+        A delivery is held at most `hold_s`: events whose analyses are still waiting for the LLM
+        then are published again as a new message (confirmed) and this one is acknowledged, so
+        no message stays unacknowledged near RabbitMQ's consumer timeout however slow the LLM
+        limits are. The waiting analyses go on; the new copy finds them done (or joins them).
+        """
+        tasks = [asyncio.ensure_future(self._one(event)) for event in delivery.items]
+        done, pending = await asyncio.wait(tasks, timeout=self._limits.hold_s)
+        for task in pending:
+            task.add_done_callback(_retrieved)
+        for task in tasks:
+            if task in done and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        if pending:
+            later = [e for e, t in zip(delivery.items, tasks, strict=True) if t in pending]
+            await self._publisher.publish(later if len(later) > 1 else later[0])
+            EVENTS.labels("deferred").inc(len(later))
+            log.info("delivery.deferred", events=len(later), held_s=self._limits.hold_s)
 
     async def _one(self, event: ConversationUpdated) -> None:
         key = Key.of(event)

@@ -292,3 +292,49 @@ async def test_the_prompt_carries_the_stages_of_the_pages_auto_pipeline(env):
     prompt_text = llm.requests[0]["messages"][1]["content"]
     assert ("- Fresh (type LEAD, score 0-30)\n- Talking (type IN_PROGRESS, score 31-80)\n"
             "- Closed (type WON, score 81-100)") in prompt_text
+
+
+async def test_customer_messages_a_scheduled_sync_stores_first_are_counted_as_reconciled(env):
+    from services.analyzer.consumer import RECONCILED
+
+    page = uid("page")
+    scheduled = await new_job(env["pool"], page)
+    await env["pool"].execute("UPDATE jobs SET scheduled = true WHERE id = $1::uuid", scheduled)
+    manual = await new_job(env["pool"], uid("page"))
+    live, missed, other = uid("live"), uid("missed"), uid("other")
+    counter = RECONCILED.labels(page)
+    before = counter._value.get()
+    async with run(env):
+        # The webhook delivered this one's messages; the sync finds the same plus a page reply.
+        await env["publisher"].publish(event(live, "how much?", page=page))
+        await env["watcher"].wait_for(lambda _: env["watcher"].of(live))
+        synced = event(live, "how much?", page=page, origin="backfill", job_id=scheduled)
+        reply = event(live, "it is 20", page=page, start=5, origin="backfill", job_id=scheduled,
+                      from_page=True)
+        lost = event(missed, "still available?", "I want two", page=page, origin="backfill",
+                     job_id=scheduled)
+        by_hand = event(other, "hello", page=manual, origin="backfill", job_id=manual)
+        await env["publisher"].publish_many([(e, None) for e in (synced, reply, lost, by_hand)])
+        await env["watcher"].wait_for(lambda _: env["watcher"].of(missed) and env["watcher"].of(other))
+    # Only the customer messages the webhook never brought, and only for the scheduled sync.
+    assert counter._value.get() - before == 2
+
+
+async def test_a_delivery_waiting_long_for_the_llm_is_acked_and_its_rest_published_again(env):
+    from services.analyzer.consumer import EVENTS
+
+    contacts = [uid("slow") for _ in range(3)]
+    deferred = EVENTS.labels("deferred")
+    before = deferred._value.get()
+    async with FakeLLM(latency=1.0) as llm, run(env, llm_base_url=llm.base_url, llm_concurrency=1,
+                                                 analyzer_hold_s=0.3, llm_timeout_s=5):
+        await env["publisher"].publish([event(c, "how much is it?", origin="backfill",
+                                              job_id=await new_job(env["pool"], uid("page")))
+                                        for c in contacts])
+        scored = await env["watcher"].wait_for(
+            lambda items: all(any(s.contact_id == c for s in items) for c in contacts), timeout=30)
+        await asyncio.sleep(0.5)
+    assert deferred._value.get() > before  # the held delivery let go of what was still waiting
+    assert llm.calls == 3  # the copies found their analyses done: no LLM call twice
+    assert {s.contact_id for s in scored} >= set(contacts)
+    assert await queue_empty(env)

@@ -12,9 +12,9 @@ import pytest
 
 from shared.broker import DELIVERY_LIMIT, RETRIES, Consumer, Delivery, Publisher, declare_topology
 from shared.circuit import CIRCUIT_OPEN
-from shared.retry import MAX_SAME_ERROR
 from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
 from shared.messages import BackfillRequested, ContactScored, decode
+from shared.retry import MAX_SAME_ERROR
 from tests.support.topology import private_topology, queue_depth
 
 

@@ -333,8 +333,11 @@ async def test_a_delivery_waiting_long_for_the_llm_is_acked_and_its_rest_publish
                                         for c in contacts])
         scored = await env["watcher"].wait_for(
             lambda items: all(any(s.contact_id == c for s in items) for c in contacts), timeout=30)
-        await asyncio.sleep(0.5)
+        async with asyncio.timeout(20):  # the last copies find their analyses done and settle
+            while not await queue_empty(env):
+                await asyncio.sleep(0.1)
     assert deferred._value.get() > before  # the held delivery let go of what was still waiting
     assert llm.calls == 3  # the copies found their analyses done: no LLM call twice
     assert {s.contact_id for s in scored} >= set(contacts)
-    assert await queue_empty(env)
+    dead = env["topology"].dead(env["topology"].queue("analyzer"))
+    assert await queue_depth(env["amqp_url"], dead) == 0

@@ -540,16 +540,18 @@ class Consumer(Generic[M]):
                     attempt=state.attempt, reason=decision.reason, error=retry.describe(err),
                     error_type=type(err).__name__, retry_in_s=round(decision.delay_s, 2),
                 )
-                if await self._held_through_outage(decision):
+                if await self._held_through_outage(decision) and not _channel_gone(message):
                     continue
-                if self._stopping.is_set() and not self.connected:
-                    return "retry"  # unsettled: the broker hands it out again
+                if _channel_gone(message):
+                    return "retry"  # its channel died: the broker hands it out again
                 if await self._publish_delayed(message, state, decision.delay_s):
                     await _settle_safely(message.ack())
                     return "retry"
                 # The broker is in trouble too: wait here, then try again in place.
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=decision.delay_s)
+                if self._stopping.is_set():
+                    return "retry"  # left unsettled: closing the channel returns it to the queue
                 continue
             else:
                 await _settle_safely(message.ack())
@@ -637,6 +639,13 @@ class Consumer(Generic[M]):
 
     def stop(self) -> None:
         self._stopping.set()
+
+
+def _channel_gone(message: AbstractIncomingMessage) -> bool:
+    try:
+        return bool(message.channel.is_closed)
+    except Exception:  # no channel object any more
+        return True
 
 
 async def _settle_safely(op: Awaitable[Any]) -> None:

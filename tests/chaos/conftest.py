@@ -70,6 +70,7 @@ async def chaos_safety_net(server_database_url: str, database_url: str, amqp_url
     """Whatever a scenario broke is restored at the end, even if its own `finally` could not."""
     targets = harness.Targets.from_env()
     await harness.check_targets(targets, database_url, amqp_url)
+    await harness.check_alone(admin_dsn(server_database_url), db.database_name(database_url))
     try:
         yield targets
     finally:

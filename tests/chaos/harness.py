@@ -51,6 +51,24 @@ async def run_cmd(*argv: str, timeout: float = 120) -> str:
     return text
 
 
+async def check_alone(admin_dsn: str, database: str) -> None:
+    """Refuse to restart servers other sessions are using (another helper's tests, a demo)."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        others = await conn.fetch(
+            """SELECT DISTINCT datname FROM pg_stat_activity
+               WHERE backend_type = 'client backend' AND datname IS NOT NULL
+                 AND datname NOT IN ($1, 'postgres') AND pid <> pg_backend_pid()""", database)
+    finally:
+        await conn.close()
+    if others:
+        names = ", ".join(sorted(r["datname"] for r in others))
+        raise AssertionError(
+            f"other sessions use this Postgres ({names}); the chaos suite restarts whole servers: "
+            "point DATABASE_URL/AMQP_URL and LEADSYNC_CHAOS_PG_CLUSTER/LEADSYNC_CHAOS_RABBITMQ_NODE "
+            "at private instances (docs/decisions.md, issue 10)")
+
+
 async def check_targets(targets: Targets, database_url: str, amqp_url: str) -> None:
     """Refuse to fault a server other than the one this session's URLs point at."""
     pg_port = urlsplit(database_url).port or 5432

@@ -69,7 +69,7 @@ _NOT_JSON = object()
 def _lenient_json(body: bytes) -> Any:
     """JSON that orjson refuses only for a lone surrogate escape (valid JSON; parse cleans it)."""
     try:
-        return json.loads(body)
+        return json.loads(body.decode("utf-8"))  # Meta sends UTF-8 (json.loads would guess)
     except (ValueError, RecursionError):
         return _NOT_JSON
 

@@ -245,7 +245,7 @@ async def settle_abandoned(pool: asyncpg.Pool, job_id: str, reason: str) -> int:
 
 async def idle_jobs(pool: asyncpg.Pool) -> list[asyncpg.Record]:
     """Active jobs with the seconds since they last moved (created, started, or an item settled)."""
-    return await pool.fetch(
+    rows: list[asyncpg.Record] = await pool.fetch(
         """
         SELECT j.id::text AS id, j.page_id, extract(epoch FROM now() - greatest(j.created_at,
                j.started_at, (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id)))
@@ -253,3 +253,4 @@ async def idle_jobs(pool: asyncpg.Pool) -> list[asyncpg.Record]:
         FROM jobs j WHERE j.status IN ('PENDING', 'IN_PROGRESS')
         """
     )
+    return rows

@@ -7,7 +7,9 @@ LOST by status; otherwise by score band: COLD 1-30 (the LEAD band), WARM 31-55 a
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -143,3 +145,36 @@ class Report:
     @property
     def misses(self) -> list[Result]:
         return [r for r in self.results if not r.agrees]
+
+
+GOLDEN = DATA / "golden.json"
+
+
+def golden_values(conversations: Iterable[Conversation] | None = None) -> dict[str, dict[str, object]]:
+    """What the fallback says of each corpus conversation: score, status, evidence and signals."""
+    out: dict[str, dict[str, object]] = {}
+    for result in evaluate(load() if conversations is None else conversations):
+        a = result.analysis
+        out[result.conversation.id] = {
+            "score": a.lead_score, "status": a.lead_status, "evidence": a.evidence,
+            "signals": [[s.signal, s.points, s.mids] for s in a.signals],
+        }
+    return out
+
+
+def dump_golden(values: dict[str, dict[str, object]]) -> str:
+    """One conversation per line, so a change in the rules reads as a small diff."""
+    lines = [f"{json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+             for k, v in values.items()]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+if __name__ == "__main__":
+    # `python -m tests.support.scoring_corpus` prints the golden values as JSON (the determinism
+    # test runs it under several PYTHONHASHSEED values); `... --write` rewrites the golden file
+    # after an intended change of the rules.
+    text = dump_golden(golden_values())
+    if sys.argv[1:] == ["--write"]:
+        GOLDEN.write_text(text)
+    else:
+        sys.stdout.write(text)

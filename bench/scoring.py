@@ -25,7 +25,8 @@ from services.analyzer import fallback, keywords  # noqa: E402
 from tests.support import scoring_corpus as corpus  # noqa: E402
 
 GOAL = 0.9
-COLUMNS = (("dev", {"split": "dev"}), ("held-out", {"split": "holdout"}), ("all", {}))
+COLUMNS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("dev", {"split": "dev"}), ("held-out", {"split": "holdout"}), ("all", {}))
 
 
 def ratio(report: corpus.Report, **where: str) -> str:

@@ -1,8 +1,8 @@
 """Realistic customer conversations in several languages, generated deterministically from a seed.
 
 Personas span the pipeline: hot (ready to buy), warm (curious), cold (one-liners), won (paid,
-and the page confirmed it) and lost (declined). The simulated Graph API, `leadsync simulate` and the benchmarks all draw
-their text from here so every simulator speaks the same way.
+and the page confirmed it) and lost (declined). The simulated Graph API, `leadsync simulate` and
+the benchmarks all draw their text from here so every simulator speaks the same way.
 """
 
 from __future__ import annotations

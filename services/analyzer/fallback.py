@@ -115,11 +115,13 @@ def _walk(messages: Sequence[ChatMessage]) -> _Walk:
         if message.deleted:
             continue
         if message.from_page:
-            for hit in read(message.text or "", "page").hits:
-                if hit.negated or hit.conditional or hit.question:
-                    continue
+            hits = [h for h in read(message.text or "", "page").hits
+                    if not (h.negated or h.conditional or h.question)]
+            checking = any(h.category == "checking" for h in hits)  # "Received, we'll verify"
+            for hit in hits:
                 position = (index, hit.start)
-                if hit.category == "confirmation" or (hit.category == "ack" and hit.alone and claims):
+                if hit.category == "confirmation" or (
+                        hit.category == "ack" and hit.alone and claims and not checking):
                     evidence = _Evidence([*claims], [])
                     evidence.add(message.mid, hit.text)
                     walk.confirmed = (position, evidence)
@@ -150,8 +152,8 @@ def _customer_hit(walk: _Walk, claims: list[str], index: int, mid: str, hit: Hit
     elif category in ("objection", "hesitation") and hit.negated:
         walk.negated.add(mid, hit.text)  # "no es caro", "not too expensive"
         return
-    if category in (*_CLOSING, "claim") and hit.conditional:
-        return  # "if it's late I'll cancel", "once I've paid ..."
+    if category in (*_CLOSING, "claim", "objection") and hit.conditional:
+        return  # "if it's late I'll cancel", "once I've paid ...", "if it's too expensive ..."
     if category in _CLOSING:
         evidence = _Evidence()
         evidence.add(mid, hit.text)

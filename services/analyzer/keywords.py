@@ -88,7 +88,7 @@ class Hit:
     negated: bool       # a negation word shortly before it, in the same clause
     conditional: bool   # "if", "once", "cuando", ... before it in its sentence, or right after it
     question: bool      # its sentence is a question
-    alone: bool         # nothing but filler words after it in its clause ("Received po, salamat")
+    alone: bool         # nothing but filler words around it in its clause ("Ok, received po, salamat")
 
 
 def _pattern_text(phrase: str) -> str:
@@ -129,7 +129,7 @@ def _language(lexicon: Lexicon, by_code: dict[str, Lexicon]) -> _Language:
 
 def _phrases(side: Side) -> list[tuple[str, str]]:
     """(group name `category__language`, regex source) of every phrase, in priority order."""
-    out = []
+    out: list[tuple[str, str]] = []
     for category in CUSTOMER_CATEGORIES if side == "customer" else PAGE_CATEGORIES:
         for lexicon in LEXICONS:
             table = lexicon.customer if side == "customer" else lexicon.page
@@ -240,10 +240,12 @@ def _dispatch(side: Side) -> _Dispatch:
         chosen = [(n, s) for n, s, first in phrases if keep(first)]
         return re.compile("(?:" + _alternation(chosen) + r")(?![\w'])") if chosen else None
 
-    chars = sorted({c for _, _, first in phrases if first for c in first})
-    by_char = {}
-    for char in chars:
-        pattern = compiled(lambda first, char=char: first is None or char in first)
+    def starts_with(char: str) -> Callable[[_CharSet], bool]:
+        return lambda first: first is None or char in first
+
+    by_char: dict[str, re.Pattern[str]] = {}
+    for char in sorted({c for _, _, first in phrases if first for c in first}):
+        pattern = compiled(starts_with(char))
         assert pattern is not None
         by_char[char] = pattern
     return _Dispatch(by_char, compiled(lambda first: first is None))
@@ -255,7 +257,7 @@ _DISPATCH: dict[Side, _Dispatch] = {"customer": _dispatch("customer"), "page": _
 _PARTICLES = frozenset(_pattern_text(p) for lexicon in LEXICONS for p in lexicon.particles)
 _STARTS = re.compile(r"(?<![\w'])\S")
 # Categories whose meaning depends on a condition ("if", "once"): the rest skip that check.
-_CONDITIONAL = frozenset(("cancel", "refusal", "claim", *PAGE_CATEGORIES))
+_CONDITIONAL = frozenset(("cancel", "refusal", "claim", "objection", *PAGE_CATEGORIES))
 # Punctuation and the words that end a negation's reach ("no es caro, pero...", "no problem").
 _CLAUSE_BREAK = re.compile(
     r"[.,;:!?\n()\[\]\u00bf\u00a1\u2026\u2014\u2013]|\s-\s|"
@@ -269,6 +271,10 @@ def _negated(lang: _Language, before: str) -> bool:
     words = [w for w in _TOKEN.findall(before) if w not in _PARTICLES]
     return any(w in lang.negation_words or lang.negation_forms.fullmatch(w)
                for w in words[-NEGATION_WINDOW:])
+
+
+def _negates(lang: _Language, text: str) -> bool:
+    return any(w in lang.negation_words or lang.negation_forms.fullmatch(w) for w in _TOKEN.findall(text))
 
 
 def _matches(body: str, side: Side) -> list[re.Match[str]]:
@@ -303,7 +309,7 @@ def read(text: str, side: Side) -> Reading:
     where two start at the same place), with their negation, condition and question flags."""
     norm = normalise(text)
     matches = _matches(norm.text, side)
-    hits = _hits(norm, matches) if matches else ()
+    hits = _hits(norm, matches, side) if matches else ()
     return Reading(hits, _contacts(norm.text) if side == "customer" else ())
 
 
@@ -311,7 +317,7 @@ def scan(text: str, side: Side) -> tuple[Hit, ...]:
     return read(text, side).hits
 
 
-def _hits(norm: Normalised, matches: list[re.Match[str]]) -> tuple[Hit, ...]:
+def _hits(norm: Normalised, matches: list[re.Match[str]], side: Side) -> tuple[Hit, ...]:
     body = norm.text
     spans = [m.span() for m in _CLAUSE_BREAK.finditer(body)]
     breaks = [e for _, e in spans]
@@ -333,17 +339,22 @@ def _hits(norm: Normalised, matches: list[re.Match[str]]) -> tuple[Hit, ...]:
         terminator = ends[k][1] if k < len(ends) else ""
         sentence_end = ends[k][0] if k < len(ends) else len(body)
         after = _TOKEN.findall(body[end:clause_end])
+        before = _TOKEN.findall(body[clause_start:start])
+        # A page's confirmation never holds a negation or a condition of its own: one found inside
+        # it ("your order will be shipped once payment is confirmed") counts like one before it.
+        inside = body[start:end] if side == "page" else ""
         hits.append(Hit(
             category=category,
             language=code,
             text=norm.source(start, end),
             start=start,
-            negated=_negated(lang, body[clause_start:start]),
+            negated=_negated(lang, body[clause_start:start]) or _negates(lang, inside),
             conditional=category in _CONDITIONAL and bool(
                 lang.conditional.search(body[sentence_start:start])
-                or lang.conditional.search(" ".join(after[:CONDITION_AFTER]))),
+                or lang.conditional.search(" ".join(after[:CONDITION_AFTER]))
+                or lang.conditional.search(inside)),
             question=terminator == "?" or "\u00bf" in body[sentence_start:sentence_end],
-            alone=all(w in _FILLER for w in after),
+            alone=all(w in _FILLER for w in (*before, *after)),
         ))
     return tuple(hits)
 

@@ -69,7 +69,7 @@ def _conversation(item: dict, language: str, split: str) -> Conversation:
 
 def load(root: Path = DATA) -> list[Conversation]:
     """Every conversation, dev then held-out, each split in language order."""
-    out = []
+    out: list[Conversation] = []
     for split in SPLITS:
         for language in LANGUAGES:
             path = root / split / f"{language}.yaml"

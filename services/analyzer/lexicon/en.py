@@ -36,7 +36,7 @@ LEXICON = Lexicon(
         ),
         "refusal": (
             r"not interested", r"no longer interested", r"not for me",
-            r"(?:no|nah|nope),? (?:thanks|thank you|thx|ty)", r"no thanks?",
+            r"(?:no|nah|nope),? (?:thanks|thank you|thx|ty)(?! needed| necessary)", r"no thanks?(?! needed)",
             r"i(?:'ll| will|'m going to|m gonna| am going to| am gonna) pass",
             r"i'm good,? thanks", r"im good,? thanks",
             r"(?:bought|got|found|ordered|purchased) (?:\w+ ){0,3}(?:elsewhere|somewhere else|"
@@ -79,6 +79,7 @@ LEXICON = Lexicon(
             r"send (?:me )?(?:the |an |your )?(?:invoice|payment link|bank details|account details)",
             r"where (?:do|should|can) i (?:send|transfer|pay)",
             r"(?:i'll|i will|i can|let me) pay",
+            r"(?:i'll|i will) (?:send|transfer|wire) (?:the |you the )?(?:payment|money|deposit)",
         ),
         "intent": (
             r"i(?:'ll| will) (?:take|get|buy|order|grab|book|reserve|go with) "
@@ -173,8 +174,11 @@ LEXICON = Lexicon(
             r"(?:is|are) reserved for you", r"fully paid", r"paid in full",
             r"tracking(?: number| no| code| #)?:? [a-z]*\d{6,}[a-z]*",
         ),
-        "ack": (r"(?:payment )?received", r"confirmed", r"got it", r"got (?:your|the) payment",
-                r"all set"),
+        "checking": (
+            r"(?:will|'ll|let me|let us|going to|we need to|i need to) (?:check|verify|confirm|look)",
+            r"checking", r"verifying", r"(?:to|will) be (?:checked|verified)",
+        ),
+        "ack": (r"(?:payment )?received", r"confirmed", r"got (?:your|the) payment", r"all set"),
         "closing": (
             rf"(?:your |the )?{_ORDER}(?: #?[a-z]*\d+)? (?:has been |was |is |is now )?"
             r"(?:cancell?ed|refunded|voided)",

@@ -60,6 +60,8 @@ LEXICON = Lexicon(
             r"(?:número de )?cuenta (?:bancaria|para (?:depositar|transferir))", r"clabe",
             r"pago contra ?entrega", r"contra ?entrega", r"contra ?reembolso",
             r"(?:me )?(?:pasas|mandas|das) (?:los datos|la cuenta|la clabe)",
+            r"(?:te |le |les )?(?:pago|deposito|transfiero) (?:mañana|hoy|más tarde|en la tarde|en un rato)",
+            r"(?:voy a|ahorita te) (?:pagar|depositar|transferir)",
         ),
         "intent": (
             r"(?:lo|la|los|las) (?:quiero|compro|llevo|tomo|aparto|pido)",
@@ -139,6 +141,11 @@ LEXICON = Lexicon(
             r"(?:enviad[oa]|despachad[oa]|en camino|salió)",
             r"(?:ya )?va en camino", r"quedaste inscrit[oa]", r"(?:ya )?enviamos tu (?:pedido|paquete)",
             r"guía (?:de rastreo )?#?\d{6,}",
+        ),
+        "checking": (
+            r"(?:lo |la )?(?:revisamos|reviso|verificamos|verifico|checamos|checo)",
+            r"(?:vamos a|voy a|déjame|permíteme) (?:revisar|verificar|checar|confirmar)",
+            r"(?:te|le) (?:confirmo|confirmamos|aviso|avisamos)",
         ),
         "ack": (r"recibid[oa]", r"confirmad[oa]", r"(?:ya )?(?:nos )?llegó", r"ya quedó"),
         "closing": (

@@ -59,6 +59,7 @@ LEXICON = Lexicon(
             r"paiement (?:à la livraison|en plusieurs fois|en \d+ fois)",
             r"payer (?:par|en) (?:carte|cb|paypal|virement|espèces|chèque|\d+ fois)",
             r"je (?:paye|paie|payerai) (?:par|en|à|avec|demain|ce soir)",
+            r"je (?:fais|ferai|vais faire) le virement", r"je vais (?:payer|régler|vous payer)",
         ),
         "intent": (
             r"je (?:le|la|les) (?:prends|prend|veux|commande|réserve|achète)",
@@ -126,6 +127,11 @@ LEXICON = Lexicon(
             r"merci pour (?:votre|ton) (?:achat|paiement|règlement)",
             r"(?:votre|ta) commande (?:a été |est )?(?:bien )?(?:expédiée|envoyée|partie|en route)",
             r"(?:votre|ta) commande part", r"(?:numéro de )?suivi",
+        ),
+        "checking": (
+            r"je (?:vérifie|regarde|reviens vers vous|vous confirme)",
+            r"nous (?:vérifions|vérifierons|vous confirmerons|regardons)",
+            r"(?:je vais|on va|nous allons) (?:vérifier|confirmer|regarder)",
         ),
         "ack": (r"(?:c'est )?(?:bien )?reçu", r"confirmé"),
         "closing": (

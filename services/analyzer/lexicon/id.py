@@ -53,6 +53,7 @@ LEXICON = Lexicon(
             r"(?:transfer|tf|trf|bayar) (?:ke|kemana|ke mana|lewat apa|pakai apa|via apa)",
             r"(?:no(?:mor)?|nomer|no\.) ?(?:rek(?:ening)?)(?:nya)?", r"rekening(?:nya)?",
             r"(?:metode|cara) (?:pembayaran|bayar)", r"bayar di tempat",
+            r"(?:nanti|ntar|besok|segera) (?:saya |aku )?(?:transfer|tf|bayar)",
         ),
         "intent": (
             r"(?:saya |aku |sy |ak )?(?:mau|ingin|pengen|pingin|mo) (?:pesan|order|beli|ambil|booking|"
@@ -118,6 +119,10 @@ LEXICON = Lexicon(
             r"udah) (?:kami )?(?:dikonfirmasi|konfirmasi|terkonfirmasi|kami proses|dikirim)",
             r"(?:sudah|telah) kami konfirmasi",
             r"(?:no(?:mor)? )?resi(?:nya)?", r"pesanan dikonfirmasi",
+        ),
+        "checking": (
+            r"(?:kami |saya |aku )?(?:cek|check|periksa)(?: dulu| ya| mutasinya)?",
+            r"(?:dicek|dicheck|diperiksa)",
         ),
         "ack": (
             r"(?:sudah |udah |sdh )?masuk",

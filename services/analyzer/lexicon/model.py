@@ -25,8 +25,9 @@ CUSTOMER_CATEGORIES = (
     "date",        # when: tomorrow, Saturday, the 15th
 )
 # Page-side categories: a confirmation makes WON; an acknowledgement ("received") confirms only
-# right after the customer said they paid; a closing (order cancelled, refunded) makes LOST.
-PAGE_CATEGORIES = ("closing", "confirmation", "ack")
+# right after the customer said they paid, and not in a message that says it will still check
+# ("Received, we'll verify"); a closing (order cancelled, refunded) makes LOST.
+PAGE_CATEGORIES = ("closing", "confirmation", "checking", "ack")
 
 
 @dataclass(frozen=True)

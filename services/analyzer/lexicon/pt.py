@@ -56,6 +56,7 @@ LEXICON = Lexicon(
             r"(?:posso|dá pra|dá para|consigo|pode) pagar (?:no|com|em|por|na|via)",
             r"parcel(?:a|o|as|am|ar|ado|amento)", r"link (?:de|para|pra) pagamento",
             r"(?:dados|conta) (?:bancári[oa]s?|para depósito)",
+            r"(?:já |vou |já vou )(?:pagar|fazer o pix|te pagar|transferir)", r"(?:te )?pago (?:hoje|amanhã)",
         ),
         "intent": (
             r"(?:vou|quero|queria|gostaria de|vamos) (?:levar|comprar|pedir|encomendar|reservar|"
@@ -129,6 +130,10 @@ LEXICON = Lexicon(
             r"(?:seu |o )?pedido (?:já )?(?:foi |está )?(?:enviado|despachado|postado|a caminho|"
             r"em separação|separado)",
             r"(?:código de )?rastreio",
+        ),
+        "checking": (
+            r"(?:vou|vamos|deixa eu|já vou) (?:conferir|verificar|checar|confirmar|ver)",
+            r"(?:estou|tô|to) (?:conferindo|verificando|checando)", r"(?:te|já te) (?:confirmo|falo|aviso)",
         ),
         "ack": (r"recebid[oa]", r"confirmad[oa]", r"caiu"),
         "closing": (

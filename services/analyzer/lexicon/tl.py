@@ -59,6 +59,8 @@ LEXICON = Lexicon(
             rf"(?:pa-?send|send) {_PO}(?:ng |nyo |yung )?{_WALLET}(?: (?:account|number|details))?",
             rf"(?:cod|gcash|maya) {_PO}(?:ba|pwede)",
             rf"(?:saan|san) {_PO}(?:mag-?send|magbabayad|magbayad|ipapadala ang bayad)",
+            rf"magbabayad (?:na )?{_PO}(?:ako|kami)",
+            rf"(?:i-?send|isesend|sesend) ko (?:na )?{_PO}(?:mamaya|bukas)",
         ),
         "intent": (
             r"(?:order|oorder|mag-?order|o-?order|pa-?order) (?:po|ako|na|ko|ulit)",
@@ -86,7 +88,7 @@ LEXICON = Lexicon(
             r"piraso|pcs|order|set|pares|kilo|balot|tray|dosena|bote|pack)",
             r"\d{1,3} ?(?:pcs|pc|box|kahon|piraso|tray|set|pares|kilo|dozen|pack)",
         ),
-        "price": (r"magkano", r"mag-?kano", r"hm(?= po|\?|$)", r"hmp", r"presyo", r"pricelist"),
+        "price": (r"magkano", r"mag-?kano", r"hm(?= po|\?)", r"hmp", r"presyo", r"pricelist"),
         "delivery": (
             r"nagdedeliver", r"nag-?deliver", r"magdeliver", r"padala", r"ipadala", r"ma-?ship",
             r"sf", r"lalamove", r"j&t", r"jnt", r"lbc", r"ninja ?van",
@@ -107,14 +109,21 @@ LEXICON = Lexicon(
             r"nareceive|na-?receive|narecieve)(?: na)?",
             rf"received (?:na )?{_PO}(?:ang |yung |ung )?(?:payment|bayad)",
             rf"(?:natanggap|nareceive|na-?receive) (?:na )?{_PO}(?:namin )?(?:na )?{_PO}(?:ang |yung |ung )?"
-            r"(?:bayad|payment|gcash|order)?",
+            r"(?:bayad|payment|gcash)",
             rf"confirmed na {_PO}(?:ang |yung )?(?:order|booking|reservation|slot)",
             r"(?:order|booking|reservation)(?: nyo| niyo| mo| ninyo)?(?: po)? (?:ay )?(?:confirmed|"
             r"kumpirmado|naka-?book|booked)",
             r"(?:order|booking|reservation)(?: [\w-]+){1,5} (?:ay )?(?:confirmed|kumpirmado) na",
             r"(?:na-?ship|naship|naipadala|na-?ipadala|naipasa sa courier) na",
         ),
-        "ack": (r"received(?: na)?(?: po)?", r"natanggap(?: na)?(?: po)?", r"confirmed(?: na)?(?: po)?"),
+        "checking": (
+            r"(?:iche-?check|ichecheck|che-?check|check|i-?ve-?verify|verify) (?:ko|namin|lang|po)",
+            r"(?:titingnan|titignan) (?:ko|namin)",
+        ),
+        "ack": (
+            rf"(?:natanggap|nareceive|na-?receive) (?:na )?{_PO}(?:namin|ko)?",
+            r"received(?: na)?(?: po)?", r"confirmed(?: na)?(?: po)?",
+        ),
         "closing": (
             r"(?:na-?cancel|cancelled|canceled|kinansela|nacancel) na (?:po )?(?:ang |yung )?(?:order|"
             r"booking)?",

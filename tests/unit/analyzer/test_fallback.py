@@ -130,6 +130,11 @@ def test_a_page_confirmation_makes_won_and_is_cited(text):
     "Dès que le paiement est reçu, votre commande est confirmée.",
     "Kalau pembayaran sudah masuk, pesanan dikirim ya kak",
     "Payment received?", "¿Ya está confirmado tu pedido?",
+    # Promises to confirm later are not confirmations ("confirme" is also French "I confirm").
+    "Merci, je vérifie et je vous confirme", "We will check and get it confirmed today",
+    "Your order will be shipped once payment is confirmed",
+    "The booking for Saturday is confirmed once you pay the deposit",
+    "Thanks! Please allow 24h for us to confirm your payment", "Te confirmo en un rato",
 ])
 def test_a_negated_conditional_or_questioning_page_message_is_not_a_confirmation(text):
     analysis = scored("I paid", (PAGE, text))
@@ -144,8 +149,13 @@ def test_a_bare_acknowledgement_confirms_only_after_the_customer_said_they_paid(
         assert analysis.lead_status == "WON", (claim, ack)
         assert signal(analysis, "page confirmed").mids == ["m1", "m2"]  # the claim and its acknowledgement
         assert scored("How much?", (PAGE, ack)).lead_status != "WON"
-    # "received" followed by more words is not a bare acknowledgement.
-    assert scored("I paid", (PAGE, "Received your message, we will check")).lead_status == "QUALIFIED"
+    # "received" with more words in its clause is not a bare acknowledgement, and an
+    # acknowledgement in a message that says it will still check confirms nothing.
+    for reply in ["Received your message, we will check", "Got it, I'll check", "Received, will check and confirm",
+                  "Natanggap na po namin ang message nyo", "Recibido, lo verificamos y te aviso",
+                  "Recebido! Vou conferir e já te falo", "Oke kak, kami cek dulu ya",
+                  "Natanggap na po namin ang order nyo, paki-send na lang po ang bayad"]:
+        assert scored("I paid", (PAGE, reply)).lead_status == "QUALIFIED", reply
 
 
 def test_the_reported_defect_not_paid_yet_is_not_won():
@@ -183,6 +193,24 @@ def test_an_explicit_refusal_or_cancellation_is_lost_and_cited(text):
     assert analysis.lead_status == "LOST", analysis.reasoning
     assert analysis.lead_score <= fallback.LOST_MAX
     assert signal(analysis, "refusal or closing").mids == ["m2"]
+
+
+@pytest.mark.parametrize("text", [
+    "lol no thanks needed, happy to help", "If it's too expensive I'll pass, but how much?",
+    "Can I cancel my order if it doesn't arrive by Friday?",
+])
+def test_hypothetical_or_idiomatic_refusals_are_not_lost(text):
+    analysis = scored(text)
+    assert analysis.lead_status != "LOST" and "price objection" not in analysis.reasoning
+
+
+@pytest.mark.parametrize("text", [
+    "I'll send the payment tonight", "Te deposito mañana", "Vou fazer o pix hoje",
+    "Je fais le virement ce soir", "Magbabayad po ako bukas", "Belum kak, nanti saya transfer",
+])
+def test_a_promise_to_pay_is_a_commitment(text):
+    analysis = scored(text)
+    assert analysis.lead_status == "QUALIFIED", analysis.reasoning
 
 
 def test_a_page_closing_is_lost():

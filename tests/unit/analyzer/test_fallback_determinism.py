@@ -29,9 +29,9 @@ def test_golden_values_hold_in_fresh_processes_under_several_hash_seeds():
         )
         for seed in SEEDS
     }
-    for seed, proc in runs.items():
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err.decode()
+    finished = {seed: (proc.communicate(timeout=120), proc.returncode) for seed, proc in runs.items()}
+    for seed, ((out, err), code) in finished.items():
+        assert code == 0, err.decode()
         got = json.loads(out)
         differing = [k for k in golden if got.get(k) != golden[k]]
         assert not differing, f"PYTHONHASHSEED={seed}: {differing[:5]} differ from {scoring_corpus.GOLDEN}"

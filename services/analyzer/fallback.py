@@ -333,6 +333,18 @@ def confirmation_mids(messages: Sequence[ChatMessage]) -> list[str]:
     return list(_walk(messages).confirmations)
 
 
+def page_may_decide(messages: Sequence[ChatMessage]) -> bool:
+    """Whether these page messages could settle the deal: one of them reads as a confirmation, an
+    acknowledgement or a closing (not negated, conditional or a question). The analyzer scores
+    such page replies at once instead of waiting for the customer's next message."""
+    return any(
+        hit.category in ("confirmation", "ack", "closing")
+        and not (hit.negated or hit.conditional or hit.question)
+        for m in messages if m.from_page and not m.deleted
+        for hit in read(m.text or "", "page").hits
+    )
+
+
 def recommend(stages: Sequence[Stage], score: int, status: LeadStatus) -> str:
     """The stage name a rule-based scorer would suggest (the assigner decides for real)."""
     wanted = {"WON": ("WON",), "LOST": ("LOST",)}.get(status, ("LEAD", "IN_PROGRESS"))

@@ -213,6 +213,17 @@ def test_a_promise_to_pay_is_a_commitment(text):
     assert analysis.lead_status == "QUALIFIED", analysis.reasoning
 
 
+def test_page_replies_that_may_settle_the_deal_are_told_apart():
+    deciding = ["Payment received!", "Received po, salamat!", "Pedido cancelado", "Dana sudah masuk kak"]
+    idle = ["Hi! Thanks for reaching out", "It's $49", "Payment received?", "We haven't received it yet",
+            "Once payment is received, your order is confirmed"]
+    for text in deciding:
+        assert fallback.page_may_decide(chat((PAGE, text))), text
+    for text in idle:
+        assert not fallback.page_may_decide(chat((PAGE, text))), text
+    assert not fallback.page_may_decide(chat("Payment received!"))  # a customer's words
+
+
 def test_a_page_closing_is_lost():
     analysis = scored("I ordered yesterday", (PAGE, "As requested, your order has been cancelled."))
     assert analysis.lead_status == "LOST" and signal(analysis, "refusal or closing").mids == ["m1"]

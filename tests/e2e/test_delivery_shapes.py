@@ -73,6 +73,8 @@ async def test_repeated_mids_and_nul_text_are_stored_once_newest_and_clean(clean
     assert b"\\u0000" in body
     async with running(service_env, "webhook", "analyzer", "assigner", extra_env=NO_GRAPH) as stack, httpx.AsyncClient(
             base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}) as client:
+        dead_queue = Topology(service_env["BROKER_NAMESPACE"]).dead(f"{service_env['BROKER_NAMESPACE']}.analyzer")
+        dead_before = await queue_depth(service_env["AMQP_URL"], dead_queue)
         await _pipeline_page(client, PAGE)
         r = await _deliver(client, stack.url, body, service_env["META_APP_SECRET"])
         assert r.status_code == 200
@@ -81,8 +83,7 @@ async def test_repeated_mids_and_nul_text_are_stored_once_newest_and_clean(clean
         assert placed == 1, stack.logs()
         rows = {r["mid"]: r for r in await clean_db.fetch(
             "SELECT mid, text, edit_count, deleted FROM messages WHERE page_id = $1", PAGE)}
-        dead = await queue_depth(service_env["AMQP_URL"], Topology(service_env["BROKER_NAMESPACE"]).dead(
-            f"{service_env['BROKER_NAMESPACE']}.analyzer"))
+        dead = await queue_depth(service_env["AMQP_URL"], dead_queue) - dead_before
     assert sorted(rows) == ["m_edit", "m_gone", "m_nul", "m_twice"]
     assert (rows["m_edit"]["text"], rows["m_edit"]["edit_count"]) == ("ten please", 1)
     assert rows["m_gone"]["deleted"] is True and rows["m_gone"]["text"] is None

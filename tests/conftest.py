@@ -14,7 +14,7 @@ from shared import db
 from shared.broker import Publisher, Topology, delete_topology
 from tests.support import servers
 
-TABLES = ["activities", "job_items", "jobs", "messages", "contacts", "stages", "pages", "pipelines"]
+TABLES = ["scores", "activities", "job_items", "jobs", "messages", "contacts", "stages", "pages", "pipelines"]
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import asyncpg
 
-Kind = Literal["FULL", "INCREMENTAL", "RETRY"]
+Kind = Literal["FULL", "INCREMENTAL", "RETRY", "RESCORE"]
 
 # Columns of `jobs` joined with the `job_progress` view: what the API and `leadsync jobs` show.
 _SELECT = """
@@ -61,6 +61,17 @@ async def cancel(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
     except asyncpg.DataError:
         return False  # not a UUID: no such job
     return bool(cancelled)
+
+
+async def fail(conn: asyncpg.Connection | asyncpg.Pool, job_id: str, error: str) -> bool:
+    """FAILED with `error`, unless it has ended already; False then."""
+    return bool(await conn.fetchval(
+        """
+        UPDATE jobs SET status = 'FAILED', error = $2, completed_at = now(), updated_at = now()
+        WHERE id = $1::uuid AND status IN ('PENDING', 'IN_PROGRESS') RETURNING true
+        """,
+        job_id, error[:1000],
+    ))
 
 
 async def get(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -55,9 +55,13 @@ class ContactQuery(BaseModel):
         return value
 
 
-def parse_query(request: Request) -> ContactQuery:
+Q = TypeVar("Q", bound=BaseModel)
+
+
+def parse_query(request: Request, model: type[Q] = ContactQuery) -> Q:  # type: ignore[assignment]
+    """The query string validated by `model`; 422 naming the bad parameter."""
     try:
-        return ContactQuery.model_validate(dict(request.query_params))
+        return model.model_validate(dict(request.query_params))
     except ValidationError as err:
         first = err.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "query"

@@ -16,8 +16,10 @@ from starlette.routing import BaseRoute, Route
 
 from services.webhook.api.contacts import ContactQuery
 from services.webhook.api.encoding import ApiResponse
+from services.webhook.api.jobs import RescoreBody
 from services.webhook.api.pages import PageCreate, PageUpdate
 from services.webhook.api.pipelines import PipelineIn
+from services.webhook.api.scores import ScoresQuery
 
 REF = "#/components/schemas/{model}"
 TS = {"type": ["string", "null"], "format": "date-time"}
@@ -80,6 +82,49 @@ RESPONSES: dict[str, dict[str, Any]] = {
         created_at=TS,
     ),
 }
+MOVES = ("into_won", "into_lost", "up", "down", "blocked", "unchanged")
+RESPONSES.update({
+    "Signal": _object(signal={"type": "string"}, points={"type": "integer"},
+                      mids={"type": "array", "items": {"type": "string"},
+                            "description": "the messages that fired it"}),
+    "Score": _object(
+        id={"type": "integer"}, analyzed_through=TS, lead_score={"type": "integer"},
+        lead_status={"enum": ["NEW", "CONTACTED", "QUALIFIED", "WON", "LOST"]},
+        recommended_stage={"type": "string"}, confidence=INT_OR_NULL, summary={"type": "string"},
+        reasoning={"type": "string"}, signals={"type": "array", "items": _ref("Signal")},
+        evidence={"type": "array", "items": {"type": "string"},
+                  "description": "mids of stored messages that moved the analysis"},
+        model={"type": "string"}, prompt_version={"type": "string"},
+        used_fallback={"type": "boolean"},
+        shadow={"type": "boolean", "description": "a shadow candidate's analysis; never placed"},
+        job_id=UUID_OR_NULL, created_at=TS,
+    ),
+    "CalibrationBand": _object(
+        band={"type": "string", "examples": ["71-80"]}, score_min={"type": "integer"},
+        score_max={"type": "integer"},
+        contacts={"type": "integer", "description": "contacts scored in the band before their outcome"},
+        won={"type": "integer"}, lost={"type": "integer"}, open={"type": "integer"},
+        win_rate={"type": ["number", "null"], "description": "won / contacts; null without contacts"},
+    ),
+    "Job": _object(
+        job_id={"type": "string", "format": "uuid"}, id={"type": "string", "format": "uuid"},
+        page_id={"type": "string"}, kind={"enum": ["FULL", "INCREMENTAL", "RETRY", "RESCORE"]},
+        status={"enum": ["PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED"]},
+        total_contacts=INT_OR_NULL, synced_contacts={"type": "integer"},
+        failed_contacts={"type": "integer"}, error=TEXT_OR_NULL,
+        params={"type": ["object", "null"], "description": "a RESCORE job's {dry_run, prompt_version}"},
+        result={"type": ["object", "null"], "description": "a finished RESCORE job's outcome",
+                "properties": {
+                    "moves": _object(**{m: {"type": "integer"} for m in MOVES}),
+                    "examples": {"type": "array", "items": {"type": "object", "description":
+                                 "contact_id, name, platform, external_id, from, to, move, reason, "
+                                 "score_before, score_after, status_before, status_after"}}}},
+        created_at=TS,
+    ),
+})
+RESPONSES["ScoreList"] = _items("Score")
+RESPONSES["Calibration"] = _object(pipeline_id={"type": "string", "format": "uuid"},
+                                   bands={"type": "array", "items": _ref("CalibrationBand")})
 RESPONSES["ContactWithActivities"] = {
     "allOf": [_ref("Contact"),
               _object(activities={"type": "array", "items": _ref("Activity")})],
@@ -95,14 +140,17 @@ def _json(name: str, description: str) -> dict[str, Any]:
 
 
 def _op(summary: str, ok: tuple[int, str], *, body: type[BaseModel] | None = None,
-        errors: tuple[int, ...] = (), params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        errors: tuple[int, ...] = (), params: list[dict[str, Any]] | None = None,
+        extra: tuple[tuple[int, str, str], ...] = ()) -> dict[str, Any]:
     reasons = {401: "missing or wrong admin token", 404: "no such resource (also a malformed id)",
                409: "conflicts with an existing resource", 422: "invalid input; `field` names it",
                503: "TOKEN_ENCRYPTION_KEY is not configured"}
+    also = {code: _json(name, why) for code, name, why in extra}
     op: dict[str, Any] = {
         "summary": summary,
         "responses": {str(ok[0]): _json(ok[1], "success"),
-                      **{str(code): _json("Error", reasons[code]) for code in (401, *errors)}},
+                      **{str(code): also.get(code) or _json("Error", reasons[code])
+                         for code in (401, *errors, *also)}},
     }
     if body is not None:
         op["requestBody"] = {"required": True, "content": {
@@ -158,13 +206,30 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op("A contact with its activity log, newest first", (200, "ContactWithActivities"),
                    errors=(404,)),
     },
+    "/api/contacts/{contact_id}/scores": {
+        "parameters": [_path_param("contact_id", "uuid")],
+        "get": _op("The contact's score ledger: every analysis, newest first", (200, "ScoreList"),
+                   errors=(404, 422), params=_query_params(ScoresQuery)),
+    },
+    "/api/pipelines/{pipeline_id}/calibration": {
+        "parameters": [_path_param("pipeline_id", "uuid")],
+        "get": _op("Per score decile, how many contacts later reached WON and LOST",
+                   (200, "Calibration"), errors=(404,)),
+    },
+    "/api/pages/{page_id}/rescore": {
+        "parameters": [_path_param("page_id")],
+        "post": _op("Re-score the page's stored transcripts as a RESCORE job (a dry run only "
+                    "reports the stage moves in the job's result)", (202, "Job"), body=RescoreBody,
+                    errors=(404, 409, 422),
+                    extra=((200, "Job", "the page's same rescore is already running"),)),
+    },
 }
 
 
 @functools.cache
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = dict(RESPONSES)
-    for model in (PageCreate, PageUpdate, PipelineIn):
+    for model in (PageCreate, PageUpdate, PipelineIn, RescoreBody):
         schema = model.model_json_schema(ref_template=REF)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema

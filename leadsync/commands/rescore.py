@@ -11,8 +11,9 @@ import asyncio
 from typing import Any
 
 import asyncpg
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
+from rich.text import Text
 
 from leadsync.commands import admin_db
 from leadsync.commands import jobs as jobs_command
@@ -89,22 +90,23 @@ async def _read(settings: BaseServiceSettings, job_id: str) -> dict[str, Any]:
     return job
 
 
-def moves_table(job: dict[str, Any], *, dry_run: bool) -> Table:
-    """The moves by kind, then the examples (contact, from → to, scores)."""
+def moves_table(job: dict[str, Any], *, dry_run: bool) -> Group:
+    """The moves by kind in one line, then the examples (contact, move, from → to, score)."""
     result = job["result"] or {"moves": {}, "examples": []}
     verb = "would move" if dry_run else "moved"
-    table = Table(title=f"{job['synced_contacts']} conversations rescored; contacts that {verb}",
-                  title_justify="left")
-    for column in ("MOVE", "CONTACTS", "CONTACT", "FROM", "TO", "SCORE", "STATUS"):
+    counts = ", ".join(f"{result['moves'].get(m, 0)} {LABELS[m]}" for m in MOVES)
+    summary = Text(f"{job['synced_contacts']} conversations rescored: {counts}")
+    if not result["examples"]:
+        return Group(Text(""), summary, Text(f"no contact {verb}"))
+    table = Table(title=f"contacts that {verb}", title_justify="left")
+    for column in ("CONTACT", "MOVE", "FROM", "TO", "SCORE", "STATUS"):
         table.add_column(column, overflow="fold")
-    for move in MOVES:
-        table.add_row(LABELS[move], str(result["moves"].get(move, 0)), "", "", "", "", "")
     for ex in result["examples"]:
+        move = LABELS.get(ex["move"], ex["move"])
         table.add_row(
-            LABELS.get(ex["move"], ex["move"]), "", ex["name"] or ex["external_id"],
+            ex["name"] or ex["external_id"],
+            f"{move} ({ex['reason']})" if ex["move"] == "blocked" else move,
             ex["from"] or "-", ex["to"] or "-",
-            f"{admin_db.cell(ex['score_before'])} → {ex['score_after']}",
-            f"{admin_db.cell(ex['status_before'])} → {ex['status_after']}"
-            + (f" ({ex['reason']})" if ex["move"] == "blocked" else ""),
+            f"{admin_db.cell(ex['score_before'])} → {ex['score_after']}", ex["status_after"],
         )
-    return table
+    return Group(Text(""), summary, table)

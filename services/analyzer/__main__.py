@@ -27,6 +27,7 @@ def limits(settings: AnalyzerSettings) -> Limits:
         max_messages=settings.transcript_max_messages,
         token_budget=settings.transcript_token_budget,
         names_timeout_s=settings.names_timeout_s,
+        rescore_concurrency=settings.llm_concurrency,
     )
 
 

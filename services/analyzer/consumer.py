@@ -53,6 +53,9 @@ class Limits:
     # How long "not cancelled" is believed. 0: ask every time (one primary-key read), so a
     # cancel stops LLM calls for the job's queued items at once; CANCELLED itself is cached.
     cancel_cache_s: float = 0.0
+    # RESCORE items scored at once (the LLM's concurrency): each asks whether its job was
+    # cancelled when its turn comes, so a cancel stops the queued ones.
+    rescore_concurrency: int = 16
 
 
 def identified(analysis: Analysis) -> Analysis:
@@ -93,6 +96,15 @@ class JobLookup:
         return job
 
 
+def _skipped(job: jobs.JobInfo | None) -> bool:
+    """True (counted and logged) for an event of a cancelled job."""
+    if job is None or job.status != "CANCELLED":
+        return False
+    EVENTS.labels("cancelled").inc()
+    log.info("conversation.skipped", reason="job cancelled")
+    return True
+
+
 class Analyzer:
     """The analyzer's handler and final-failure hook, with its dependencies passed in."""
 
@@ -106,6 +118,7 @@ class Analyzer:
         self._limits = limits
         self._names = names
         self._jobs = JobLookup(pool, limits.cancel_cache_s)
+        self._rescore_slots = asyncio.Semaphore(limits.rescore_concurrency)
         self._rounds: Coalescer[Key, ConversationUpdated] = Coalescer(
             self._analyse, window=limits.debounce_s
         )
@@ -125,12 +138,14 @@ class Analyzer:
             page_id=event.page_id, contact_id=event.contact_id, job_id=event.job_id
         ):
             job = await self._jobs(event.job_id) if event.job_id is not None else None
-            if job is not None and job.status == "CANCELLED":
-                EVENTS.labels("cancelled").inc()
-                log.info("conversation.skipped", reason="job cancelled")
+            if job is not None and job.rescore and event.job_id is not None:
+                async with self._rescore_slots:
+                    # Asked again when its turn comes: a cancel stops the items still waiting.
+                    job = await self._jobs(event.job_id)
+                    if job is not None and not _skipped(job):
+                        await self._rescore(key, event, job)
                 return
-            if job is not None and job.rescore:
-                await self._rescore(key, event, job)
+            if _skipped(job):
                 return
             async with self._pool.acquire() as conn, conn.transaction():
                 changed = await transcript.store(conn, event)

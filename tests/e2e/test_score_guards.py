@@ -128,6 +128,18 @@ async def shop(request, clean_db, service_env) -> AsyncIterator[Shop]:
         yield found
         scorer = {r["used_fallback"] for r in await clean_db.fetch("SELECT used_fallback FROM scores")}
         assert scorer == {request.param == "fallback"}  # the scorer the test meant, every time
+        # Every analysis the analyzer made has its ledger row, and every mid it cites is stored.
+        made = services.logs().count('"conversation.scored"')
+        assert made > 0 and await clean_db.fetchval("SELECT count(*) FROM scores") == made
+        unknown = await clean_db.fetchval(
+            """SELECT count(*) FROM scores s,
+                      jsonb_array_elements_text(s.evidence || coalesce(
+                          (SELECT jsonb_agg(m) FROM jsonb_array_elements(s.signals) g,
+                                  jsonb_array_elements(g -> 'mids') m), '[]')) AS cited(mid)
+               WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.mid = cited.mid)""")
+        assert unknown == 0
+        if request.param == "llm":
+            assert await clean_db.fetchval("SELECT count(*) FROM scores WHERE evidence <> '[]'") == made
 
 
 async def test_i_have_not_paid_yet_is_not_won_and_not_placed_in_won(shop):

@@ -93,7 +93,7 @@ async def test_shadow_analyses_are_ledgered_never_placed_and_their_agreement_exp
             assert moves == len(VERDICTS)  # one placement each, none by a shadow
             found = await metrics(stack.logs())
     agreement = found["leadsync_shadow_agreement"]
-    # Live QUALIFIED ×3: the candidate agreed on u_a and u_b (guarded to QUALIFIED), not on u_d.
+    # Three live QUALIFIED: the candidate agreed on u_a and u_b (guarded to QUALIFIED), not on u_d.
     assert agreement[(("label", "QUALIFIED"),)] == 2 / 3
     assert agreement[(("label", "CONTACTED"),)] == 0.0
     assert agreement[(("label", "all"),)] == 0.5

@@ -118,3 +118,27 @@ async def test_shadow_scoring_asks_the_candidate_model_and_publishes_both(env):
         33, "candidate-7b", "lead-v2")
     assert scored.shadow.analysis_id != scored.analysis.analysis_id
     assert await queue_empty(env)
+
+
+async def test_an_oversized_reply_is_stored_cut_to_the_limits(env, clean_db):
+    """200,000 characters from the model: the contact and its ledger row keep the first 500/1000/100."""
+    from services.assigner.consumer import handle
+    from services.assigner.pipelines import PipelineCache
+    from shared.broker import Delivery
+
+    contact, huge = uid("huge"), "y" * 200_000
+    async with FakeLLM(responder=lambda b, n: {
+            "lead_score": 61, "summary": huge, "reasoning": huge, "recommended_stage": huge}) as llm, \
+            run(env, llm_base_url=llm.base_url):
+        await env["publisher"].publish(event(contact, "price?"))
+        [scored] = await env["watcher"].wait_for(lambda _: env["watcher"].of(contact))
+    assert all(r["max_tokens"] == 800 for r in llm.requests)  # every request bounds its reply
+    await handle(Delivery([scored], "mid", 1), pool=clean_db, cache=PipelineCache())
+    row = await clean_db.fetchrow(
+        "SELECT length(ai_summary) AS s, length(ai_reasoning) AS r FROM contacts WHERE external_id = $1",
+        contact)
+    ledger = await clean_db.fetchrow(
+        "SELECT length(summary) AS s, length(reasoning) AS r, length(recommended_stage) AS st "
+        "FROM scores")
+    assert (row["s"], row["r"]) == (500, 1000)
+    assert (ledger["s"], ledger["r"], ledger["st"]) == (500, 1000, 100)

@@ -15,6 +15,8 @@ Outcome = Literal["SYNCED", "FAILED"]
 ACTIVE = ("PENDING", "IN_PROGRESS")
 # The stage moves a RESCORE job reports (DESIGN §6 jobs.result), in the order they are shown.
 MOVES = ("into_won", "into_lost", "up", "down", "blocked", "unchanged")
+MOVE_LABELS = {"into_won": "into Won", "into_lost": "into Lost", "up": "up", "down": "down",
+               "blocked": "blocked", "unchanged": "unchanged"}
 EXAMPLES = 20
 
 

@@ -20,11 +20,9 @@ from leadsync.commands import jobs as jobs_command
 from leadsync.commands.backfill import announce
 from services.webhook.api.jobs import RescoreBody
 from shared import db, job_records
+from shared.jobs import MOVE_LABELS as LABELS
 from shared.jobs import MOVES
 from shared.settings import BaseServiceSettings, load
-
-LABELS = {"into_won": "into Won", "into_lost": "into Lost", "up": "up", "down": "down",
-          "blocked": "blocked", "unchanged": "unchanged"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

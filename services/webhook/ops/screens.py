@@ -20,6 +20,7 @@ from services.webhook.ops.html import (
     layout,
     pager,
 )
+from shared.jobs import MOVE_LABELS
 
 
 def login(*, next_path: str, error: str = "") -> str:
@@ -99,10 +100,6 @@ def pages(rows: list[Any], *, total: int, search: str, page_no: int, pages_count
 </table>
 {pager('/ops/', {'q': search}, page_no, pages_count)}"""
     return layout("Pages", body, csrf=csrf, nav="pages", notice=notice)
-
-
-MOVE_LABELS = {"into_won": "into Won", "into_lost": "into Lost", "up": "up", "down": "down",
-               "blocked": "blocked", "unchanged": "unchanged"}
 
 
 def _rescore_form(pid: str, *, csrf: str, back: str, dry_run: bool, version: str | None,

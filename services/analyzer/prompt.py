@@ -155,7 +155,7 @@ class Reply(BaseModel):
     @field_validator("recommended_stage", "summary", "reasoning", mode="before")
     @classmethod
     def _cut(cls, value: Any, info: ValidationInfo) -> Any:
-        return value[:_LIMITS[info.field_name]] if isinstance(value, str) else value
+        return value[:_LIMITS[str(info.field_name)]] if isinstance(value, str) else value
 
     @field_validator("lead_score", mode="before")
     @classmethod

@@ -177,12 +177,14 @@ async def test_a_dry_run_shows_the_moves_and_apply_makes_them(page, shop, servic
     await result.get_by_role("button", name="Apply").click()
     await expect(page.get_by_role("status")).to_contain_text("Re-score started")
 
-    async def moved() -> bool:
+    async def applied() -> bool:
         return await shop.pool.fetchval(
-            "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id "
-            "WHERE external_id = 'u_ana'") == "Negotiation"
+            "SELECT count(*) FROM jobs WHERE kind = 'RESCORE' AND status = 'COMPLETED'") == 2
 
-    await wait_until(moved, "the applied re-score")
+    await wait_until(applied, "the applied re-score")
+    assert await shop.pool.fetchval(
+        "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id WHERE external_id = 'u_ana'"
+    ) == "Negotiation"
     await page.reload()
     await expect(page.locator(".rescore-result h3")).to_contain_text("Re-score")
     await expect(page.locator(".rescore-result li[data-move='up'] strong")).to_have_text("1")

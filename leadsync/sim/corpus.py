@@ -70,15 +70,6 @@ CUSTOMER: dict[str, dict[str, list[str]]] = {
         "id": ["Berapa harganya?", "Terlalu mahal, tidak tertarik"],
     },
 }
-# What the shop answers once a buyer has paid: a sale is WON only on the page's word (§7.6).
-CONFIRMATIONS = {
-    "en": "Payment received, thank you! Your order is confirmed.",
-    "es": "¡Pago recibido, gracias! Tu pedido está confirmado.",
-    "pt": "Pagamento recebido, obrigado! Seu pedido está confirmado.",
-    "fr": "Paiement reçu, merci ! Votre commande est confirmée.",
-    "tl": "Natanggap na po namin ang bayad, salamat! Confirmed na po ang order ninyo.",
-    "id": "Pembayaran sudah kami terima, terima kasih! Pesanan kakak sudah dikonfirmasi.",
-}
 PAGE_REPLIES = {
     "en": ["Hi! Thanks for reaching out 😊", "Yes, it's available!", "It's $49 with free delivery."],
     "es": ["¡Hola! Gracias por escribirnos 😊", "¡Sí, está disponible!", "Cuesta $49 con envío gratis."],
@@ -116,9 +107,7 @@ def conversation(index: int, *, seed: int = 0) -> Conversation:
     replies = PAGE_REPLIES[language]
     for i, line in enumerate(lines[:count]):
         turns.append((False, line))
-        if persona == "won" and i == count - 2:
-            turns.append((True, CONFIRMATIONS[language]))  # before the buyer's last thanks
-        elif persona != "cold" and rng.random() < 0.7:
+        if persona != "cold" and rng.random() < 0.7:
             turns.append((True, replies[i % len(replies)]))
     return Conversation(index, persona, language, name, tuple(turns))
 

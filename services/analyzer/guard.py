@@ -12,10 +12,11 @@ from collections.abc import Sequence
 
 from shared.messages import Analysis, ChatMessage, LeadStatus, ScoreSignal
 
-CLAIM = "customer says paid, not confirmed by the page"
+CLAIM = "customer says paid, not confirmed"
 NO_REFUSAL = "LOST without an explicit refusal or closing: the lead stays open"
-# A claimed payment is a hot lead, whatever score came with it.
-CLAIMED_FLOOR = 70
+# A claimed payment is a hot lead, whatever score came with it, but never in the Won band (81+ by
+# §7.2) without the page's word: the same levels the fallback scorer holds a claim to.
+CLAIMED_FLOOR, OPEN_MAX = 72, 80
 QUALIFIED_AT = 60
 MAX_REASONING = 1000
 
@@ -51,7 +52,7 @@ def guard(
         claims = [mid for mid in analysis.evidence if mid not in page]
         return analysis.model_copy(update={
             "lead_status": "QUALIFIED",
-            "lead_score": max(analysis.lead_score, CLAIMED_FLOOR),
+            "lead_score": min(OPEN_MAX, max(analysis.lead_score, CLAIMED_FLOOR)),
             "signals": [*analysis.signals, ScoreSignal(signal=CLAIM, points=0, mids=claims)],
             "reasoning": _note(analysis, f"Not WON: {CLAIM}"),
         })

@@ -87,7 +87,7 @@ async def test_shadow_analyses_are_ledgered_never_placed_and_their_agreement_exp
                       clean_db.fetch("""SELECT c.external_id, s.lead_score, s.lead_status, s.model
                                         FROM scores s JOIN contacts c ON c.id = s.contact_id
                                         WHERE s.shadow""")}
-            assert shadow == {"u_a": (45, "QUALIFIED", CANDIDATE), "u_b": (95, "QUALIFIED", CANDIDATE),
+            assert shadow == {"u_a": (45, "QUALIFIED", CANDIDATE), "u_b": (80, "QUALIFIED", CANDIDATE),
                               "u_c": (70, "QUALIFIED", CANDIDATE), "u_d": (8, "NEW", CANDIDATE)}
             moves = await clean_db.fetchval("SELECT count(*) FROM activities")
             assert moves == len(VERDICTS)  # one placement each, none by a shadow
@@ -97,6 +97,6 @@ async def test_shadow_analyses_are_ledgered_never_placed_and_their_agreement_exp
     assert agreement[(("label", "QUALIFIED"),)] == 2 / 3
     assert agreement[(("label", "CONTACTED"),)] == 0.0
     assert agreement[(("label", "all"),)] == 0.5
-    # Stages: u_b (95 → Negotiation, as live), u_c (Negotiation vs Engaged), u_d (New vs Negotiation).
+    # Stages: u_b (a guarded 80 → Negotiation, as live), u_c (Negotiation vs Engaged), u_d (New vs Negotiation).
     assert found["leadsync_shadow_stage_disagreements_total"][()] == 2
     assert sorted(r["model"] for r in llm.requests) == sorted([CANDIDATE, "gpt-4o-mini"] * len(VERDICTS))

@@ -32,9 +32,9 @@ def reading(status: str, evidence: tuple[str, ...] = ()) -> Analysis:
 
 @pytest.mark.parametrize(("analysis", "messages", "refusal", "status", "score", "signal"), [
     # The customer's own words never make a sale...
-    (verdict("WON", 88, ("c1",)), CHAT[:1], None, "QUALIFIED", 88, CLAIM),
-    (verdict("WON", 40, ("c2",)), CHAT[:3], None, "QUALIFIED", 70, CLAIM),  # a claim is hot
-    (verdict("WON", 95), CHAT[:3], None, "QUALIFIED", 95, CLAIM),  # nothing cited at all
+    (verdict("WON", 78, ("c1",)), CHAT[:1], None, "QUALIFIED", 78, CLAIM),
+    (verdict("WON", 40, ("c2",)), CHAT[:3], None, "QUALIFIED", 72, CLAIM),  # a claim is hot...
+    (verdict("WON", 95), CHAT[:3], None, "QUALIFIED", 80, CLAIM),  # ...but not in the Won band
     # ...the page's confirmation does.
     (verdict("WON", 95, ("c2", "p2")), CHAT, None, "WON", 95, None),
     # LOST stands when the deterministic reading finds the refusal too...
@@ -88,6 +88,8 @@ def test_no_sale_without_a_cited_page_message(messages, status, score, data):
                     refusal=reading(data.draw(statuses)))
     if guarded.lead_status == "WON":
         assert any(m.from_page and m.mid in cited for m in messages)
+    elif status == "WON":  # a claim: hot, below the Won band
+        assert 72 <= guarded.lead_score <= 80
     assert 1 <= guarded.lead_score <= 100
 
 

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.assigner.stages import Rule, Stage, best_stage, blocks_downgrade, place, with_auto_ranges
+from services.assigner.stages import (
+    Rule,
+    Stage,
+    best_stage,
+    blocks_downgrade,
+    move_kind,
+    place,
+    with_auto_ranges,
+)
 from shared.score_ranges import BANDS, auto_ranges, capacity
 
 TYPES = ["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
@@ -297,3 +305,20 @@ def test_a_lost_contact_that_comes_back_is_placed_again(stages, score, status, d
     if any(s.type in ("LEAD", "IN_PROGRESS") for s in stages):
         assert decision.action == "move" and decision.target is not None
         assert decision.target.type not in ("LOST", "ARCHIVED")
+
+
+@pytest.mark.parametrize(("current", "score", "status", "move"), [
+    (None, 5, "NEW", "up"),  # placed from nowhere
+    ("New", 70, "QUALIFIED", "up"),
+    ("Negotiation", 15, "CONTACTED", "down"),
+    ("Qualified", 40, "QUALIFIED", "unchanged"),
+    ("Lost", 45, "QUALIFIED", "up"),  # a lead that comes back
+    ("Negotiation", 95, "WON", "into_won"),
+    ("Warm", 10, "LOST", "into_lost"),
+    ("Negotiation", 85, "LOST", "blocked"),  # downgrade
+    ("Won", 10, "LOST", "blocked"),  # won is final
+])
+def test_moves_are_named_as_a_rescore_reports_them(current, score, status, move):
+    decision = decide(pipeline_id=AUTO if current else None,
+                      stage_id=by_name(current) if current else None, score=score, status=status)
+    assert move_kind(decision) == move

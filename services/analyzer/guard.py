@@ -1,7 +1,8 @@
 """The terminal-status guard (DESIGN §7.6), applied to every analysis whichever scorer made it (pure).
 
-WON stands only with the business's confirmation in a page message; a customer's claim alone is
-QUALIFIED with a high score and a signal saying so. LOST stands only when the transcript holds an
+WON stands only with the business's confirmation in a page message (the fallback's detector,
+`fallback.confirmation_mids`, reads the page's words); a customer's claim alone is QUALIFIED with a
+high score and a signal saying so. LOST stands only when the transcript holds an
 explicit refusal or closing, as the deterministic reading (the fallback scorer, which reads
 negation) finds it: a model answering LOST to "please don't stop sending offers" is overruled.
 """
@@ -19,12 +20,6 @@ NO_REFUSAL = "LOST without an explicit refusal or closing: the lead stays open"
 CLAIMED_FLOOR, OPEN_MAX = 72, 80
 QUALIFIED_AT = 60
 MAX_REASONING = 1000
-
-
-def page_confirmations(messages: Sequence[ChatMessage], evidence: Sequence[str]) -> list[str]:
-    """The page-side messages among the cited ones: what can confirm a payment or an order."""
-    page = {m.mid for m in messages if m.from_page}
-    return [mid for mid in evidence if mid in page]
 
 
 def _open_status(score: int, messages: Sequence[ChatMessage]) -> LeadStatus:

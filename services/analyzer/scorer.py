@@ -15,7 +15,7 @@ import structlog
 from prometheus_client import Counter
 
 from services.analyzer import fallback, prompt
-from services.analyzer.guard import guard, page_confirmations
+from services.analyzer.guard import guard
 from services.analyzer.llm import LlmFailed, LlmScorer
 from services.analyzer.prompt import Stage
 from shared.messages import Analysis, ChatMessage
@@ -106,13 +106,13 @@ class Scorer:
     def _fallback(self, messages: Sequence[ChatMessage], stages: Sequence[Stage],
                   now: datetime) -> Analysis:
         analysis = fallback.score(messages, now=now, stages=stages)
-        return guard(analysis, messages, confirmations=page_confirmations(messages, analysis.evidence))
+        return guard(analysis, messages, confirmations=fallback.confirmation_mids(messages))
 
     def _guarded(self, analysis: Analysis, messages: Sequence[ChatMessage],
                  stages: Sequence[Stage], now: datetime) -> Analysis:
         reading = fallback.score(messages, now=now, stages=stages) \
             if analysis.lead_status == "LOST" else None
-        return guard(analysis, messages, confirmations=page_confirmations(messages, analysis.evidence),
+        return guard(analysis, messages, confirmations=fallback.confirmation_mids(messages),
                      refusal=reading)
 
     async def close(self) -> None:

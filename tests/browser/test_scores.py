@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.browser
 
 PAGE = "PAGE_SCORES"
 # What the model says to the newest customer turn (by a word in it); "tomorrow" is a later model.
-TODAY = {"hello": (35, "CONTACTED"), "deliver": (64, "QUALIFIED"), "thanks": (96, "WON"),
+TODAY = {"hello": (35, "CONTACTED"), "deliver": (64, "QUALIFIED"), "paid": (96, "WON"),
          "other": (22, "CONTACTED")}
 TOMORROW = {**TODAY, "other": (70, "QUALIFIED")}
 VERDICTS = {"now": TODAY}
@@ -69,23 +70,24 @@ class Shop:
         assert r.status_code == 200
 
     async def says(self, user: str, text: str) -> None:
+        """The customer writes; returns once an analysis covering the message is applied."""
         self.clock += 3_600_000
-        count = await self.analyses(user)
         await self.deliver(messenger_event(PAGE, user, f"m_{user}_{self.clock}", text, self.clock))
-
-        async def scored() -> bool:
-            return await self.analyses(user) > count
-
-        await wait_until(scored, f"the analysis of {text!r}")
+        await self.covered(user)
 
     async def answers(self, user: str, text: str) -> None:
         self.clock += 3_600_000
         await self.deliver(messenger_echo(PAGE, user, f"m_page_{self.clock}", text, self.clock))
 
-    async def analyses(self, user: str) -> int:
-        return await self.pool.fetchval(
-            "SELECT count(*) FROM scores s JOIN contacts c ON c.id = s.contact_id "
-            "WHERE c.external_id = $1", user)
+    async def covered(self, user: str) -> None:
+        sent = datetime.fromtimestamp(self.clock / 1000, UTC)
+
+        async def applied() -> bool:
+            through = await self.pool.fetchval(
+                "SELECT analyzed_through FROM contacts WHERE external_id = $1", user)
+            return through is not None and through >= sent
+
+        await wait_until(applied, f"the analysis of {user}'s latest message")
 
 
 @pytest.fixture
@@ -104,10 +106,13 @@ async def shop(clean_db, service_env, stack) -> AsyncIterator[Shop]:
 
 
 async def sofia_buys(shop: Shop) -> str:
+    """Four analyses: a question, a delivery ask, a claimed payment (not a sale), the page's
+    confirmation (the sale)."""
     await shop.says("u_sofia", "hello! how much is the annual plan?")
     await shop.says("u_sofia", "can you deliver to Makati tomorrow? +63 917 555 0142")
+    await shop.says("u_sofia", "paid by GCash just now")
     await shop.answers("u_sofia", CONFIRMATION)
-    await shop.says("u_sofia", "thanks, paid by GCash")
+    await shop.covered("u_sofia")  # a confirmation is analysed at once
     return await shop.pool.fetchval("SELECT id::text FROM contacts WHERE external_id = 'u_sofia'")
 
 
@@ -125,8 +130,11 @@ async def test_a_contacts_score_history_and_the_messages_behind_its_score(page, 
     history = page.locator("section.history")
     await expect(history.get_by_role("heading", name=re.compile("Score history"))).to_be_visible()
     points = history.locator("svg.chart g.point")
-    await expect(points).to_have_count(3)  # one dot per analysis, oldest first
-    assert [await p.get_attribute("data-score") for p in await points.all()] == ["35", "64", "96"]
+    await expect(points).to_have_count(4)  # one dot per analysis, oldest first
+    # The claim alone is held below the Won band; the page's confirmation makes the sale.
+    assert [(await p.get_attribute("data-score"), await p.get_attribute("data-status"))
+            for p in await points.all()] == [
+        ("35", "CONTACTED"), ("64", "QUALIFIED"), ("80", "QUALIFIED"), ("96", "WON")]
     await expect(history.locator("circle.dot-won")).to_have_count(1)
     await expect(history.locator("text.mark-won")).to_have_text("WON")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -137,13 +145,13 @@ async def test_a_contacts_score_history_and_the_messages_behind_its_score(page, 
     # The current score (WON) cites the customer's "paid" and the page's confirmation.
     cited = page.locator("ol.conversation li.cited")
     await expect(cited).to_have_count(2)
-    await expect(cited.nth(0)).to_contain_text(CONFIRMATION)
-    await expect(cited.nth(1)).to_contain_text("thanks, paid by GCash")
+    await expect(cited.nth(0)).to_contain_text("paid by GCash just now")
+    await expect(cited.nth(1)).to_contain_text(CONFIRMATION)
     await expect(page.locator("ol.conversation li:not(.cited)")).to_have_count(2)
     why = page.locator("section.why")
     await expect(why).to_contain_text("96 · WON · model gpt-4o-mini")
     await expect(why).to_contain_text("Messages the model gpt-4o-mini cites: #3 #4")
-    await why.get_by_role("link", name="#3").click()  # the page's confirmation, message #3
+    await why.get_by_role("link", name="#4").click()  # the page's confirmation, message #4
     await expect(page).to_have_url(re.compile(r"#msg-m_page_"))
     await shot(page, "13-contact-scores")
     assert not [e for e in errors if "Content Security Policy" in e], errors
@@ -193,7 +201,7 @@ async def test_a_dry_run_shows_the_moves_and_apply_makes_them(page, shop, servic
 
 
 async def test_calibration_shows_outcomes_per_score_band(page, shop, service_env):
-    await sofia_buys(shop)  # scored 35 and 64 before the sale
+    await sofia_buys(shop)  # scored 35, 64 and 80 before the sale
     await shop.says("u_ana", "just looking at other colours")  # 22, still open
     await log_in(page, service_env["ADMIN_TOKEN"])
     await page.goto("/ops/stages")
@@ -201,6 +209,7 @@ async def test_calibration_shows_outcomes_per_score_band(page, shop, service_env
     await expect(chart).to_be_visible()
     assert await chart.locator('g.band[data-band="31-40"]').get_attribute("data-win-rate") == "1.0"
     assert await chart.locator('g.band[data-band="61-70"]').get_attribute("data-contacts") == "1"
+    assert await chart.locator('g.band[data-band="71-80"]').get_attribute("data-win-rate") == "1.0"
     assert await chart.locator('g.band[data-band="21-30"]').get_attribute("data-win-rate") == "0.0"
     await expect(chart.locator('g.band[data-band="91-100"]')).to_have_attribute("data-contacts", "0")
     await page.locator("section.calibration").screenshot(path=str(ARTIFACTS / "16-calibration.png"))

@@ -66,15 +66,22 @@ async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, servic
                                       headers={"X-Hub-Signature-256": sign(body, secret)})
                 assert resp.status_code == 200
 
-            # A sale needs the page's word (§7.6): the shop confirmed u_paid's payment first.
-            echo = messenger_echo(PAGE, "u_paid", "m_paid_0", CONFIRMATION, 1764028700000)
-            resp = await api.post("/webhooks/meta", content=echo,
-                                  headers={"X-Hub-Signature-256": sign(echo, secret)})
-            assert resp.status_code == 200
             for i, name in enumerate(EXPECTED):
                 # LOST needs an explicit refusal in the transcript, whatever the model says.
                 text = "no thanks, not interested" if name == "gone" else "how much?"
                 await post(f"u_{name}", f"m_{name}_1", name, 1764028800000 + i, text)
+            # A sale needs the page's word (§7.6): u_paid's "paid" is a claim (held below the
+            # Won band) until the shop confirms the payment; that reply is analysed at once.
+            async def claimed() -> bool:
+                return await clean_db.fetchval(
+                    "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id "
+                    "WHERE c.external_id = 'u_paid' AND c.lead_status = 'QUALIFIED'") == "Negotiation"
+
+            await wait_until(claimed, "the claim placed below Won")
+            echo = messenger_echo(PAGE, "u_paid", "m_paid_0", CONFIRMATION, 1764028850000)
+            resp = await api.post("/webhooks/meta", content=echo,
+                                  headers={"X-Hub-Signature-256": sign(echo, secret)})
+            assert resp.status_code == 200
 
             async def stages() -> dict[str, str | None]:
                 rows = await clean_db.fetch(
@@ -84,7 +91,8 @@ async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, servic
 
             async def all_placed() -> bool:
                 found = await stages()
-                return len(found) == len(EXPECTED) and None not in found.values()
+                return len(found) == len(EXPECTED) and None not in found.values() \
+                    and found["paid"] == "Won"
 
             await wait_until(all_placed, "every contact placed")
             assert await stages() == EXPECTED
@@ -118,5 +126,5 @@ async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, servic
             assert blocked["type"] == "STAGE_CHANGE_BLOCKED"
             assert blocked["details"]["blocked"] == "won_is_final" and blocked["details"]["to"] == "Lost"
             logs = stack.logs()
-    assert llm.calls == len(EXPECTED) + 2  # one call per analysis, none wasted
+    assert llm.calls == len(EXPECTED) + 3  # one call per analysis (the confirmation's too)
     assert "sk-test-fake-key" not in logs

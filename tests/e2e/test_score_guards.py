@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -70,13 +71,15 @@ class Shop:
         assert r.status_code == 200
 
     async def customer(self, user: str, text: str) -> dict[str, Any]:
-        """A customer's message; returns the contact once the analysis of it is applied."""
+        """A customer's message; returns the contact once an analysis covering it is applied."""
         self.clock += 60_000
-        before = await self.analyses(user)
+        sent = datetime.fromtimestamp(self.clock / 1000, UTC)
         await self._post(messenger_event(PAGE, user, f"m_{user}_{self.clock}", text, self.clock))
 
         async def applied() -> bool:
-            return await self.analyses(user) > before
+            through = await self.db.fetchval(
+                "SELECT analyzed_through FROM contacts WHERE external_id = $1", user)
+            return through is not None and through >= sent
 
         await wait_until(applied, f"the analysis of {text!r}")
         return await self.contact(user)
@@ -92,16 +95,12 @@ class Shop:
 
         await wait_until(stored, "the page's reply stored")
 
-    async def analyses(self, user: str) -> int:
-        return await self.db.fetchval(
-            "SELECT count(*) FROM scores s JOIN contacts c ON c.id = s.contact_id "
-            "WHERE c.external_id = $1", user)
-
     async def contact(self, user: str) -> dict[str, Any]:
         row = await self.db.fetchrow(
             """SELECT c.id::text, c.lead_score, c.lead_status, s.name AS stage FROM contacts c
                LEFT JOIN stages s ON s.id = c.stage_id WHERE c.external_id = $1""", user)
         scores = (await self.api.get(f"/api/contacts/{row['id']}/scores")).json()["items"]
+        # the ledger lists by the transcript time an analysis covers: the newest first
         return {**dict(row), "latest": scores[0]}
 
     async def blocked(self, user: str) -> list[str]:

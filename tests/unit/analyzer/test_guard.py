@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.analyzer.guard import CLAIM, NO_REFUSAL, guard, page_confirmations
+from services.analyzer.fallback import confirmation_mids
+from services.analyzer.guard import CLAIM, NO_REFUSAL, guard
 from shared.messages import Analysis, ChatMessage
 
 T0 = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -48,8 +49,7 @@ def reading(status: str, evidence: tuple[str, ...] = ()) -> Analysis:
     (verdict("QUALIFIED", 64), CHAT, reading("LOST"), "QUALIFIED", 64, None),
 ])
 def test_terminal_statuses_need_their_evidence(analysis, messages, refusal, status, score, signal):
-    guarded = guard(analysis, messages, confirmations=page_confirmations(messages, analysis.evidence),
-                    refusal=refusal)
+    guarded = guard(analysis, messages, confirmations=confirmation_mids(messages), refusal=refusal)
     assert (guarded.lead_status, guarded.lead_score) == (status, score)
     added = [s.signal for s in guarded.signals]
     assert added == ([signal] if signal else [])
@@ -67,8 +67,8 @@ def test_the_claim_signal_cites_the_customers_messages_and_a_confirmation_joins_
     assert lost.evidence == ["c1", "c9"]
 
 
-def test_only_page_messages_can_confirm():
-    assert page_confirmations(CHAT, ["c1", "p2", "c2", "zz"]) == ["p2"]
+def test_the_pages_confirmation_is_what_the_fallback_reads_as_one():
+    assert confirmation_mids(CHAT) == ["p2"]  # not the price, not the customer's "paid"
 
 
 statuses = st.sampled_from(["NEW", "CONTACTED", "QUALIFIED", "WON", "LOST"])
@@ -81,13 +81,14 @@ def transcripts(draw) -> list[ChatMessage]:
 
 
 @given(transcripts(), statuses, st.integers(1, 100), st.data())
-def test_no_sale_without_a_cited_page_message(messages, status, score, data):
+def test_no_sale_without_a_page_confirmation(messages, status, score, data):
     cited = data.draw(st.lists(st.sampled_from([m.mid for m in messages]), max_size=4))
+    page = [m.mid for m in messages if m.from_page]
+    confirmed = data.draw(st.lists(st.sampled_from(page), max_size=2)) if page else []
     analysis = verdict(status, score, tuple(cited))
-    guarded = guard(analysis, messages, confirmations=page_confirmations(messages, cited),
-                    refusal=reading(data.draw(statuses)))
+    guarded = guard(analysis, messages, confirmations=confirmed, refusal=reading(data.draw(statuses)))
     if guarded.lead_status == "WON":
-        assert any(m.from_page and m.mid in cited for m in messages)
+        assert confirmed and set(confirmed) <= set(guarded.evidence)
     elif status == "WON":  # a claim: hot, below the Won band
         assert 72 <= guarded.lead_score <= 80
     assert 1 <= guarded.lead_score <= 100

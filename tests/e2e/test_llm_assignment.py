@@ -26,7 +26,7 @@ SCRIPT = {
     "cold": (8, "NEW"), "curious": (25, "CONTACTED"), "keen": (45, "QUALIFIED"),
     "ready": (72, "QUALIFIED"), "paid": (88, "WON"), "gone": (15, "LOST"),
     "ready-cools": (10, "CONTACTED"),  # a later, much colder verdict: the contact moves down
-    "paid-doubts": (85, "LOST"),  # "ok stop" after the sale: Won is final, the move is blocked
+    "paid-doubts": (85, "LOST"),  # "ok stop" after the sale: not a refusal; Won is final anyway
 }
 EXPECTED = {"cold": "New", "curious": "Engaged", "keen": "Qualified", "ready": "Negotiation",
             "paid": "Won", "gone": "Lost"}
@@ -124,7 +124,10 @@ async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, servic
                 """SELECT a.type, a.details FROM activities a JOIN contacts c ON c.id = a.contact_id
                    WHERE c.external_id = 'u_paid' ORDER BY a.id DESC LIMIT 1""")
             assert blocked["type"] == "STAGE_CHANGE_BLOCKED"
-            assert blocked["details"]["blocked"] == "won_is_final" and blocked["details"]["to"] == "Lost"
+            # The model's LOST is not one either: "ok stop" after a sale asks for quiet, it refuses
+            # nothing (the deterministic reading agrees), so the refused move is to an open stage.
+            assert blocked["details"]["blocked"] == "won_is_final"
+            assert (blocked["details"]["to"], blocked["details"]["status"]) == ("Negotiation", "QUALIFIED")
             logs = stack.logs()
     assert llm.calls == len(EXPECTED) + 3  # one call per analysis (the confirmation's too)
     assert "sk-test-fake-key" not in logs

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint services run clean bench chromium
+.PHONY: install test demo lint services run clean bench chromium docker-compose lock
 
 install: $(STAMP)
 
@@ -27,7 +27,15 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: install services chromium
+# The compose tests run Debian's docker-compose (`config` needs no engine); install it once too.
+DOCKER_COMPOSE := /usr/bin/docker-compose
+docker-compose:
+	@test -x $(DOCKER_COMPOSE) || { \
+	  echo "installing docker-compose for the compose tests" >&2; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq docker-compose >/dev/null; }
+
+test: install services chromium docker-compose
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: install services

@@ -12,9 +12,10 @@ from services.webhook.app import create_app
 from services.webhook.ops import session
 from services.webhook.settings import WebhookSettings
 from shared.broker import Publisher
+from tests.support import secrets as test_secrets
 from tests.support.topology import private_topology
 
-TOKEN = "console-admin-token-0123456789"
+TOKEN = test_secrets.ADMIN_TOKEN
 
 
 @pytest.fixture
@@ -26,7 +27,8 @@ async def topology(amqp_url, namespace):
 @pytest.fixture
 async def console(clean_db, amqp_url, topology, database_url):
     settings = WebhookSettings(
-        meta_app_secret="s", meta_verify_token="v", admin_token=TOKEN, database_url=database_url,
+        meta_app_secret=test_secrets.APP_SECRET, meta_verify_token=test_secrets.VERIFY_TOKEN,
+        admin_token=TOKEN, database_url=database_url,
         amqp_url=amqp_url, broker_namespace=topology.namespace,
     )
     publisher = Publisher(amqp_url, topology)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import aio_pika
 import asyncpg
 import httpx
+from prometheus_client import generate_latest
 
 from services.webhook.app import create_app
 from services.webhook.settings import WebhookSettings
@@ -27,6 +28,11 @@ def webhook_settings(database_url: str, amqp_url: str, namespace: str) -> Webhoo
         meta_app_secret=",".join(s.decode() for s in SECRETS), meta_verify_token=VERIFY_TOKEN,
         admin_token=test_secrets.ADMIN_TOKEN,
     )
+
+
+def metrics_text() -> str:
+    """What this process's /metrics shows (the webhook serves it on METRICS_PORT, not on PORT)."""
+    return generate_latest().decode()
 
 
 @contextlib.asynccontextmanager

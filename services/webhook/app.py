@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import hmac
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -19,8 +20,10 @@ from starlette.types import Receive, Scope, Send
 from services.webhook import api, deliveries, ops
 from services.webhook.accounts import InstagramPages
 from services.webhook.batcher import ConfirmBatcher
+from services.webhook.boundary import InputBoundary
 from services.webhook.metrics import REJECTED
 from services.webhook.settings import WebhookSettings
+from services.webhook.throttle import FailureThrottle
 from shared import db
 from shared.broker import Publisher, Topology
 from shared.crypto import TokenCipher
@@ -40,6 +43,7 @@ class Deps:
     cipher: TokenCipher | None = None
     batcher: ConfirmBatcher | None = None
     instagram: InstagramPages | None = None
+    throttle: FailureThrottle = field(default_factory=FailureThrottle)
 
 
 async def verify_subscription(request: Request) -> Response:
@@ -93,7 +97,8 @@ def create_app(
             cipher = TokenCipher(key.get_secret_value()) if key else None
             batcher.start()
             app.state.deps = Deps(
-                settings, the_publisher, the_pool, cipher, batcher, InstagramPages(the_pool)
+                settings, the_publisher, the_pool, cipher, batcher, InstagramPages(the_pool),
+                FailureThrottle(limit=settings.auth_failures_per_minute),
             )
             reconnector = asyncio.create_task(_keep_connected(the_publisher))
             yield
@@ -128,6 +133,8 @@ def create_app(
             ops.mount(),
         ],
         exception_handlers=api.exception_handlers,  # type: ignore[arg-type]
+        # Every route's body cap and control-character check, in front of the router.
+        middleware=[Middleware(InputBoundary)],
         lifespan=lifespan,
     )
     # __main__ serves these on METRICS_PORT too, with /metrics (which PORT does not serve).

@@ -24,6 +24,8 @@ class WebhookSettings(GraphSettings):
     public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
     # Proxies whose X-Forwarded-For / -Proto uvicorn believes (the client address that auth
     # throttling counts); comma-separated addresses or networks, "*" for any.
+    # Failed authentications one client address may make per minute before it gets 429.
+    auth_failures_per_minute: int = Field(default=10, ge=1, le=1_000_000)
     forwarded_allow_ips: str = Field(default="127.0.0.1", pattern=r"^[0-9A-Fa-f:.,/* ]+$")
 
     @field_validator("meta_app_secret", "meta_verify_token", "admin_token")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from services.webhook.api.openapi import PATHS
 from shared.crypto import TokenCipher
 from tests.support.admin_api import admin_client
 
@@ -94,24 +93,6 @@ async def test_without_an_encryption_key_storing_a_token_says_what_to_set(clean_
         assert r.status_code == 503
         assert "TOKEN_ENCRYPTION_KEY" in r.json()["error"] and TOKEN not in r.text
         assert await clean_db.fetchval("SELECT count(*) FROM pages") == 0
-
-
-def documented_routes():
-    for path, ops in PATHS.items():
-        for method in ops:
-            if method != "parameters":
-                yield method.upper(), path.format(page_id="1001", pipeline_id="x", contact_id="x")
-    yield "GET", "/api/openapi.json"
-
-
-async def test_every_route_refuses_a_missing_or_wrong_token(api):
-    api.headers.pop("Authorization")
-    for method, path in documented_routes():
-        for auth in (None, "Bearer wrong-token", "Basic dGVzdA==", "Bearer ", "bearer"):
-            headers = {"Authorization": auth} if auth else {}
-            r = await api.request(method, path, headers=headers, json={})
-            assert r.status_code == 401, (method, path, auth)
-            assert r.json()["error"].startswith("missing or wrong admin token")
 
 
 async def test_openapi_describes_the_admin_routes(api):

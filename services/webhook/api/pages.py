@@ -9,10 +9,11 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import ApiError, not_found, parse_body
+from services.webhook.api.spec import ApiRoute, Operation
+from services.webhook.boundary import ID_PATTERN, Id, Name, Token
 from shared.crypto import TokenCipher
 from shared.logging import add_secrets
 
@@ -26,21 +27,14 @@ COLUMNS = """id, name, instagram_account_id, auto_pipeline_id::text, auto_pipeli
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("access_token", check_fields=False)
-    @classmethod
-    def _token_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().strip():
-            raise ValueError("must not be empty")
-        return value
+    model_config = ConfigDict(extra="forbid")
 
 
 class PageCreate(_Body):
-    id: str = Field(min_length=1, max_length=100, description="the Facebook Page id")
-    name: str = Field(min_length=1, max_length=200)
-    access_token: SecretStr = Field(description="page access token; stored encrypted, never returned")
-    instagram_account_id: str | None = Field(default=None, min_length=1, max_length=100)
+    id: Id = Field(description="the Facebook Page id")
+    name: Name
+    access_token: Token = Field(description="page access token; stored encrypted, never returned")
+    instagram_account_id: Id | None = None
     auto_pipeline_id: UUID | None = None
     auto_pipeline_mode: Mode = "SKIP_EXISTING"
     auto_sync: bool = True
@@ -51,13 +45,14 @@ class PageCreate(_Body):
 class PageUpdate(_Body):
     """Only the fields sent change; auto_pipeline_id and instagram_account_id may be null."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    access_token: SecretStr | None = None
-    instagram_account_id: str | None = Field(default=None, min_length=1, max_length=100)
+    # Omitted means unchanged; only the two nullable ones may be sent as null.
+    name: Name = Field(default=None)
+    access_token: Token = Field(default=None)
+    instagram_account_id: Id | None = None
     auto_pipeline_id: UUID | None = None
-    auto_pipeline_mode: Mode | None = None
-    auto_sync: bool | None = None
-    sync_interval_s: int | None = Field(default=None, ge=60, le=MAX_INTERVAL)
+    auto_pipeline_mode: Mode = Field(default=None)
+    auto_sync: bool = Field(default=None)
+    sync_interval_s: int = Field(default=None, ge=60, le=MAX_INTERVAL)
 
     @field_validator("name", "access_token", "auto_pipeline_mode", "auto_sync", "sync_interval_s",
                      mode="before")
@@ -170,9 +165,16 @@ async def patch(request: Request) -> Response:
     return ApiResponse(page)
 
 
-routes: list[BaseRoute] = [
-    Route("/pages", create, methods=["POST"]),
-    Route("/pages", index, methods=["GET"]),
-    Route("/pages/{page_id}", show, methods=["GET"]),
-    Route("/pages/{page_id}", patch, methods=["PATCH"]),
+PAGE_ID = {"page_id": {"type": "string", "pattern": ID_PATTERN, "maxLength": 100}}
+
+routes: list[ApiRoute] = [
+    ApiRoute("/pages", create, "POST", Operation(
+        "Add a page (its access token is stored encrypted)", ((201, "Page"),),
+        body=PageCreate, errors=(409, 503))),
+    ApiRoute("/pages", index, "GET", Operation("List pages", ((200, "PageList"),))),
+    ApiRoute("/pages/{page_id}", show, "GET", Operation(
+        "One page (never its token)", ((200, "Page"),), path_schemas=PAGE_ID)),
+    ApiRoute("/pages/{page_id}", patch, "PATCH", Operation(
+        "Change a page's settings or replace its token", ((200, "Page"),), body=PageUpdate,
+        errors=(409, 503), path_schemas=PAGE_ID)),
 ]

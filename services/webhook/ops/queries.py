@@ -216,7 +216,7 @@ async def page_jobs(pool: asyncpg.Pool, page_id: str, *, limit: int = 50) -> lis
     return await pool.fetch(
         """
         SELECT j.id, j.kind, j.status, j.total_contacts, j.synced_contacts, j.failed_contacts,
-               j.token_expired, j.error, j.errors, j.started_at, j.completed_at, j.created_at,
+               j.token_expired, j.error, j.errors, j.errors_count, j.started_at, j.completed_at, j.created_at,
                jp.percent, jp.items_per_s, jp.eta_s
         FROM jobs j JOIN job_progress jp ON jp.id = j.id
         WHERE j.page_id = $1 ORDER BY j.created_at DESC, j.id LIMIT $2

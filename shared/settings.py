@@ -133,4 +133,6 @@ class GraphSettings(BaseServiceSettings):
     graph_api_base_url: str = Field(default="https://graph.facebook.com", pattern=r"^https?://")
     graph_api_version: str = Field(default="v25.0", pattern=r"^v\d+\.\d+$")
     graph_calls_per_second: float = Field(default=2.0, gt=0, le=1000)
+    # Contact-name lookups (`/{psid}`, `/{igsid}`), per page and per process.
+    graph_profile_calls_per_second: float = Field(default=10.0, gt=0, le=1000)
     token_encryption_key: FernetKey = None

@@ -64,7 +64,6 @@ async def test_patch_changes_settings_and_a_new_token_clears_expiry(api, clean_d
         (page_body(sync_interval_s=10), "sync_interval_s"),
         (page_body(auto_pipeline_mode="SOMETIMES"), "auto_pipeline_mode"),
         (page_body(auto_pipeline_id="not-a-uuid"), "auto_pipeline_id"),
-        (page_body(auto_pipeline_id="6c4d0c3e-8d8e-4a51-9d57-000000000000"), "auto_pipeline_id"),
         (page_body(colour="blue"), "colour"),
     ],
 )
@@ -73,6 +72,11 @@ async def test_invalid_page_is_422_naming_the_field(api, body, field):
     assert r.status_code == 422
     assert r.json()["field"] == field and r.json()["error"].startswith(field)
     assert TOKEN not in r.text
+
+
+async def test_an_auto_pipeline_that_does_not_exist_is_404_naming_the_field(api):
+    r = await api.post("/api/pages", json=page_body(auto_pipeline_id="6c4d0c3e-8d8e-4a51-9d57-000000000000"))
+    assert (r.status_code, r.json()["field"]) == (404, "auto_pipeline_id")
 
 
 async def test_conflicts_and_unknown_pages(api):

@@ -148,7 +148,7 @@ JOB_ID = {"job_id": {"type": "string", "format": "uuid"}}
 routes: list[ApiRoute] = [
     ApiRoute("/backfill", start_backfill, "POST", Operation(
         "Start a backfill of a page (or get its active job)",
-        ((202, "JobStarted"), (200, "JobStarted")), body=BackfillBody, errors=(409,),
+        ((202, "JobStarted"), (200, "JobStarted")), body=BackfillBody, errors=(404, 409),
         description="202 with a new job; 200 with the page's active job when it has one; 409 "
                     "when the page needs a valid access token first.")),
     ApiRoute("/jobs/{job_id}", get_job, "GET", Operation(

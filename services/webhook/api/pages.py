@@ -13,7 +13,7 @@ from starlette.responses import Response
 from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import ApiError, not_found, parse_body
 from services.webhook.api.spec import ApiRoute, Operation
-from services.webhook.boundary import ID_PATTERN, Id, Name, Token
+from services.webhook.boundary import ID_PATTERN, Id, Name, Token, Whole
 from shared.crypto import TokenCipher
 from shared.logging import add_secrets
 
@@ -38,7 +38,7 @@ class PageCreate(_Body):
     auto_pipeline_id: UUID | None = None
     auto_pipeline_mode: Mode = "SKIP_EXISTING"
     auto_sync: bool = True
-    sync_interval_s: int = Field(default=3600, ge=60, le=MAX_INTERVAL,
+    sync_interval_s: Whole = Field(default=3600, ge=60, le=MAX_INTERVAL,
                                  description="seconds between automatic incremental syncs")
 
 
@@ -52,7 +52,7 @@ class PageUpdate(_Body):
     auto_pipeline_id: UUID | None = None
     auto_pipeline_mode: Mode = Field(default=None)
     auto_sync: bool = Field(default=None)
-    sync_interval_s: int = Field(default=None, ge=60, le=MAX_INTERVAL)
+    sync_interval_s: Whole = Field(default=None, ge=60, le=MAX_INTERVAL)
 
     @field_validator("name", "access_token", "auto_pipeline_mode", "auto_sync", "sync_interval_s",
                      mode="before")
@@ -111,7 +111,8 @@ async def insert_page(conn: asyncpg.Connection | asyncpg.Pool, page: PageCreate,
 
 def _conflict(err: asyncpg.PostgresError) -> ApiError:
     if isinstance(err, asyncpg.ForeignKeyViolationError):
-        return ApiError(422, "auto_pipeline_id: no pipeline with this id", field="auto_pipeline_id")
+        # Well-formed, but names nothing: like an unknown id in a path.
+        return ApiError(404, "auto_pipeline_id: no pipeline with this id", field="auto_pipeline_id")
     return ApiError(409, "instagram_account_id: already linked to another page",
                     field="instagram_account_id")
 
@@ -170,7 +171,7 @@ PAGE_ID = {"page_id": {"type": "string", "pattern": ID_PATTERN, "maxLength": 100
 routes: list[ApiRoute] = [
     ApiRoute("/pages", create, "POST", Operation(
         "Add a page (its access token is stored encrypted)", ((201, "Page"),),
-        body=PageCreate, errors=(409, 503))),
+        body=PageCreate, errors=(404, 409, 503))),
     ApiRoute("/pages", index, "GET", Operation("List pages", ((200, "PageList"),))),
     ApiRoute("/pages/{page_id}", show, "GET", Operation(
         "One page (never its token)", ((200, "Page"),), path_schemas=PAGE_ID)),

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import ApiError, not_found, parse_body
 from services.webhook.api.spec import ApiRoute, Operation
-from services.webhook.boundary import Name
+from services.webhook.boundary import Name, Whole
 from shared.score_ranges import auto_ranges
 
 StageType = Literal["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
@@ -25,8 +25,8 @@ class StageIn(BaseModel):
 
     name: Name
     type: StageType
-    lead_score_min: int = Field(default=0, ge=0, le=100)
-    lead_score_max: int = Field(default=100, ge=0, le=100)
+    lead_score_min: Whole = Field(default=0, ge=0, le=100)
+    lead_score_max: Whole = Field(default=100, ge=0, le=100)
 
     @field_validator("lead_score_max")
     @classmethod

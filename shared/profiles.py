@@ -7,7 +7,8 @@ steady number of calls with the page token. `known(page, platform, contact)` ans
 (a cached name, or None and the lookup is queued); when a name arrives later it goes to
 `on_name`, which writes it to the contact — scoring never waits for it. Names are cached 24 h,
 "no name" answers (code 230 when the customer has not consented yet, unknown users, refused
-tokens) 10 min, failures and timeouts 1 min.
+tokens) 10 min. A timeout or an unreachable Graph API is tried again later (RETRY_AFTER_S), and
+only after the last try is "no name" cached, for 1 min.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import structlog
 
 from shared import logging
 from shared.crypto import TokenCipher
-from shared.graph import GraphClient, GraphError, TokenInvalid
+from shared.graph import GraphClient, GraphError, TemporaryError, TokenInvalid
 from shared.messages import Platform
 from shared.settings import GraphSettings
 
 log = structlog.get_logger("leadsync.profiles")
 
 NO_CONSENT = 230
+RETRY_AFTER_S = (2.0, 10.0, 30.0)
 Key = tuple[str, Platform, str]  # (page, platform, customer)
 NameSink = Callable[[str, Platform, str, str], Awaitable[None]]
 
@@ -63,6 +65,7 @@ class Profiles:
         ttl_s: float = 24 * 3600, miss_ttl_s: float = 600, failure_ttl_s: float = 60,
         timeout_s: float = 3.0, max_size: int = 50_000, concurrency: int = 8,
         max_pending: int = 50_000, on_name: NameSink | None = None,
+        retry_after_s: tuple[float, ...] = RETRY_AFTER_S,
     ) -> None:
         self._pool = pool
         self._graph = graph
@@ -75,10 +78,13 @@ class Profiles:
         self._concurrency = concurrency
         self._max_pending = max_pending
         self._on_name = on_name
+        self._retry_after = retry_after_s
         self._queues: dict[str, deque[Key]] = {}
         self._workers: dict[str, int] = {}
         self._pending: dict[Key, asyncio.Future[str | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._tries: dict[Key, int] = {}
+        self._retries: set[asyncio.TimerHandle] = set()
         self._full_reported = False
 
     @classmethod
@@ -123,19 +129,25 @@ class Profiles:
             future.set_result(None)
             return future
         self._pending[key] = future
+        self._enqueue(key)
+        return future
+
+    def _enqueue(self, key: Key) -> None:
+        page_id = key[0]
         self._queues.setdefault(page_id, deque()).append(key)
         if self._workers.get(page_id, 0) < self._concurrency:
             self._workers[page_id] = self._workers.get(page_id, 0) + 1
             task = asyncio.create_task(self._work(page_id))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return future
 
     async def lookup(self, page_id: str, platform: Platform, contact_id: str) -> str | None:
         """The customer's name, or None when Meta will not say (or cannot be asked) now."""
         return await asyncio.shield(self.request(page_id, platform, contact_id))
 
     async def close(self) -> None:
+        for handle in self._retries:
+            handle.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -146,7 +158,15 @@ class Profiles:
         try:
             while queue:
                 key = queue.popleft()
-                name = await self._resolve(key)
+                name, transient = await self._resolve(key)
+                tries = self._tries.get(key, 0)
+                if transient and tries < len(self._retry_after):
+                    self._tries[key] = tries + 1
+                    self._retry_later(key, self._retry_after[tries])
+                    continue
+                self._tries.pop(key, None)
+                if transient:
+                    self._names.put(key, None, self._failure_ttl)
                 future = self._pending.pop(key, None)
                 if future is not None and not future.done():
                     future.set_result(name)
@@ -162,30 +182,44 @@ class Profiles:
                 self._workers.pop(page_id, None)
                 self._queues.pop(page_id, None)
 
-    async def _resolve(self, key: Key) -> str | None:
+    def _retry_later(self, key: Key, delay: float) -> None:
+        def again() -> None:
+            self._retries.discard(handle)
+            self._enqueue(key)
+
+        handle = asyncio.get_running_loop().call_later(delay, again)
+        self._retries.add(handle)
+
+    async def _resolve(self, key: Key) -> tuple[str | None, bool]:
+        """(the name or None, whether it is worth asking again: a timeout or an outage)."""
         page_id, platform, contact_id = key
         hit, name = self._names.get(key)
         if hit:
-            return name
+            return name, False
         try:
             name = await asyncio.wait_for(self._fetch(page_id, platform, contact_id), self._timeout)
         except TimeoutError:
             log.info("profile.timeout", page_id=page_id, platform=platform)
-            self._names.put(key, None, self._failure_ttl)
-            return None
+            return None, True
+        except TemporaryError as err:
+            log.info("profile.unreachable", page_id=page_id, platform=platform, error=err.message)
+            return None, True
         except GraphError as err:
             log.info("profile.unavailable", page_id=page_id, platform=platform, code=err.code,
                      reason="no consent yet" if err.code == NO_CONSENT else err.message)
             if isinstance(err, TokenInvalid):
                 self._tokens.put((page_id,), None, self._miss_ttl)
             self._names.put(key, None, self._miss_ttl)
-            return None
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as err:
+            return None, False
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
             log.warning("profile.failed", page_id=page_id, error=type(err).__name__)
-            self._names.put(key, None, self._failure_ttl)
-            return None
+            return None, True
+        except ValueError as err:  # a stored token that cannot be decrypted: ask again later
+            log.warning("profile.failed", page_id=page_id, error=type(err).__name__)
+            self._names.put(key, None, self._miss_ttl)
+            return None, False
         self._names.put(key, name, None if name else self._miss_ttl)
-        return name
+        return name, False
 
     async def _fetch(self, page_id: str, platform: Platform, contact_id: str) -> str | None:
         token = await self._token(page_id)

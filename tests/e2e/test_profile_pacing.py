@@ -1,12 +1,19 @@
-"""16,000 new customers write to one page at once: their names are looked up at most
+"""A burst of new customers writes to one page at once: their names are looked up at most
 GRAPH_PROFILE_CALLS_PER_SECOND per second with the page's token (measured where Meta would
-count them, at the simulated Graph API), once each, and every contact gets its name in the end."""
+count them, at the simulated Graph API), once each, and every contact gets its name in the end.
+
+`make test` runs the short form (LEADSYNC_PACING_SENDERS, default 1,000 senders); the issue's
+16,000-sender delivery is `LEADSYNC_PACING_SENDERS=16000` (minutes on the shared 2-core machine,
+where the whole pipeline scores them too). The limiter itself is shown to hold the rate where it is
+the only brake in tests/integration/test_graph_profiles.py."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 import httpx
+import pytest
 
 from leadsync.sim.graph import SimGraph, serving
 from leadsync.sim.traffic import envelope, message_item
@@ -15,7 +22,7 @@ from tests.support.backfill import add_page
 from tests.support.stack import running
 
 TOKEN = "EAApacingtoken0123456789abcdefghijkl"
-SENDERS = 16_000
+SENDERS = int(os.environ.get("LEADSYNC_PACING_SENDERS", "1000"))
 PER_DELIVERY = 1000  # Meta's largest batch
 RATE = 400  # GRAPH_PROFILE_CALLS_PER_SECOND for this run (the default 10 would take 30 min)
 TS = 1764028800000
@@ -28,7 +35,8 @@ async def counts(pool) -> tuple[int, int]:
     return row["scored"], row["named"]
 
 
-async def test_a_16000_sender_burst_is_paced_per_page_and_every_contact_is_named(clean_db, service_env):
+@pytest.mark.slow
+async def test_a_burst_of_new_senders_is_paced_per_page_and_every_contact_is_named(clean_db, service_env):
     sim = SimGraph()
     sim.add_page("PB", TOKEN)
     senders = [f"9{i:015d}" for i in range(SENDERS)]
@@ -48,7 +56,7 @@ async def test_a_16000_sender_burst_is_paced_per_page_and_every_contact_is_named
                                       headers={"X-Hub-Signature-256": sign(body, secret)})
                 assert r.status_code == 200
             # Names do not wait for scoring (nor scoring for names): wait for the names alone.
-            deadline = asyncio.get_running_loop().time() + 400
+            deadline = asyncio.get_running_loop().time() + 60 + SENDERS / 20
             while (await counts(clean_db))[1] != SENDERS:
                 assert asyncio.get_running_loop().time() < deadline, await counts(clean_db)
                 await asyncio.sleep(0.5)

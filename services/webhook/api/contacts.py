@@ -47,7 +47,7 @@ async def list_contacts(conn: asyncpg.Connection | asyncpg.Pool, query: ContactQ
           AND ($3::uuid IS NULL OR c.id > $3)
         ORDER BY c.id
         LIMIT $4
-        """,
+        """,  # noqa: S608 - constant COLUMNS
         query.page_id, query.stage_id, query.cursor, query.limit + 1,
     )
     items = [dict(r) for r in rows[: query.limit]]
@@ -58,7 +58,7 @@ async def list_contacts(conn: asyncpg.Connection | asyncpg.Pool, query: ContactQ
 async def get_contact(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID
                       ) -> dict[str, Any] | None:
     row = await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id WHERE c.id = $1",
+        f"SELECT {COLUMNS} FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id WHERE c.id = $1",  # noqa: S608 - constant COLUMNS
         contact_id,
     )
     if row is None:

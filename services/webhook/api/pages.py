@@ -78,12 +78,12 @@ def _encrypt(request: Request, token: SecretStr) -> bytes:
 
 
 async def get_page(conn: asyncpg.Connection | asyncpg.Pool, page_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM pages WHERE id = $1", page_id)
+    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM pages WHERE id = $1", page_id)  # noqa: S608 - constant SQL
     return dict(row) if row else None
 
 
 async def list_pages(conn: asyncpg.Connection | asyncpg.Pool) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM pages ORDER BY id")]
+    return [dict(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM pages ORDER BY id")]  # noqa: S608 - constant SQL
 
 
 async def insert_page(conn: asyncpg.Connection | asyncpg.Pool, page: PageCreate, token_enc: bytes
@@ -97,7 +97,7 @@ async def insert_page(conn: asyncpg.Connection | asyncpg.Pool, page: PageCreate,
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             ON CONFLICT (id) DO NOTHING
             RETURNING {COLUMNS}
-            """,
+            """,  # noqa: S608 - constant SQL
             page.id, page.name, token_enc, page.instagram_account_id, page.auto_pipeline_id,
             page.auto_pipeline_mode, page.auto_sync, page.sync_interval_s,
         )
@@ -125,7 +125,7 @@ async def update_page(conn: asyncpg.Connection | asyncpg.Pool, page_id: str,
     sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=2))
     try:
         row = await conn.fetchrow(
-            f"UPDATE pages SET {sets}, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}",
+            f"UPDATE pages SET {sets}, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}",  # noqa: S608 - constant SQL
             page_id, *changes.values(),
         )
     except (asyncpg.ForeignKeyViolationError, asyncpg.UniqueViolationError) as err:

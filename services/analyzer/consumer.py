@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import asyncpg
 import structlog
@@ -193,7 +194,9 @@ class Analyzer:
     def _lookup_name(self, key: Key) -> str | None:
         # Never awaited: a name not known yet is looked up in the background and written to
         # the contact when it arrives, so scoring never waits for Meta.
-        return self._names(key.page_id, key.platform, key.contact_id) if self._names else None
+        if self._names is None:
+            return None
+        return self._names(key.page_id, cast(Platform, key.platform), key.contact_id)
 
     async def _settle_empty(self, key: Key, events: list[ConversationUpdated]) -> None:
         """A backfilled conversation with nothing to score still settles its job item."""

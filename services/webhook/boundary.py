@@ -14,6 +14,7 @@ carry it into the OpenAPI document as a `pattern`), and integers in URLs are ASC
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -52,7 +53,7 @@ async def read_capped(headers: dict[bytes, bytes], receive: Receive, cap: int) -
     length = headers.get(b"content-length", b"")
     if length.isdigit() and int(length) > cap:
         return None
-    chunks = []
+    chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
@@ -102,8 +103,25 @@ def _integral(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-# An integer in a JSON body (bodies are validated strictly: no "60" for 60).
-Whole = Annotated[int, BeforeValidator(_integral)]
+# Metadata of an integer in a JSON body (bodies are validated strictly: no "60" for 60). Put it
+# after the field's own bounds, `Annotated[int, Field(ge=…), INTEGRAL]`, so the bounds stay in the
+# JSON schema.
+INTEGRAL = BeforeValidator(_integral)
+
+
+def never_null(*fields: str) -> Callable[[dict[str, Any]], None]:
+    """A model's `json_schema_extra`: these optional fields may be left out but never sent as
+    null (the document then says so; the model refuses a null)."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for name in fields:
+            prop = schema["properties"][name]
+            options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
+            if len(options) == 1:
+                prop.update(options[0])
+            prop.pop("default", None)
+
+    return edit
 
 
 def _ascii_digits(value: Any) -> Any:

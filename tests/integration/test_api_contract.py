@@ -93,20 +93,20 @@ async def test_the_openapi_document_lists_exactly_the_api_routes(app_and_client)
             assert any(code.startswith("2") for code in op["responses"]), (method, path)
 
 
-def string_schemas(schema, where: str, components):
-    """Every string schema reachable from `schema` (following $refs), with where it is."""
+def leaf_schemas(schema, where: str, components, kind: str):
+    """Every schema of type `kind` reachable from `schema` (following $refs), with where it is."""
     if "$ref" in schema:
-        yield from string_schemas(components[schema["$ref"].rsplit("/", 1)[1]], where, components)
+        yield from leaf_schemas(components[schema["$ref"].rsplit("/", 1)[1]], where, components, kind)
         return
     for key in ("anyOf", "allOf", "oneOf"):
         for i, sub in enumerate(schema.get(key, [])):
-            yield from string_schemas(sub, f"{where}[{i}]", components)
-    if schema.get("type") == "string":
+            yield from leaf_schemas(sub, f"{where}[{i}]", components, kind)
+    if schema.get("type") == kind:
         yield where, schema
     for name, sub in schema.get("properties", {}).items():
-        yield from string_schemas(sub, f"{where}.{name}", components)
+        yield from leaf_schemas(sub, f"{where}.{name}", components, kind)
     if isinstance(schema.get("items"), dict):
-        yield from string_schemas(schema["items"], f"{where}[]", components)
+        yield from leaf_schemas(schema["items"], f"{where}[]", components, kind)
 
 
 async def test_every_request_string_is_bounded_and_refuses_control_characters(app_and_client):
@@ -121,12 +121,16 @@ async def test_every_request_string_is_bounded_and_refuses_control_characters(ap
                 inputs.append((f"{method} {path} body",
                                op["requestBody"]["content"]["application/json"]["schema"]))
             for where, schema in inputs:
-                for field, s in string_schemas(schema, where, components):
+                for field, s in leaf_schemas(schema, where, components, "string"):
                     checked += 1
                     if "enum" in s or s.get("format") in ("uuid", "date-time"):
                         continue
                     assert "maxLength" in s and "pattern" in s, field
                     assert "\\x00" in s["pattern"] or s["pattern"] == "^[A-Za-z0-9_.:-]+$", field
+                for field, s in leaf_schemas(schema, where, components, "integer"):
+                    checked += 1
+                    # Bounds as JSON Schema words (pydantic writes "ge" when it cannot place them).
+                    assert "minimum" in s and "maximum" in s and "ge" not in s and "le" not in s, field
     assert checked > 10
 
 

@@ -14,7 +14,7 @@ from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import not_found, parse_query
 from services.webhook.api.pipelines import parse_uuid
 from services.webhook.api.spec import ApiRoute, Operation
-from services.webhook.boundary import Id, QueryInt
+from services.webhook.boundary import Id, QueryInt, never_null
 
 MAX_ACTIVITIES = 200
 MAX_LIMIT = 500
@@ -26,13 +26,14 @@ COLUMNS = """c.id::text, c.page_id, c.platform, c.external_id, c.name, c.pipelin
 
 
 class ContactQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra=never_null("page_id", "stage_id", "cursor"))
 
-    page_id: Id = Field(default=None)
-    stage_id: UUID = Field(default=None)
+    page_id: Id | None = None
+    stage_id: UUID | None = None
     limit: QueryInt = Field(default=50, ge=1, le=MAX_LIMIT)
     # The id of the last contact of the previous page: every uuid is a valid position.
-    cursor: UUID = Field(default=None, description="next_cursor of the previous page")
+    cursor: UUID | None = Field(default=None, description="next_cursor of the previous page")
 
 
 async def list_contacts(conn: asyncpg.Connection | asyncpg.Pool, query: ContactQuery

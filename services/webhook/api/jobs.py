@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from services.webhook.api.errors import ApiError, not_found, parse_body, parse_query
 from services.webhook.api.pages import PAGE_ID
 from services.webhook.api.spec import ApiRoute, Operation
-from services.webhook.boundary import Id, QueryInt
+from services.webhook.boundary import Id, QueryInt, never_null
 from shared import job_records
 from shared.errors import BrokerUnavailable, PublishNotConfirmed
 from shared.messages import BackfillRequested
@@ -38,12 +38,12 @@ class HistoryQuery(BaseModel):
 
 
 class ItemsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=never_null("outcome", "cursor"))
 
-    outcome: Literal["SYNCED", "FAILED"] = Field(default=None, description="only these items")
+    outcome: Literal["SYNCED", "FAILED"] | None = Field(default=None, description="only these items")
     limit: QueryInt = Field(default=100, ge=1, le=1000)
-    cursor: str = Field(default=None, pattern=ITEM_CURSOR_PATTERN, max_length=600,
-                        description="next_cursor of the previous page")
+    cursor: Annotated[str, Field(pattern=ITEM_CURSOR_PATTERN, max_length=600)] | None = Field(
+        default=None, description="next_cursor of the previous page")
 
 
 async def _announce(request: Request, job_id: str) -> None:

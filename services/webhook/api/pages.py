@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -13,12 +13,13 @@ from starlette.responses import Response
 from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import ApiError, not_found, parse_body
 from services.webhook.api.spec import ApiRoute, Operation
-from services.webhook.boundary import ID_PATTERN, Id, Name, Token, Whole
+from services.webhook.boundary import ID_PATTERN, INTEGRAL, Id, Name, Token, never_null
 from shared.crypto import TokenCipher
 from shared.logging import add_secrets
 
 Mode = Literal["SKIP_EXISTING", "UPDATE_EXISTING"]
 MAX_INTERVAL = 30 * 86400
+Interval = Annotated[int, Field(ge=60, le=MAX_INTERVAL), INTEGRAL]
 
 # Everything a client may see of a page: the token only as has_token and token_status.
 COLUMNS = """id, name, instagram_account_id, auto_pipeline_id::text, auto_pipeline_mode, auto_sync,
@@ -38,21 +39,24 @@ class PageCreate(_Body):
     auto_pipeline_id: UUID | None = None
     auto_pipeline_mode: Mode = "SKIP_EXISTING"
     auto_sync: bool = True
-    sync_interval_s: Whole = Field(default=3600, ge=60, le=MAX_INTERVAL,
-                                 description="seconds between automatic incremental syncs")
+    sync_interval_s: Interval = Field(default=3600,
+                                      description="seconds between automatic incremental syncs")
 
 
 class PageUpdate(_Body):
     """Only the fields sent change; auto_pipeline_id and instagram_account_id may be null."""
 
     # Omitted means unchanged; only the two nullable ones may be sent as null.
-    name: Name = Field(default=None)
-    access_token: Token = Field(default=None)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=never_null(
+        "name", "access_token", "auto_pipeline_mode", "auto_sync", "sync_interval_s"))
+
+    name: Name | None = None
+    access_token: Token | None = None
     instagram_account_id: Id | None = None
     auto_pipeline_id: UUID | None = None
-    auto_pipeline_mode: Mode = Field(default=None)
-    auto_sync: bool = Field(default=None)
-    sync_interval_s: Whole = Field(default=None, ge=60, le=MAX_INTERVAL)
+    auto_pipeline_mode: Mode | None = None
+    auto_sync: bool | None = None
+    sync_interval_s: Interval | None = None
 
     @field_validator("name", "access_token", "auto_pipeline_mode", "auto_sync", "sync_interval_s",
                      mode="before")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -13,11 +13,12 @@ from starlette.responses import Response
 from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import ApiError, not_found, parse_body
 from services.webhook.api.spec import ApiRoute, Operation
-from services.webhook.boundary import Name, Whole
+from services.webhook.boundary import INTEGRAL, Name
 from shared.score_ranges import auto_ranges
 
 StageType = Literal["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
 MAX_STAGES = 20
+Score = Annotated[int, Field(ge=0, le=100), INTEGRAL]
 
 
 class StageIn(BaseModel):
@@ -25,8 +26,8 @@ class StageIn(BaseModel):
 
     name: Name
     type: StageType
-    lead_score_min: Whole = Field(default=0, ge=0, le=100)
-    lead_score_max: Whole = Field(default=100, ge=0, le=100)
+    lead_score_min: Score = 0
+    lead_score_max: Score = 100
 
     @field_validator("lead_score_max")
     @classmethod

@@ -99,6 +99,8 @@ def password_matches(admin_token: str, offered: str) -> bool:
 
 
 def cookie_of(scope: Scope) -> str | None:
+    name: bytes
+    value: bytes
     for name, value in scope["headers"]:
         if name == b"cookie":
             for part in value.decode("latin-1").split(";"):

@@ -94,7 +94,7 @@ _NAME_SCHEMA = Field(json_schema_extra={"pattern": NAME_PATTERN})
 Id = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=ID_PATTERN)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
                  AfterValidator(_clean), _NAME_SCHEMA]
-Token = Annotated[SecretStr, Field(min_length=1, max_length=4 * KiB), AfterValidator(_clean_secret),
+Token = Annotated[SecretStr, Field(max_length=4 * KiB), AfterValidator(_clean_secret),
                   _NAME_SCHEMA]
 
 

@@ -129,12 +129,18 @@ def body_of(size: int) -> bytes:
 
 
 @pytest.mark.parametrize(("path", "cap"), [("/api/pages", MiB), ("/ops/login", 64 * KiB)])
-async def test_each_cap_accepts_its_exact_size_and_refuses_one_byte_more(api, path, cap):
-    headers = {"Content-Type": "application/json" if path.startswith("/api") else "text/plain"}
+async def test_each_cap_accepts_its_exact_size_and_refuses_one_byte_more(api, path, cap, service_env):
+    headers = {"Content-Type": "application/json" if path.startswith("/api") else "text/plain",
+               "Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
     exact = await api.post(path, content=body_of(cap), headers=headers)
     assert exact.status_code != 413  # read whole, then refused for what it is (not JSON, no token)
-    over = await api.post(path, content=body_of(cap + 1), headers=headers)
-    assert over.status_code == 413
+    # One byte more, with a Content-Length (refused before reading) and chunked (while reading).
+    url = str(api.base_url).rstrip("/")
+    assert await announced_post(url, path, cap + 1, headers) == 413
+    status, _ = await chunked_post(url, path, cap + 1, headers)
+    assert status == 413
+    status, _ = await chunked_post(str(api.base_url).rstrip("/"), path, cap, headers)
+    assert status != 413
 
 
 async def test_the_webhook_cap_accepts_exactly_1_mib_signed_and_refuses_one_byte_more(server, service_env):
@@ -175,30 +181,45 @@ def rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-async def chunked_post(url: str, path: str, total: int, headers: dict[str, str]) -> int:
-    """POST `total` bytes with chunked encoding, stopping when the server answers; its status."""
+async def announced_post(url: str, path: str, length: int, headers: dict[str, str]) -> int:
+    """Only the head of a POST announcing `length` bytes: the status of an answer given unread."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {length}\r\n"
+    writer.write((head + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
+    try:
+        return int((await asyncio.wait_for(reader.readline(), 30)).split()[1])
+    finally:
+        writer.transport.abort()
+
+
+async def chunked_post(url: str, path: str, total: int, headers: dict[str, str]) -> tuple[int, int]:
+    """POST `total` bytes chunked, stopping as soon as the server answers: (status, bytes sent).
+
+    Raw frames rather than an HTTP client: a server that refuses early closes the connection,
+    and the answer must be read even then."""
     host, port = url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
     writer.write(head.encode())
-    chunk = b"x" * (256 * KiB)
-    frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
     answer = asyncio.ensure_future(reader.readline())
     sent = 0
     try:
         while sent < total and not answer.done():
-            writer.write(frame)
+            size = min(256 * KiB, total - sent)
+            writer.write(b"%x\r\n" % size + b"x" * size + b"\r\n")
             await writer.drain()
-            sent += len(chunk)
+            sent += size
             await asyncio.sleep(0.002)  # let the answer be read as soon as it arrives
+        if not answer.done():
+            writer.write(b"0\r\n\r\n")
         status_line = await asyncio.wait_for(answer, 30)
     except (ConnectionResetError, BrokenPipeError):
         status_line = await asyncio.wait_for(answer, 30)
     finally:
         writer.transport.abort()
-    assert sent < total, "the server read the whole body"
-    return int(status_line.split()[1])
+    return int(status_line.split()[1]), sent
 
 
 async def test_200_mib_chunked_posts_get_413_without_growing_the_process(server, service_env):
@@ -207,6 +228,7 @@ async def test_200_mib_chunked_posts_get_413_without_growing_the_process(server,
     auth = {"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}", "Content-Type": "application/json"}
     for path, headers in (("/ops/login", {"Content-Type": "application/x-www-form-urlencoded"}),
                           ("/api/pages", auth)):
-        assert await chunked_post(url, path, 200 * MiB, headers) == 413
+        status, sent = await chunked_post(url, path, 200 * MiB, headers)
+        assert status == 413 and sent < 200 * MiB, (path, status, sent)
     grown = rss_kib(pid) - before
     assert grown < 5 * 1024, f"RSS grew by {grown} KiB"

@@ -87,7 +87,7 @@ RESPONSES["Job"] = _object(
     kind={"type": "string", "examples": ["FULL", "INCREMENTAL", "RETRY"]}, status=JOB_STATUS,
     total_contacts=INT_OR_NULL, synced_contacts={"type": "integer"},
     failed_contacts={"type": "integer"}, token_expired={"type": "boolean"},
-    errors={"type": "array", "items": ITEM_ERROR, "maxItems": 100,
+    errors={"type": "array", "items": ITEM_ERROR,
             "description": "the first 100 item errors; all of them: GET /api/jobs/{id}/items"},
     errors_count={"type": "integer", "description": "how many item errors there are in all"},
     error=TEXT_OR_NULL, enumeration_done={"type": ["boolean", "null"]}, retry_of=UUID_OR_NULL,

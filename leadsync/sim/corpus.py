@@ -1,8 +1,8 @@
 """Realistic customer conversations in several languages, generated deterministically from a seed.
 
-Personas span the pipeline: hot (ready to buy), warm (curious), cold (one-liners), won (paid)
-and lost (declined). The simulated Graph API, `leadsync simulate` and the benchmarks all draw
-their text from here so every simulator speaks the same way.
+Personas span the pipeline: hot (ready to buy), warm (curious), cold (one-liners), won (paid,
+and the page confirmed it) and lost (declined). The simulated Graph API, `leadsync simulate` and
+the benchmarks all draw their text from here so every simulator speaks the same way.
 """
 
 from __future__ import annotations
@@ -54,12 +54,12 @@ CUSTOMER: dict[str, dict[str, list[str]]] = {
         "id": ["halo"],
     },
     "won": {
-        "en": ["I'll take it. How do I pay?", "Payment sent! Order confirmed?", "Paid, thank you!"],
-        "es": ["Lo compro, ¿cómo pago?", "Listo, pago enviado", "Pedido confirmado, ¡gracias!"],
-        "pt": ["Vou levar! Como pago?", "Pagamento enviado", "Paguei, obrigado!"],
-        "fr": ["Je le prends, comment payer ?", "Paiement envoyé !", "Payé, merci !"],
-        "tl": ["Kukunin ko na po. Paano magbayad?", "Nagbayad na po ako", "Bayad na po, salamat!"],
-        "id": ["Saya ambil ya. Bayar ke mana?", "Sudah transfer kak", "Sudah bayar, makasih!"],
+        "en": ["I'll take it. How do I pay?", "Payment sent! Here's the receipt", "Great, thank you!"],
+        "es": ["Lo compro, ¿cómo pago?", "Listo, pago enviado", "¡Muchas gracias!"],
+        "pt": ["Vou levar! Como pago?", "Pagamento enviado", "Obrigado!"],
+        "fr": ["Je le prends, comment payer ?", "Paiement envoyé !", "Merci beaucoup !"],
+        "tl": ["Kukunin ko na po. Paano magbayad?", "Nagbayad na po ako", "Salamat po!"],
+        "id": ["Saya ambil ya. Bayar ke mana?", "Sudah transfer kak", "Makasih kak!"],
     },
     "lost": {
         "en": ["How much is it?", "That's too expensive for me, not interested. Thanks"],
@@ -69,6 +69,16 @@ CUSTOMER: dict[str, dict[str, list[str]]] = {
         "tl": ["Magkano po?", "Mahal masyado, hindi interesado"],
         "id": ["Berapa harganya?", "Terlalu mahal, tidak tertarik"],
     },
+}
+# A sale is closed by the business, not by the customer: the page confirms the payment before the
+# customer's last line (the fallback and the LLM give WON only on such a confirmation).
+PAGE_CONFIRMATIONS = {
+    "en": "Payment received, your order is confirmed! 🎉",
+    "es": "¡Pago recibido! Tu pedido está confirmado 🎉",
+    "pt": "Pagamento recebido! Seu pedido está confirmado 🎉",
+    "fr": "Paiement bien reçu, votre commande est confirmée 🎉",
+    "tl": "Received po ang payment, confirmed na po ang order nyo 🎉",
+    "id": "Pembayaran sudah kami terima kak, pesanan dikonfirmasi 🎉",
 }
 PAGE_REPLIES = {
     "en": ["Hi! Thanks for reaching out 😊", "Yes, it's available!", "It's $49 with free delivery."],
@@ -106,8 +116,10 @@ def conversation(index: int, *, seed: int = 0) -> Conversation:
     turns: list[tuple[bool, str]] = []
     replies = PAGE_REPLIES[language]
     for i, line in enumerate(lines[:count]):
+        if persona == "won" and i == count - 1:
+            turns.append((True, PAGE_CONFIRMATIONS[language]))
         turns.append((False, line))
-        if persona != "cold" and rng.random() < 0.7:
+        if persona != "cold" and rng.random() < 0.7 and not (persona == "won" and i >= count - 2):
             turns.append((True, replies[i % len(replies)]))
     return Conversation(index, persona, language, name, tuple(turns))
 

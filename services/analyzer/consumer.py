@@ -18,7 +18,7 @@ import asyncpg
 import structlog
 from prometheus_client import Counter
 
-from services.analyzer import repository, transcript
+from services.analyzer import fallback, repository, transcript
 from services.analyzer.coalesce import Coalescer
 from services.analyzer.prompt import Stage
 from services.analyzer.scorer import Scorer
@@ -126,9 +126,11 @@ class Analyzer:
                 if state.covered:
                     EVENTS.labels("coalesced").inc()
                     return
-                if event.messages and all(m.from_page for m in event.messages):
+                if (event.messages and all(m.from_page for m in event.messages)
+                        and not fallback.page_may_decide(event.messages)):
                     # The page's own reply says little about the lead; the customer's next
-                    # message is analysed with it in the transcript.
+                    # message is analysed with it in the transcript. A reply that may settle the
+                    # deal ("Payment received", "order cancelled") is analysed now.
                     EVENTS.labels("echo_only").inc()
                     return
             await self._rounds.submit(key, event, immediate=event.origin == "backfill")

@@ -12,8 +12,10 @@ import asyncpg
 import httpx
 import pytest
 
+from services.analyzer import fallback
 from shared import db
 from shared.broker import Topology, delete_topology
+from shared.messages import ChatMessage
 from tests.fakes.llm import FakeLLM
 
 STAGES = ("New lead", "Interested", "Ready to buy", "Won", "Lost")
@@ -58,6 +60,17 @@ async def test_the_demo_runs_to_the_stage_table_twice(service_env, server_databa
         assert first >= 20
         assert await conn.fetchval("SELECT count(*) FROM contacts WHERE stage_id IS NULL") == 0
         assert await conn.fetchval("SELECT count(*) FROM jobs WHERE status = 'COMPLETED'") == 2
+        # Closed deals are shown, and each was closed by the page: its transcript holds a page
+        # message confirming the payment (a customer's "paid" alone is never Won).
+        won = await conn.fetch("""SELECT c.page_id, c.platform, c.external_id FROM contacts c
+                                  JOIN stages s ON s.id = c.stage_id WHERE s.type = 'WON'""")
+        assert won, table
+        for contact in won:
+            rows = await conn.fetch(
+                """SELECT mid, from_page, text, sent_at FROM messages WHERE page_id = $1
+                   AND platform = $2 AND contact_external_id = $3 ORDER BY sent_at""", *contact)
+            transcript = [ChatMessage(**dict(r)) for r in rows]
+            assert fallback.confirmation_mids(transcript), [m.text for m in transcript]
     finally:
         await conn.close()
 

@@ -53,7 +53,7 @@ async def test_signed_messenger_event_becomes_a_contact(clean_db, service_env):
         assert row["platform"] == "messenger"
         # The fallback scorer explains itself: the question and the price ask are its signals.
         assert row["used_fallback"] is True
-        assert "questions (1)" in row["ai_reasoning"] and "buying intent" in row["ai_reasoning"]
+        assert "questions (1)" in row["ai_reasoning"] and "asked the price" in row["ai_reasoning"]
         stored = await clean_db.fetchval("SELECT text FROM messages WHERE mid = 'm_e2e_1'")
         assert stored == "¿Cuánto cuesta? price please"
         # No secret of the configuration appears in any log line.

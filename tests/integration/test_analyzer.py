@@ -112,7 +112,7 @@ async def test_every_fault_mode_ends_in_a_valid_contact_scored(env):
             assert not analysis.used_fallback
         else:
             assert analysis.used_fallback, fault
-            assert "contact details shared +15" in analysis.reasoning
+            assert "contact details shared (phone)" in analysis.reasoning
     assert llm.outcomes[HANG] == 3 and llm.outcomes[OUT_OF_RANGE] == 1
     assert await queue_empty(env)
 

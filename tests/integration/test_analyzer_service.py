@@ -64,7 +64,8 @@ async def test_analyze_prints_the_fallback_analysis_without_an_api_key(service_e
     code, out, _ = await analyze_cli(json.dumps(TRANSCRIPT).encode(), service_env, "-")
     analysis = json.loads(out)
     assert code == 0 and analysis["used_fallback"] is True
-    assert "buying intent (preço)" in analysis["reasoning"]
+    assert "asked the price (preço)" in analysis["reasoning"]
+    assert analysis["evidence"] == ["1"] and analysis["signals"][0]["signal"] == "base"
 
 
 async def test_analyze_uses_the_llm_and_falls_back_when_it_keeps_failing(service_env, tmp_path):

@@ -12,9 +12,9 @@ Kind = Literal["FULL", "INCREMENTAL", "RETRY", "RESCORE"]
 # Columns of `jobs` joined with the `job_progress` view: what the API and `leadsync jobs` show.
 _SELECT = """
 SELECT j.id, j.page_id, j.kind, j.status, j.total_contacts, j.synced_contacts,
-       j.failed_contacts, j.token_expired, j.errors, j.error, j.enumeration_done, j.retry_of,
-       j.heartbeat_at, j.started_at, j.completed_at, j.created_at, j.updated_at, j.params,
-       j.result,
+       j.failed_contacts, j.token_expired, j.errors, j.errors_count, j.error, j.enumeration_done,
+       j.retry_of, j.heartbeat_at, j.started_at, j.completed_at, j.created_at, j.updated_at,
+       j.params, j.result,
        p.percent, p.items_per_s, p.eta_s, p.age_s
 FROM jobs j JOIN job_progress p ON p.id = j.id
 """
@@ -105,6 +105,38 @@ async def recent(conn: asyncpg.Connection | asyncpg.Pool, *, limit: int = 20) ->
         limit,
     )
     return [as_dict(r) for r in rows]
+
+
+ItemKey = tuple[str, str]  # (platform, contact_external_id): the order of a job's items
+
+
+async def items(
+    conn: asyncpg.Connection | asyncpg.Pool, job_id: str, *, outcome: str | None,
+    after: ItemKey | None, limit: int,
+) -> tuple[list[dict[str, Any]], ItemKey | None]:
+    """One page of a job's items in key order, and the key to continue after (None at the end)."""
+    rows = await conn.fetch(
+        """
+        SELECT platform, contact_external_id, outcome, error FROM job_items
+        WHERE job_id = $1::uuid AND ($2::text IS NULL OR outcome = $2)
+          AND ($3::text IS NULL OR (platform, contact_external_id) > ($3, $4))
+        ORDER BY platform, contact_external_id
+        LIMIT $5
+        """,
+        job_id, outcome, after[0] if after else None, after[1] if after else None, limit + 1,
+    )
+    page = [dict(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return page, (page[-1]["platform"], page[-1]["contact_external_id"]) if more else None
+
+
+def encode_item_cursor(key: ItemKey) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+def decode_item_cursor(cursor: str) -> ItemKey:
+    platform, _, contact = cursor.partition(":")
+    return platform, contact
 
 
 def as_dict(row: asyncpg.Record) -> dict[str, Any]:

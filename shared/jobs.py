@@ -13,6 +13,9 @@ import asyncpg
 
 Outcome = Literal["SYNCED", "FAILED"]
 ACTIVE = ("PENDING", "IN_PROGRESS")
+# `jobs.errors` keeps the first this many item errors (errors_count counts them all; every one
+# stays in job_items): past that an append would rewrite an ever larger jsonb under the job's lock.
+MAX_ERRORS = 100
 # The stage moves a RESCORE job reports (DESIGN §6 jobs.result), in the order they are shown.
 MOVES = ("into_won", "into_lost", "up", "down", "blocked", "unchanged")
 MOVE_LABELS = {"into_won": "into Won", "into_lost": "into Lost", "up": "up", "down": "down",
@@ -85,11 +88,13 @@ async def settle_item(
         UPDATE jobs SET
             synced_contacts = synced_contacts + ($2 = 'SYNCED')::int,
             failed_contacts = failed_contacts + ($2 = 'FAILED')::int,
-            errors = CASE WHEN $3::jsonb IS NULL THEN errors ELSE errors || jsonb_build_array($3::jsonb) END,
+            errors = CASE WHEN $3::jsonb IS NULL OR errors_count >= $4 THEN errors
+                          ELSE errors || jsonb_build_array($3::jsonb) END,
+            errors_count = errors_count + ($3::jsonb IS NOT NULL)::int,
             updated_at = now()
         WHERE id = $1::uuid
         """,
-        job_id, outcome, item_error,
+        job_id, outcome, item_error, MAX_ERRORS,
     )
     await complete_if_done(conn, job_id)
     return True

@@ -10,6 +10,7 @@ import httpx
 
 from services.analyzer.consumer import Analyzer, Limits
 from services.analyzer.llm import LlmScorer
+from services.analyzer.names import NameWriter
 from services.analyzer.prompt import PROMPT_VERSION
 from services.analyzer.scorer import Candidate, Scorer, UnknownVersion
 from services.analyzer.settings import DEFAULT_METRICS_PORT, AnalyzerSettings
@@ -26,7 +27,6 @@ def limits(settings: AnalyzerSettings) -> Limits:
         debounce_s=settings.analyzer_debounce_s,
         max_messages=settings.transcript_max_messages,
         token_budget=settings.transcript_token_budget,
-        names_timeout_s=settings.names_timeout_s,
         rescore_concurrency=settings.llm_concurrency,
     )
 
@@ -81,10 +81,15 @@ async def main(stop: asyncio.Event) -> None:
         stack.push_async_callback(scoring.close)
         http = httpx.AsyncClient(timeout=httpx.Timeout(10, connect=3))
         stack.push_async_callback(http.aclose)
-        profiles = Profiles.from_settings(settings, pool, http)
+        names = NameWriter(pool)
+        stack.push_async_callback(names.close)
+        profiles = Profiles.from_settings(settings, pool, http, timeout_s=settings.names_timeout_s,
+                                          on_name=names.add)
+        if profiles is not None:
+            stack.push_async_callback(profiles.close)
         analyzer = Analyzer(
             pool=pool, publisher=publisher, scorer=scoring, limits=limits(settings),
-            names=profiles.lookup if profiles is not None else None,
+            names=profiles.known if profiles is not None else None,
         )
         service = consumer(settings, analyzer)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import asyncpg
 import structlog
@@ -27,9 +28,10 @@ from services.analyzer.transcript import Key
 from shared import job_records, jobs
 from shared.broker import Delivery, Publisher
 from shared.errors import PermanentError
-from shared.messages import Analysis, ChatMessage, ContactScored, ConversationUpdated
+from shared.messages import Analysis, ChatMessage, ContactScored, ConversationUpdated, Platform
 
-NameLookup = Callable[[str, str, str], Awaitable[str | None]]
+# A name known now, or None (and the name, once looked up, is written to the contact later).
+NameLookup = Callable[[str, Platform, str], str | None]
 
 EVENTS = Counter(
     "leadsync_analyzer_events_total",
@@ -49,7 +51,6 @@ class Limits:
     debounce_s: float = 2.0
     max_messages: int = 60
     token_budget: int = 3000
-    names_timeout_s: float = 1.5
     # How long "not cancelled" is believed. 0: ask every time (one primary-key read), so a
     # cancel stops LLM calls for the job's queued items at once; CANCELLED itself is cached.
     cancel_cache_s: float = 0.0
@@ -253,7 +254,7 @@ class Analyzer:
             return
         name = next((e.contact_name for e in events if e.contact_name), None)
         if name is None:
-            name = await self._lookup_name(key)
+            name = self._lookup_name(key)
         await self._publisher.publish_many([
             (ContactScored(
                 page_id=key.page_id, platform=e.platform, contact_id=key.contact_id,
@@ -263,17 +264,12 @@ class Analyzer:
             for (origin, job_id), e in targets.items()
         ])
 
-    async def _lookup_name(self, key: Key) -> str | None:
+    def _lookup_name(self, key: Key) -> str | None:
+        # Never awaited: a name not known yet is looked up in the background and written to
+        # the contact when it arrives, so scoring never waits for Meta.
         if self._names is None:
             return None
-        try:
-            return await asyncio.wait_for(
-                self._names(key.page_id, key.platform, key.contact_id),
-                timeout=self._limits.names_timeout_s,
-            )
-        except Exception as err:  # a name is nice to have; scoring never waits on it for long
-            log.info("contact.name_unavailable", error=type(err).__name__)
-            return None
+        return self._names(key.page_id, cast(Platform, key.platform), key.contact_id)
 
     async def _settle_empty(self, key: Key, events: list[ConversationUpdated]) -> None:
         """A backfilled conversation with nothing to score still settles its job item."""

@@ -44,7 +44,8 @@ class AnalyzerSettings(GraphSettings):
     analyzer_debounce_s: float = Field(default=2.0, ge=0, le=60)
     transcript_max_messages: int = Field(default=60, ge=1, le=1000)
     transcript_token_budget: int = Field(default=3000, ge=50, le=200_000)
-    names_timeout_s: float = Field(default=1.5, gt=0, le=30)
+    # One Graph profile call (names are looked up in the background; scoring never waits).
+    names_timeout_s: float = Field(default=10.0, gt=0, le=60)
     # Held (debounced) deliveries occupy prefetch slots, so prefetch is sized for a window's worth.
     prefetch: int = Field(default=512, ge=1, le=5000)
 

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.webhook.api.openapi import document
+from services.webhook.api.schemas import RESPONSES
 from tests.support.admin_api import admin_client
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -62,7 +62,7 @@ async def test_the_ledger_lists_a_contacts_scores_newest_first(api, clean_db):
     assert [(i["lead_score"], i["lead_status"]) for i in items] == [
         (20, "CONTACTED"), (95, "WON"), (75, "QUALIFIED"), (35, "CONTACTED")]
     assert items[0]["evidence"] == ["m_ana_3"] and items[0]["signals"][0]["mids"] == ["m_ana_3"]
-    assert set(items[0]) == set(document()["components"]["schemas"]["Score"]["required"])
+    assert set(items[0]) == set(RESPONSES["Score"]["required"])
     r = await api.get(f"/api/contacts/{ids['ana']}/scores", params={"include_shadow": "true", "limit": 2})
     assert [(i["shadow"], i["model"]) for i in r.json()["items"]] == [(True, "candidate"), (False, "")]
 

@@ -9,12 +9,12 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
-from services.webhook.api.contacts import parse_query
 from services.webhook.api.encoding import ApiResponse
-from services.webhook.api.errors import not_found
+from services.webhook.api.errors import not_found, parse_query
 from services.webhook.api.pipelines import parse_uuid
+from services.webhook.api.spec import ApiRoute, Operation
+from services.webhook.boundary import QueryInt
 
 MAX_LIMIT = 500
 BANDS = 10  # deciles: 1-10, 11-20, …, 91-100
@@ -27,7 +27,7 @@ LEDGER_COLUMNS = """s.id, s.analyzed_through, s.lead_score, s.lead_status, s.rec
 class ScoresQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    limit: int = Field(default=100, ge=1, le=MAX_LIMIT)
+    limit: QueryInt = Field(default=100, ge=1, le=MAX_LIMIT)
     include_shadow: bool = Field(default=False, description="also the shadow candidate's rows")
 
 
@@ -40,7 +40,7 @@ async def ledger(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID | str
         WHERE s.contact_id = $1::uuid AND ($2 OR NOT s.shadow)
         ORDER BY s.analyzed_through DESC NULLS LAST, s.id DESC
         LIMIT $3
-        """,
+        """,  # noqa: S608 - constant LEDGER_COLUMNS
         str(contact_id), include_shadow, limit,
     )
     return [dict(r) for r in rows]
@@ -108,7 +108,13 @@ async def pipeline_calibration(request: Request) -> Response:
     return ApiResponse({"pipeline_id": str(pipeline_id), "bands": await calibration(pool, pipeline_id)})
 
 
-routes: list[BaseRoute] = [
-    Route("/contacts/{contact_id}/scores", contact_scores, methods=["GET"]),
-    Route("/pipelines/{pipeline_id}/calibration", pipeline_calibration, methods=["GET"]),
+UUID_PATH = {"type": "string", "format": "uuid"}
+
+routes: list[ApiRoute] = [
+    ApiRoute("/contacts/{contact_id}/scores", contact_scores, "GET", Operation(
+        "The contact's score ledger: every analysis, newest first", ((200, "ScoreList"),),
+        query=ScoresQuery, path_schemas={"contact_id": UUID_PATH})),
+    ApiRoute("/pipelines/{pipeline_id}/calibration", pipeline_calibration, "GET", Operation(
+        "Per score decile, how many contacts later reached WON and LOST", ((200, "Calibration"),),
+        path_schemas={"pipeline_id": UUID_PATH})),
 ]

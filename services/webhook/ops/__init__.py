@@ -46,6 +46,7 @@ def mount() -> Mount:
         Route("/sync", views.sync_pages, methods=["POST"]),
         Route("/pages/{page_id}/rescore", views.rescore_page, methods=["POST"]),
         Route("/jobs/{job_id}/cancel", views.cancel_job, methods=["POST"]),
+        Route("/jobs/{job_id}/items", views.job_items, methods=["GET"]),
         Route("/api/progress", views.progress, methods=["GET"]),
         Route("/stages", views.stage_board, methods=["GET"]),
         Route("/contacts/{contact_id}", views.contact, methods=["GET"]),

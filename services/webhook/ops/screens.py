@@ -174,13 +174,15 @@ def page_detail(row: Any, jobs: list[Any], *, now: datetime, csrf: str, back: st
         if job["started_at"] is not None:
             took = ((job["completed_at"] or now) - job["started_at"]).total_seconds()
         errors = job["errors"] or []
+        count = max(job["errors_count"] or 0, len(errors))
         detail = "".join(
             f"<li><code>{e(err.get('platform'))}:{e(err.get('id'))}</code> {e(err.get('error'))}</li>"
             for err in errors[:20]
         )
-        more = f"<li>… and {len(errors) - 20} more</li>" if len(errors) > 20 else ""
-        failures = (f"<details><summary>{len(errors)} failed conversation"
-                    f"{'s' if len(errors) != 1 else ''}</summary><ul>{detail}{more}</ul></details>"
+        more = (f'<li><a href="/ops/jobs/{e(job["id"])}/items">all {count} failed conversations '
+                f"→</a></li>" if count > 20 else "")
+        failures = (f"<details><summary>{count} failed conversation"
+                    f"{'s' if count != 1 else ''}</summary><ul>{detail}{more}</ul></details>"
                     if errors else "")
         history.append(f"""
 <tr data-job-row="{e(job['id'])}">
@@ -355,3 +357,25 @@ def contact(row: Any, activities: list[Any], messages: list[Any], *, now: dateti
     <ol class="conversation">{convo or '<li class="empty">No message stored.</li>'}</ol></section>
 </div>"""
     return layout(row["name"] or "Contact", body, csrf=csrf, nav="stages")
+
+
+def job_items(job: dict[str, Any], items: list[dict[str, Any]], *, next_cursor: str | None,
+              csrf: str) -> str:
+    """A job's failed conversations, a page at a time (what GET /api/jobs/{id}/items serves)."""
+    rows = "".join(
+        f"<tr><td>{e(i['platform'])}</td><td><code>{e(i['contact_external_id'])}</code></td>"
+        f"<td>{e(i['error'])}</td></tr>" for i in items)
+    empty = '<tr><td colspan="3" class="empty">No failed conversation.</td></tr>' if not items else ""
+    nxt = (f'<nav class="pager"><a class="button" rel="next" href="/ops/jobs/{e(job["id"])}/items?'
+           f'cursor={e(quote(next_cursor, safe=""))}">Next →</a></nav>' if next_cursor else "")
+    body = f"""
+<p class="crumbs"><a href="/ops/">Pages</a> /
+  <a href="/ops/pages/{e(quote(job['page_id'], safe=''))}">{e(job['page_id'])}</a> / job</p>
+<div class="toolbar"><h1>Failed conversations
+  <span class="count">{e(job['failed_contacts'])}</span></h1></div>
+<p class="muted small">Also in the admin API:
+  <code>GET /api/jobs/{e(job['id'])}/items?outcome=FAILED</code></p>
+<table class="items"><thead><tr><th>Platform</th><th>Customer</th><th>Error</th></tr></thead>
+<tbody>{rows}{empty}</tbody></table>
+{nxt}"""
+    return layout("Failed conversations", body, csrf=csrf, nav="pages")

@@ -120,6 +120,8 @@ async def test_a_rescore_is_a_job_one_per_page_and_dry_runs_say_so(api, clean_db
     ({"dry_run": "maybe"}, "dry_run"),
     ({"dry_run": True, "prompt_version": ""}, "prompt_version"),
     ({"dry_run": True, "prompt_version": "lead v2; drop"}, "prompt_version"),
+    ({"dry_run": True, "prompt_version": "lead-v2\u0000"}, "prompt_version"),
+    ({"dry_run": 1}, "dry_run"),  # JSON types as declared
     ({"dry_run": True, "prompt_version": "x" * 101}, "prompt_version"),
     ({"dry_run": True, "extra": 1}, "extra"),
 ])

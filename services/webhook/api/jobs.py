@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -46,18 +46,14 @@ class ItemsQuery(BaseModel):
         default=None, description="next_cursor of the previous page")
 
 
-# A prompt version's name: which ones exist only the analyzer knows (an unknown one fails the job).
-Version = Annotated[str, StringConstraints(min_length=1, max_length=100,
-                                           pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-
-
 class RescoreBody(BaseModel):
     """Replay the page's stored transcripts; a dry run reports the stage moves and makes none."""
 
     model_config = ConfigDict(extra="forbid")
 
     dry_run: bool = Field(description="true: only report what would move (jobs.result)")
-    prompt_version: Version | None = Field(
+    # Which versions exist only the analyzer knows: an unknown one fails the job with its reason.
+    prompt_version: Id | None = Field(
         default=None,
         description="score with this prompt version (the analyzer's current one when absent)")
 

@@ -211,8 +211,8 @@ async def rescore_page(request: Request) -> Response:
     try:
         RescoreBody(dry_run=True, prompt_version=version)
     except ValidationError:
-        return RedirectResponse(_with_notice(back, "A prompt version is letters, digits, '.', '_' "
-                                             "or '-' (up to 100)."), status_code=303)
+        return RedirectResponse(_with_notice(back, "A prompt version is letters, digits, '.', '_', "
+                                             "':' or '-' (up to 100)."), status_code=303)
     notice = await actions.rescore(deps.pool, deps.publisher, page_id,
                                    dry_run=_field(form, "dry_run") != "0", prompt_version=version)
     return RedirectResponse(_with_notice(back, notice), status_code=303)

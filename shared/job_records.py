@@ -1,4 +1,4 @@
-"""Creating backfill jobs and reading them with their progress: the admin API, CLI and scheduler share it."""
+"""Creating jobs and reading them with their progress: the admin API, CLI, console and scheduler share it."""
 
 from __future__ import annotations
 
@@ -7,31 +7,35 @@ from typing import Any, Literal
 
 import asyncpg
 
-Kind = Literal["FULL", "INCREMENTAL", "RETRY"]
+Kind = Literal["FULL", "INCREMENTAL", "RETRY", "RESCORE"]
 
 # Columns of `jobs` joined with the `job_progress` view: what the API and `leadsync jobs` show.
 _SELECT = """
 SELECT j.id, j.page_id, j.kind, j.status, j.total_contacts, j.synced_contacts,
        j.failed_contacts, j.token_expired, j.errors, j.errors_count, j.error, j.enumeration_done,
-       j.retry_of,
-       j.heartbeat_at, j.started_at, j.completed_at, j.created_at, j.updated_at,
+       j.retry_of, j.heartbeat_at, j.started_at, j.completed_at, j.created_at, j.updated_at,
+       j.params, j.result,
        p.percent, p.items_per_s, p.eta_s, p.age_s
 FROM jobs j JOIN job_progress p ON p.id = j.id
 """
 
 
 async def create(
-    conn: asyncpg.Connection, page_id: str, kind: Kind, *, retry_of: str | None = None
+    conn: asyncpg.Connection, page_id: str, kind: Kind, *, retry_of: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """A new PENDING job, or the page's active one (False) — the partial unique index decides."""
+    """A new PENDING job, or the page's active one (False) — the partial unique index decides.
+
+    `params`: how a RESCORE job replays ({dry_run, prompt_version}).
+    """
     for _ in range(5):
         job_id = await conn.fetchval(
             """
-            INSERT INTO jobs (page_id, kind, retry_of) VALUES ($1, $2, $3::uuid)
+            INSERT INTO jobs (page_id, kind, retry_of, params) VALUES ($1, $2, $3::uuid, $4)
             ON CONFLICT (page_id) WHERE status IN ('PENDING', 'IN_PROGRESS') DO NOTHING
             RETURNING id
             """,
-            page_id, kind, retry_of,
+            page_id, kind, retry_of, params,
         )
         if job_id is not None:
             job = await get(conn, str(job_id))
@@ -62,6 +66,17 @@ async def cancel(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
     except asyncpg.DataError:
         return False  # not a UUID: no such job
     return bool(cancelled)
+
+
+async def fail(conn: asyncpg.Connection | asyncpg.Pool, job_id: str, error: str) -> bool:
+    """FAILED with `error`, unless it has ended already; False then."""
+    return bool(await conn.fetchval(
+        """
+        UPDATE jobs SET status = 'FAILED', error = $2, completed_at = now(), updated_at = now()
+        WHERE id = $1::uuid AND status IN ('PENDING', 'IN_PROGRESS') RETURNING true
+        """,
+        job_id, error[:1000],
+    ))
 
 
 async def get(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> dict[str, Any] | None:

@@ -15,8 +15,8 @@ from shared.broker import Publisher, Topology, delete_topology
 from tests.support import secrets as test_secrets
 from tests.support import servers
 
-TABLES = ["activities", "job_items", "jobs", "messages", "contacts", "stages", "pages", "pipelines",
-          "console_sessions"]
+TABLES = ["scores", "activities", "job_items", "jobs", "messages", "contacts", "stages", "pages",
+          "pipelines", "console_sessions"]
 
 
 @pytest.fixture(scope="session")

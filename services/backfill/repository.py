@@ -166,7 +166,8 @@ async def start_due_syncs(pool: asyncpg.Pool) -> list[str]:
           AND NOT EXISTS (
               SELECT 1 FROM jobs j WHERE j.page_id = p.id
                 AND (j.status IN ('PENDING', 'IN_PROGRESS')
-                     OR j.created_at > now() - make_interval(secs => p.sync_interval_s)))
+                     OR (j.kind <> 'RESCORE'
+                         AND j.created_at > now() - make_interval(secs => p.sync_interval_s))))
         ON CONFLICT (page_id) WHERE status IN ('PENDING', 'IN_PROGRESS') DO NOTHING
         RETURNING id
         """

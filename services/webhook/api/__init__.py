@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
-from services.webhook.api import contacts, jobs, openapi, pages, pipelines
+from services.webhook.api import contacts, jobs, openapi, pages, pipelines, scores
 from services.webhook.api.auth import AdminAuth
 from services.webhook.api.errors import (
     InternalErrors,
@@ -17,7 +17,8 @@ from services.webhook.api.errors import (
 )
 from services.webhook.api.spec import ApiRoute, link_methods
 
-RESOURCES: list[list[ApiRoute]] = [pages.routes, pipelines.routes, contacts.routes, jobs.routes]
+RESOURCES: list[list[ApiRoute]] = [pages.routes, pipelines.routes, contacts.routes, scores.routes,
+                                   jobs.routes]
 
 
 def mount() -> Mount:

@@ -1,4 +1,4 @@
-"""Admin API routes for backfill jobs: start, read, cancel and retry (DESIGN §3, §7.7)."""
+"""Admin API routes for jobs: start a backfill or a rescore, read, cancel and retry (DESIGN §3, §7.7)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,21 @@ class ItemsQuery(BaseModel):
         default=None, description="next_cursor of the previous page")
 
 
+class RescoreBody(BaseModel):
+    """Replay the page's stored transcripts; a dry run reports the stage moves and makes none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = Field(description="true: only report what would move (jobs.result)")
+    # Which versions exist only the analyzer knows: an unknown one fails the job with its reason.
+    prompt_version: Id | None = Field(
+        default=None,
+        description="score with this prompt version (the analyzer's current one when absent)")
+
+    def params(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "prompt_version": self.prompt_version}
+
+
 async def _announce(request: Request, job_id: str) -> None:
     """Tell the workers; if RabbitMQ is down the scheduler hands the PENDING job out later."""
     try:
@@ -55,10 +70,11 @@ async def _announce(request: Request, job_id: str) -> None:
 
 
 async def _start(request: Request, page_id: str, kind: job_records.Kind,
-                 retry_of: str | None = None) -> tuple[dict[str, Any], bool]:
+                 retry_of: str | None = None, params: dict[str, Any] | None = None,
+                 ) -> tuple[dict[str, Any], bool]:
     pool = request.app.state.deps.pool
     async with pool.acquire() as conn:
-        job, created = await job_records.create(conn, page_id, kind, retry_of=retry_of)
+        job, created = await job_records.create(conn, page_id, kind, retry_of=retry_of, params=params)
     if created:
         await _announce(request, job["id"])
     return job, created
@@ -77,6 +93,19 @@ async def start_backfill(request: Request) -> JSONResponse:
         raise ApiError(409, f"page {body.page_id!r} needs a valid access token first "
                             "(PATCH /api/pages/{id} with access_token)", field="page_id")
     job, created = await _start(request, body.page_id, "FULL" if body.mode == "full" else "INCREMENTAL")
+    return JSONResponse({"job_id": job["id"], **job}, status_code=202 if created else 200)
+
+
+async def start_rescore(request: Request) -> JSONResponse:
+    page_id = request.path_params["page_id"]
+    body = await parse_body(request, RescoreBody)
+    pool = request.app.state.deps.pool
+    if await pool.fetchval("SELECT 1 FROM pages WHERE id = $1", page_id) is None:
+        raise not_found("page", page_id)
+    job, created = await _start(request, page_id, "RESCORE", params=body.params())
+    if not created and (job["kind"], job["params"]) != ("RESCORE", body.params()):
+        raise ApiError(409, f"page {page_id!r} already has an active {job['kind']} job; rescore "
+                            "when it has ended", active_job_id=job["id"])
     return JSONResponse({"job_id": job["id"], **job}, status_code=202 if created else 200)
 
 
@@ -134,6 +163,9 @@ async def retry_job(request: Request) -> JSONResponse:
     if job["status"] not in TERMINAL:
         raise ApiError(409, f"job is still {job['status']}; retry it once it has ended",
                        job_status=job["status"])
+    if job["kind"] == "RESCORE":
+        raise ApiError(409, "a RESCORE job is not retried: start another rescore of the page",
+                       job_status=job["status"])
     if job["failed_contacts"] == 0:
         raise ApiError(409, "job has no failed items to retry", job_status=job["status"])
     retry, created = await _start(request, job["page_id"], "RETRY", retry_of=job_id)
@@ -165,4 +197,11 @@ routes: list[ApiRoute] = [
     ApiRoute("/pages/{page_id}/jobs", page_jobs, "GET", Operation(
         "A page's jobs, newest first", ((200, "JobList"),), query=HistoryQuery,
         path_schemas=PAGE_ID)),
+    ApiRoute("/pages/{page_id}/rescore", start_rescore, "POST", Operation(
+        "Re-score the page's stored transcripts (a RESCORE job)",
+        ((202, "JobStarted"), (200, "JobStarted")), body=RescoreBody, errors=(409,),
+        path_schemas=PAGE_ID,
+        description="202 with a new RESCORE job; 200 with the same rescore when it is already "
+                    "running; 409 when the page has another active job. A dry run changes no "
+                    "contact: its `result` lists the stage moves the real run would make.")),
 ]

@@ -82,9 +82,20 @@ JOB_STATUS = {"enum": ["PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELL
 ITEM_ERROR = _object(platform={"type": "string"}, id={"type": "string"}, error={"type": "string"})
 ITEM_ERROR["required"] = ["platform", "id", "error"]
 ITEM_ERROR["properties"]["code"] = INT_OR_NULL
+MOVES = ("into_won", "into_lost", "up", "down", "blocked", "unchanged")
+RESCORE_RESULT = {
+    "type": ["object", "null"],
+    "description": "a finished RESCORE job's stage moves (what a dry run would make)",
+    "properties": {
+        "moves": _object(**{m: {"type": "integer"} for m in MOVES}),
+        "examples": {"type": "array", "description": "the first 20 moved contacts", "items": {
+            "type": "object", "description": "contact_id, name, platform, external_id, from, to, "
+            "move, reason, score_before, score_after, status_before, status_after"}},
+    },
+}
 RESPONSES["Job"] = _object(
     id={"type": "string", "format": "uuid"}, page_id={"type": "string"},
-    kind={"type": "string", "examples": ["FULL", "INCREMENTAL", "RETRY"]}, status=JOB_STATUS,
+    kind={"type": "string", "examples": ["FULL", "INCREMENTAL", "RETRY", "RESCORE"]}, status=JOB_STATUS,
     total_contacts=INT_OR_NULL, synced_contacts={"type": "integer"},
     failed_contacts={"type": "integer"}, token_expired={"type": "boolean"},
     errors={"type": "array", "items": ITEM_ERROR,
@@ -93,6 +104,8 @@ RESPONSES["Job"] = _object(
     error=TEXT_OR_NULL, enumeration_done={"type": ["boolean", "null"]}, retry_of=UUID_OR_NULL,
     heartbeat_at=TS, started_at=TS, completed_at=TS, created_at=TS, updated_at=TS,
     percent=NUM_OR_NULL, items_per_s=NUM_OR_NULL, eta_s=NUM_OR_NULL, age_s=NUM_OR_NULL,
+    params={"type": ["object", "null"], "description": "a RESCORE job's {dry_run, prompt_version}"},
+    result=RESCORE_RESULT,
 )
 RESPONSES["JobStarted"] = {"allOf": [_ref("Job"), _object(job_id={"type": "string", "format": "uuid"})]}
 RESPONSES["JobList"] = _object(jobs={"type": "array", "items": _ref("Job")})
@@ -103,3 +116,28 @@ RESPONSES["JobItem"] = _object(
 RESPONSES["JobItemList"] = _items("JobItem", next_cursor={
     "type": ["string", "null"], "description": "pass as `cursor` for the next page; null at the end"})
 RESPONSES["OpenApi"] = {"type": "object", "required": ["openapi", "paths"]}
+
+RESPONSES["Signal"] = _object(signal={"type": "string"}, points={"type": "integer"},
+                              mids={"type": "array", "items": {"type": "string"},
+                                    "description": "the messages that fired it"})
+RESPONSES["Score"] = _object(
+    id={"type": "integer"}, analyzed_through=TS, lead_score={"type": "integer"},
+    lead_status={"enum": ["NEW", "CONTACTED", "QUALIFIED", "WON", "LOST"]},
+    recommended_stage={"type": "string"}, confidence=INT_OR_NULL, summary={"type": "string"},
+    reasoning={"type": "string"}, signals={"type": "array", "items": _ref("Signal")},
+    evidence={"type": "array", "items": {"type": "string"},
+              "description": "mids of stored messages that moved the analysis"},
+    model={"type": "string"}, prompt_version={"type": "string"}, used_fallback={"type": "boolean"},
+    shadow={"type": "boolean", "description": "a shadow candidate's analysis; never placed"},
+    job_id=UUID_OR_NULL, created_at=TS,
+)
+RESPONSES["ScoreList"] = _items("Score")
+RESPONSES["CalibrationBand"] = _object(
+    band={"type": "string", "examples": ["71-80"]}, score_min={"type": "integer"},
+    score_max={"type": "integer"},
+    contacts={"type": "integer", "description": "contacts scored in the band before their outcome"},
+    won={"type": "integer"}, lost={"type": "integer"}, open={"type": "integer"},
+    win_rate={"type": ["number", "null"], "description": "won / contacts; null without contacts"},
+)
+RESPONSES["Calibration"] = _object(pipeline_id={"type": "string", "format": "uuid"},
+                                   bands={"type": "array", "items": _ref("CalibrationBand")})

@@ -44,6 +44,7 @@ def mount() -> Mount:
         Route("/pages/{page_id}", views.page_detail, methods=["GET"]),
         Route("/pages/{page_id}/sync", views.sync_pages, methods=["POST"]),
         Route("/sync", views.sync_pages, methods=["POST"]),
+        Route("/pages/{page_id}/rescore", views.rescore_page, methods=["POST"]),
         Route("/jobs/{job_id}/cancel", views.cancel_job, methods=["POST"]),
         Route("/jobs/{job_id}/items", views.job_items, methods=["GET"]),
         Route("/api/progress", views.progress, methods=["GET"]),

@@ -6,12 +6,15 @@ import math
 import time
 import uuid
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 import structlog
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from services.webhook.api.jobs import RescoreBody
+from services.webhook.api.scores import calibration
 from services.webhook.boundary import ascii_int
 from services.webhook.ops import actions, queries, screens, session
 from services.webhook.ops.html import layout
@@ -156,6 +159,7 @@ async def page_detail(request: Request) -> Response:
     return _html(screens.page_detail(
         row, jobs, now=datetime.now(UTC), csrf=_csrf(request), back=_back(request),
         notice=request.query_params.get("notice", ""),
+        rescore=await queries.latest_rescore(pool, page_id),
     ))
 
 
@@ -191,6 +195,27 @@ def _sync_notice(outcome: actions.SyncOutcome, kind: str) -> str:
     if outcome.not_announced:
         parts.append("RabbitMQ is unreachable: the scheduler starts the jobs once it is back.")
     return " ".join(parts) or "No such page."
+
+
+async def rescore_page(request: Request) -> Response:
+    """The Dry run and Apply buttons: a RESCORE job of the page, dry or real."""
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    page_id = request.path_params["page_id"]
+    back = _safe_next(_field(form, "next"), f"/ops/pages/{quote(page_id, safe='')}")
+    deps = request.app.state.deps
+    if await queries.page(deps.pool, page_id) is None:
+        return RedirectResponse(_with_notice(back, "No such page."), status_code=303)
+    version = (_field(form, "prompt_version") or "").strip() or None
+    try:
+        RescoreBody(dry_run=True, prompt_version=version)
+    except ValidationError:
+        return RedirectResponse(_with_notice(back, "A prompt version is letters, digits, '.', '_', "
+                                             "':' or '-' (up to 100)."), status_code=303)
+    notice = await actions.rescore(deps.pool, deps.publisher, page_id,
+                                   dry_run=_field(form, "dry_run") != "0", prompt_version=version)
+    return RedirectResponse(_with_notice(back, notice), status_code=303)
 
 
 async def cancel_job(request: Request) -> Response:
@@ -245,8 +270,9 @@ async def stage_board(request: Request) -> Response:
         selected = max(pipelines, key=lambda p: p["contacts"])
     board = await queries.stage_board(pool, str(selected["id"]), per_stage=PER_STAGE) \
         if selected else []
+    bands = await calibration(pool, str(selected["id"])) if selected else []
     return _html(screens.stage_board(pipelines, selected, board, per_stage=PER_STAGE,
-                                     csrf=_csrf(request)))
+                                     csrf=_csrf(request), calibration=bands))
 
 
 async def contact(request: Request) -> Response:
@@ -257,5 +283,6 @@ async def contact(request: Request) -> Response:
                      404)
     activities = await queries.activities(pool, str(row["id"]))
     messages = await queries.recent_messages(pool, row)
+    history = await queries.score_history(pool, str(row["id"]))
     return _html(screens.contact(row, activities, messages, now=datetime.now(UTC),
-                                 csrf=_csrf(request)))
+                                 csrf=_csrf(request), history=history))

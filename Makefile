@@ -4,16 +4,29 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every install comes from these hashed locks (runtime, and runtime + test tools): `make lock`.
+LOCK := requirements.lock
+TEST_LOCK := requirements-test.lock
+UV_COMPILE := pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: install test demo lint services run clean bench chromium promtool chaos
+.PHONY: install test demo lint services run clean bench chromium docker-compose lock promtool chaos
 
 install: $(STAMP) promtool
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(TEST_LOCK)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
+	@$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+# After changing dependencies in pyproject.toml: re-resolve both locks (latest allowed versions),
+# then `make install` installs them. UPGRADE=--upgrade moves every pin, not only the needed ones.
+lock:
+	@test -x $(BIN)/uv || { test -x $(BIN)/python || $(PY) -m venv $(VENV); $(BIN)/python -m pip install --quiet uv; }
+	@$(BIN)/uv $(UV_COMPILE) $(UPGRADE) -o $(LOCK)
+	@$(BIN)/uv $(UV_COMPILE) $(UPGRADE) --extra test -o $(TEST_LOCK)
+	@echo "locked: $(LOCK), $(TEST_LOCK)"
 
 # Make sure the local Postgres and RabbitMQ answer, starting installed-but-stopped ones.
 services:
@@ -36,7 +49,15 @@ promtool:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    --no-install-recommends prometheus >/dev/null; }
 
-test: install services chromium
+# The compose tests run Debian's docker-compose (`config` needs no engine); install it once too.
+DOCKER_COMPOSE := /usr/bin/docker-compose
+docker-compose:
+	@test -x $(DOCKER_COMPOSE) || { \
+	  echo "installing docker-compose for the compose tests" >&2; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq docker-compose >/dev/null; }
+
+test: install services chromium docker-compose
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The long form of the chaos suite: five rounds of every fault, thousands of events. It breaks

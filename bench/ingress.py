@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -37,7 +38,8 @@ from shared.messages import ConversationUpdated, decode
 from shared.settings import DEFAULT_AMQP_URL
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = b"bench-app-secret"
+# Random per run: the services refuse secrets published in the repository.
+SECRET = secrets.token_hex(16).encode()
 PAGE = "PAGE_BENCH"
 START_MS = 1764028800000
 
@@ -210,7 +212,8 @@ def main() -> None:
     script = Path(tempfile.mkstemp(suffix=".lua", prefix="leadsync-bench-")[1])
     script.write_text(wrk_script([delivery(i) for i in range(2000)]))
     env = {**os.environ, "AMQP_URL": amqp_url, "BROKER_NAMESPACE": namespace, "LOG_LEVEL": "warning",
-           "META_APP_SECRET": SECRET.decode(), "META_VERIFY_TOKEN": "bench", "ADMIN_TOKEN": "bench-admin"}
+           "META_APP_SECRET": SECRET.decode(), "META_VERIFY_TOKEN": secrets.token_urlsafe(16),
+           "ADMIN_TOKEN": secrets.token_urlsafe(32), "METRICS_PORT": "0"}
     bare_port, hook_port = free_port(), free_port()
     bare_proc = start([sys.executable, "bench/baseline_app.py", str(bare_port)], env)
     hook_proc = start([sys.executable, "-m", "services.webhook"], {**env, "PORT": str(hook_port)})

@@ -18,6 +18,7 @@ COMMANDS = [
     "leadsync.commands.analyze",
     "leadsync.commands.backfill",
     "leadsync.commands.jobs",
+    "leadsync.commands.rescore",
     "leadsync.commands.simulate",
     "leadsync.commands.dlq",
 ]

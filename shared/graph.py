@@ -259,9 +259,10 @@ class GraphClient:
         body = await self.call(f"{conversation_id}/messages", params, token=token, pace=pace)
         return parse_messages(_items(body), own), next_cursor(body)
 
-    async def profile(self, user_id: str, platform: Platform, token: str) -> dict[str, Any]:
+    async def profile(self, user_id: str, platform: Platform, token: str, *,
+                      pace: str | None = None) -> dict[str, Any]:
         fields = "first_name,last_name,name" if platform == "messenger" else "name,username"
-        return await self.call(user_id, {"fields": fields}, token=token, pace=None)
+        return await self.call(user_id, {"fields": fields}, token=token, pace=pace)
 
 
 def _items(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Creating backfill jobs and reading them with their progress: the admin API, CLI and scheduler share it."""
+"""Creating jobs and reading them with their progress: the admin API, CLI, console and scheduler share it."""
 
 from __future__ import annotations
 
@@ -7,30 +7,35 @@ from typing import Any, Literal
 
 import asyncpg
 
-Kind = Literal["FULL", "INCREMENTAL", "RETRY"]
+Kind = Literal["FULL", "INCREMENTAL", "RETRY", "RESCORE"]
 
 # Columns of `jobs` joined with the `job_progress` view: what the API and `leadsync jobs` show.
 _SELECT = """
 SELECT j.id, j.page_id, j.kind, j.status, j.total_contacts, j.synced_contacts,
-       j.failed_contacts, j.token_expired, j.errors, j.error, j.enumeration_done, j.retry_of,
-       j.heartbeat_at, j.started_at, j.completed_at, j.created_at, j.updated_at,
+       j.failed_contacts, j.token_expired, j.errors, j.errors_count, j.error, j.enumeration_done,
+       j.retry_of, j.heartbeat_at, j.started_at, j.completed_at, j.created_at, j.updated_at,
+       j.params, j.result,
        p.percent, p.items_per_s, p.eta_s, p.age_s
 FROM jobs j JOIN job_progress p ON p.id = j.id
 """
 
 
 async def create(
-    conn: asyncpg.Connection, page_id: str, kind: Kind, *, retry_of: str | None = None
+    conn: asyncpg.Connection, page_id: str, kind: Kind, *, retry_of: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """A new PENDING job, or the page's active one (False) — the partial unique index decides."""
+    """A new PENDING job, or the page's active one (False) — the partial unique index decides.
+
+    `params`: how a RESCORE job replays ({dry_run, prompt_version}).
+    """
     for _ in range(5):
         job_id = await conn.fetchval(
             """
-            INSERT INTO jobs (page_id, kind, retry_of) VALUES ($1, $2, $3::uuid)
+            INSERT INTO jobs (page_id, kind, retry_of, params) VALUES ($1, $2, $3::uuid, $4)
             ON CONFLICT (page_id) WHERE status IN ('PENDING', 'IN_PROGRESS') DO NOTHING
             RETURNING id
             """,
-            page_id, kind, retry_of,
+            page_id, kind, retry_of, params,
         )
         if job_id is not None:
             job = await get(conn, str(job_id))
@@ -63,6 +68,17 @@ async def cancel(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
     return bool(cancelled)
 
 
+async def fail(conn: asyncpg.Connection | asyncpg.Pool, job_id: str, error: str) -> bool:
+    """FAILED with `error`, unless it has ended already; False then."""
+    return bool(await conn.fetchval(
+        """
+        UPDATE jobs SET status = 'FAILED', error = $2, completed_at = now(), updated_at = now()
+        WHERE id = $1::uuid AND status IN ('PENDING', 'IN_PROGRESS') RETURNING true
+        """,
+        job_id, error[:1000],
+    ))
+
+
 async def get(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> dict[str, Any] | None:
     """One job with its progress, or None (also for ids that are not UUIDs)."""
     try:
@@ -89,6 +105,38 @@ async def recent(conn: asyncpg.Connection | asyncpg.Pool, *, limit: int = 20) ->
         limit,
     )
     return [as_dict(r) for r in rows]
+
+
+ItemKey = tuple[str, str]  # (platform, contact_external_id): the order of a job's items
+
+
+async def items(
+    conn: asyncpg.Connection | asyncpg.Pool, job_id: str, *, outcome: str | None,
+    after: ItemKey | None, limit: int,
+) -> tuple[list[dict[str, Any]], ItemKey | None]:
+    """One page of a job's items in key order, and the key to continue after (None at the end)."""
+    rows = await conn.fetch(
+        """
+        SELECT platform, contact_external_id, outcome, error FROM job_items
+        WHERE job_id = $1::uuid AND ($2::text IS NULL OR outcome = $2)
+          AND ($3::text IS NULL OR (platform, contact_external_id) > ($3, $4))
+        ORDER BY platform, contact_external_id
+        LIMIT $5
+        """,
+        job_id, outcome, after[0] if after else None, after[1] if after else None, limit + 1,
+    )
+    page = [dict(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return page, (page[-1]["platform"], page[-1]["contact_external_id"]) if more else None
+
+
+def encode_item_cursor(key: ItemKey) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+def decode_item_cursor(cursor: str) -> ItemKey:
+    platform, _, contact = cursor.partition(":")
+    return platform, contact
 
 
 def as_dict(row: asyncpg.Record) -> dict[str, Any]:

@@ -6,17 +6,50 @@ are bumped only when that row is new, so redelivery never counts twice.
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import asyncpg
 
 Outcome = Literal["SYNCED", "FAILED"]
 ACTIVE = ("PENDING", "IN_PROGRESS")
+# `jobs.errors` keeps the first this many item errors (errors_count counts them all; every one
+# stays in job_items): past that an append would rewrite an ever larger jsonb under the job's lock.
+MAX_ERRORS = 100
+# The stage moves a RESCORE job reports (DESIGN §6 jobs.result), in the order they are shown.
+MOVES = ("into_won", "into_lost", "up", "down", "blocked", "unchanged")
+MOVE_LABELS = {"into_won": "into Won", "into_lost": "into Lost", "up": "up", "down": "down",
+               "blocked": "blocked", "unchanged": "unchanged"}
+EXAMPLES = 20
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """What a consumer needs to know of a job an event belongs to."""
+
+    status: str
+    kind: str
+    dry_run: bool = False
+    prompt_version: str | None = None
+
+    @property
+    def rescore(self) -> bool:
+        return self.kind == "RESCORE"
 
 
 async def is_cancelled(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
     status = await conn.fetchval("SELECT status FROM jobs WHERE id = $1::uuid", job_id)
     return status == "CANCELLED"
+
+
+async def info(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> JobInfo | None:
+    """The job's status, kind and RESCORE parameters; None when there is no such job."""
+    row = await conn.fetchrow("SELECT status, kind, params FROM jobs WHERE id = $1::uuid", job_id)
+    if row is None:
+        return None
+    params: dict[str, Any] = row["params"] or {}
+    return JobInfo(row["status"], row["kind"], bool(params.get("dry_run", False)),
+                   params.get("prompt_version") or None)
 
 
 async def settle_item(
@@ -28,16 +61,20 @@ async def settle_item(
     *,
     error: str | None = None,
     code: int | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> bool:
-    """Record one item's outcome once; True when this call recorded it. Run inside a transaction."""
+    """Record one item's outcome once; True when this call recorded it. Run inside a transaction.
+
+    `detail` is what a RESCORE item did to its contact's stage (or would do, in a dry run).
+    """
     inserted = await conn.fetchval(
         """
-        INSERT INTO job_items (job_id, platform, contact_external_id, outcome, error)
-        VALUES ($1::uuid, $2, $3, $4, $5)
+        INSERT INTO job_items (job_id, platform, contact_external_id, outcome, error, detail)
+        VALUES ($1::uuid, $2, $3, $4, $5, $6)
         ON CONFLICT DO NOTHING
         RETURNING true
         """,
-        job_id, platform, contact_id, outcome, error,
+        job_id, platform, contact_id, outcome, error, detail,
     )
     if not inserted:
         return False
@@ -51,11 +88,13 @@ async def settle_item(
         UPDATE jobs SET
             synced_contacts = synced_contacts + ($2 = 'SYNCED')::int,
             failed_contacts = failed_contacts + ($2 = 'FAILED')::int,
-            errors = CASE WHEN $3::jsonb IS NULL THEN errors ELSE errors || jsonb_build_array($3::jsonb) END,
+            errors = CASE WHEN $3::jsonb IS NULL OR errors_count >= $4 THEN errors
+                          ELSE errors || jsonb_build_array($3::jsonb) END,
+            errors_count = errors_count + ($3::jsonb IS NOT NULL)::int,
             updated_at = now()
         WHERE id = $1::uuid
         """,
-        job_id, outcome, item_error,
+        job_id, outcome, item_error, MAX_ERRORS,
     )
     await complete_if_done(conn, job_id)
     return True
@@ -65,19 +104,24 @@ async def complete_if_done(conn: asyncpg.Connection, job_id: str) -> bool:
     """Mark an IN_PROGRESS job COMPLETED once enumeration is done and every item is settled.
 
     The page's last_synced_at moves to the job's start, so the next incremental sync
-    takes everything updated since this one began.
+    takes everything updated since this one began. A RESCORE job synced nothing from Meta:
+    it records its moves in `result` instead.
     """
     row = await conn.fetchrow(
         """
         UPDATE jobs SET status = 'COMPLETED', completed_at = now(), updated_at = now()
         WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND enumeration_done
           AND synced_contacts + failed_contacts >= coalesce(total_contacts, 0)
-        RETURNING page_id, started_at
+        RETURNING page_id, started_at, kind
         """,
         job_id,
     )
     if row is None:
         return False
+    if row["kind"] == "RESCORE":
+        await conn.execute("UPDATE jobs SET result = $2 WHERE id = $1::uuid", job_id,
+                           await rescore_result(conn, job_id))
+        return True
     await conn.execute(
         """
         UPDATE pages SET last_synced_at = greatest(coalesce(last_synced_at, $2), $2),
@@ -108,3 +152,33 @@ async def settle_missing(conn: asyncpg.Connection, job_id: str, reason: str) -> 
                                      "FAILED", error=reason)
     await complete_if_done(conn, job_id)
     return settled
+
+
+async def rescore_result(conn: asyncpg.Connection, job_id: str) -> dict[str, Any]:
+    """A RESCORE job's outcome from its items: moves counted by kind, and the first examples.
+
+    An item settled without a placement (a conversation with nothing left to score) counts as
+    unchanged; failed items are the job's failed_contacts, not moves.
+    """
+    counts = await conn.fetch(
+        """
+        SELECT coalesce(detail ->> 'move', 'unchanged') AS move, count(*) AS n FROM job_items
+        WHERE job_id = $1::uuid AND outcome = 'SYNCED' GROUP BY 1
+        """,
+        job_id,
+    )
+    moves = dict.fromkeys(MOVES, 0)
+    for row in counts:
+        moves[row["move"]] = moves.get(row["move"], 0) + row["n"]
+    examples = await conn.fetch(
+        """
+        SELECT detail FROM job_items
+        WHERE job_id = $1::uuid AND outcome = 'SYNCED' AND detail IS NOT NULL
+          AND detail ->> 'move' <> 'unchanged'
+        ORDER BY array_position($2::text[], detail ->> 'move'), detail ->> 'name',
+                 platform, contact_external_id
+        LIMIT $3
+        """,
+        job_id, list(MOVES), EXAMPLES,
+    )
+    return {"moves": moves, "examples": [r["detail"] for r in examples]}

@@ -112,6 +112,9 @@ class Analysis(BaseModel):
     # `evidence` is every mid that moved the analysis (the LLM names them in its reply).
     signals: list[ScoreSignal] = Field(default_factory=list)
     evidence: list[str] = Field(default_factory=list)
+    # Which analysis this is (the analyzer sets it once per scoring): the score ledger keeps one
+    # row per analysis however often it is delivered or republished. Empty on older messages.
+    analysis_id: str = Field(default="", max_length=100)
 
 
 class ContactScored(_Wire):
@@ -126,6 +129,9 @@ class ContactScored(_Wire):
     message_count: int = Field(ge=0)
     origin: Origin = "webhook"
     job_id: str | None = None
+    # A candidate prompt or model's analysis of the same transcript (shadow scoring, DESIGN
+    # §7.7): written to the ledger with shadow = true, never used to place the contact.
+    shadow: Analysis | None = None
 
     @property
     def routing_key(self) -> str:

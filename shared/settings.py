@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal, Self, TypeVar
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/leadsync"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+GENERATE_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+# Every value the repository has ever shown as a secret (compose defaults, docs, .env.example):
+# anyone can read them, so no service accepts them. tests/unit/test_published_secrets.py scans
+# the repository's examples and fails when one is missing here.
+PUBLISHED_SECRETS = frozenset({
+    "dev-app-secret-change-me", "dev-verify-token-change-me", "dev-admin-token-change-me",
+    "x7P5K2cJm1cJt3nYx7lN9iH1qkq0y8z6yQ8rP1Yk3bE=", "leadsync",
+    "test-app-secret-0123456789", "test-verify-token", "test-admin-token-abcdef",
+    "bench-app-secret", "bench", "bench-admin",
+    "replace-me-with-a-generated-value", "replace-me-with-a-generated-fernet-key",
+    "replace-me-with-your-meta-app-secret",
+})
 
 
 class BaseServiceSettings(BaseSettings):
@@ -25,6 +38,18 @@ class BaseServiceSettings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     # How long a consumer keeps retrying a message that fails for a transient reason (DESIGN §4).
     retry_budget_s: float = Field(default=86_400.0, gt=0)
+
+    @model_validator(mode="after")
+    def _no_published_secret(self) -> Self:
+        """Refuse any secret the repository shows as an example (compose, docs, .env.example)."""
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if name == "amqp_url" or not isinstance(value, SecretStr):
+                continue
+            parts = [value.get_secret_value(), *value.get_secret_value().split(",")]
+            if any(part.strip() in PUBLISHED_SECRETS for part in parts):
+                raise PublishedSecret(field.alias or name)
+        return self
 
     def metrics_port_or(self, default: int) -> int:
         """METRICS_PORT when set (0 picks a free port), else the service's default."""
@@ -53,6 +78,14 @@ def _url_password(url: str) -> list[str]:
     return [password] if password and password != "guest" else []  # noqa: S105
 
 
+class PublishedSecret(ValueError):
+    """A secret setting holds a value published in the repository (anyone can read it)."""
+
+    def __init__(self, variable: str) -> None:
+        super().__init__(variable.upper())
+        self.variable = variable.upper()
+
+
 S = TypeVar("S", bound=BaseServiceSettings)
 
 
@@ -65,7 +98,11 @@ def describe_error(err: ValidationError) -> str:
     parts = []
     for e in err.errors():
         var = str(e["loc"][0]).upper() if e["loc"] else "configuration"
-        if e["type"] == "missing":
+        published = (e.get("ctx") or {}).get("error")
+        if isinstance(published, PublishedSecret):
+            parts.append(f"{published.variable} is a value published in the leadsync repository "
+                         f"(an example, not a secret); {GENERATE_HINT}")
+        elif e["type"] == "missing":
             parts.append(f"{var} is required but not set")
         else:
             parts.append(f"{var} is invalid ({e['msg'].rstrip('.').lower()})")
@@ -98,4 +135,6 @@ class GraphSettings(BaseServiceSettings):
     graph_api_base_url: str = Field(default="https://graph.facebook.com", pattern=r"^https?://")
     graph_api_version: str = Field(default="v25.0", pattern=r"^v\d+\.\d+$")
     graph_calls_per_second: float = Field(default=2.0, gt=0, le=1000)
+    # Contact-name lookups (`/{psid}`, `/{igsid}`), per page and per process.
+    graph_profile_calls_per_second: float = Field(default=10.0, gt=0, le=1000)
     token_encryption_key: FernetKey = None

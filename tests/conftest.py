@@ -12,9 +12,11 @@ import pytest
 
 from shared import db
 from shared.broker import Publisher, Topology, delete_topology
+from tests.support import secrets as test_secrets
 from tests.support import servers
 
-TABLES = ["activities", "job_items", "jobs", "messages", "contacts", "stages", "pages", "pipelines"]
+TABLES = ["scores", "activities", "job_items", "jobs", "messages", "contacts", "stages", "pages",
+          "pipelines", "console_sessions"]
 
 
 @pytest.fixture(scope="session")
@@ -85,10 +87,10 @@ def service_env(database_url: str, amqp_url: str, namespace: str) -> dict[str, s
         METRICS_PORT="0",
         LOG_FORMAT="json",
         LOG_LEVEL="info",
-        META_APP_SECRET="test-app-secret-0123456789",
-        META_VERIFY_TOKEN="test-verify-token",
-        ADMIN_TOKEN="test-admin-token-abcdef",
-        TOKEN_ENCRYPTION_KEY="x7P5K2cJm1cJt3nYx7lN9iH1qkq0y8z6yQ8rP1Yk3bE=",
+        META_APP_SECRET=test_secrets.APP_SECRET,
+        META_VERIFY_TOKEN=test_secrets.VERIFY_TOKEN,
+        ADMIN_TOKEN=test_secrets.ADMIN_TOKEN,
+        TOKEN_ENCRYPTION_KEY=test_secrets.FERNET_KEY,
         PYTHONUNBUFFERED="1",
     )
     return env

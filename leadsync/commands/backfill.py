@@ -63,12 +63,17 @@ async def start(
     finally:
         await conn.close()
     if created:
-        publisher = Publisher(settings.amqp_url.get_secret_value(), Topology(settings.broker_namespace))
-        try:
-            await publisher.publish(BackfillRequested(job_id=job["id"]))
-        except (BrokerUnavailable, PublishNotConfirmed):
-            # The job is saved; the backfill service's scheduler hands PENDING jobs out later.
-            print("note: RabbitMQ is unreachable; the job starts once the backfill service sees it")
-        finally:
-            await publisher.close()
+        await announce(settings, job["id"])
     return job, created
+
+
+async def announce(settings: BaseServiceSettings, job_id: str) -> None:
+    """Tell the backfill workers about a new job (they also find PENDING ones by themselves)."""
+    publisher = Publisher(settings.amqp_url.get_secret_value(), Topology(settings.broker_namespace))
+    try:
+        await publisher.publish(BackfillRequested(job_id=job_id))
+    except (BrokerUnavailable, PublishNotConfirmed):
+        # The job is saved; the backfill service's scheduler hands PENDING jobs out later.
+        print("note: RabbitMQ is unreachable; the job starts once the backfill service sees it")
+    finally:
+        await publisher.close()

@@ -9,8 +9,9 @@ import signal
 import sys
 
 SERVICES = ("webhook", "analyzer", "assigner", "backfill")
-# Consumers serve health and metrics here unless METRICS_PORT is set (then METRICS_PORT + i).
-METRICS_OFFSETS = {"analyzer": 1, "assigner": 2, "backfill": 3}
+# Services serve health and metrics on their own default port unless METRICS_PORT is set (then
+# METRICS_PORT + i; 0 gives each a free port).
+METRICS_OFFSETS = {"webhook": 0, "analyzer": 1, "assigner": 2, "backfill": 3}
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -68,7 +68,7 @@ async def _demo(args: argparse.Namespace, settings: AnalyzerSettings, console: C
 
     pages = scenario.demo_pages(args.conversations)
     graph = scenario.simulated_graph(pages)
-    admin_token = secrets.token_urlsafe(18)
+    admin_token = secrets.token_urlsafe(32)
     app_secret = secrets.token_hex(16)
     log_path = Path(tempfile.mkdtemp(prefix="leadsync-demo-")) / "services.log"
     async with serving(graph) as graph_url, contextlib.AsyncExitStack() as running:

@@ -35,10 +35,10 @@ def pick_port(preferred: int) -> int:
 
 
 def pick_metrics_base() -> int:
-    """A port p with p+1..p+3 free: `leadsync run` gives the consumers METRICS_PORT + 1, 2, 3."""
+    """A port p with p..p+3 free: `leadsync run` gives the services METRICS_PORT + 0, 1, 2, 3."""
     for _ in range(50):
         base = pick_port(0)
-        if all(_free(base + i) for i in range(1, 4)):
+        if all(_free(base + i) for i in range(0, 4)):
             return base
     raise RuntimeError("no four consecutive free ports for the services' health endpoints")
 
@@ -60,7 +60,8 @@ async def running(env: dict[str, str], *, port: int, log_path: Path,
                   ready_within_s: float = 60) -> AsyncIterator[Services]:
     """Start `leadsync run` with `env`; stop it (SIGTERM, then kill) when the block ends."""
     metrics = pick_metrics_base()
-    full_env = {**env, "PORT": str(port), "METRICS_PORT": str(metrics)}
+    full_env = {**env, "PORT": str(port), "METRICS_PORT": str(metrics),
+                "PUBLIC_URL": env.get("PUBLIC_URL") or f"http://127.0.0.1:{port}"}
     with log_path.open("ab") as log:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "leadsync", "run", env=full_env, stdout=log, stderr=log,

@@ -64,6 +64,9 @@ class SimGraph:
         self.expired_tokens: set[str] = set()
         self.failing: set[str] = set()  # conversation ids whose data cannot be fetched
         self.no_consent: set[str] = set()  # user ids whose profile answers code 230
+        self.profiles: dict[str, str] = {}  # user id -> name, for customers without a thread
+        # Every profile lookup as it arrived: (time.monotonic(), page whose token it used).
+        self.profile_log: list[tuple[float, str | None]] = []
         self.down = False  # every call answers HTTP 500 (an outage)
         self.calls: Counter[str] = Counter()  # by kind: conversations, messages, profile
         self.calls_by_object: Counter[str] = Counter()  # by rate-limited page / Instagram account
@@ -113,6 +116,16 @@ class SimGraph:
 
     def total_calls(self) -> int:
         return sum(self.calls.values())
+
+    def busiest_profile_second(self, page_id: str) -> int:
+        """The most profile lookups with `page_id`'s token that arrived within any one second."""
+        times = sorted(t for t, page in self.profile_log if page == page_id)
+        best, start = 0, 0
+        for end, moment in enumerate(times):
+            while moment - times[start] >= 1.0:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
 
     # --- HTTP --------------------------------------------------------------------------------
 
@@ -257,14 +270,22 @@ class SimGraph:
     async def _object(self, request: Request) -> Response:
         """Profile lookups: `/{psid}?fields=first_name,last_name,name` or `/{igsid}?fields=name,username`."""
         user_id = request.path_params["object_id"]
+        arrived = time.monotonic()
         self.calls["profile"] += 1
         page, err = await self._guard(request, None)
+        token = request.query_params.get("access_token", "")
+        owner = next((p.id for p in self.pages.values() if p.token == token), None)
+        self.profile_log.append((arrived, owner))
         if err is not None:
             return err
         if user_id in self.no_consent:
             return graph_error(230, "Requires pages_messaging permission to manage the object",
                           "OAuthException")
         assert page is not None
+        if user_id in self.profiles:
+            name = self.profiles[user_id]
+            first, _, last = name.partition(" ")
+            return self._ok({"id": user_id, "name": name, "first_name": first, "last_name": last}, None)
         for threads in page.conversations.values():
             for conv in threads:
                 if conv.customer_id == user_id:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 
 import httpx
 
 from services.analyzer.consumer import Analyzer, Limits
 from services.analyzer.llm import LlmScorer
-from services.analyzer.scorer import Scorer
+from services.analyzer.names import NameWriter
+from services.analyzer.prompt import PROMPT_VERSION
+from services.analyzer.scorer import Candidate, Scorer, UnknownVersion
 from services.analyzer.settings import DEFAULT_METRICS_PORT, AnalyzerSettings
 from shared import db, logging
 from shared.broker import CONSUMER_CONFIRM_TIMEOUT, Consumer, Probe, Publisher, Topology
 from shared.messages import ConversationUpdated
 from shared.profiles import Profiles
 from shared.runtime import run, serve_consumer
-from shared.settings import load
+from shared.settings import ConfigError, load
 
 
 def limits(settings: AnalyzerSettings) -> Limits:
@@ -26,11 +29,21 @@ def limits(settings: AnalyzerSettings) -> Limits:
         token_budget=settings.transcript_token_budget,
         names_timeout_s=settings.names_timeout_s,
         hold_s=settings.analyzer_hold_s,
+        rescore_concurrency=settings.llm_concurrency,
     )
 
 
 def scorer(settings: AnalyzerSettings) -> Scorer:
-    return Scorer(LlmScorer.from_settings(settings) if settings.llm_enabled else None)
+    """The scorer, with its shadow candidate; a candidate it cannot use stops the service."""
+    shadow = None
+    if settings.shadow_prompt_version or settings.shadow_model:
+        shadow = Candidate(settings.shadow_prompt_version or PROMPT_VERSION, settings.shadow_model)
+    llm = LlmScorer.from_settings(settings) if settings.llm_enabled else None
+    try:
+        return Scorer(llm, shadow=shadow)
+    except UnknownVersion as err:
+        print(f"leadsync: configuration error: LEADSYNC_SHADOW_*: {err}", file=sys.stderr)
+        raise ConfigError(1) from None
 
 
 def consumer(
@@ -58,23 +71,31 @@ async def main(stop: asyncio.Event) -> None:
     log = logging.get_logger("leadsync.analyzer")
     if settings.llm_enabled:
         log.info("analyzer.llm", model=settings.llm_model, concurrency=settings.llm_concurrency,
-                 rpm=settings.llm_rpm, tpm=settings.llm_tpm)
+                 rpm=settings.llm_rpm, tpm=settings.llm_tpm, max_tokens=settings.llm_max_tokens)
     else:
         log.info("analyzer.fallback_only", reason="OPENAI_API_KEY is not set")
+    scoring = scorer(settings)
+    if scoring.shadow is not None:
+        log.info("analyzer.shadow", prompt_version=scoring.shadow.prompt_version,
+                 model=scoring.shadow.model or settings.llm_model)
     async with contextlib.AsyncExitStack() as stack:
         pool = await db.create_pool(settings.database_url, min_size=0)
         stack.push_async_callback(pool.close)
         publisher = Publisher(settings.amqp_url.get_secret_value(),
                               Topology(settings.broker_namespace), timeout=CONSUMER_CONFIRM_TIMEOUT)
         stack.push_async_callback(publisher.close)
-        scoring = scorer(settings)
         stack.push_async_callback(scoring.close)
         http = httpx.AsyncClient(timeout=httpx.Timeout(10, connect=3))
         stack.push_async_callback(http.aclose)
-        profiles = Profiles.from_settings(settings, pool, http)
+        names = NameWriter(pool)
+        stack.push_async_callback(names.close)
+        profiles = Profiles.from_settings(settings, pool, http, timeout_s=settings.names_timeout_s,
+                                          on_name=names.add)
+        if profiles is not None:
+            stack.push_async_callback(profiles.close)
         analyzer = Analyzer(
             pool=pool, publisher=publisher, scorer=scoring, limits=limits(settings),
-            names=profiles.lookup if profiles is not None else None,
+            names=profiles.known if profiles is not None else None,
         )
 
         async def database() -> bool:

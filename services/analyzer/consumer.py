@@ -1,7 +1,9 @@
 """Handles conversation.updated: store the messages, score each conversation once, publish.
 
 A delivery (one event or a batch) is acknowledged only after every item's effect is done:
-its messages stored and a contact.scored covering them confirmed by RabbitMQ.
+its messages stored and a contact.scored covering them confirmed by RabbitMQ. Events of a
+RESCORE job carry no messages: the stored transcript is scored again (with the job's prompt
+version) and published for the assigner to place, or in a dry run to report the move.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import asyncpg
 import structlog
@@ -20,21 +23,22 @@ from prometheus_client import Counter
 from services.analyzer import fallback, repository, transcript
 from services.analyzer.coalesce import Coalescer
 from services.analyzer.prompt import Stage
-from services.analyzer.scorer import Scorer
+from services.analyzer.scorer import Scorer, UnknownVersion
 from services.analyzer.transcript import Key
-from shared import jobs
+from shared import job_records, jobs
 from shared.broker import Delivery, Publisher
 from shared.errors import PermanentError
-from shared.messages import Analysis, ChatMessage, ContactScored, ConversationUpdated
+from shared.messages import Analysis, ChatMessage, ContactScored, ConversationUpdated, Platform
 
-NameLookup = Callable[[str, str, str], Awaitable[str | None]]
+# A name known now, or None (and the name, once looked up, is written to the contact later).
+NameLookup = Callable[[str, Platform, str], str | None]
 
 EVENTS = Counter(
     "leadsync_analyzer_events_total",
     "conversation.updated events by outcome: analysed (an analysis was made for it), coalesced "
     "(covered by another or an earlier analysis), cancelled (its job was cancelled), echo_only "
-    "(only page replies), empty (nothing left to score), deferred (still waiting for the LLM when "
-    "its delivery had been held ANALYZER_HOLD_S: published again).",
+    "(only page replies), empty (nothing left to score), rescored (a RESCORE job's item), deferred "
+    "(still waiting for the LLM when its delivery had been held ANALYZER_HOLD_S: published again).",
     ["outcome"],
 )
 
@@ -54,12 +58,19 @@ class Limits:
     debounce_s: float = 2.0
     max_messages: int = 60
     token_budget: int = 3000
-    names_timeout_s: float = 1.5
     # How long "not cancelled" is believed. 0: ask every time (one primary-key read), so a
     # cancel stops LLM calls for the job's queued items at once; CANCELLED itself is cached.
     cancel_cache_s: float = 0.0
     # The longest a delivery is held for its analyses (RabbitMQ's consumer timeout is 30 min).
     hold_s: float = 600.0
+    # RESCORE items scored at once (the LLM's concurrency): each asks whether its job was
+    # cancelled when its turn comes, so a cancel stops the queued ones.
+    rescore_concurrency: int = 16
+
+
+def identified(analysis: Analysis) -> Analysis:
+    """The analysis with an id of its own: the score ledger keeps one row per analysis."""
+    return analysis.model_copy(update={"analysis_id": uuid.uuid4().hex})
 
 
 def valid_job_id(job_id: str) -> bool:
@@ -76,26 +87,38 @@ def _retrieved(task: asyncio.Task[None]) -> None:
         log.info("deferred.analysis_failed", error=type(task.exception()).__name__)
 
 
-class CancelledJobs:
-    """Answers "is this job cancelled?" with a short cache; CANCELLED is final, so it sticks."""
+class JobLookup:
+    """An event's job (status, kind, RESCORE parameters) with a short cache of its status.
+
+    Kind and parameters never change; CANCELLED is final, so a cancelled job sticks.
+    """
 
     def __init__(self, pool: asyncpg.Pool, ttl_s: float) -> None:
         self._pool = pool
         self._ttl = ttl_s
-        self._seen: dict[str, tuple[float, bool]] = {}
+        self._seen: dict[str, tuple[float, jobs.JobInfo | None]] = {}
 
-    async def __call__(self, job_id: str) -> bool:
+    async def __call__(self, job_id: str) -> jobs.JobInfo | None:
         if not valid_job_id(job_id):
             raise PermanentError(f"job_id {job_id[:80]!r} is not a job id (a UUID)")
         now = time.monotonic()
         cached = self._seen.get(job_id)
-        if cached is not None and (cached[1] or cached[0] > now):
+        if cached is not None and (cached[0] > now or (cached[1] and cached[1].status == "CANCELLED")):
             return cached[1]
-        cancelled = await jobs.is_cancelled(self._pool, job_id)
+        job = await jobs.info(self._pool, job_id)
         if len(self._seen) > 10_000:
             self._seen.clear()
-        self._seen[job_id] = (now + self._ttl, cancelled)
-        return cancelled
+        self._seen[job_id] = (now + self._ttl, job)
+        return job
+
+
+def _skipped(job: jobs.JobInfo | None) -> bool:
+    """True (counted and logged) for an event of a cancelled job."""
+    if job is None or job.status != "CANCELLED":
+        return False
+    EVENTS.labels("cancelled").inc()
+    log.info("conversation.skipped", reason="job cancelled")
+    return True
 
 
 class Analyzer:
@@ -110,7 +133,8 @@ class Analyzer:
         self._scorer = scorer
         self._limits = limits
         self._names = names
-        self._cancelled = CancelledJobs(pool, limits.cancel_cache_s)
+        self._jobs = JobLookup(pool, limits.cancel_cache_s)
+        self._rescore_slots = asyncio.Semaphore(limits.rescore_concurrency)
         self._scheduled_jobs: dict[str, bool] = {}
         self._rounds: Coalescer[Key, ConversationUpdated] = Coalescer(
             self._analyse, window=limits.debounce_s
@@ -142,9 +166,15 @@ class Analyzer:
         with structlog.contextvars.bound_contextvars(
             page_id=event.page_id, contact_id=event.contact_id, job_id=event.job_id
         ):
-            if event.job_id is not None and await self._cancelled(event.job_id):
-                EVENTS.labels("cancelled").inc()
-                log.info("conversation.skipped", reason="job cancelled")
+            job = await self._jobs(event.job_id) if event.job_id is not None else None
+            if job is not None and job.rescore and event.job_id is not None:
+                async with self._rescore_slots:
+                    # Asked again when its turn comes: a cancel stops the items still waiting.
+                    job = await self._jobs(event.job_id)
+                    if job is not None and not _skipped(job):
+                        await self._rescore(key, event, job)
+                return
+            if _skipped(job):
                 return
             async with self._pool.acquire() as conn, conn.transaction():
                 stored = await transcript.store(conn, event)
@@ -196,9 +226,15 @@ class Analyzer:
             EVENTS.labels("empty").inc(len(events))
             await self._settle_empty(key, events)
             return
-        analysis = await self._scorer.score(history, stages, now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        analysis, shadow = await asyncio.gather(
+            self._scorer.score(history, stages, now=now),
+            self._scorer.score_shadow(history, stages, now=now),
+        )
+        analysis = identified(analysis)
         through = max(m.sent_at for m in history)
-        await self._publish(key, events, analysis, through, len(history), only_jobs=False)
+        await self._publish(key, events, analysis, through, len(history), only_jobs=False,
+                            shadow=identified(shadow) if shadow is not None else None)
         await repository.mark_analysed(
             self._pool, key, revision=state.revision, analysis=analysis,
             analyzed_through=through, message_count=len(history),
@@ -209,9 +245,45 @@ class Analyzer:
                  fallback=analysis.used_fallback, events=len(events), messages=len(history),
                  page_id=key.page_id, contact_id=key.contact_id)
 
+    async def _rescore(self, key: Key, event: ConversationUpdated, job: jobs.JobInfo) -> None:
+        """A RESCORE job's item: score the stored transcript again and publish it for placement.
+
+        A dry run leaves the conversation's recorded analysis alone: only its job hears of it.
+        """
+        async with self._pool.acquire() as conn:
+            state = await repository.state(conn, key)
+            history = await transcript.load(
+                conn, key, limit=self._limits.max_messages, token_budget=self._limits.token_budget
+            )
+            stages = await repository.stages(conn, key.page_id)
+        if not history:
+            EVENTS.labels("empty").inc()
+            await self._settle_empty(key, [event])
+            return
+        assert event.job_id is not None
+        try:
+            analysis = await self._scorer.score(history, stages, now=datetime.now(UTC),
+                                                version=job.prompt_version)
+        except UnknownVersion as err:
+            # Every item of the job would fail alike: the job fails once, with the reason.
+            await job_records.fail(self._pool, event.job_id, str(err))
+            log.warning("rescore.failed", error=str(err))
+            return
+        analysis = identified(analysis)
+        through = max(m.sent_at for m in history)
+        await self._publish(key, [event], analysis, through, len(history), only_jobs=False)
+        if not job.dry_run:
+            await repository.mark_analysed(
+                self._pool, key, revision=state.revision, analysis=analysis,
+                analyzed_through=through, message_count=len(history),
+            )
+        EVENTS.labels("rescored").inc()
+        log.info("conversation.rescored", score=analysis.lead_score, status=analysis.lead_status,
+                 dry_run=job.dry_run, prompt_version=analysis.prompt_version)
+
     async def _publish(
         self, key: Key, events: list[ConversationUpdated], analysis: Analysis,
-        through: datetime, count: int, *, only_jobs: bool,
+        through: datetime, count: int, *, only_jobs: bool, shadow: Analysis | None = None,
     ) -> None:
         """One contact.scored per (origin, job) among the events, so each job settles its item.
 
@@ -222,27 +294,22 @@ class Analyzer:
             return
         name = next((e.contact_name for e in events if e.contact_name), None)
         if name is None:
-            name = await self._lookup_name(key)
+            name = self._lookup_name(key)
         await self._publisher.publish_many([
             (ContactScored(
                 page_id=key.page_id, platform=e.platform, contact_id=key.contact_id,
                 contact_name=name, analysis=analysis, analyzed_through=through,
-                message_count=count, origin=origin, job_id=job_id,
+                message_count=count, origin=origin, job_id=job_id, shadow=shadow,
             ), None)
             for (origin, job_id), e in targets.items()
         ])
 
-    async def _lookup_name(self, key: Key) -> str | None:
+    def _lookup_name(self, key: Key) -> str | None:
+        # Never awaited: a name not known yet is looked up in the background and written to
+        # the contact when it arrives, so scoring never waits for Meta.
         if self._names is None:
             return None
-        try:
-            return await asyncio.wait_for(
-                self._names(key.page_id, key.platform, key.contact_id),
-                timeout=self._limits.names_timeout_s,
-            )
-        except Exception as err:  # a name is nice to have; scoring never waits on it for long
-            log.info("contact.name_unavailable", error=type(err).__name__)
-            return None
+        return self._names(key.page_id, cast(Platform, key.platform), key.contact_id)
 
     async def _settle_empty(self, key: Key, events: list[ConversationUpdated]) -> None:
         """A backfilled conversation with nothing to score still settles its job item."""

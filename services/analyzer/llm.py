@@ -30,8 +30,9 @@ LATENCY = Histogram(
 )
 IN_FLIGHT = Gauge("leadsync_analyzer_llm_in_flight", "LLM calls currently awaiting a reply.")
 
-# What a reply costs on top of the prompt, for the tokens-per-minute budget.
-REPLY_TOKENS = 300
+# The longest reply a request asks for (max_tokens): the six fields at their length limits and a
+# list of evidence fit in ~600 tokens. It is also what a reply costs in the tokens-per-minute budget.
+MAX_REPLY_TOKENS = 800
 
 
 class InvalidReply(Exception):
@@ -89,9 +90,14 @@ class LlmScorer:
     def __init__(
         self, client: openai.AsyncOpenAI, *, model: str, concurrency: int, rpm: int, tpm: int,
         attempts: int = 3, backoff_s: float = 0.5, retry_after_max_s: float = 30.0,
+        max_tokens: int = MAX_REPLY_TOKENS, max_tokens_field: str = "max_tokens",
     ) -> None:
         self._client = client
         self.model = model
+        # Older OpenAI-compatible servers know max_tokens; OpenAI's reasoning models want
+        # max_completion_tokens instead. Either way every request carries a bound.
+        self._max_tokens = {max_tokens_field: max_tokens}
+        self.max_tokens = max_tokens
         self._slots = asyncio.Semaphore(concurrency)
         self._rpm = AsyncLimiter(rpm, 60)
         self._tpm = AsyncLimiter(tpm, 60)
@@ -115,6 +121,7 @@ class LlmScorer:
             client, model=settings.llm_model, concurrency=settings.llm_concurrency,
             rpm=settings.llm_rpm, tpm=settings.llm_tpm, attempts=settings.llm_attempts,
             backoff_s=settings.llm_backoff_s, retry_after_max_s=settings.llm_retry_after_max_s,
+            max_tokens=settings.llm_max_tokens, max_tokens_field=settings.llm_max_tokens_field,
         )
 
     async def close(self) -> None:
@@ -127,10 +134,13 @@ class LlmScorer:
         return backoff if asked is None else max(backoff, min(asked, self._retry_after_max))
 
     async def analyse(
-        self, messages: Sequence[ChatMessage], stages: Sequence[prompt.Stage] = ()
+        self, messages: Sequence[ChatMessage], stages: Sequence[prompt.Stage] = (), *,
+        version: str = prompt.PROMPT_VERSION, model: str | None = None,
     ) -> Analysis:
-        request = prompt.build(messages, stages)
-        tokens = sum(estimate_tokens(m["content"]) for m in request) + REPLY_TOKENS
+        """One analysis with the prompt `version` and `model` (default: the configured one)."""
+        request = prompt.build(messages, stages, version=version)
+        # The budget counts the whole reply the request allows, not a typical one.
+        tokens = sum(estimate_tokens(m["content"]) for m in request) + self.max_tokens
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts), wait=self._wait,
             retry=retry_if_exception(retryable), reraise=True,
@@ -138,12 +148,13 @@ class LlmScorer:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._call(request, tokens)
+                    return await self._call(request, tokens, messages, version, model or self.model)
         except Exception as err:
             raise LlmFailed(classify(err)) from err
         raise LlmFailed("no attempt made")  # pragma: no cover - stop_after_attempt(≥1) runs once
 
-    async def _call(self, request: list[dict[str, str]], tokens: int) -> Analysis:
+    async def _call(self, request: list[dict[str, str]], tokens: int,
+                    messages: Sequence[ChatMessage], version: str, model: str) -> Analysis:
         async with self._slots:
             await self._rpm.acquire()
             await self._tpm.acquire(min(tokens, self._tpm_max))
@@ -152,11 +163,12 @@ class LlmScorer:
             outcome = "ok"
             try:
                 response: Any = await self._client.chat.completions.create(  # type: ignore[call-overload]
-                    model=self.model, messages=request, response_format=prompt.RESPONSE_FORMAT,
-                    temperature=0,
+                    model=model, messages=request, response_format=prompt.RESPONSE_FORMAT,
+                    temperature=0, **self._max_tokens,
                 )
                 try:
-                    return prompt.parse_reply(response.choices[0].message.content, model=self.model)
+                    return prompt.parse_reply(response.choices[0].message.content, model=model,
+                                              messages=messages, version=version)
                 except (ValueError, IndexError, AttributeError, TypeError) as err:
                     raise InvalidReply(str(err)[:200]) from None
             except Exception as err:

@@ -90,3 +90,20 @@ async def stages(conn: asyncpg.Connection | asyncpg.Pool, page_id: str) -> list[
     )
     return [Stage(name=r["name"], type=r["type"], lead_score_min=r["lead_score_min"],
                   lead_score_max=r["lead_score_max"]) for r in rows]
+
+
+
+async def save_names(conn: asyncpg.Connection | asyncpg.Pool,
+                     names: list[tuple[str, str, str, str]]) -> None:
+    """Names looked up after their contacts were scored (or before the assigner created them):
+    the assigner keeps a stored name (`coalesce(new, stored)`), so the order of writes is free."""
+    await conn.execute(
+        """
+        INSERT INTO contacts AS c (page_id, platform, external_id, name)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+        ON CONFLICT (page_id, platform, external_id) DO UPDATE SET name = EXCLUDED.name,
+            updated_at = now()
+        WHERE c.name IS DISTINCT FROM EXCLUDED.name
+        """,
+        *(list(column) for column in zip(*names, strict=True)),
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field, SecretStr
 
 from shared.settings import GraphSettings
@@ -26,6 +28,18 @@ class AnalyzerSettings(GraphSettings):
     llm_attempts: int = Field(default=3, ge=1, le=10)
     llm_backoff_s: float = Field(default=0.5, ge=0, le=60)
     llm_retry_after_max_s: float = Field(default=30.0, ge=0, le=600)
+    # Every request bounds its reply (DESIGN §7.6); OpenAI's reasoning models name the bound
+    # max_completion_tokens, most OpenAI-compatible servers max_tokens.
+    llm_max_tokens: int = Field(default=800, ge=100, le=16_000)
+    llm_max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    # Shadow scoring (DESIGN §7.7): a candidate prompt version and/or model scores every
+    # conversation a second time; its analyses go to the ledger only, never move a contact.
+    shadow_prompt_version: str | None = Field(
+        default=None, min_length=1, max_length=100,
+        validation_alias=AliasChoices("leadsync_shadow_prompt_version", "shadow_prompt_version"))
+    shadow_model: str | None = Field(
+        default=None, min_length=1, max_length=200,
+        validation_alias=AliasChoices("leadsync_shadow_model", "shadow_model"))
     # Webhook events of one conversation arriving within this window share one analysis.
     analyzer_debounce_s: float = Field(default=2.0, ge=0, le=60)
     # A delivery is held at most this long for its analyses; events still waiting for the LLM
@@ -33,7 +47,8 @@ class AnalyzerSettings(GraphSettings):
     analyzer_hold_s: float = Field(default=600.0, gt=0, le=1500)
     transcript_max_messages: int = Field(default=60, ge=1, le=1000)
     transcript_token_budget: int = Field(default=3000, ge=50, le=200_000)
-    names_timeout_s: float = Field(default=1.5, gt=0, le=30)
+    # One Graph profile call (names are looked up in the background; scoring never waits).
+    names_timeout_s: float = Field(default=10.0, gt=0, le=60)
     # Held (debounced) deliveries occupy prefetch slots, so prefetch is sized for a window's worth.
     prefetch: int = Field(default=512, ge=1, le=5000)
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 
-from services.assigner.consumer import handle
+from services.assigner.consumer import JobKinds, handle
 from services.assigner.pipelines import PipelineCache
 from services.assigner.settings import DEFAULT_METRICS_PORT, AssignerSettings
 from shared import db, logging
@@ -34,7 +34,7 @@ async def main(stop: asyncio.Event) -> None:
             topology=Topology(settings.broker_namespace),
             service="assigner",
             model=ContactScored,
-            handler=functools.partial(handle, pool=pool, cache=PipelineCache()),
+            handler=functools.partial(handle, pool=pool, cache=PipelineCache(), kinds=JobKinds()),
             prefetch=settings.prefetch,
             probe=database,
             retry_budget_s=settings.retry_budget_s,

@@ -1,17 +1,23 @@
-"""Handles contact.scored: bring the contact up to date and place it, one transaction per delivery."""
+"""Handles contact.scored: bring the contact up to date and place it, one transaction per delivery.
+
+Every analysis is appended to the score ledger. An analysis of a RESCORE job is always placed
+again (its result may equal the stored one while the stages changed) and its move recorded on
+the job item; a dry run's analysis goes through the very same decision but writes nothing except
+that item, so the real run makes exactly the moves the dry run reported.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 import structlog
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
-from services.assigner import repository
+from services.assigner import ledger, repository
 from services.assigner.pipelines import PipelineCache
-from services.assigner.stages import Decision, place
+from services.assigner.stages import Decision, best_stage, move_kind, place
 from shared import jobs
 from shared.broker import Delivery
 from shared.errors import PermanentError
@@ -25,32 +31,85 @@ STAGE_CHANGES = Counter(
 DOWNGRADES_BLOCKED = Counter(
     "leadsync_assigner_downgrades_blocked_total", "Stage changes refused by downgrade protection."
 )
+WON_KEPT = Counter(
+    "leadsync_assigner_won_kept_total",
+    "Analyses that would have moved a contact out of a Won stage (a person moves it, §7.3).",
+)
 STALE_DROPPED = Counter(
     "leadsync_assigner_stale_analyses_dropped_total",
     "Analyses older than the contact's last one, dropped (their job item still counts).",
 )
+SHADOW_ANALYSES = Counter(
+    "leadsync_shadow_analyses_total",
+    "Shadow analyses compared with the live one, by the live status (label) and whether the "
+    "shadow's status agreed.",
+    ["label", "agreed"],
+)
+SHADOW_AGREEMENT = Gauge(
+    "leadsync_shadow_agreement",
+    "Share of shadow analyses whose status agrees with the live one since this process started, "
+    "by the live status (label); 'all' for every label.",
+    ["label"],
+)
+SHADOW_STAGE_DISAGREEMENTS = Counter(
+    "leadsync_shadow_stage_disagreements_total",
+    "Shadow analyses that §7.1 would place in another stage than the live analysis.",
+)
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """How a shadow analysis compared with the live one (counted after commit)."""
+
+    label: str
+    agreed: bool
+    same_stage: bool | None  # None without an auto pipeline to place in
 
 
 @dataclass(frozen=True)
 class Outcome:
     result: Literal["applied", "stale", "repeat"]
     decision: Decision | None = None
+    dry_run: bool = False
+    shadow: Shadow | None = None
+    detail: dict[str, Any] | None = None  # a RESCORE item's move
+
+
+class JobKinds:
+    """Each job's kind and parameters (they never change), read once per process."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, jobs.JobInfo | None] = {}
+
+    async def __call__(self, conn: asyncpg.Connection, job_id: str | None) -> jobs.JobInfo | None:
+        if job_id is None:
+            return None
+        if job_id not in self._seen:
+            if len(self._seen) > 10_000:
+                self._seen.clear()
+            self._seen[job_id] = await jobs.info(conn, job_id)
+        return self._seen[job_id]
 
 
 async def handle(
-    delivery: Delivery[ContactScored], *, pool: asyncpg.Pool, cache: PipelineCache
+    delivery: Delivery[ContactScored], *, pool: asyncpg.Pool, cache: PipelineCache,
+    kinds: JobKinds | None = None,
 ) -> None:
     """Settle a delivery (one message or a batch) as a whole: all its effects commit together."""
+    kinds = kinds or JobKinds()
     # The same contact twice in a batch is applied oldest first, as if delivered in order.
     items = sorted(delivery.items, key=lambda m: (repository.contact_lock_key(m), m.analyzed_through))
     try:
         async with pool.acquire() as conn, conn.transaction():
             # Contacts are locked first (ascending keys), job rows last (ascending ids): no cycles.
             await repository.lock_contacts(conn, [repository.contact_lock_key(m) for m in items])
-            outcomes = [await apply(conn, msg, cache) for msg in items]
-            for msg in sorted(items, key=lambda m: (m.job_id or "", m.platform, m.contact_id)):
+            outcomes = [await apply(conn, msg, cache, await kinds(conn, msg.job_id)) for msg in items]
+            settled = sorted(zip(items, outcomes, strict=True),
+                             key=lambda p: (p[0].job_id or "", p[0].platform, p[0].contact_id))
+            for msg, outcome in settled:
                 if msg.job_id:
-                    await jobs.settle_item(conn, msg.job_id, msg.platform, msg.contact_id, "SYNCED")
+                    await jobs.settle_item(conn, msg.job_id, msg.platform, msg.contact_id, "SYNCED",
+                                           detail=outcome.detail)
     except (asyncpg.ForeignKeyViolationError, asyncpg.DataError) as err:
         # A job_id that is not a uuid or names no job will not get better by retrying.
         raise PermanentError(f"contact.scored refers to data that does not exist: {err}") from err
@@ -58,26 +117,53 @@ async def handle(
         report(msg, outcome)
 
 
-async def apply(conn: asyncpg.Connection, msg: ContactScored, cache: PipelineCache) -> Outcome:
-    """One analysis: drop it if stale, else update the contact and apply the §7.4 placement."""
+async def apply(
+    conn: asyncpg.Connection, msg: ContactScored, cache: PipelineCache,
+    job: jobs.JobInfo | None = None,
+) -> Outcome:
+    """One analysis: ledger it, drop it if stale, else update the contact and apply §7.4.
+
+    A dry run (a RESCORE job with dry_run) decides the same way and writes nothing.
+    """
+    rescore = job is not None and job.rescore
+    dry = rescore and job is not None and job.dry_run
     row = await repository.contact(conn, msg)
     if row is not None and row["analyzed_through"] is not None:
+        early = None
         if row["analyzed_through"] > msg.analyzed_through:
-            return Outcome("stale")
-        if repository.holds_analysis(row, msg):
-            return Outcome("repeat")
-    saved = await repository.save_analysis(conn, msg)
+            early = "stale"
+        elif not rescore and repository.holds_analysis(row, msg):
+            early = "repeat"
+        if early is not None:
+            if not dry:
+                await ledger.append(conn, row["id"], msg, msg.analysis)
+            return Outcome(early, dry_run=dry,  # type: ignore[arg-type]
+                           detail=_detail(row, msg, None, reason=early) if rescore else None)
+    if dry:
+        contact_id = row["id"] if row is not None else None
+        pipeline_id = row["pipeline_id"] if row is not None else None
+        stage_id = row["stage_id"] if row is not None else None
+    else:
+        saved = await repository.save_analysis(conn, msg)
+        contact_id, pipeline_id, stage_id = saved["id"], saved["pipeline_id"], saved["stage_id"]
+        await ledger.append(conn, contact_id, msg, msg.analysis)
     auto = await repository.auto_pipeline(conn, msg.page_id)
-    stages = await cache.stages(conn, auto.pipeline_id, auto.version) if auto else ()
+    stages = await cache.stages(conn, auto.pipeline_id, auto.version, save=not dry) if auto else ()
     a = msg.analysis
     decision = place(
-        contact_pipeline_id=saved["pipeline_id"], contact_stage_id=saved["stage_id"],
+        contact_pipeline_id=pipeline_id, contact_stage_id=stage_id,
         auto_pipeline_id=auto.pipeline_id if auto else None,
         mode=auto.mode if auto else "SKIP_EXISTING",
         stages=stages, score=a.lead_score, status=a.lead_status, recommended=a.recommended_stage,
     )
-    if decision.action == "keep" or auto is None or decision.target is None:
-        return Outcome("applied", decision)
+    shadow = None
+    if msg.shadow is not None and contact_id is not None and not dry:
+        shadow = await _shadow(conn, contact_id, msg, stages)
+    outcome = Outcome("applied", decision, dry, shadow,
+                      _detail(row, msg, decision) if rescore else None)
+    if dry or decision.action == "keep" or auto is None or decision.target is None:
+        return outcome
+    assert contact_id is not None
     current, target = decision.current, decision.target
     details = {
         "from": current.name if current else None,
@@ -86,24 +172,77 @@ async def apply(conn: asyncpg.Connection, msg: ContactScored, cache: PipelineCac
         "status": a.lead_status,
         "rule": str(decision.rule),
         "mode": auto.mode,
-        "downgrade_blocked": decision.action == "blocked",
+        "downgrade_blocked": decision.reason == "downgrade",
         "analyzed_through": msg.analyzed_through.isoformat(),
     }
+    if msg.job_id is not None:
+        details["job_id"] = msg.job_id
     from_id = current.id if current else None
     if decision.action == "blocked":
         # The contact stays; the refused target is kept in the details for a person to review.
         await repository.add_activity(
-            conn, saved["id"], "STAGE_CHANGE_BLOCKED", from_stage_id=from_id, to_stage_id=None,
+            conn, contact_id, "STAGE_CHANGE_BLOCKED", from_stage_id=from_id, to_stage_id=None,
             lead_score=a.lead_score,
-            details={**details, "blocked": "downgrade", "target_stage_id": target.id},
+            details={**details, "blocked": decision.reason, "target_stage_id": target.id},
         )
-        return Outcome("applied", decision)
-    await repository.move(conn, saved["id"], auto.pipeline_id, target.id)
+        return outcome
+    await repository.move(conn, contact_id, auto.pipeline_id, target.id)
     await repository.add_activity(
-        conn, saved["id"], "STAGE_CHANGED", from_stage_id=from_id, to_stage_id=target.id,
+        conn, contact_id, "STAGE_CHANGED", from_stage_id=from_id, to_stage_id=target.id,
         lead_score=a.lead_score, details=details,
     )
-    return Outcome("applied", decision)
+    return outcome
+
+
+async def _shadow(conn: asyncpg.Connection, contact_id: str, msg: ContactScored,
+                  stages: tuple[Any, ...]) -> Shadow | None:
+    """Ledger the shadow analysis; compare it with the live one the first time it is seen."""
+    shadow = msg.shadow
+    assert shadow is not None
+    if not await ledger.append(conn, contact_id, msg, shadow, shadow=True):
+        return None
+    live = msg.analysis
+    same_stage = None
+    if stages:
+        mine = best_stage(stages, live.lead_score, live.lead_status, live.recommended_stage)
+        theirs = best_stage(stages, shadow.lead_score, shadow.lead_status, shadow.recommended_stage)
+        same_stage = (mine.stage.id if mine else None) == (theirs.stage.id if theirs else None)
+    return Shadow(live.lead_status, shadow.lead_status == live.lead_status, same_stage)
+
+
+def _detail(row: asyncpg.Record | None, msg: ContactScored, decision: Decision | None, *,
+            reason: str | None = None) -> dict[str, Any]:
+    """A RESCORE item's move, as jobs.result lists it (the same for a dry and a real run)."""
+    current = decision.current if decision is not None else None
+    target = decision.target if decision is not None else None
+    return {
+        "contact_id": str(row["id"]) if row is not None else None,
+        "name": msg.contact_name or (row["name"] if row is not None else None),
+        "platform": msg.platform,
+        "external_id": msg.contact_id,
+        "from": current.name if current else (row["stage_name"] if row is not None else None),
+        "to": target.name if target else None,
+        "move": move_kind(decision) if decision is not None else "unchanged",
+        "reason": reason or (decision.reason if decision is not None else None),
+        "score_before": row["lead_score"] if row is not None else None,
+        "score_after": msg.analysis.lead_score,
+        "status_before": row["lead_status"] if row is not None else None,
+        "status_after": msg.analysis.lead_status,
+    }
+
+
+_agreement: dict[str, list[int]] = {}
+
+
+def _count_shadow(shadow: Shadow) -> None:
+    SHADOW_ANALYSES.labels(shadow.label, str(shadow.agreed).lower()).inc()
+    for label in (shadow.label, "all"):
+        seen = _agreement.setdefault(label, [0, 0])
+        seen[0] += shadow.agreed
+        seen[1] += 1
+        SHADOW_AGREEMENT.labels(label).set(seen[0] / seen[1])
+    if shadow.same_stage is False:
+        SHADOW_STAGE_DISAGREEMENTS.inc()
 
 
 def report(msg: ContactScored, outcome: Outcome) -> None:
@@ -111,7 +250,11 @@ def report(msg: ContactScored, outcome: Outcome) -> None:
     decision = outcome.decision
     fields = {"page_id": msg.page_id, "contact_id": msg.contact_id, "job_id": msg.job_id,
               "score": msg.analysis.lead_score}
-    if outcome.result == "stale":
+    if outcome.shadow is not None:
+        _count_shadow(outcome.shadow)
+    if outcome.dry_run:
+        log.info("contact.dry_run", **fields, move=(outcome.detail or {}).get("move"))
+    elif outcome.result == "stale":
         STALE_DROPPED.inc()
         log.info("contact.stale_analysis_dropped", **fields)
     elif outcome.result == "repeat":
@@ -122,8 +265,9 @@ def report(msg: ContactScored, outcome: Outcome) -> None:
                  stage=decision.target.name if decision.target else None,
                  previous=decision.current.name if decision.current else None)
     elif decision is not None and decision.action == "blocked":
-        DOWNGRADES_BLOCKED.inc()
-        log.info("contact.downgrade_blocked", **fields,
+        (DOWNGRADES_BLOCKED if decision.reason == "downgrade" else WON_KEPT).inc()
+        event = "contact.downgrade_blocked" if decision.reason == "downgrade" else "contact.won_kept"
+        log.info(event, **fields, blocked=decision.reason,
                  stage=decision.current.name if decision.current else None,
                  refused=decision.target.name if decision.target else None)
     else:

@@ -20,14 +20,20 @@ class PipelineCache:
     def __init__(self) -> None:
         self._stages: dict[str, tuple[int, tuple[Stage, ...]]] = {}
 
-    async def stages(self, conn: asyncpg.Connection, pipeline_id: str, version: int) -> tuple[Stage, ...]:
-        """The pipeline's stages, with §7.2 ranges generated and saved when all are still 0-100."""
+    async def stages(self, conn: asyncpg.Connection, pipeline_id: str, version: int, *,
+                     save: bool = True) -> tuple[Stage, ...]:
+        """The pipeline's stages, with §7.2 ranges generated and saved when all are still 0-100.
+
+        `save=False` (a dry run) uses generated ranges without writing them.
+        """
         cached = self._stages.get(pipeline_id)
         if cached is not None and cached[0] == version:
             return cached[1]
         version, loaded = await repository.stages(conn, pipeline_id)
         generated = with_auto_ranges(loaded)
         if generated is not None:
+            if not save:
+                return tuple(generated)
             await repository.save_ranges(conn, generated)
             log.info("pipeline.ranges_generated", pipeline_id=pipeline_id,
                      ranges=[f"{s.name}:{s.score_min}-{s.score_max}" for s in generated])

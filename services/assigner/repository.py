@@ -30,9 +30,11 @@ async def lock_contacts(conn: asyncpg.Connection, keys: Sequence[int]) -> None:
 async def contact(conn: asyncpg.Connection, msg: ContactScored) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
-        SELECT id, name, pipeline_id::text, stage_id::text, lead_score, lead_status,
-               analyzed_through, ai_summary, ai_reasoning, ai_confidence, used_fallback
-        FROM contacts WHERE page_id = $1 AND platform = $2 AND external_id = $3
+        SELECT c.id::text, c.name, c.pipeline_id::text, c.stage_id::text, s.name AS stage_name,
+               c.lead_score, c.lead_status, c.analyzed_through, c.ai_summary, c.ai_reasoning,
+               c.ai_confidence, c.used_fallback
+        FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id
+        WHERE c.page_id = $1 AND c.platform = $2 AND c.external_id = $3
         """,
         msg.page_id, msg.platform, msg.contact_id,
     )

@@ -12,8 +12,10 @@ from shared.score_ranges import all_default, auto_ranges
 StageType = Literal["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
 Mode = Literal["SKIP_EXISTING", "UPDATE_EXISTING"]
 
-__all__ = ["Decision", "Match", "Rule", "Stage", "best_stage", "blocks_downgrade", "place",
-           "with_auto_ranges"]
+MoveKind = Literal["into_won", "into_lost", "up", "down", "blocked", "unchanged"]
+
+__all__ = ["Decision", "Match", "MoveKind", "Rule", "Stage", "best_stage", "blocks_downgrade",
+           "move_kind", "place", "with_auto_ranges"]
 
 
 @dataclass(frozen=True)
@@ -42,33 +44,34 @@ class Match:
     rule: Rule
 
 
+TERMINAL = ("WON", "LOST")
+
+
 def best_stage(
     stages: Sequence[Stage], score: int, status: str, recommended: str = ""
 ) -> Match | None:
     """The stage §7.1 prescribes for (score, status); None when no stage may be chosen.
 
     ARCHIVED stages are never chosen: an archive accepting any score would swallow everyone.
+    WON and LOST stages are chosen only by their status (rule 1): a high score alone is not a
+    sale (§7.6 — a customer saying "paid" is QUALIFIED, and must not land in Won by its score).
     """
     ordered = sorted(stages, key=lambda s: s.position)
-    if status in ("WON", "LOST"):
+    if status in TERMINAL:
         for stage in ordered:
             if stage.type == status:
                 return Match(stage, Rule.STATUS)
     for stage in ordered:
         if stage.type in ("LEAD", "IN_PROGRESS") and stage.score_min <= score <= stage.score_max:
             return Match(stage, Rule.SCORE_RANGE)
-    near = [s for s in ordered if s.type not in ("ARCHIVED", "LOST")]
-    if near:
+    eligible = [s for s in ordered if s.type not in ("ARCHIVED", *TERMINAL)]
+    if eligible:
         # Twice the distance keeps it in integers; min() keeps the lower position on a tie.
-        return Match(min(near, key=lambda s: abs(s.score_min + s.score_max - 2 * score)),
+        return Match(min(eligible, key=lambda s: abs(s.score_min + s.score_max - 2 * score)),
                      Rule.NEAREST_MIDPOINT)
-    eligible = [s for s in ordered if s.type != "ARCHIVED"]
-    wanted = recommended.strip().casefold()
-    if wanted:
-        for stage in eligible:
-            if stage.name.strip().casefold() == wanted:
-                return Match(stage, Rule.RECOMMENDED)
-    return Match(eligible[0], Rule.FIRST_STAGE) if eligible else None
+    # Only WON/LOST/ARCHIVED stages remain, and the status names none of them: nothing fits.
+    # (Rules 4 and 5 could only pick a terminal stage here, which rule 1 alone may do.)
+    return None
 
 
 def blocks_downgrade(score: int, target: Stage) -> bool:
@@ -114,9 +117,36 @@ def place(
         current = next((s for s in stages if s.id == contact_stage_id), None)
     if current is not None and current.id == match.stage.id:
         return Decision("keep", "unchanged", match.stage, match.rule, current)
-    if current is not None and blocks_downgrade(score, match.stage):
+    if current is not None and current.type == "WON":
+        # A sale is final for the rules: only a person moves a contact out of Won (§7.3).
+        return Decision("blocked", "won_is_final", match.stage, match.rule, current)
+    # Leaving Lost is never a downgrade: a lead that comes back is placed again (§7.3).
+    if current is not None and current.type != "LOST" and blocks_downgrade(score, match.stage):
         return Decision("blocked", "downgrade", match.stage, match.rule, current)
     return Decision("move", "placed", match.stage, match.rule, current)
+
+
+_CATEGORY = {"LEAD": 0, "IN_PROGRESS": 1, "WON": 2}
+
+
+def _rank(stage: Stage | None) -> tuple[int, int]:
+    """How far along a stage is: no stage, Lost and Archive come before every open stage."""
+    if stage is None or stage.type not in _CATEGORY:
+        return (-1, 0)
+    return (_CATEGORY[stage.type], stage.position)
+
+
+def move_kind(decision: Decision) -> MoveKind:
+    """How a decision moves its contact, as a RESCORE job reports it (DESIGN §6 jobs.result)."""
+    if decision.action == "blocked":
+        return "blocked"
+    if decision.action == "keep" or decision.target is None:
+        return "unchanged"
+    if decision.target.type == "WON":
+        return "into_won"
+    if decision.target.type == "LOST":
+        return "into_lost"
+    return "up" if _rank(decision.current) < _rank(decision.target) else "down"
 
 
 def with_auto_ranges(stages: Sequence[Stage]) -> list[Stage] | None:

@@ -170,7 +170,8 @@ async def start_due_syncs(pool: asyncpg.Pool) -> list[str]:
           AND NOT EXISTS (
               SELECT 1 FROM jobs j WHERE j.page_id = p.id
                 AND (j.status IN ('PENDING', 'IN_PROGRESS')
-                     OR j.created_at > now() - make_interval(secs => p.sync_interval_s)))
+                     OR (j.kind <> 'RESCORE'
+                         AND j.created_at > now() - make_interval(secs => p.sync_interval_s))))
         ON CONFLICT (page_id) WHERE status IN ('PENDING', 'IN_PROGRESS') DO NOTHING
         RETURNING id
         """
@@ -198,34 +199,35 @@ async def stale_jobs(pool: asyncpg.Pool, stale_after_s: float) -> list[str]:
     return [str(r["id"]) for r in rows]
 
 
-_LAST_PROGRESS = """greatest(j.started_at, j.heartbeat_at,
-    (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id))"""
-
-
 async def abandoned_jobs(pool: asyncpg.Pool, settle_timeout_s: float, grace_s: float) -> list[str]:
     """Jobs whose walk ended but whose items stopped settling: their messages were lost.
 
     A job is marked `stalled_at` when no item settled for `settle_timeout_s` after its walk; it
     is returned once it stayed so for `grace_s` more, seen by a sweep that reached the database
-    (so a database outage alone, which stops every settlement, never abandons a job).
+    (so a database outage alone, which stops every settlement, never abandons a job). A job
+    moves when it starts, beats or settles an item.
     """
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
-            f"""
+            """
             UPDATE jobs j SET stalled_at = now()
             WHERE j.status = 'IN_PROGRESS' AND j.enumeration_done
               AND j.synced_contacts + j.failed_contacts < coalesce(j.total_contacts, 0)
-              AND {_LAST_PROGRESS} < now() - make_interval(secs => $1)
-              AND (j.stalled_at IS NULL OR j.stalled_at < {_LAST_PROGRESS})
+              AND greatest(j.started_at, j.heartbeat_at,
+                       (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id))
+                  < now() - make_interval(secs => $1)
+              AND (j.stalled_at IS NULL OR j.stalled_at < greatest(j.started_at, j.heartbeat_at,
+                       (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id)))
             """,
             settle_timeout_s,
         )
         rows = await conn.fetch(
-            f"""
+            """
             SELECT j.id FROM jobs j
             WHERE j.status = 'IN_PROGRESS' AND j.enumeration_done AND j.stalled_at IS NOT NULL
               AND j.stalled_at < now() - make_interval(secs => $1)
-              AND {_LAST_PROGRESS} <= j.stalled_at
+              AND greatest(j.started_at, j.heartbeat_at,
+                       (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id)) <= j.stalled_at
             """,
             grace_s,
         )

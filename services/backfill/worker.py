@@ -16,6 +16,7 @@ import asyncpg
 import structlog
 
 from services.backfill import repository, walk
+from services.backfill.rescore import RescoreWalk
 from services.backfill.settings import BackfillSettings
 from shared import logging, retry
 from shared.broker import Delivery, Publisher
@@ -139,6 +140,9 @@ class Worker:
 
     async def _walk(self, job: asyncpg.Record) -> None:
         job_id = str(job["id"])
+        if job["kind"] == "RESCORE":
+            await self._rescore(job)
+            return
         page = await repository.page(self.pool, job["page_id"])
         token = self._token(page)
         if page is None or token is None:
@@ -187,6 +191,16 @@ class Worker:
             delay = min(delay * 2, 30.0)
             with contextlib.suppress(Exception):  # still away: the next walk fails and waits again
                 job = await repository.job(self.pool, str(job["id"])) or job
+
+    async def _rescore(self, job: asyncpg.Record) -> None:
+        """Replay the page's stored transcripts: no Graph call, so no token is needed."""
+        try:
+            await RescoreWalk(self.pool, self.publisher, self.worker_id, job).run()
+        except repository.ClaimLost:
+            log.info("job.stopped", reason="cancelled or taken over")
+        except (BrokerUnavailable, PublishNotConfirmed) as err:
+            log.warning("job.interrupted", error=str(err),
+                        retry_in_s=self.settings.backfill_stale_after_s)
 
     def _token(self, page: asyncpg.Record | None) -> str | None:
         if page is None or page["access_token_enc"] is None or self.cipher is None:

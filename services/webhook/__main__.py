@@ -1,4 +1,5 @@
-"""`python -m services.webhook`: serve Meta webhooks, the admin API and the console on PORT."""
+"""`python -m services.webhook`: Meta webhooks, the admin API and the console on PORT; health and
+metrics on METRICS_PORT (like the consumers), so /metrics is never on the public port."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import asyncio
 import gc
 
 from services.webhook.app import create_app
-from services.webhook.settings import WebhookSettings
+from services.webhook.settings import DEFAULT_METRICS_PORT, WebhookSettings
 from shared import logging
-from shared.runtime import HttpServer, run
+from shared.runtime import HttpServer, health_app, run
 from shared.settings import load
 
 # uvicorn options of the webhook; bench/baseline_app.py serves its bare app with the same ones.
@@ -22,18 +23,27 @@ async def main(stop: asyncio.Event) -> None:
         service="webhook", fmt=settings.log_format, level=settings.log_level,
         secrets=settings.secrets(),
     )
+    app = create_app(settings)
     server = HttpServer(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         **SERVER_OPTIONS,
     )
     await server.start()
+    health = HttpServer(health_app(app.state.checks), host=settings.host,
+                        port=settings.metrics_port_or(DEFAULT_METRICS_PORT))
+    await health.start()
     tune_gc()
-    logging.get_logger("leadsync.webhook").info("webhook.listening", port=server.port)
+    log = logging.get_logger("leadsync.webhook")
+    log.info("health.listening", port=health.port)
+    log.info("webhook.listening", port=server.port)
     await stop.wait()
     await server.shutdown()
+    await health.shutdown()
 
 
 def tune_gc() -> None:

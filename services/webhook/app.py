@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -18,15 +20,19 @@ from starlette.types import Receive, Scope, Send
 from services.webhook import api, deliveries, ops
 from services.webhook.accounts import InstagramPages
 from services.webhook.batcher import ConfirmBatcher
+from services.webhook.boundary import InputBoundary
 from services.webhook.metrics import REJECTED
 from services.webhook.settings import WebhookSettings
+from services.webhook.throttle import FailureThrottle
 from shared import db
 from shared.broker import Publisher, Topology
 from shared.crypto import TokenCipher
 from shared.errors import BrokerUnavailable
-from shared.runtime import healthz, metrics_endpoint, readyz_endpoint
+from shared.runtime import Check, healthz, readyz_endpoint
 
 log = structlog.get_logger("leadsync.webhook")
+
+RECONNECT_EVERY_S = 5.0
 
 
 @dataclass
@@ -37,6 +43,7 @@ class Deps:
     cipher: TokenCipher | None = None
     batcher: ConfirmBatcher | None = None
     instagram: InstagramPages | None = None
+    throttle: FailureThrottle = field(default_factory=FailureThrottle)
 
 
 async def verify_subscription(request: Request) -> Response:
@@ -79,6 +86,7 @@ def create_app(
             settings.amqp_url.get_secret_value(), Topology(settings.broker_namespace)
         )
         batcher = ConfirmBatcher(the_publisher)
+        reconnector: asyncio.Task[None] | None = None
         try:
             if own_publisher:
                 try:
@@ -89,10 +97,16 @@ def create_app(
             cipher = TokenCipher(key.get_secret_value()) if key else None
             batcher.start()
             app.state.deps = Deps(
-                settings, the_publisher, the_pool, cipher, batcher, InstagramPages(the_pool)
+                settings, the_publisher, the_pool, cipher, batcher, InstagramPages(the_pool),
+                FailureThrottle(limit=settings.auth_failures_per_minute),
             )
+            reconnector = asyncio.create_task(_keep_connected(the_publisher))
             yield
         finally:
+            if reconnector is not None:
+                reconnector.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reconnector
             await batcher.close()
             if own_publisher:
                 await the_publisher.close()
@@ -100,27 +114,42 @@ def create_app(
                 await the_pool.close()
 
     async def broker_ready() -> bool:
+        # The state of the one connection the lifespan keeps up: a probe never dials RabbitMQ.
         deps: Deps = app.state.deps
-        if not deps.publisher.connected:
-            await deps.publisher.connect()
         return deps.publisher.connected
 
     async def db_ready() -> bool:
         deps: Deps = app.state.deps
         return await deps.pool.fetchval("SELECT 1") == 1
 
+    checks: dict[str, Check] = {"broker": broker_ready, "database": db_ready}
     app = WebhookApp(
         routes=[
             # POST deliveries never get here (WebhookApp.__call__); GET is the handshake.
             Route(deliveries.PATH, verify_subscription, methods=["GET"]),
             Route("/healthz", healthz),
-            Route("/readyz", readyz_endpoint({"broker": broker_ready, "database": db_ready})),
-            Route("/metrics", metrics_endpoint),
+            Route("/readyz", readyz_endpoint(checks)),
             api.mount(),
             ops.mount(),
         ],
         exception_handlers=api.exception_handlers,  # type: ignore[arg-type]
+        # Every route's body cap and control-character check, in front of the router.
+        middleware=[Middleware(InputBoundary)],
         lifespan=lifespan,
     )
+    # __main__ serves these on METRICS_PORT too, with /metrics (which PORT does not serve).
+    app.state.checks = checks
     return app
+
+
+async def _keep_connected(publisher: Publisher) -> None:
+    """Reconnect a lost broker connection in the background, so /readyz recovers by itself."""
+    while True:
+        await asyncio.sleep(RECONNECT_EVERY_S)
+        if not publisher.connected:
+            try:
+                await publisher.connect()
+                log.info("webhook.broker_reconnected")
+            except BrokerUnavailable:
+                pass
 

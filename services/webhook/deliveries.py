@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from services.webhook import metrics, signature
 from services.webhook.accounts import InstagramPages
+from services.webhook.boundary import cap_for, read_capped
 from services.webhook.metrics import REJECTED
 from services.webhook.parse import COUNTED_ONLY, Parsed, group, parse
 from shared.errors import BrokerUnavailable, PublishNotConfirmed
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from services.webhook.app import Deps
 
 PATH = "/webhooks/meta"
-MAX_BODY = 1024 * 1024
+MAX_BODY = cap_for(PATH)
 RECEIPTS = {*COUNTED_ONLY, "other"}
 ACKNOWLEDGED = (200, b"EVENT_RECEIVED")
 
@@ -41,26 +42,6 @@ async def handle(deps: Deps, scope: Scope, receive: Receive, send: Send) -> None
         (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(text))]})
     await send({"type": "http.response.body", "body": text})
     metrics.request_seconds(status).observe(time.perf_counter() - started)
-
-
-async def _read_body(headers: dict[bytes, bytes], receive: Receive) -> bytes | None:
-    """The raw body, or None once it grows past MAX_BODY (never read whole)."""
-    length = headers.get(b"content-length", b"")
-    if length.isdigit() and int(length) > MAX_BODY:
-        return None
-    chunks = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            return b"".join(chunks)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 _NOT_JSON = object()
@@ -81,7 +62,7 @@ def _refuse(reason: str, status: int, text: bytes) -> tuple[int, bytes]:
 
 async def _deliver(deps: Deps, scope: Scope, receive: Receive) -> tuple[int, bytes]:
     headers = dict(scope["headers"])  # ASGI header names are lower-case bytes
-    body = await _read_body(headers, receive)
+    body = await read_capped(headers, receive, MAX_BODY)
     if body is None:
         return _refuse("too_large", 413, b"body larger than 1 MiB")
     raw_header = headers.get(b"x-hub-signature-256")

@@ -30,6 +30,12 @@ PUBLISH_SECONDS = Histogram(
     "Time a request waited for RabbitMQ to confirm its events (batching included).",
     buckets=LATENCY_BUCKETS,
 )
+AUTH_FAILURES = Counter(
+    "leadsync_auth_failures_total",
+    "Failed authentications (wrong or missing admin token, and attempts refused by the "
+    "throttle), by surface: api (the bearer token) or ops_login (the console's sign-in form).",
+    ["surface"],
+)
 BATCH_ITEMS = Histogram(
     "leadsync_webhook_batch_items",
     "ConversationUpdated items per confirmed batch publish.",

@@ -14,7 +14,7 @@ TOKEN = "EAAnamestoken0123456789abcdef"
 
 
 async def test_webhook_contact_is_named_from_its_profile(clean_db, service_env):
-    sim = SimGraph()
+    sim = SimGraph(latency=4.0)  # Meta is slow today: scoring must not wait for the name
     page = sim.add_page("PN", TOKEN, messenger=2)
     known = page.conversations["messenger"][0]
     sim.no_consent.add("PSID_NO_CONSENT")
@@ -30,11 +30,16 @@ async def test_webhook_contact_is_named_from_its_profile(clean_db, service_env):
                 r = await client.post(f"{stack.url}/webhooks/meta", content=body,
                                       headers={"X-Hub-Signature-256": sign(body, secret)})
                 assert r.status_code == 200
+            scored = await wait_for_row(
+                clean_db, "SELECT name FROM contacts WHERE external_id = $1 AND lead_score IS NOT NULL",
+                known.customer_id)
             named = await wait_for_row(
-                clean_db, "SELECT name FROM contacts WHERE external_id = $1", known.customer_id)
+                clean_db, "SELECT name FROM contacts WHERE external_id = $1 AND name IS NOT NULL",
+                known.customer_id)
             anon = await wait_for_row(
                 clean_db, "SELECT name FROM contacts WHERE external_id = 'PSID_NO_CONSENT'")
             logs = stack.logs()
+    assert scored is not None and scored["name"] is None  # scored first, named later
     assert named is not None and named["name"] == known.customer_name
     # No consent yet (code 230): the event still lands, just without a name.
     assert anon is not None and anon["name"] is None

@@ -21,7 +21,7 @@ async def _listening_port(log_path: str, proc: asyncio.subprocess.Process, timeo
             for line in f:
                 if line.startswith("{"):
                     record = json.loads(line)
-                    if record.get("event") in ("health.listening", "webhook.listening"):
+                    if record.get("event") == "health.listening":
                         return int(record["port"])
         if proc.returncode is not None:
             break
@@ -32,7 +32,8 @@ async def _listening_port(log_path: str, proc: asyncio.subprocess.Process, timeo
 
 @pytest.mark.parametrize("service", ["webhook", "analyzer", "assigner", "backfill"])
 async def test_service_starts_alone_serves_health_and_stops_on_sigterm(service, service_env):
-    env = {**service_env, "PORT": str(free_port())}
+    public = free_port()
+    env = {**service_env, "PORT": str(public)}
     with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", f"services.{service}", env=env, stdout=log, stderr=log
@@ -54,6 +55,10 @@ async def test_service_starts_alone_serves_health_and_stops_on_sigterm(service, 
                 assert ready is not None and ready.json() == {"broker": "ok", "database": "ok"}
                 metrics = await client.get("/metrics")
                 assert metrics.status_code == 200 and "# TYPE" in metrics.text
+            if service == "webhook":  # the public port serves health but never the metrics
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{public}") as client:
+                    assert (await client.get("/readyz")).status_code == 200
+                    assert (await client.get("/metrics")).status_code == 404
         finally:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from services.webhook.api.openapi import PATHS
 from shared.crypto import TokenCipher
 from tests.support.admin_api import admin_client
 
@@ -65,7 +64,6 @@ async def test_patch_changes_settings_and_a_new_token_clears_expiry(api, clean_d
         (page_body(sync_interval_s=10), "sync_interval_s"),
         (page_body(auto_pipeline_mode="SOMETIMES"), "auto_pipeline_mode"),
         (page_body(auto_pipeline_id="not-a-uuid"), "auto_pipeline_id"),
-        (page_body(auto_pipeline_id="6c4d0c3e-8d8e-4a51-9d57-000000000000"), "auto_pipeline_id"),
         (page_body(colour="blue"), "colour"),
     ],
 )
@@ -74,6 +72,11 @@ async def test_invalid_page_is_422_naming_the_field(api, body, field):
     assert r.status_code == 422
     assert r.json()["field"] == field and r.json()["error"].startswith(field)
     assert TOKEN not in r.text
+
+
+async def test_an_auto_pipeline_that_does_not_exist_is_404_naming_the_field(api):
+    r = await api.post("/api/pages", json=page_body(auto_pipeline_id="6c4d0c3e-8d8e-4a51-9d57-000000000000"))
+    assert (r.status_code, r.json()["field"]) == (404, "auto_pipeline_id")
 
 
 async def test_conflicts_and_unknown_pages(api):
@@ -94,24 +97,6 @@ async def test_without_an_encryption_key_storing_a_token_says_what_to_set(clean_
         assert r.status_code == 503
         assert "TOKEN_ENCRYPTION_KEY" in r.json()["error"] and TOKEN not in r.text
         assert await clean_db.fetchval("SELECT count(*) FROM pages") == 0
-
-
-def documented_routes():
-    for path, ops in PATHS.items():
-        for method in ops:
-            if method != "parameters":
-                yield method.upper(), path.format(page_id="1001", pipeline_id="x", contact_id="x")
-    yield "GET", "/api/openapi.json"
-
-
-async def test_every_route_refuses_a_missing_or_wrong_token(api):
-    api.headers.pop("Authorization")
-    for method, path in documented_routes():
-        for auth in (None, "Bearer wrong-token", "Basic dGVzdA==", "Bearer ", "bearer"):
-            headers = {"Authorization": auth} if auth else {}
-            r = await api.request(method, path, headers=headers, json={})
-            assert r.status_code == 401, (method, path, auth)
-            assert r.json()["error"].startswith("missing or wrong admin token")
 
 
 async def test_openapi_describes_the_admin_routes(api):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from services.assigner.consumer import handle
+from services.assigner.consumer import JobKinds, handle
 from services.assigner.pipelines import PipelineCache
 from shared.broker import Delivery
 from shared.messages import Analysis, ContactScored
@@ -48,8 +48,9 @@ def scored(contact: str, score: int, status: str = "QUALIFIED", at: int = 0, *,
     )
 
 
-async def deliver(pool: asyncpg.Pool, cache: PipelineCache, *msgs: ContactScored) -> None:
-    await handle(Delivery(list(msgs), "mid", 1), pool=pool, cache=cache)
+async def deliver(pool: asyncpg.Pool, cache: PipelineCache, *msgs: ContactScored,
+                  kinds: JobKinds | None = None) -> None:
+    await handle(Delivery(list(msgs), "mid", 1), pool=pool, cache=cache, kinds=kinds)
 
 
 async def state(pool: asyncpg.Pool, contact: str) -> asyncpg.Record:
@@ -139,17 +140,45 @@ async def test_no_auto_pipeline_updates_the_contact_without_placing(clean_db):
 
 async def test_hot_contact_downgrade_is_blocked_and_recorded(clean_db, pipeline_id):
     cache = PipelineCache()
-    await deliver(clean_db, cache, scored("u1", 92, "WON"))
+    await deliver(clean_db, cache, scored("u1", 78))
     await deliver(clean_db, cache, scored("u1", 85, "LOST", at=1))
     row = await state(clean_db, "u1")
-    assert (row["stage"], row["lead_score"], row["lead_status"]) == ("Won", 85, "LOST")
+    assert (row["stage"], row["lead_score"], row["lead_status"]) == ("Negotiation", 85, "LOST")
     first, blocked = await activities(clean_db, "u1")
-    assert (first["type"], first["to_stage"], first["details"]["rule"]) == ("STAGE_CHANGED", "Won", "status")
-    assert (blocked["type"], blocked["from_stage"]) == ("STAGE_CHANGE_BLOCKED", "Won")
+    assert (first["type"], first["to_stage"], first["details"]["rule"]) == (
+        "STAGE_CHANGED", "Negotiation", "score_range")
+    assert (blocked["type"], blocked["from_stage"], blocked["to_stage"]) == (
+        "STAGE_CHANGE_BLOCKED", "Negotiation", None)
     assert blocked["details"]["blocked"] == "downgrade" and blocked["details"]["to"] == "Lost"
     # A cooled-down contact may leave the hot stage.
     await deliver(clean_db, cache, scored("u1", 15, "CONTACTED", at=2))
     assert (await state(clean_db, "u1"))["stage"] == "Warm"
+
+
+async def test_a_won_contact_is_never_moved_by_an_analysis(clean_db, pipeline_id):
+    cache = PipelineCache()
+    await deliver(clean_db, cache, scored("u1", 92, "WON"))
+    # "ok stop" after paying, then a cold chat: the rules keep the sale; each refusal is logged.
+    await deliver(clean_db, cache, scored("u1", 85, "LOST", at=1))
+    await deliver(clean_db, cache, scored("u1", 12, "CONTACTED", at=2))
+    row = await state(clean_db, "u1")
+    assert (row["stage"], row["lead_score"], row["lead_status"]) == ("Won", 12, "CONTACTED")
+    first, *blocked = await activities(clean_db, "u1")
+    assert (first["type"], first["to_stage"]) == ("STAGE_CHANGED", "Won")
+    assert [(b["type"], b["from_stage"], b["details"]["blocked"], b["details"]["to"]) for b in blocked] == [
+        ("STAGE_CHANGE_BLOCKED", "Won", "won_is_final", "Lost"),
+        ("STAGE_CHANGE_BLOCKED", "Won", "won_is_final", "Warm")]
+    assert all(b["details"]["downgrade_blocked"] is False for b in blocked)
+
+
+async def test_a_lost_contact_that_comes_back_is_placed_again(clean_db, pipeline_id):
+    cache = PipelineCache()
+    await deliver(clean_db, cache, scored("u1", 8, "LOST"))
+    assert (await state(clean_db, "u1"))["stage"] == "Lost"
+    await deliver(clean_db, cache, scored("u1", 84, "QUALIFIED", at=1))  # hot again
+    assert (await state(clean_db, "u1"))["stage"] == "Negotiation"
+    moves = [(a["type"], a["from_stage"], a["to_stage"]) for a in await activities(clean_db, "u1")]
+    assert moves == [("STAGE_CHANGED", None, "Lost"), ("STAGE_CHANGED", "Lost", "Negotiation")]
 
 
 async def test_stale_analysis_is_dropped_but_settles_its_job_once(clean_db, pipeline_id):

@@ -15,8 +15,8 @@ from tests.support.backfill import add_page
 @pytest.fixture
 async def client(clean_db, publisher, service_env) -> AsyncIterator[httpx.AsyncClient]:
     settings = WebhookSettings(
-        database_url=service_env["DATABASE_URL"], meta_app_secret="s" * 16,
-        meta_verify_token="v" * 16, admin_token=service_env["ADMIN_TOKEN"],
+        database_url=service_env["DATABASE_URL"], meta_app_secret=service_env["META_APP_SECRET"],
+        meta_verify_token=service_env["META_VERIFY_TOKEN"], admin_token=service_env["ADMIN_TOKEN"],
         token_encryption_key=service_env["TOKEN_ENCRYPTION_KEY"])
     app = create_app(settings, publisher=publisher, pool=clean_db)
     async with app.router.lifespan_context(app):

@@ -9,9 +9,9 @@ import sys
 from tests.support.backfill import add_page
 
 
-async def leadsync(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+async def leadsync(env: dict[str, str], *args: str, columns: int = 80) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadsync", *args, env={**env, "COLUMNS": "80"},
+        sys.executable, "-m", "leadsync", *args, env={**env, "COLUMNS": str(columns)},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     return proc.returncode or 0, out.decode(), err.decode()

@@ -9,9 +9,10 @@ import pytest
 from services.backfill import repository, scheduler
 from services.backfill.repository import Item
 from shared import job_records
+from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page
 
-KEY = "x7P5K2cJm1cJt3nYx7lN9iH1qkq0y8z6yQ8rP1Yk3bE="
+KEY = test_secrets.FERNET_KEY
 
 
 async def create(pool, page_id, kind="FULL"):

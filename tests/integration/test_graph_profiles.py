@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from leadsync.sim.graph import SimGraph, serving
@@ -43,13 +45,62 @@ async def test_names_are_looked_up_once_and_missing_ones_are_none(clean_db, serv
         assert sim.calls["profile"] == 5
 
 
-async def test_a_slow_graph_api_costs_at_most_the_timeout(clean_db, service_env):
+async def test_a_slow_graph_api_is_asked_again_later_and_the_name_still_arrives(clean_db, service_env):
     key = service_env["TOKEN_ENCRYPTION_KEY"]
     sim = SimGraph(latency=0.8)
     sim.add_page("PS", TOKEN, messenger=1)
     await add_page(clean_db, key, "PS", TOKEN)
     async with serving(sim) as url, httpx.AsyncClient() as http:
         graph = GraphClient(http, base_url=url, version="v25.0", calls_per_second=50)
-        profiles = Profiles(clean_db, graph, TokenCipher(key), timeout_s=0.2)
-        customer = sim.pages["PS"].conversations["messenger"][0].customer_id
-        assert await profiles.lookup("PS", "messenger", customer) is None
+        arrived: list[str] = []
+
+        async def on_name(page, platform, contact, name):
+            arrived.append(name)
+
+        profiles = Profiles(clean_db, graph, TokenCipher(key), timeout_s=0.2,
+                            retry_after_s=(0.1, 0.1), on_name=on_name)
+        customer = sim.pages["PS"].conversations["messenger"][0]
+        # Never a wait for the caller; each try costs at most the timeout, then it is tried again.
+        assert profiles.known("PS", "messenger", customer.customer_id) is None
+        assert await profiles.lookup("PS", "messenger", customer.customer_id) is None
+        assert sim.calls["profile"] == 3 and arrived == []
+        sim.latency = 0
+        assert profiles.known("PS", "messenger", customer.customer_id) is None  # failure cached
+        fresh = Profiles(clean_db, graph, TokenCipher(key), timeout_s=0.5, on_name=on_name)
+        assert await fresh.lookup("PS", "messenger", customer.customer_id) == customer.customer_name
+        assert arrived == [customer.customer_name]
+        await profiles.close()
+        await fresh.close()
+
+
+async def test_a_burst_of_new_customers_is_paced_per_page_and_each_is_asked_once(clean_db, service_env):
+    """In-process, where nothing else slows the calls down: the limiter is what holds them."""
+    key = service_env["TOKEN_ENCRYPTION_KEY"]
+    sim = SimGraph()
+    rate, customers = 20, 300
+    for page, token in (("PA", TOKEN), ("PB", TOKEN + "B")):
+        sim.add_page(page, token)
+        await add_page(clean_db, key, page, token)
+    sim.profiles.update({f"u{i}": f"Customer {i}" for i in range(customers)})
+    async with serving(sim) as url, httpx.AsyncClient() as http:
+        settings = GraphSettings(graph_api_base_url=url, token_encryption_key=key,
+                                 graph_profile_calls_per_second=rate)
+        found: dict[tuple[str, str], str] = {}
+
+        async def on_name(page, platform, contact, name):
+            found[(page, contact)] = name
+
+        profiles = Profiles.from_settings(settings, clean_db, http, on_name=on_name)
+        assert profiles is not None
+        # Every customer asked for twice (two messages each): one lookup each, never waiting.
+        for _ in range(2):
+            for i in range(customers):
+                assert profiles.known("PA" if i % 2 else "PB", "messenger", f"u{i}") is None
+        await asyncio.gather(*(profiles.lookup("PA" if i % 2 else "PB", "messenger", f"u{i}")
+                               for i in range(customers)))
+        assert profiles.known("PA", "messenger", "u1") == "Customer 1"  # cached now
+        await profiles.close()
+    assert sim.calls["profile"] == customers
+    assert found == {("PA" if i % 2 else "PB", f"u{i}"): f"Customer {i}" for i in range(customers)}
+    for page in ("PA", "PB"):
+        assert sim.busiest_profile_second(page) <= rate

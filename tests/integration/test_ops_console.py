@@ -12,9 +12,10 @@ from services.webhook.app import create_app
 from services.webhook.ops import session
 from services.webhook.settings import WebhookSettings
 from shared.broker import Publisher
+from tests.support import secrets as test_secrets
 from tests.support.topology import private_topology
 
-TOKEN = "console-admin-token-0123456789"
+TOKEN = test_secrets.ADMIN_TOKEN
 
 
 @pytest.fixture
@@ -26,7 +27,8 @@ async def topology(amqp_url, namespace):
 @pytest.fixture
 async def console(clean_db, amqp_url, topology, database_url):
     settings = WebhookSettings(
-        meta_app_secret="s", meta_verify_token="v", admin_token=TOKEN, database_url=database_url,
+        meta_app_secret=test_secrets.APP_SECRET, meta_verify_token=test_secrets.VERIFY_TOKEN,
+        admin_token=TOKEN, database_url=database_url,
         amqp_url=amqp_url, broker_namespace=topology.namespace,
     )
     publisher = Publisher(amqp_url, topology)
@@ -91,11 +93,37 @@ async def test_an_open_redirect_after_login_is_refused(console):
     assert r.headers["location"] == "/ops/"
 
 
-def test_sessions_expire_and_die_with_the_token():
-    cookie = session.issue(TOKEN, now=1000.0)
-    assert session.valid(TOKEN, cookie, now=1000.0 + session.MAX_AGE_S - 1)
-    assert not session.valid(TOKEN, cookie, now=1000.0 + session.MAX_AGE_S + 1)
-    assert not session.valid("rotated-token", cookie, now=1000.0)
+async def test_sessions_end_when_idle_when_old_and_when_the_token_changes(console, clean_db):
+    await login(console)
+    cookie = console.cookies[session.COOKIE]
+    assert (await console.get("/ops/")).status_code == 200
+    # Idle for longer than 30 minutes: the login page.
+    await clean_db.execute("UPDATE console_sessions SET last_seen_at = now() - interval '31 minutes'")
+    assert (await console.get("/ops/")).status_code == 303
+    await login(console)
+    await clean_db.execute("UPDATE console_sessions SET expires_at = now() - interval '1 second'")
+    assert (await console.get("/ops/")).status_code == 303
+    # A session opened under another ADMIN_TOKEN is no session under this one.
+    await login(console)
+    await clean_db.execute("UPDATE console_sessions SET admin_fp = $1",
+                           session.admin_fingerprint(test_secrets.ADMIN_TOKEN + "-old"))
+    assert (await console.get("/ops/")).status_code == 303
+    # The table never holds the cookie itself, only its hash.
+    stored = await clean_db.fetch("SELECT id_hash, csrf FROM console_sessions")
+    assert stored and all(cookie.encode() not in bytes(r["id_hash"]) for r in stored)
+
+
+async def test_two_logins_get_different_sessions_and_the_poll_keeps_none_alive(console, clean_db):
+    await login(console)
+    first = console.cookies[session.COOKIE]
+    console.cookies.clear()
+    await login(console)
+    second = console.cookies[session.COOKIE]
+    assert first != second and len(first) >= 40
+    await clean_db.execute("UPDATE console_sessions SET last_seen_at = now() - interval '20 minutes'")
+    assert (await console.get("/ops/api/progress?page=1")).status_code == 200
+    seen = await clean_db.fetchval("SELECT max(last_seen_at) FROM console_sessions")
+    assert seen < await clean_db.fetchval("SELECT now() - interval '19 minutes'")
 
 
 async def test_pages_are_searchable_and_paginated(console, clean_db):
@@ -224,11 +252,28 @@ async def test_page_history_stage_board_and_contact_log(console, clean_db):
     assert (await console.get("/ops/contacts/not-a-uuid")).status_code == 404
 
 
-async def test_logout_ends_the_session(console):
+async def test_logout_ends_the_session_even_for_a_replayed_cookie(console, clean_db):
     csrf = await login(console)
+    cookie = console.cookies[session.COOKIE]
     r = await console.post("/ops/logout", data={"csrf": csrf})
-    assert r.status_code == 303
-    assert (await console.get("/ops/")).status_code == 303
+    assert r.status_code == 303 and r.headers["location"] == "/ops/login"
+    # The browser dropped the cookie; a copy of it, sent again, is refused all the same.
+    console.cookies.clear()
+    console.cookies.set(session.COOKIE, cookie, path="/ops")
+    r = await console.get("/ops/")
+    assert r.status_code == 303 and r.headers["location"].startswith("/ops/login")
+    r = await console.post("/ops/sync", data={"csrf": csrf, "page_id": "1001"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/ops/login")
+    assert await clean_db.fetchval("SELECT count(*) FROM console_sessions") == 0
+
+
+async def test_ten_wrong_tokens_from_one_address_then_429_with_retry_after(console):
+    for _ in range(10):
+        r = await console.post("/ops/login", data={"token": "wrong-guess", "next": "/ops/"})
+        assert r.status_code == 401
+    r = await console.post("/ops/login", data={"token": TOKEN, "next": "/ops/"})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert "Too many failed sign-ins" in r.text and session.COOKIE not in r.headers.get("set-cookie", "")
 
 
 def test_static_files_ship_with_the_package():

@@ -17,6 +17,7 @@ from tests.integration.webhook_support import (
     SECRETS,
     VERIFY_TOKEN,
     Probe,
+    metrics_text,
     probe,
     webhook_client,
     webhook_settings,
@@ -163,7 +164,7 @@ async def test_fifty_items_in_two_entries_publish_fifty_messages(client, watch):
     assert len(updates) == 14
     assert {(u.page_id, u.contact_id) for u in updates} == {
         (p, f"U{i}") for p in ("PAGE_A", "PAGE_B") for i in range(7)}
-    metrics = (await client.get("/metrics")).text
+    metrics = metrics_text()
     for name in ('leadsync_webhook_events_total{kind="message",platform="messenger"}',
                  'leadsync_webhook_request_seconds_count{status="200"}',
                  "leadsync_webhook_publish_seconds_count", "leadsync_webhook_batch_items_count"):
@@ -236,7 +237,7 @@ async def test_unknown_instagram_account_is_acknowledged_and_publishes_nothing(c
     for _ in range(2):
         assert (await post(client, body)).status_code == 200
     assert await watch.drain() == []
-    metrics = (await client.get("/metrics")).text
+    metrics = metrics_text()
     assert 'leadsync_webhook_events_total{kind="unknown_account",platform="instagram"}' in metrics
 
 

@@ -8,7 +8,14 @@ from leadsync.sim.traffic import envelope, message_item
 from services.webhook.signature import sign
 from shared import db
 from shared.broker import Publisher, Topology
-from tests.integration.webhook_support import SECRETS, TcpProxy, probe, webhook_client, webhook_settings
+from tests.integration.webhook_support import (
+    SECRETS,
+    TcpProxy,
+    metrics_text,
+    probe,
+    webhook_client,
+    webhook_settings,
+)
 from tests.support.stack import free_port
 
 TS = 1764028800000
@@ -49,7 +56,7 @@ async def test_broker_down_gives_503_and_the_same_request_succeeds_once_it_is_ba
         assert await deliver() == 200
         [update] = await watch.updates()
         assert [m.mid for m in update.messages] == ["m_outage"]
-        metrics = (await client.get("/metrics")).text
+        metrics = metrics_text()
         assert 'leadsync_webhook_rejected_total{reason="broker_unavailable"}' in metrics
     await publisher.close()
     await proxy.cut()

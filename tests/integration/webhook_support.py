@@ -10,22 +10,29 @@ from collections.abc import AsyncIterator
 import aio_pika
 import asyncpg
 import httpx
+from prometheus_client import generate_latest
 
 from services.webhook.app import create_app
 from services.webhook.settings import WebhookSettings
 from shared.broker import Publisher
 from shared.messages import ConversationUpdated, decode
+from tests.support import secrets as test_secrets
 
-SECRETS = (b"facebook-app-secret-1", b"instagram-app-secret-2")
-VERIFY_TOKEN = "verify-me"
+SECRETS = (test_secrets.APP_SECRET.encode(), test_secrets.INSTAGRAM_APP_SECRET.encode())
+VERIFY_TOKEN = test_secrets.VERIFY_TOKEN
 
 
 def webhook_settings(database_url: str, amqp_url: str, namespace: str) -> WebhookSettings:
     return WebhookSettings(
         database_url=database_url, amqp_url=amqp_url, broker_namespace=namespace,
         meta_app_secret=",".join(s.decode() for s in SECRETS), meta_verify_token=VERIFY_TOKEN,
-        admin_token="admin-token-for-tests",
+        admin_token=test_secrets.ADMIN_TOKEN,
     )
+
+
+def metrics_text() -> str:
+    """What this process's /metrics shows (the webhook serves it on METRICS_PORT, not on PORT)."""
+    return generate_latest().decode()
 
 
 @contextlib.asynccontextmanager

@@ -46,7 +46,7 @@ async def running(
 ) -> AsyncIterator[Stack]:
     """Run `leadsync run SERVICES` until the block ends; waits until the consumers listen."""
     port = free_port()
-    full_env = {**env, "PORT": str(port), **(extra_env or {})}
+    full_env = {**env, "PORT": str(port), "PUBLIC_URL": f"http://127.0.0.1:{port}", **(extra_env or {})}
     log = tempfile.NamedTemporaryFile(prefix="leadsync-stack-", suffix=".log", delete=False)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "leadsync", "run", *services,

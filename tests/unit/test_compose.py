@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,8 +19,12 @@ from services.analyzer.settings import AnalyzerSettings
 from services.assigner.settings import AssignerSettings
 from services.backfill.settings import BackfillSettings
 from services.webhook.settings import WebhookSettings
+from shared.settings import PUBLISHED_SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
+# Debian's docker-compose (`make test` installs it, like Chromium): parses and interpolates the
+# file without a Docker engine.
+DOCKER_COMPOSE = shutil.which("docker-compose") or "docker-compose"
 SETTINGS: dict[str, type[BaseSettings]] = {
     "webhook": WebhookSettings,
     "analyzer": AnalyzerSettings,
@@ -78,7 +87,8 @@ def test_health_checks_probe_the_right_endpoint(compose):
     for name in ("rabbitmq", "postgres", "prometheus", "grafana"):
         assert services[name]["healthcheck"]["test"]
     webhook = services["webhook"]
-    assert f":{webhook['environment']['PORT']}/readyz" in " ".join(webhook["healthcheck"]["test"])
+    port = webhook["environment"]["METRICS_PORT"]
+    assert f":{port}/readyz" in " ".join(webhook["healthcheck"]["test"])
     for name in ("analyzer", "assigner", "backfill"):
         service = services[name]
         port = service["environment"]["METRICS_PORT"]
@@ -110,8 +120,9 @@ def test_prometheus_scrapes_every_service_where_it_listens(compose):
         t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]
     }
     services = compose["services"]
-    assert f"webhook:{services['webhook']['environment']['PORT']}" in targets
-    for name in ("analyzer", "assigner", "backfill"):
+    # The webhook's metrics are on METRICS_PORT, never on the public PORT.
+    assert f"webhook:{services['webhook']['environment']['PORT']}" not in targets
+    for name in ("webhook", "analyzer", "assigner", "backfill"):
         assert f"{name}:{services[name]['environment']['METRICS_PORT']}" in targets
     assert any(t.startswith("rabbitmq:") for t in targets)
 
@@ -122,3 +133,59 @@ def test_the_dockerfile_installs_every_package_the_services_import():
     assert {"shared", "services", "leadsync"} <= copied
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".venv" in ignored and ".git" in ignored
+
+
+SECRET_VARIABLES = ("META_APP_SECRET", "META_VERIFY_TOKEN", "ADMIN_TOKEN", "TOKEN_ENCRYPTION_KEY",
+                    "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "GRAFANA_ADMIN_PASSWORD")
+
+
+def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config` (interpolation and validation; no engine needed) in a clean env."""
+    base = {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
+    with tempfile.TemporaryDirectory() as empty:  # no .env file of a developer is read
+        return subprocess.run(
+            [DOCKER_COMPOSE, "--project-directory", empty, "-f", str(ROOT / "docker-compose.yml"),
+             "config"], env={**base, **env}, capture_output=True, text=True, timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+def generated_env() -> dict[str, str]:
+    """The values the one-line command of .env.example generates, plus a Meta app secret."""
+    command = next(line.strip().removeprefix("#").strip()
+                   for line in (ROOT / ".env.example").read_text().splitlines()
+                   if "python3 -c" in line)
+    out = subprocess.run(command, shell=True, capture_output=True, text=True, check=True).stdout
+    env = dict(line.split("=", 1) for line in out.split())
+    return {**env, "META_APP_SECRET": secrets.token_hex(16)}
+
+
+@pytest.mark.parametrize("missing", SECRET_VARIABLES)
+def test_compose_refuses_to_start_without_each_secret(missing):
+    env = {k: v for k, v in generated_env().items() if k != missing}
+    result = compose_config(env)
+    assert result.returncode != 0
+    assert f"set {missing}" in result.stderr
+
+
+def test_compose_with_the_secrets_publishes_the_brokers_on_loopback_only():
+    result = compose_config(generated_env())
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    for name in ("postgres", "rabbitmq", "prometheus"):
+        for port in config["services"][name]["ports"]:
+            host_ip = port.get("host_ip") if isinstance(port, dict) else str(port).split(":")[0]
+            assert host_ip == "127.0.0.1", (name, port)
+
+
+def test_the_generated_values_are_accepted_and_the_placeholders_refused():
+    env = generated_env()
+    settings = WebhookSettings(
+        meta_app_secret=env["META_APP_SECRET"], meta_verify_token=env["META_VERIFY_TOKEN"],
+        admin_token=env["ADMIN_TOKEN"], token_encryption_key=env["TOKEN_ENCRYPTION_KEY"],
+    )
+    assert settings.admin_token.get_secret_value() == env["ADMIN_TOKEN"]
+    placeholders = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+                        if line and not line.startswith("#"))
+    for name in SECRET_VARIABLES:
+        assert placeholders[name] in PUBLISHED_SECRETS, name

@@ -1,12 +1,23 @@
-"""Bearer-token check for /api (constant-time); the token is never echoed or logged."""
+"""Bearer-token check for /api (constant-time), throttled per client address; the presented
+token is never echoed, logged or counted by value."""
 
 from __future__ import annotations
 
 import hmac
+import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.webhook.api.errors import error_response
+
+SURFACE = "api"
+
+
+def client_of(scope: Scope) -> str:
+    """The client address (uvicorn puts the proxy's X-Forwarded-For here when FORWARDED_ALLOW_IPS
+    trusts the proxy)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 class AdminAuth:
@@ -17,7 +28,17 @@ class AdminAuth:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        expected = scope["app"].state.deps.settings.admin_token.get_secret_value().encode()
+        deps = scope["app"].state.deps
+        client = client_of(scope)
+        wait = deps.throttle.retry_after(client, time.monotonic())
+        if wait is not None:
+            deps.throttle.refused(client, surface=SURFACE)
+            response = error_response(429, f"too many failed authentications from {client}; "
+                                           f"try again in {wait} s")
+            response.headers["Retry-After"] = str(wait)
+            await response(scope, receive, send)
+            return
+        expected = deps.settings.admin_token.get_secret_value().encode()
         header = b""
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -25,6 +46,7 @@ class AdminAuth:
                 break
         scheme, _, token = header.partition(b" ")
         if scheme.lower() != b"bearer" or not hmac.compare_digest(token.strip(), expected):
+            deps.throttle.failed(client, time.monotonic(), surface=SURFACE)
             response = error_response(
                 401, "missing or wrong admin token: send Authorization: Bearer <ADMIN_TOKEN>"
             )

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from services.webhook.api.encoding import ApiResponse
-from services.webhook.api.errors import ApiError, not_found
+from services.webhook.api.errors import not_found, parse_query
 from services.webhook.api.pipelines import parse_uuid
+from services.webhook.api.spec import ApiRoute, Operation
+from services.webhook.boundary import Id, QueryInt, never_null
 
 MAX_ACTIVITIES = 200
 MAX_LIMIT = 500
@@ -27,47 +25,20 @@ COLUMNS = """c.id::text, c.page_id, c.platform, c.external_id, c.name, c.pipelin
     c.ai_confidence, c.used_fallback, c.created_at, c.updated_at"""
 
 
-def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps({"after": last_id})).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> UUID:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return UUID(orjson.loads(raw)["after"])
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise ValueError("not a cursor this API returned; pass next_cursor unchanged") from None
-
-
 class ContactQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra=never_null("page_id", "stage_id", "cursor"))
 
-    page_id: str | None = Field(default=None, min_length=1)
+    page_id: Id | None = None
     stage_id: UUID | None = None
-    limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
-    cursor: str | None = None
-
-    @field_validator("cursor")
-    @classmethod
-    def _cursor(cls, value: str | None) -> str | None:
-        if value is not None:
-            decode_cursor(value)
-        return value
-
-
-def parse_query(request: Request) -> ContactQuery:
-    try:
-        return ContactQuery.model_validate(dict(request.query_params))
-    except ValidationError as err:
-        first = err.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "query"
-        raise ApiError(422, f"{field}: {first['msg']}", field=field) from None
+    limit: QueryInt = Field(default=50, ge=1, le=MAX_LIMIT)
+    # The id of the last contact of the previous page: every uuid is a valid position.
+    cursor: UUID | None = Field(default=None, description="next_cursor of the previous page")
 
 
 async def list_contacts(conn: asyncpg.Connection | asyncpg.Pool, query: ContactQuery
                         ) -> dict[str, Any]:
     """One page of contacts in id order (stable under inserts), with the cursor of the next."""
-    after = decode_cursor(query.cursor) if query.cursor else None
     rows = await conn.fetch(
         f"""
         SELECT {COLUMNS}
@@ -77,18 +48,18 @@ async def list_contacts(conn: asyncpg.Connection | asyncpg.Pool, query: ContactQ
           AND ($3::uuid IS NULL OR c.id > $3)
         ORDER BY c.id
         LIMIT $4
-        """,
-        query.page_id, query.stage_id, after, query.limit + 1,
+        """,  # noqa: S608 - constant COLUMNS
+        query.page_id, query.stage_id, query.cursor, query.limit + 1,
     )
     items = [dict(r) for r in rows[: query.limit]]
     more = len(rows) > query.limit
-    return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
+    return {"items": items, "next_cursor": str(items[-1]["id"]) if more else None}
 
 
 async def get_contact(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID
                       ) -> dict[str, Any] | None:
     row = await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id WHERE c.id = $1",
+        f"SELECT {COLUMNS} FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id WHERE c.id = $1",  # noqa: S608 - constant COLUMNS
         contact_id,
     )
     if row is None:
@@ -110,7 +81,8 @@ async def get_contact(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID
 
 
 async def index(request: Request) -> Response:
-    return ApiResponse(await list_contacts(request.app.state.deps.pool, parse_query(request)))
+    query = parse_query(request, ContactQuery)
+    return ApiResponse(await list_contacts(request.app.state.deps.pool, query))
 
 
 async def show(request: Request) -> Response:
@@ -121,7 +93,11 @@ async def show(request: Request) -> Response:
     return ApiResponse(contact)
 
 
-routes: list[BaseRoute] = [
-    Route("/contacts", index, methods=["GET"]),
-    Route("/contacts/{contact_id}", show, methods=["GET"]),
+routes: list[ApiRoute] = [
+    ApiRoute("/contacts", index, "GET", Operation(
+        "Contacts, filtered by page and stage, in pages of `limit`", ((200, "ContactList"),),
+        query=ContactQuery)),
+    ApiRoute("/contacts/{contact_id}", show, "GET", Operation(
+        "A contact with its activity log, newest first", ((200, "ContactWithActivities"),),
+        path_schemas={"contact_id": {"type": "string", "format": "uuid"}})),
 ]

@@ -1,16 +1,24 @@
-"""JSON errors of the admin API: `{"error": "…"}`, with the offending field on 422."""
+"""JSON errors of the admin API: `{"error": "…"}`, with the offending field on 422.
+
+`InternalErrors` is the catch-all under /api: an exception no handler turned into a response
+answers `{"error": "internal error", "request_id": …}` (500) and is logged with that id.
+"""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, TypeVar
 
-import orjson
+import structlog
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 T = TypeVar("T", bound=BaseModel)
+
+log = structlog.get_logger("leadsync.webhook.api")
 
 
 class ApiError(Exception):
@@ -30,18 +38,35 @@ def not_found(what: str, ident: str) -> ApiError:
 
 
 async def parse_body(request: Request, model: type[T]) -> T:
-    """Validate a JSON body against `model`; 400 when not JSON, 422 naming the bad field."""
+    """Validate a JSON body against `model` strictly (JSON types as declared: no "1" for 1);
+    400 when not JSON, 422 naming the bad field."""
     raw = await request.body()
     try:
-        data = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        raise ApiError(400, "request body is not valid JSON") from None
-    try:
-        return model.model_validate(data)
+        return model.model_validate_json(raw or b"null", strict=True)
     except ValidationError as err:
         first = err.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ApiError(422, f"{field}: {first['msg']}", field=field) from None
+        if first["type"] == "json_invalid":
+            raise ApiError(400, "request body is not valid JSON") from None
+        raise invalid(err, "body") from None
+
+
+def parse_query(request: Request, model: type[T]) -> T:
+    """Validate the query string against `model` (unknown parameters refused); 422 naming one."""
+    params = request.query_params
+    repeated = next((key for key in params if len(params.getlist(key)) > 1), None)
+    if repeated is not None:
+        raise ApiError(422, f"{repeated}: give it once", field=repeated)
+    try:
+        return model.model_validate(dict(params))
+    except ValidationError as err:
+        raise invalid(err, "query") from None
+
+
+def invalid(err: ValidationError, where: str) -> ApiError:
+    """422 naming the first bad field (`where` when the whole input is wrong)."""
+    first = err.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or where
+    return ApiError(422, f"{field}: {first['msg']}", field=field)
 
 
 async def _api_error(_: Request, exc: Exception) -> Response:
@@ -51,7 +76,40 @@ async def _api_error(_: Request, exc: Exception) -> Response:
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, exc.detail)
+    response = error_response(exc.status_code, exc.detail)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+class InternalErrors:
+    """Under /api an unhandled exception is a logged 500 with a request id, never a dropped
+    connection or a text page."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            request_id = uuid.uuid4().hex
+            log.exception("api.internal_error", request_id=request_id, method=scope["method"],
+                          path=scope["path"])
+            if started:
+                return  # the answer is under way; the log line is all we can add
+            response = error_response(500, "internal error", request_id=request_id)
+            response.headers["X-Request-ID"] = request_id
+            await response(scope, receive, send)
 
 
 exception_handlers = {ApiError: _api_error, HTTPException: _http_error}

@@ -1,179 +1,45 @@
-"""The OpenAPI 3.1 description of the admin API, served at /api/openapi.json.
+"""The OpenAPI 3.1 document of the admin API, served at /api/openapi.json.
 
-Request bodies come from the same pydantic models that validate them; response shapes are
-written out here. Other resources (jobs, backfill) add their paths to PATHS in the same form.
+It is built from the routes themselves (`spec.ApiRoute` carries each route's `Operation`), so
+every route under /api is in it; request schemas are the pydantic models that validate the
+requests, response schemas are `schemas.RESPONSES`.
 """
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
-from services.webhook.api.contacts import ContactQuery
 from services.webhook.api.encoding import ApiResponse
-from services.webhook.api.pages import PageCreate, PageUpdate
-from services.webhook.api.pipelines import PipelineIn
+from services.webhook.api.schemas import REF, RESPONSES
+from services.webhook.api.spec import ApiRoute, Operation
 
-REF = "#/components/schemas/{model}"
-TS = {"type": ["string", "null"], "format": "date-time"}
-UUID_OR_NULL = {"type": ["string", "null"], "format": "uuid"}
-INT_OR_NULL = {"type": ["integer", "null"]}
-TEXT_OR_NULL = {"type": ["string", "null"]}
+PREFIX = "/api"
 
 
-def _object(**props: Any) -> dict[str, Any]:
-    return {"type": "object", "properties": props, "required": list(props)}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": REF.format(model=name)}
-
-
-def _items(name: str, **extra: Any) -> dict[str, Any]:
-    return _object(items={"type": "array", "items": _ref(name)}, **extra)
-
-
-RESPONSES: dict[str, dict[str, Any]] = {
-    "Error": _object(error={"type": "string"}),
-    "Page": _object(
-        id={"type": "string"}, name={"type": "string"}, instagram_account_id=TEXT_OR_NULL,
-        auto_pipeline_id=UUID_OR_NULL,
-        auto_pipeline_mode={"enum": ["SKIP_EXISTING", "UPDATE_EXISTING"]},
-        auto_sync={"type": "boolean"}, sync_interval_s={"type": "integer"}, last_synced_at=TS,
-        token_status={"enum": ["ok", "expired"]}, has_token={"type": "boolean"},
-        created_at=TS, updated_at=TS,
-    ),
-    "Stage": _object(
-        id={"type": "string", "format": "uuid"}, name={"type": "string"},
-        type={"enum": ["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]},
-        position={"type": "integer"}, lead_score_min={"type": "integer"},
-        lead_score_max={"type": "integer"},
-    ),
-    "Pipeline": _object(
-        id={"type": "string", "format": "uuid"}, name={"type": "string"}, created_at=TS,
-        stages={"type": "array", "items": _ref("Stage")},
-    ),
-    "PipelineSummary": _object(
-        id={"type": "string", "format": "uuid"}, name={"type": "string"}, created_at=TS,
-        stage_count={"type": "integer"},
-    ),
-    "Contact": _object(
-        id={"type": "string", "format": "uuid"}, page_id={"type": "string"},
-        platform={"enum": ["messenger", "instagram"]}, external_id={"type": "string"},
-        name=TEXT_OR_NULL, pipeline_id=UUID_OR_NULL, stage_id=UUID_OR_NULL,
-        stage_name=TEXT_OR_NULL, stage_type=TEXT_OR_NULL, lead_score=INT_OR_NULL,
-        lead_status=TEXT_OR_NULL, stage_entered_at=TS, last_message_at=TS, analyzed_through=TS,
-        ai_summary=TEXT_OR_NULL, ai_reasoning=TEXT_OR_NULL, ai_confidence=INT_OR_NULL,
-        used_fallback={"type": ["boolean", "null"]}, created_at=TS, updated_at=TS,
-    ),
-    "Activity": _object(
-        id={"type": "integer"}, type={"type": "string", "examples": ["STAGE_CHANGED"]},
-        from_stage_id=UUID_OR_NULL, from_stage=TEXT_OR_NULL, to_stage_id=UUID_OR_NULL,
-        to_stage=TEXT_OR_NULL, lead_score=INT_OR_NULL,
-        details={"type": "object", "description": "from, to, score, status, rule, mode, "
-                 "downgrade_blocked (and blocked, target_stage_id when a move was refused)"},
-        created_at=TS,
-    ),
-}
-RESPONSES["ContactWithActivities"] = {
-    "allOf": [_ref("Contact"),
-              _object(activities={"type": "array", "items": _ref("Activity")})],
-}
-RESPONSES["PageList"] = _items("Page")
-RESPONSES["PipelineList"] = _items("PipelineSummary")
-RESPONSES["ContactList"] = _items("Contact", next_cursor={
-    "type": ["string", "null"], "description": "pass as `cursor` for the next page; null at the end"})
-
-
-def _json(name: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
-
-
-def _op(summary: str, ok: tuple[int, str], *, body: type[BaseModel] | None = None,
-        errors: tuple[int, ...] = (), params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    reasons = {401: "missing or wrong admin token", 404: "no such resource (also a malformed id)",
-               409: "conflicts with an existing resource", 422: "invalid input; `field` names it",
-               503: "TOKEN_ENCRYPTION_KEY is not configured"}
-    op: dict[str, Any] = {
-        "summary": summary,
-        "responses": {str(ok[0]): _json(ok[1], "success"),
-                      **{str(code): _json("Error", reasons[code]) for code in (401, *errors)}},
-    }
-    if body is not None:
-        op["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": _ref(body.__name__)}}}
-    if params:
-        op["parameters"] = params
-    return op
-
-
-def _path_param(name: str, fmt: str | None = None) -> dict[str, Any]:
-    schema = {"type": "string", **({"format": fmt} if fmt else {})}
-    return {"name": name, "in": "path", "required": True, "schema": schema}
-
-
-def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
-    props = model.model_json_schema()["properties"]
-    return [{"name": name, "in": "query", "required": False, "schema": schema}
-            for name, schema in props.items()]
-
-
-PATHS: dict[str, dict[str, Any]] = {
-    "/api/pages": {
-        "post": _op("Add a page (its access token is stored encrypted)", (201, "Page"),
-                    body=PageCreate, errors=(409, 422, 503)),
-        "get": _op("List pages", (200, "PageList")),
-    },
-    "/api/pages/{page_id}": {
-        "parameters": [_path_param("page_id")],
-        "get": _op("One page (never its token)", (200, "Page"), errors=(404,)),
-        "patch": _op("Change a page's settings or replace its token", (200, "Page"),
-                     body=PageUpdate, errors=(404, 409, 422, 503)),
-    },
-    "/api/pipelines": {
-        "post": _op("Create a pipeline with its stages", (201, "Pipeline"), body=PipelineIn,
-                    errors=(422,)),
-        "get": _op("List pipelines", (200, "PipelineList")),
-    },
-    "/api/pipelines/{pipeline_id}": {
-        "parameters": [_path_param("pipeline_id", "uuid")],
-        "get": _op("A pipeline and its stages", (200, "Pipeline"), errors=(404,)),
-    },
-    "/api/pipelines/{pipeline_id}/score-ranges": {
-        "parameters": [_path_param("pipeline_id", "uuid")],
-        "post": _op("Give every stage its automatic score range (DESIGN 7.2)", (200, "Pipeline"),
-                    errors=(404, 422)),
-    },
-    "/api/contacts": {
-        "get": _op("Contacts, filtered by page and stage, in pages of `limit`",
-                   (200, "ContactList"), errors=(422,), params=_query_params(ContactQuery)),
-    },
-    "/api/contacts/{contact_id}": {
-        "parameters": [_path_param("contact_id", "uuid")],
-        "get": _op("A contact with its activity log, newest first", (200, "ContactWithActivities"),
-                   errors=(404,)),
-    },
-}
-
-
-@functools.cache
-def document() -> dict[str, Any]:
+def document(routes: Sequence[ApiRoute]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    models: dict[str, type[BaseModel]] = {}
+    for route in routes:
+        paths.setdefault(PREFIX + route.path, {})[route.method.lower()] = route.operation.openapi(
+            route.path)
+        if route.operation.body is not None:
+            models[route.operation.body.__name__] = route.operation.body
     schemas: dict[str, Any] = dict(RESPONSES)
-    for model in (PageCreate, PageUpdate, PipelineIn):
+    for name, model in models.items():
         schema = model.model_json_schema(ref_template=REF)
         schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
+        schemas[name] = schema
     return {
         "openapi": "3.1.0",
         "info": {"title": "leadsync admin API", "version": "1",
                  "description": "Every route needs `Authorization: Bearer <ADMIN_TOKEN>`. Errors "
                                 "are JSON `{\"error\": ...}`; a 422 also names the `field`."},
-        "paths": PATHS,
+        "paths": paths,
         "components": {
             "schemas": schemas,
             "securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}},
@@ -182,8 +48,15 @@ def document() -> dict[str, Any]:
     }
 
 
-async def serve(_: Request) -> Response:
-    return ApiResponse(document())
+def route(api_routes: list[ApiRoute]) -> ApiRoute:
+    """GET /openapi.json, describing `api_routes` and itself."""
+    cache: dict[str, Any] = {}
 
+    async def serve(_: Request) -> Response:
+        if "doc" not in cache:
+            cache["doc"] = document([*api_routes, this])
+        return ApiResponse(cache["doc"])
 
-routes: list[BaseRoute] = [Route("/openapi.json", serve, methods=["GET"])]
+    this = ApiRoute("/openapi.json", serve, "GET",
+                    Operation("This document (OpenAPI 3.1)", ((200, "OpenApi"),)))
+    return this

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import ApiError, not_found, parse_body
+from services.webhook.api.spec import ApiRoute, Operation
+from services.webhook.boundary import ID_PATTERN, INTEGRAL, Id, Name, Token, never_null
 from shared.crypto import TokenCipher
 from shared.logging import add_secrets
 
 Mode = Literal["SKIP_EXISTING", "UPDATE_EXISTING"]
 MAX_INTERVAL = 30 * 86400
+Interval = Annotated[int, Field(ge=60, le=MAX_INTERVAL), INTEGRAL]
 
 # Everything a client may see of a page: the token only as has_token and token_status.
 COLUMNS = """id, name, instagram_account_id, auto_pipeline_id::text, auto_pipeline_mode, auto_sync,
@@ -26,38 +28,35 @@ COLUMNS = """id, name, instagram_account_id, auto_pipeline_id::text, auto_pipeli
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("access_token", check_fields=False)
-    @classmethod
-    def _token_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().strip():
-            raise ValueError("must not be empty")
-        return value
+    model_config = ConfigDict(extra="forbid")
 
 
 class PageCreate(_Body):
-    id: str = Field(min_length=1, max_length=100, description="the Facebook Page id")
-    name: str = Field(min_length=1, max_length=200)
-    access_token: SecretStr = Field(description="page access token; stored encrypted, never returned")
-    instagram_account_id: str | None = Field(default=None, min_length=1, max_length=100)
+    id: Id = Field(description="the Facebook Page id")
+    name: Name
+    access_token: Token = Field(description="page access token; stored encrypted, never returned")
+    instagram_account_id: Id | None = None
     auto_pipeline_id: UUID | None = None
     auto_pipeline_mode: Mode = "SKIP_EXISTING"
     auto_sync: bool = True
-    sync_interval_s: int = Field(default=3600, ge=60, le=MAX_INTERVAL,
-                                 description="seconds between automatic incremental syncs")
+    sync_interval_s: Interval = Field(default=3600,
+                                      description="seconds between automatic incremental syncs")
 
 
 class PageUpdate(_Body):
     """Only the fields sent change; auto_pipeline_id and instagram_account_id may be null."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    access_token: SecretStr | None = None
-    instagram_account_id: str | None = Field(default=None, min_length=1, max_length=100)
+    # Omitted means unchanged; only the two nullable ones may be sent as null.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=never_null(
+        "name", "access_token", "auto_pipeline_mode", "auto_sync", "sync_interval_s"))
+
+    name: Name | None = None
+    access_token: Token | None = None
+    instagram_account_id: Id | None = None
     auto_pipeline_id: UUID | None = None
     auto_pipeline_mode: Mode | None = None
     auto_sync: bool | None = None
-    sync_interval_s: int | None = Field(default=None, ge=60, le=MAX_INTERVAL)
+    sync_interval_s: Interval | None = None
 
     @field_validator("name", "access_token", "auto_pipeline_mode", "auto_sync", "sync_interval_s",
                      mode="before")
@@ -83,12 +82,12 @@ def _encrypt(request: Request, token: SecretStr) -> bytes:
 
 
 async def get_page(conn: asyncpg.Connection | asyncpg.Pool, page_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM pages WHERE id = $1", page_id)
+    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM pages WHERE id = $1", page_id)  # noqa: S608 - constant SQL
     return dict(row) if row else None
 
 
 async def list_pages(conn: asyncpg.Connection | asyncpg.Pool) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM pages ORDER BY id")]
+    return [dict(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM pages ORDER BY id")]  # noqa: S608 - constant SQL
 
 
 async def insert_page(conn: asyncpg.Connection | asyncpg.Pool, page: PageCreate, token_enc: bytes
@@ -102,7 +101,7 @@ async def insert_page(conn: asyncpg.Connection | asyncpg.Pool, page: PageCreate,
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             ON CONFLICT (id) DO NOTHING
             RETURNING {COLUMNS}
-            """,
+            """,  # noqa: S608 - constant SQL
             page.id, page.name, token_enc, page.instagram_account_id, page.auto_pipeline_id,
             page.auto_pipeline_mode, page.auto_sync, page.sync_interval_s,
         )
@@ -116,7 +115,8 @@ async def insert_page(conn: asyncpg.Connection | asyncpg.Pool, page: PageCreate,
 
 def _conflict(err: asyncpg.PostgresError) -> ApiError:
     if isinstance(err, asyncpg.ForeignKeyViolationError):
-        return ApiError(422, "auto_pipeline_id: no pipeline with this id", field="auto_pipeline_id")
+        # Well-formed, but names nothing: like an unknown id in a path.
+        return ApiError(404, "auto_pipeline_id: no pipeline with this id", field="auto_pipeline_id")
     return ApiError(409, "instagram_account_id: already linked to another page",
                     field="instagram_account_id")
 
@@ -129,7 +129,7 @@ async def update_page(conn: asyncpg.Connection | asyncpg.Pool, page_id: str,
     sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=2))
     try:
         row = await conn.fetchrow(
-            f"UPDATE pages SET {sets}, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}",
+            f"UPDATE pages SET {sets}, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}",  # noqa: S608 - constant SQL
             page_id, *changes.values(),
         )
     except (asyncpg.ForeignKeyViolationError, asyncpg.UniqueViolationError) as err:
@@ -170,9 +170,16 @@ async def patch(request: Request) -> Response:
     return ApiResponse(page)
 
 
-routes: list[BaseRoute] = [
-    Route("/pages", create, methods=["POST"]),
-    Route("/pages", index, methods=["GET"]),
-    Route("/pages/{page_id}", show, methods=["GET"]),
-    Route("/pages/{page_id}", patch, methods=["PATCH"]),
+PAGE_ID = {"page_id": {"type": "string", "pattern": ID_PATTERN, "maxLength": 100}}
+
+routes: list[ApiRoute] = [
+    ApiRoute("/pages", create, "POST", Operation(
+        "Add a page (its access token is stored encrypted)", ((201, "Page"),),
+        body=PageCreate, errors=(404, 409, 503))),
+    ApiRoute("/pages", index, "GET", Operation("List pages", ((200, "PageList"),))),
+    ApiRoute("/pages/{page_id}", show, "GET", Operation(
+        "One page (never its token)", ((200, "Page"),), path_schemas=PAGE_ID)),
+    ApiRoute("/pages/{page_id}", patch, "PATCH", Operation(
+        "Change a page's settings or replace its token", ((200, "Page"),), body=PageUpdate,
+        errors=(409, 503), path_schemas=PAGE_ID)),
 ]

@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import ApiError, not_found, parse_body
+from services.webhook.api.spec import ApiRoute, Operation
+from services.webhook.boundary import INTEGRAL, Name
 from shared.score_ranges import auto_ranges
 
 StageType = Literal["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
 MAX_STAGES = 20
+Score = Annotated[int, Field(ge=0, le=100), INTEGRAL]
 
 
 class StageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     type: StageType
-    lead_score_min: int = Field(default=0, ge=0, le=100)
-    lead_score_max: int = Field(default=100, ge=0, le=100)
+    lead_score_min: Score = 0
+    lead_score_max: Score = 100
 
     @field_validator("lead_score_max")
     @classmethod
@@ -39,9 +41,9 @@ class StageIn(BaseModel):
 class PipelineIn(BaseModel):
     """Stages take their positions from their order; ranges left at 0-100 are generated later."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     stages: list[StageIn] = Field(default_factory=list, max_length=MAX_STAGES)
 
     @field_validator("stages")
@@ -155,9 +157,17 @@ async def score_ranges(request: Request) -> Response:
         return ApiResponse(await get_pipeline(conn, pipeline_id))
 
 
-routes: list[BaseRoute] = [
-    Route("/pipelines", create, methods=["POST"]),
-    Route("/pipelines", index, methods=["GET"]),
-    Route("/pipelines/{pipeline_id}", show, methods=["GET"]),
-    Route("/pipelines/{pipeline_id}/score-ranges", score_ranges, methods=["POST"]),
+PIPELINE_ID = {"pipeline_id": {"type": "string", "format": "uuid"}}
+
+routes: list[ApiRoute] = [
+    ApiRoute("/pipelines", create, "POST", Operation(
+        "Create a pipeline with its stages", ((201, "Pipeline"),), body=PipelineIn,
+        description="Stage names must differ (case-insensitively) and each stage's "
+                    "lead_score_max must be at least its lead_score_min.")),
+    ApiRoute("/pipelines", index, "GET", Operation("List pipelines", ((200, "PipelineList"),))),
+    ApiRoute("/pipelines/{pipeline_id}", show, "GET", Operation(
+        "A pipeline and its stages", ((200, "Pipeline"),), path_schemas=PIPELINE_ID)),
+    ApiRoute("/pipelines/{pipeline_id}/score-ranges", score_ranges, "POST", Operation(
+        "Give every stage its automatic score range (DESIGN 7.2)", ((200, "Pipeline"),),
+        path_schemas=PIPELINE_ID)),
 ]

@@ -1,4 +1,4 @@
-"""What the console's Sync buttons do: start backfill jobs for pages.
+"""What the console's Sync and Re-score buttons do: start backfill and RESCORE jobs for pages.
 
 They behave like POST /api/backfill (through shared.job_records): one active job per page, a
 page needs a usable token, and a new job is announced on the broker as backfill.requested (when
@@ -54,6 +54,22 @@ async def sync_pages(pool: asyncpg.Pool, publisher: Publisher, page_ids: list[st
             if not await _announce(publisher, job["id"]):
                 outcome.not_announced += 1
     return outcome
+
+
+async def rescore(pool: asyncpg.Pool, publisher: Publisher, page_id: str, *, dry_run: bool,
+                  prompt_version: str | None) -> str:
+    """Start a RESCORE job of the page (like POST /api/pages/{id}/rescore); the notice to show."""
+    params = {"dry_run": dry_run, "prompt_version": prompt_version}
+    async with pool.acquire() as conn:
+        job, created = await job_records.create(conn, page_id, "RESCORE", params=params)
+    what = "Dry run" if dry_run else "Re-score"
+    if not created:
+        if (job["kind"], job["params"]) == ("RESCORE", params):
+            return f"{what} already running."
+        return f"The page already has a {job['kind'].lower()} job running; try when it has ended."
+    if not await _announce(publisher, job["id"]):
+        return f"{what} saved; RabbitMQ is unreachable, the scheduler starts it once it is back."
+    return f"{what} started." + (" Nothing changes until you apply it." if dry_run else "")
 
 
 async def _announce(publisher: Publisher, job_id: str) -> bool:

@@ -32,7 +32,7 @@ async def pages(
 ) -> tuple[list[asyncpg.Record], int]:
     """One page of the page list (by name) and how many pages match the search in all."""
     where = "WHERE $1 = '' OR p.name ILIKE $2 OR p.id = $1"
-    total = await pool.fetchval(f"SELECT count(*) FROM pages p {where}", search, _like(search))
+    total = await pool.fetchval(f"SELECT count(*) FROM pages p {where}", search, _like(search))  # noqa: S608 - constant fragments
     rows = await pool.fetch(
         f"""
         SELECT p.id, p.name, p.instagram_account_id, p.token_status, p.last_synced_at,
@@ -45,7 +45,7 @@ async def pages(
         {where}
         ORDER BY lower(p.name), p.id
         LIMIT $3 OFFSET $4
-        """,
+        """,  # noqa: S608 - constant fragments
         search, _like(search), limit, offset,
     )
     return rows, int(total)
@@ -63,7 +63,7 @@ async def page(pool: asyncpg.Pool, page_id: str) -> asyncpg.Record | None:
         LEFT JOIN pipelines pl ON pl.id = p.auto_pipeline_id
         {_LATEST_JOB}
         WHERE p.id = $1
-        """,
+        """,  # noqa: S608 - constant fragments
         page_id,
     )
 
@@ -197,12 +197,38 @@ async def activities(pool: asyncpg.Pool, contact_id: str, *, limit: int = 200
     )
 
 
-async def recent_messages(pool: asyncpg.Pool, row: asyncpg.Record, *, limit: int = 30
+async def score_history(pool: asyncpg.Pool, contact_id: str, *, limit: int = 100
+                        ) -> list[asyncpg.Record]:
+    """The contact's live analyses (the ledger without shadow rows), oldest first."""
+    rows = await pool.fetch(
+        """
+        SELECT analyzed_through, lead_score, lead_status, confidence, signals, evidence, model,
+               prompt_version, used_fallback, job_id, created_at
+        FROM scores WHERE contact_id = $1::uuid AND NOT shadow
+        ORDER BY analyzed_through DESC NULLS LAST, id DESC LIMIT $2
+        """,
+        contact_id, limit,
+    )
+    return list(reversed(rows))
+
+
+async def latest_rescore(pool: asyncpg.Pool, page_id: str) -> asyncpg.Record | None:
+    """The page's newest RESCORE job, with its parameters and result."""
+    return await pool.fetchrow(
+        """
+        SELECT id, status, params, result, synced_contacts, failed_contacts, error, created_at
+        FROM jobs WHERE page_id = $1 AND kind = 'RESCORE' ORDER BY created_at DESC, id LIMIT 1
+        """,
+        page_id,
+    )
+
+
+async def recent_messages(pool: asyncpg.Pool, row: asyncpg.Record, *, limit: int = 60
                           ) -> list[asyncpg.Record]:
     """The conversation's latest messages, oldest first."""
     rows = await pool.fetch(
         """
-        SELECT from_page, text, attachments, sent_at, deleted FROM messages
+        SELECT mid, from_page, text, attachments, sent_at, deleted FROM messages
         WHERE page_id = $1 AND platform = $2 AND contact_external_id = $3
         ORDER BY sent_at DESC LIMIT $4
         """,
@@ -216,8 +242,8 @@ async def page_jobs(pool: asyncpg.Pool, page_id: str, *, limit: int = 50) -> lis
     return await pool.fetch(
         """
         SELECT j.id, j.kind, j.status, j.total_contacts, j.synced_contacts, j.failed_contacts,
-               j.token_expired, j.error, j.errors, j.started_at, j.completed_at, j.created_at,
-               jp.percent, jp.items_per_s, jp.eta_s
+               j.token_expired, j.error, j.errors, j.errors_count, j.started_at, j.completed_at,
+               j.created_at, j.params, jp.percent, jp.items_per_s, jp.eta_s
         FROM jobs j JOIN job_progress jp ON jp.id = j.id
         WHERE j.page_id = $1 ORDER BY j.created_at DESC, j.id LIMIT $2
         """,

@@ -6,29 +6,40 @@ import math
 import time
 import uuid
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 import structlog
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from services.webhook.api.jobs import RescoreBody
+from services.webhook.api.scores import calibration
+from services.webhook.boundary import ascii_int
 from services.webhook.ops import actions, queries, screens, session
 from services.webhook.ops.html import layout
+from services.webhook.settings import WebhookSettings
 from shared import job_records
 
 PER_PAGE = 20
 PER_STAGE = 30
-MAX_FORM = 64 * 1024
+PER_ITEMS = 100
 
 log = structlog.get_logger("leadsync.webhook.ops")
 
 
+def _settings(request: Request) -> WebhookSettings:
+    settings: WebhookSettings = request.app.state.deps.settings
+    return settings
+
+
 def _token(request: Request) -> str:
-    return request.app.state.deps.settings.admin_token.get_secret_value()
+    return _settings(request).admin_token.get_secret_value()
 
 
 def _csrf(request: Request) -> str:
-    return session.csrf_token(_token(request), session.cookie_of(request.scope) or "")
+    current = session.session_of(request.scope)
+    return current.csrf if current is not None else ""
 
 
 def _html(body: str, status: int = 200) -> HTMLResponse:
@@ -50,9 +61,8 @@ def _with_notice(path: str, notice: str) -> str:
 
 
 async def _form(request: Request) -> dict[str, list[str]]:
+    # The input boundary already capped the body (64 KiB) and refused control characters.
     body = await request.body()
-    if len(body) > MAX_FORM:
-        return {}
     return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
 
 
@@ -64,12 +74,13 @@ def _field(form: dict[str, list[str]], name: str) -> str | None:
 
 async def _checked_form(request: Request) -> dict[str, list[str]] | Response:
     """The POSTed form, or a 403 when the CSRF token (or the Origin) does not match."""
+    # Compared with PUBLIC_URL, not with what this process sees (behind a TLS proxy it sees http).
     origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+    if origin is not None and origin.lower() not in _settings(request).allowed_origins():
         return _html("<p>Cross-site request refused.</p>", 403)
     form = await _form(request)
     token = _field(form, "csrf") or request.headers.get("x-csrf-token")
-    if not session.csrf_ok(_token(request), session.cookie_of(request.scope), token):
+    if not session.csrf_ok(session.session_of(request.scope), token):
         return _html("<p>The form expired: reload the page and try again.</p>", 403)
     return form
 
@@ -79,17 +90,26 @@ async def login_form(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
+    deps = request.app.state.deps
+    client = request.client.host if request.client else "unknown"
     form = await _form(request)
-    offered = _field(form, "token") or ""
     next_path = _safe_next(_field(form, "next"))
+    wait = deps.throttle.retry_after(client, time.monotonic())
+    if wait is not None:
+        deps.throttle.refused(client, surface="ops_login")
+        page = screens.login(next_path=next_path, error=f"Too many failed sign-ins from your "
+                             f"address: try again in {wait} s.")
+        return HTMLResponse(page, status_code=429, headers={"Retry-After": str(wait),
+                                                           "Cache-Control": "no-store"})
+    offered = _field(form, "token") or ""
     if not offered or not session.password_matches(_token(request), offered):
-        log.warning("ops.login_failed", client=request.client.host if request.client else None)
+        deps.throttle.failed(client, time.monotonic(), surface="ops_login")
         return _html(screens.login(next_path=next_path, error="Wrong admin token."), 401)
+    cookie, _ = await session.open_session(deps.pool, _token(request))
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
-        session.COOKIE, session.issue(_token(request), now=time.time()),
-        max_age=session.MAX_AGE_S, path="/ops", httponly=True, samesite="strict",
-        secure=request.url.scheme == "https",
+        session.COOKIE, cookie, max_age=session.MAX_AGE_S, path="/ops", httponly=True,
+        samesite="strict", secure=_settings(request).secure_cookies,
     )
     return response
 
@@ -98,8 +118,10 @@ async def logout(request: Request) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
+    await session.close(request.app.state.deps.pool, session.cookie_of(request.scope))
     response = RedirectResponse("/ops/login", status_code=303)
-    response.delete_cookie(session.COOKIE, path="/ops")
+    response.delete_cookie(session.COOKIE, path="/ops", secure=_settings(request).secure_cookies,
+                           httponly=True, samesite="strict")
     return response
 
 
@@ -123,7 +145,8 @@ def _back(request: Request) -> str:
 
 
 def _int(value: str | None, default: int) -> int:
-    return int(value) if value and value.isdigit() and len(value) < 9 else default
+    number = ascii_int(value)  # "²".isdigit() is true, int("²") raises
+    return default if number is None else number
 
 
 async def page_detail(request: Request) -> Response:
@@ -136,6 +159,7 @@ async def page_detail(request: Request) -> Response:
     return _html(screens.page_detail(
         row, jobs, now=datetime.now(UTC), csrf=_csrf(request), back=_back(request),
         notice=request.query_params.get("notice", ""),
+        rescore=await queries.latest_rescore(pool, page_id),
     ))
 
 
@@ -173,6 +197,27 @@ def _sync_notice(outcome: actions.SyncOutcome, kind: str) -> str:
     return " ".join(parts) or "No such page."
 
 
+async def rescore_page(request: Request) -> Response:
+    """The Dry run and Apply buttons: a RESCORE job of the page, dry or real."""
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    page_id = request.path_params["page_id"]
+    back = _safe_next(_field(form, "next"), f"/ops/pages/{quote(page_id, safe='')}")
+    deps = request.app.state.deps
+    if await queries.page(deps.pool, page_id) is None:
+        return RedirectResponse(_with_notice(back, "No such page."), status_code=303)
+    version = (_field(form, "prompt_version") or "").strip() or None
+    try:
+        RescoreBody(dry_run=True, prompt_version=version)
+    except ValidationError:
+        return RedirectResponse(_with_notice(back, "A prompt version is letters, digits, '.', '_', "
+                                             "':' or '-' (up to 100)."), status_code=303)
+    notice = await actions.rescore(deps.pool, deps.publisher, page_id,
+                                   dry_run=_field(form, "dry_run") != "0", prompt_version=version)
+    return RedirectResponse(_with_notice(back, notice), status_code=303)
+
+
 async def cancel_job(request: Request) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
@@ -181,6 +226,20 @@ async def cancel_job(request: Request) -> Response:
     cancelled = await job_records.cancel(request.app.state.deps.pool, request.path_params["job_id"])
     notice = "Job cancelled." if cancelled else "That job had already ended."
     return RedirectResponse(_with_notice(back, notice), status_code=303)
+
+
+async def job_items(request: Request) -> Response:
+    """A job's FAILED items, PER_ITEMS at a time (jobs.errors holds only the first 100)."""
+    pool = request.app.state.deps.pool
+    job = await job_records.get(pool, request.path_params["job_id"])
+    if job is None:
+        return _html(layout("Not found", "<p>No such job.</p>", csrf=_csrf(request)), 404)
+    cursor = request.query_params.get("cursor")
+    after = job_records.decode_item_cursor(cursor) if cursor and ":" in cursor else None
+    items, next_after = await job_records.items(pool, job["id"], outcome="FAILED", after=after,
+                                                limit=PER_ITEMS)
+    next_cursor = job_records.encode_item_cursor(next_after) if next_after else None
+    return _html(screens.job_items(job, items, next_cursor=next_cursor, csrf=_csrf(request)))
 
 
 async def progress(request: Request) -> Response:
@@ -211,8 +270,9 @@ async def stage_board(request: Request) -> Response:
         selected = max(pipelines, key=lambda p: p["contacts"])
     board = await queries.stage_board(pool, str(selected["id"]), per_stage=PER_STAGE) \
         if selected else []
+    bands = await calibration(pool, str(selected["id"])) if selected else []
     return _html(screens.stage_board(pipelines, selected, board, per_stage=PER_STAGE,
-                                     csrf=_csrf(request)))
+                                     csrf=_csrf(request), calibration=bands))
 
 
 async def contact(request: Request) -> Response:
@@ -223,5 +283,6 @@ async def contact(request: Request) -> Response:
                      404)
     activities = await queries.activities(pool, str(row["id"]))
     messages = await queries.recent_messages(pool, row)
+    history = await queries.score_history(pool, str(row["id"]))
     return _html(screens.contact(row, activities, messages, now=datetime.now(UTC),
-                                 csrf=_csrf(request)))
+                                 csrf=_csrf(request), history=history))

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
+from services.analyzer import prompt
 from services.analyzer.llm import LlmScorer
 from services.analyzer.scorer import Scorer
 from services.analyzer.settings import AnalyzerSettings
+from services.analyzer.transcript import estimate_tokens
 from shared.messages import ChatMessage
 from tests.fakes.llm import (
     HANG,
@@ -46,10 +49,12 @@ async def test_a_valid_reply_is_the_analysis():
     async with FakeLLM(score=64) as llm:
         analysis = await score(llm)
     assert (analysis.lead_score, analysis.lead_status, analysis.used_fallback) == (64, "QUALIFIED", False)
-    assert analysis.model == "gpt-4o-mini" and analysis.prompt_version == "lead-v1"
+    assert analysis.model == "gpt-4o-mini" and analysis.prompt_version == "lead-v2"
     request = llm.requests[0]
     assert request["response_format"]["type"] == "json_schema"
-    assert "<<<TRANSCRIPT" in request["messages"][1]["content"]
+    assert request["max_tokens"] == 800  # every request bounds its reply
+    transcript = orjson.loads(request["messages"][-1]["content"])
+    assert transcript["messages"][0]["speaker"] == "customer"
 
 
 @pytest.mark.parametrize("fault", [RATE_LIMITED, SERVER_ERROR, HANG, MALFORMED, UNKNOWN_STATUS])
@@ -120,8 +125,31 @@ async def test_requests_per_minute_are_limited():
 
 
 async def test_tokens_per_minute_are_limited():
-    # One request is estimated at ~700 tokens: 2000 per minute admits two at once.
-    assert 1 <= await calls_started_in_one_second(llm_tpm=2000) <= 3
+    # One request costs its prompt (~700 tokens) plus the reply it allows: 3000 admit two.
+    assert 1 <= await calls_started_in_one_second(llm_tpm=3000) <= 3
+
+
+async def test_the_token_budget_counts_the_reply_a_request_allows():
+    prompt_tokens = sum(estimate_tokens(m["content"]) for m in prompt.build(TRANSCRIPT))
+    tpm = 2 * (prompt_tokens + 100) + 10  # two requests allowing 100 reply tokens fit, not three
+    assert await calls_started_in_one_second(llm_tpm=tpm, llm_max_tokens=100) == 2
+    assert await calls_started_in_one_second(llm_tpm=tpm, llm_max_tokens=800) == 1
+
+
+async def test_the_bound_can_be_sent_as_max_completion_tokens():
+    async with FakeLLM() as llm:
+        await score(llm, llm_max_tokens=600, llm_max_tokens_field="max_completion_tokens")
+    assert llm.requests[0]["max_completion_tokens"] == 600 and "max_tokens" not in llm.requests[0]
+
+
+async def test_an_oversized_reply_is_cut_to_the_field_limits():
+    huge = "x" * 200_000
+    async with FakeLLM(responder=lambda body, n: {
+            "lead_score": 55, "summary": huge, "reasoning": huge, "recommended_stage": huge}) as llm:
+        analysis = await score(llm)
+    assert not analysis.used_fallback
+    assert (len(analysis.summary), len(analysis.reasoning), len(analysis.recommended_stage)) == (
+        500, 1000, 100)
 
 
 async def test_a_responder_can_answer_with_chosen_fields():

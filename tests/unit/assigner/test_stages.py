@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.assigner.stages import Rule, Stage, best_stage, blocks_downgrade, place, with_auto_ranges
+from services.assigner.stages import (
+    Rule,
+    Stage,
+    best_stage,
+    blocks_downgrade,
+    move_kind,
+    place,
+    with_auto_ranges,
+)
 from shared.score_ranges import BANDS, auto_ranges, capacity
 
 TYPES = ["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
@@ -49,20 +57,19 @@ ARCHIVE_FIRST = pipeline("Vault:ARCHIVED:0-100", "Lead:LEAD:0-30")
         (STANDARD, 30, "CONTACTED", "", "Engaged", Rule.SCORE_RANGE),
         (STANDARD, 31, "QUALIFIED", "", "Qualified", Rule.SCORE_RANGE),
         (STANDARD, 80, "QUALIFIED", "", "Negotiation", Rule.SCORE_RANGE),
-        # 81+ without WON status: no LEAD/IN_PROGRESS range holds it; Won's midpoint is closest.
-        (STANDARD, 90, "QUALIFIED", "", "Won", Rule.NEAREST_MIDPOINT),
+        # 81+ without WON status ("customer says paid", not confirmed): no LEAD/IN_PROGRESS range
+        # holds it, and Won is not a candidate without the status: the nearest open stage.
+        (STANDARD, 90, "QUALIFIED", "", "Negotiation", Rule.NEAREST_MIDPOINT),
+        (STANDARD, 100, "QUALIFIED", "Won", "Negotiation", Rule.NEAREST_MIDPOINT),
         (pipeline("A:LEAD:0-100", "B:LEAD:0-100"), 50, "NEW", "", "A", Rule.SCORE_RANGE),  # overlap
         (GAPPY, 30, "NEW", "", "Cold", Rule.NEAREST_MIDPOINT),  # |5-30| < |65-30|
         (GAPPY, 80, "QUALIFIED", "", "Hot", Rule.NEAREST_MIDPOINT),  # |65-80| < |95-80|
-        (GAPPY, 88, "QUALIFIED", "", "Closed", Rule.NEAREST_MIDPOINT),
+        (GAPPY, 88, "QUALIFIED", "", "Hot", Rule.NEAREST_MIDPOINT),  # Closed is WON: status only
         (TIED, 50, "NEW", "", "Low", Rule.NEAREST_MIDPOINT),  # tie → lower position
         (pipeline("Hi:IN_PROGRESS:60-70", "Lo:LEAD:30-40"), 50, "NEW", "", "Hi",
          Rule.NEAREST_MIDPOINT),  # tie → lower position, whatever the type
         (GAPPY, 40, "LOST", "", "Gone", Rule.STATUS),
         (pipeline("Open:LEAD:0-30"), 50, "WON", "", "Open", Rule.NEAREST_MIDPOINT),  # no WON stage
-        (ONLY_LOST, 50, "NEW", "  ghosted ", "Ghosted", Rule.RECOMMENDED),
-        (ONLY_LOST, 50, "NEW", "Vault", "Dead", Rule.FIRST_STAGE),  # never ARCHIVED, even by name
-        (ONLY_LOST, 50, "NEW", "", "Dead", Rule.FIRST_STAGE),
         (ONLY_LOST, 50, "LOST", "", "Dead", Rule.STATUS),
         (ARCHIVE_FIRST, 99, "NEW", "Vault", "Lead", Rule.NEAREST_MIDPOINT),
     ],
@@ -73,9 +80,13 @@ def test_best_stage_examples(stages, score, status, recommended, stage, rule):
     assert (match.stage.name, match.rule) == (stage, rule)
 
 
-@pytest.mark.parametrize("stages", [[], ONLY_ARCHIVED])
-def test_nothing_to_choose(stages):
-    assert best_stage(stages, 50, "NEW") is None
+@pytest.mark.parametrize(("stages", "recommended"), [
+    ([], ""), (ONLY_ARCHIVED, ""),
+    # Only terminal stages, and the status names none: not even the recommended name places it.
+    (ONLY_LOST, "  ghosted "), (ONLY_LOST, ""), (pipeline("Won:WON:81-100"), "Won"),
+])
+def test_nothing_to_choose(stages, recommended):
+    assert best_stage(stages, 50, "NEW", recommended) is None
 
 
 def test_stage_order_is_position_not_list_order():
@@ -135,8 +146,26 @@ def by_name(name: str) -> str:
         ({"pipeline_id": AUTO, "stage_id": by_name("Qualified"), "score": 40}, "keep", "unchanged",
          "Qualified"),
         # Hot contact, lower analysis that still scores 85 but says LOST: Lost's min 0 < 50.
-        ({"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 85, "status": "LOST"},
+        ({"pipeline_id": AUTO, "stage_id": by_name("Negotiation"), "score": 85, "status": "LOST"},
          "blocked", "downgrade", "Lost"),
+        # Won is final for the rules, whatever the analysis says ("ok stop" after paying).
+        ({"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 85, "status": "LOST"},
+         "blocked", "won_is_final", "Lost"),
+        ({"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 5, "status": "LOST"},
+         "blocked", "won_is_final", "Lost"),
+        ({"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 40, "status": "QUALIFIED"},
+         "blocked", "won_is_final", "Qualified"),
+        ({"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 97, "status": "WON"},
+         "keep", "unchanged", "Won"),
+        # A lost lead that comes back is placed again, hot or not (no downgrade guard out of Lost).
+        ({"pipeline_id": AUTO, "stage_id": by_name("Lost"), "score": 85, "status": "QUALIFIED"},
+         "move", "placed", "Negotiation"),
+        ({"pipeline_id": AUTO, "stage_id": by_name("Lost"), "score": 60, "status": "QUALIFIED"},
+         "move", "placed", "Negotiation"),
+        ({"pipeline_id": AUTO, "stage_id": by_name("Lost"), "score": 8, "status": "CONTACTED"},
+         "move", "placed", "New"),
+        ({"pipeline_id": AUTO, "stage_id": by_name("Lost"), "score": 8, "status": "LOST"},
+         "keep", "unchanged", "Lost"),
         # Score 60 into "New" (min 0 < 20): blocked.
         ({"pipeline_id": AUTO, "stage_id": by_name("Negotiation"), "score": 60, "status": "LOST"},
          "blocked", "downgrade", "Lost"),
@@ -214,7 +243,9 @@ statuses = st.sampled_from(["NEW", "CONTACTED", "QUALIFIED", "WON", "LOST"])
 def test_the_chosen_stage_is_never_archived(stages, score, status, recommended):
     match = best_stage(stages, score, status, recommended)
     if match is None:
-        assert all(s.type == "ARCHIVED" for s in stages)
+        # Nothing fits only when no open stage exists and the status names no terminal one.
+        assert all(s.type == "ARCHIVED" or (s.type in ("WON", "LOST") and s.type != status)
+                   for s in stages)
     else:
         assert match.stage.type != "ARCHIVED"
 
@@ -228,10 +259,66 @@ def test_won_or_lost_status_goes_to_such_a_stage_when_there_is_one(stages, score
 
 @given(stage_lists(), st.integers(80, 100), statuses, st.data())
 def test_a_hot_contact_in_a_stage_never_moves_below_min_50(stages, score, status, data):
-    if not stages:
+    open_stages = [s for s in stages if s.type != "LOST"]  # leaving Lost is never a downgrade
+    if not open_stages:
         return
-    current = data.draw(st.sampled_from(stages))
+    current = data.draw(st.sampled_from(open_stages))
     decision = place(contact_pipeline_id=AUTO, contact_stage_id=current.id, auto_pipeline_id=AUTO,
                      mode="UPDATE_EXISTING", stages=stages, score=score, status=status)
     if decision.action == "move":
         assert decision.target is not None and decision.target.score_min >= 50
+
+
+def _from(stages: list[Stage], current: Stage | None, score: int, status: str, recommended: str = ""):
+    return place(contact_pipeline_id=AUTO, contact_stage_id=current.id if current else None,
+                 auto_pipeline_id=AUTO, mode="UPDATE_EXISTING", stages=stages, score=score,
+                 status=status, recommended=recommended)
+
+
+@given(stage_lists(), scores, statuses, st.sampled_from(["", "Won", "lost", "A"]))
+def test_a_terminal_stage_is_chosen_only_by_its_status(stages, score, status, recommended):
+    match = best_stage(stages, score, status, recommended)
+    if match is not None and match.stage.type in ("WON", "LOST"):
+        assert match.stage.type == status and match.rule == Rule.STATUS
+
+
+@given(stage_lists(), scores, statuses, st.data())
+def test_a_contact_in_won_is_never_moved_by_an_analysis(stages, score, status, data):
+    won = [s for s in stages if s.type == "WON"]
+    if not won:
+        return
+    current = data.draw(st.sampled_from(won))
+    decision = _from(stages, current, score, status)
+    assert decision.action != "move"
+    if decision.action == "blocked":
+        assert decision.reason == "won_is_final"
+
+
+@given(stage_lists(), scores, statuses.filter(lambda s: s != "LOST"), st.data())
+def test_a_lost_contact_that_comes_back_is_placed_again(stages, score, status, data):
+    lost = [s for s in stages if s.type == "LOST"]
+    if not lost:
+        return
+    current = data.draw(st.sampled_from(lost))
+    decision = _from(stages, current, score, status)
+    assert decision.action != "blocked"
+    if any(s.type in ("LEAD", "IN_PROGRESS") for s in stages):
+        assert decision.action == "move" and decision.target is not None
+        assert decision.target.type not in ("LOST", "ARCHIVED")
+
+
+@pytest.mark.parametrize(("current", "score", "status", "move"), [
+    (None, 5, "NEW", "up"),  # placed from nowhere
+    ("New", 70, "QUALIFIED", "up"),
+    ("Negotiation", 15, "CONTACTED", "down"),
+    ("Qualified", 40, "QUALIFIED", "unchanged"),
+    ("Lost", 45, "QUALIFIED", "up"),  # a lead that comes back
+    ("Negotiation", 95, "WON", "into_won"),
+    ("Warm", 10, "LOST", "into_lost"),
+    ("Negotiation", 85, "LOST", "blocked"),  # downgrade
+    ("Won", 10, "LOST", "blocked"),  # won is final
+])
+def test_moves_are_named_as_a_rescore_reports_them(current, score, status, move):
+    decision = decide(pipeline_id=AUTO if current else None,
+                      stage_id=by_name(current) if current else None, score=score, status=status)
+    assert move_kind(decision) == move

@@ -27,7 +27,6 @@ def limits(settings: AnalyzerSettings) -> Limits:
         debounce_s=settings.analyzer_debounce_s,
         max_messages=settings.transcript_max_messages,
         token_budget=settings.transcript_token_budget,
-        names_timeout_s=settings.names_timeout_s,
         hold_s=settings.analyzer_hold_s,
         rescore_concurrency=settings.llm_concurrency,
     )

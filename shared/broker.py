@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -18,13 +18,17 @@ from aio_pika.abc import (
     AbstractConnection,
     AbstractExchange,
     AbstractIncomingMessage,
+    AbstractQueue,
 )
 from prometheus_client import Counter, Histogram
 
-from shared import messages
+from shared import messages, retry
+from shared.circuit import Circuit
 from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
 
 DELIVERY_LIMIT = 5
+# One AMQP message carries at most this many events (DESIGN §4); larger deliveries are split.
+MAX_EVENTS_PER_MESSAGE = 500
 # Consumers are not racing Meta's 5 s answer window: under load a confirm may take longer,
 # and giving up early only turns a slow publish into a redelivery.
 CONSUMER_CONFIRM_TIMEOUT = 30.0
@@ -49,6 +53,18 @@ HANDLED = Counter(
 HANDLE_SECONDS = Histogram(
     "leadsync_broker_handle_seconds", "Time spent handling one delivery, by queue.", ["queue"]
 )
+RETRIES = Counter(
+    "leadsync_broker_retries_total",
+    "Failed deliveries that will be tried again, by queue and reason (database_unavailable, "
+    "database_conflict, broker_unavailable, timeout, retryable, error).",
+    ["queue", "reason"],
+)
+RETRY_AGE = Histogram(
+    "leadsync_broker_retry_age_seconds",
+    "Time from a message's first failure until it was finally settled (handled or dead-lettered).",
+    ["queue"],
+    buckets=(1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600),
+)
 
 
 @dataclass(frozen=True)
@@ -72,9 +88,15 @@ class Topology:
     def dead(queue: str) -> str:
         return f"{queue}.dead"
 
+    @staticmethod
+    def delay(queue: str, step_s: int) -> str:
+        """The delay queue that returns a retried message to `queue` after `step_s` seconds."""
+        return f"{queue}.delay.{step_s}s"
+
     def all_queues(self) -> list[str]:
         names = [self.queue(s) for s in SERVICES_QUEUES]
-        return names + [self.dead(q) for q in names]
+        delays = [self.delay(q, step) for q in names for step in retry.STEPS_S]
+        return names + [self.dead(q) for q in names] + delays
 
 
 async def declare_topology(channel: AbstractChannel, topology: Topology) -> AbstractExchange:
@@ -101,6 +123,21 @@ async def declare_topology(channel: AbstractChannel, topology: Topology) -> Abst
         )
         for key in keys:
             await queue.bind(events, routing_key=key)
+        for step in retry.STEPS_S:
+            # Retries wait here; at the end of the TTL (or a shorter per-message expiration)
+            # the broker dead-letters them straight back to the queue (default exchange).
+            await channel.declare_queue(
+                topology.delay(name, step),
+                durable=True,
+                arguments={
+                    "x-queue-type": "quorum",
+                    "x-message-ttl": step * 1000,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": name,
+                    "x-dead-letter-strategy": "at-least-once",
+                    "x-overflow": "reject-publish",
+                },
+            )
     return events
 
 
@@ -280,24 +317,31 @@ class Delivery(Generic[M]):
 
     items: list[M]
     message_id: str | None
-    delivery_count: int
+    delivery_count: int  # the broker's count: deliveries a process did not settle, plus this one
     headers: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def final_attempt(self) -> bool:
-        """True when a failure now would exhaust the queue's delivery limit."""
-        return self.delivery_count >= DELIVERY_LIMIT
+    attempt: int = 1  # 1 + the failures this message already went through (retries included)
 
 
 Handler = Callable[[Delivery[M]], Awaitable[None]]
 FinalFailure = Callable[[Delivery[M], BaseException], Awaitable[None]]
+Probe = Callable[[], Awaitable[bool]]
+
+# Headers of a delivery that belong to its earlier trip, not to the message.
+_TRIP_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue",
+                 "x-first-death-reason", "x-delivery-count")
+
+
+class DeadLettered(Exception):
+    """The error a final-failure hook receives when it runs again after failing to write."""
 
 
 class Consumer(Generic[M]):
-    """Runs a handler over a queue: ack after success, nack to retry, dead-letter when hopeless.
+    """Runs a handler over a queue: ack after success; on failure the retry policy decides.
 
-    At most `prefetch` deliveries are handled at once. `stop()` stops taking new deliveries,
-    waits for those in flight, then closes the connection (what SIGTERM does).
+    Transient failures go to a delay queue (or, while the database is away, wait in place behind
+    the circuit) and come back without spending the quorum delivery limit; permanent ones go to
+    `{queue}.dead` with their error (shared/retry.py). At most `prefetch` deliveries are handled
+    at once. `stop()` stops taking new deliveries, waits for those in flight, then closes.
     """
 
     def __init__(
@@ -311,6 +355,10 @@ class Consumer(Generic[M]):
         prefetch: int = 32,
         on_final_failure: FinalFailure[M] | None = None,
         reconnect_delay: float = 1.0,
+        probe: Probe | None = None,
+        retry_budget_s: float = retry.DEFAULT_BUDGET_S,
+        hold_max_s: float = 300.0,
+        backoff_scale: float = 1.0,
     ) -> None:
         self._url = amqp_url
         self.topology = topology
@@ -320,10 +368,20 @@ class Consumer(Generic[M]):
         self._prefetch = prefetch
         self._on_final_failure = on_final_failure
         self._reconnect_delay = reconnect_delay
+        self._budget = retry_budget_s
+        self._hold_max = hold_max_s
+        self._backoff_scale = backoff_scale  # tests shorten the schedule
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._conn: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
+        self._side: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._tag: str | None = None
+        self.circuit = (
+            Circuit(probe, queue=self.queue_name, pause=self._pause, resume=self._resume)
+            if probe is not None else None
+        )
         self.ready = asyncio.Event()
 
     @property
@@ -333,22 +391,26 @@ class Consumer(Generic[M]):
     async def run(self) -> None:
         """Consume until stop(); reconnects after a broker outage."""
         delay = self._reconnect_delay
-        while not self._stopping.is_set():
-            try:
-                await self._consume_once()
-                delay = self._reconnect_delay
-            except _CONNECTION_ERRORS as err:
-                self.ready.clear()
-                if self._stopping.is_set():
-                    break
-                log.warning(
-                    "broker.reconnecting", queue=self.queue_name, error=type(err).__name__,
-                    retry_in_s=delay,
-                )
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=delay)
-                delay = min(delay * 2, 15.0)
-        await self._drain()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._consume_once()
+                    delay = self._reconnect_delay
+                except _CONNECTION_ERRORS as err:
+                    self.ready.clear()
+                    if self._stopping.is_set():
+                        break
+                    log.warning(
+                        "broker.reconnecting", queue=self.queue_name, error=type(err).__name__,
+                        retry_in_s=delay,
+                    )
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+                    delay = min(delay * 2, 5.0)  # an outage's end is noticed within 5 s
+            await self._drain()
+        finally:
+            if self.circuit is not None:
+                await self.circuit.close()
 
     async def _consume_once(self) -> None:
         self._conn = await aio_pika.connect(self._url, timeout=10)
@@ -361,10 +423,13 @@ class Consumer(Generic[M]):
         self._conn.close_callbacks.add(on_close)
         try:
             self._channel = await self._conn.channel()
+            self._side = None
             await declare_topology(self._channel, self.topology)
             await self._channel.set_qos(prefetch_count=self._prefetch)
-            queue = await self._channel.get_queue(self.queue_name, ensure=False)
-            tag = await queue.consume(self._on_message)
+            self._queue = await self._channel.get_queue(self.queue_name, ensure=False)
+            self._tag = None
+            if self.circuit is None or not self.circuit.is_open:
+                await self._resume()  # else the circuit resumes once the database answers
             self.ready.set()
             log.info("consumer.started", queue=self.queue_name, prefetch=self._prefetch)
             stop = asyncio.ensure_future(self._stopping.wait())
@@ -374,7 +439,7 @@ class Consumer(Generic[M]):
                 stop.cancel()
             if self._stopping.is_set() and not lost.done():
                 with contextlib.suppress(*_CONNECTION_ERRORS):
-                    await queue.cancel(tag)
+                    await self._pause()
                 return
             raise ConnectionError("connection to RabbitMQ lost")
         finally:
@@ -383,6 +448,15 @@ class Consumer(Generic[M]):
             if self._conn is not None and not self._conn.is_closed:
                 with contextlib.suppress(Exception):
                     await self._conn.close()
+
+    async def _pause(self) -> None:
+        tag, self._tag = self._tag, None
+        if self._queue is not None and tag is not None:
+            await self._queue.cancel(tag)
+
+    async def _resume(self) -> None:
+        if self._queue is not None and self._tag is None and not self._stopping.is_set():
+            self._tag = await self._queue.consume(self._on_message)
 
     async def _drain(self) -> None:
         if self._inflight:
@@ -398,116 +472,180 @@ class Consumer(Generic[M]):
             if task is not None:
                 self._inflight.discard(task)
 
-    async def _settle(self, message: AbstractIncomingMessage) -> None:
-        headers = dict(message.headers or {})
+    def _decode(self, message: AbstractIncomingMessage, headers: dict[str, Any],
+                state: retry.RetryState) -> Delivery[M]:
+        try:
+            version = int(headers.get("v", 1))
+        except (TypeError, ValueError):
+            raise PermanentError("header v is not a number") from None
+        items = messages.decode(
+            self._model, message.body, version=version, batch=bool(headers.get("batch"))
+        )
         # Quorum queues count earlier deliveries in x-delivery-count (absent the first time).
         count = int(headers.get("x-delivery-count", 0) or 0) + 1
+        return Delivery(items, message.message_id, count, headers, attempt=state.attempt + 1)
+
+    async def _settle(self, message: AbstractIncomingMessage) -> None:
+        headers = dict(message.headers or {})
+        state = retry.RetryState.from_headers(headers)
+        if state.routing_key is None:
+            state = replace(state, routing_key=message.routing_key or "")
         started = time.perf_counter()
         outcome = "ack"
-        delivery: Delivery[M] | None = None
         try:
             try:
-                version = int(headers.get("v", 1))
-            except (TypeError, ValueError):
-                raise PermanentError("header v is not a number") from None
-            items = messages.decode(
-                self._model, message.body, version=version, batch=bool(headers.get("batch"))
-            )
-            delivery = Delivery(items, message.message_id, count, headers)
-            with structlog.contextvars.bound_contextvars(message_id=message.message_id):
-                await self._handler(delivery)
-        except asyncio.CancelledError:
-            raise
-        except (messages.DecodeError, PermanentError) as err:
-            outcome = "dead"
-            await self._dead_letter(message, delivery, err)
-        except Exception as err:
-            if count >= DELIVERY_LIMIT:
-                outcome = "dead"
-                await self._dead_letter(message, delivery, err)
-            else:
-                outcome = "retry"
-                log.warning(
-                    "message.retry", queue=self.queue_name, message_id=message.message_id,
-                    delivery=count, error=str(err) or type(err).__name__,
-                    error_type=type(err).__name__,
-                )
-                await _settle_safely(message.nack(requeue=True))
-        else:
-            await _settle_safely(message.ack())
+                delivery = self._decode(message, headers, state)
+            except (messages.DecodeError, PermanentError) as err:
+                outcome = await self._to_dead(message, state, retry.describe(err), type(err).__name__)
+                return
+            outcome = await self._attempts(message, delivery, state)
         finally:
             HANDLED.labels(self.queue_name, outcome).inc()
             HANDLE_SECONDS.labels(self.queue_name).observe(time.perf_counter() - started)
 
-    async def _dead_letter(
-        self,
-        message: AbstractIncomingMessage,
-        delivery: Delivery[M] | None,
-        err: BaseException,
-    ) -> None:
-        reason = str(err) or type(err).__name__
+    async def _attempts(
+        self, message: AbstractIncomingMessage, delivery: Delivery[M], state: retry.RetryState
+    ) -> str:
+        """Run the handler (or a pending final-failure hook) until it succeeds or is settled."""
+        while True:
+            delivery.attempt = state.attempt + 1
+            if self.circuit is not None and self.circuit.is_open:
+                # Nothing is handled while the database is away; the wait is bounded below.
+                await self.circuit.hold(max_wait_s=self._hold_max, stopping=self._stopping)
+            try:
+                if state.settle_first:
+                    if self._on_final_failure is not None:
+                        await self._on_final_failure(delivery, DeadLettered(state.dead_reason))
+                    return await self._to_dead(message, state, state.dead_reason, state.dead_type)
+                with structlog.contextvars.bound_contextvars(message_id=message.message_id):
+                    await self._handler(delivery)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                decision = retry.decide(err, state, now=time.time(), budget_s=self._budget)
+                decision = replace(decision, delay_s=decision.delay_s * self._backoff_scale)
+                state = decision.state
+                if decision.action == "dead":
+                    if state.settle_first or self._on_final_failure is None:
+                        # No hook, or the hook itself cannot be written: the stale-job sweep
+                        # settles what it would have settled.
+                        return await self._to_dead(message, state, state.dead_reason or decision.why_dead,
+                                                   state.dead_type or type(err).__name__)
+                    state = replace(state, dead_reason=decision.why_dead, dead_type=type(err).__name__,
+                                    same_error=0, last_error="")
+                    continue  # run the hook, then dead-letter
+                RETRIES.labels(self.queue_name, decision.reason).inc()
+                log.warning(
+                    "message.retry", queue=self.queue_name, message_id=message.message_id,
+                    attempt=state.attempt, reason=decision.reason, error=retry.describe(err),
+                    error_type=type(err).__name__, retry_in_s=round(decision.delay_s, 2),
+                )
+                if await self._held_through_outage(decision) and not _channel_gone(message):
+                    continue
+                if _channel_gone(message):
+                    return "retry"  # its channel died: the broker hands it out again
+                if await self._publish_delayed(message, state, decision.delay_s):
+                    await _settle_safely(message.ack())
+                    return "retry"
+                # The broker is in trouble too: wait here, then try again in place.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=decision.delay_s)
+                if self._stopping.is_set():
+                    return "retry"  # left unsettled: closing the channel returns it to the queue
+                continue
+            else:
+                await _settle_safely(message.ack())
+                if state.first_failure is not None:
+                    RETRY_AGE.labels(self.queue_name).observe(time.time() - state.first_failure)
+                return "ack"
+
+    async def _held_through_outage(self, decision: retry.Decision) -> bool:
+        if self.circuit is None or decision.reason not in retry.SUSPECT_DATABASE:
+            return False
+        return await self.circuit.hold(max_wait_s=self._hold_max, stopping=self._stopping)
+
+    async def _side_channel(self) -> AbstractChannel:
+        """A confirmed channel for retries and dead letters, opened once per connection."""
+        if self._side is None or self._side.is_closed:
+            assert self._conn is not None
+            self._side = await self._conn.channel(publisher_confirms=True)
+        return self._side
+
+    def _copy(self, message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
+        base = {k: v for k, v in (message.headers or {}).items() if k not in _TRIP_HEADERS}
+        return aio_pika.Message(
+            body=message.body,
+            content_type=message.content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=message.message_id,
+            headers={**base, **headers},
+            timestamp=message.timestamp,
+        )
+
+    async def _publish_delayed(
+        self, message: AbstractIncomingMessage, state: retry.RetryState, delay_s: float
+    ) -> bool:
+        """Send the message to the delay queue that returns it after `delay_s`; False if it failed."""
+        step = retry.step_for(delay_s)
+        copy = self._copy(message, state.headers())
+        copy.expiration = max(0.001, delay_s)
+        try:
+            channel = await self._side_channel()
+            await channel.default_exchange.publish(
+                copy, routing_key=self.topology.delay(self.queue_name, step), mandatory=True,
+                timeout=10,
+            )
+        except Exception as err:
+            log.warning("message.retry_publish_failed", queue=self.queue_name,
+                        error=type(err).__name__)
+            return False
+        return True
+
+    async def _to_dead(
+        self, message: AbstractIncomingMessage, state: retry.RetryState, reason: str, error_type: str
+    ) -> str:
+        """Copy the message into `{queue}.dead` with why it failed (confirmed), then ack it."""
         log.error(
             "message.dead_lettered", queue=self.queue_name, message_id=message.message_id,
-            error=reason, error_type=type(err).__name__,
+            error=reason, error_type=error_type, attempts=state.attempt,
         )
-        if delivery is not None and self._on_final_failure is not None:
-            try:
-                await self._on_final_failure(delivery, err)
-            except Exception as hook_err:
-                # Without the hook's effect the message must not leave the queue: retry it.
-                log.error("message.final_failure_hook_failed", error=str(hook_err))
-                await _settle_safely(message.nack(requeue=True))
-                return
+        headers = {k: v for k, v in state.headers().items() if k.startswith("x-leadsync-")}
+        headers.pop(retry.DEAD_REASON, None)
+        headers.pop(retry.DEAD_TYPE, None)
+        headers.update({
+            "x-leadsync-error": reason[:1000],
+            "x-leadsync-error-type": error_type,
+            "x-leadsync-queue": self.queue_name,
+            # Kept so `leadsync dlq replay` can send it back where it was going.
+            "x-leadsync-routing-key": state.routing_key or message.routing_key or "",
+            "x-leadsync-failed-at": datetime.now(UTC).isoformat(),
+            "x-leadsync-deliveries": int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1,
+        })
         try:
-            await self._publish_dead(message, reason, type(err).__name__)
+            channel = await self._side_channel()
+            await channel.default_exchange.publish(
+                self._copy(message, headers), routing_key=self.topology.dead(self.queue_name),
+                mandatory=True, timeout=10,
+            )
         except Exception as pub_err:
             # Fall back to the broker's dead-lettering, which keeps the message but not its error.
             log.warning("message.dead_letter_publish_failed", error=type(pub_err).__name__)
             await _settle_safely(message.reject(requeue=False))
-            return
+            return "dead"
         await _settle_safely(message.ack())
-
-    async def _publish_dead(
-        self, message: AbstractIncomingMessage, reason: str, error_type: str
-    ) -> None:
-        """Copy the message into `{queue}.dead` with why it failed, confirmed, before acking."""
-        assert self._conn is not None
-        channel = await self._conn.channel(publisher_confirms=True)
-        try:
-            headers = dict(message.headers or {})
-            headers.pop("x-delivery-count", None)
-            headers.update(
-                {
-                    "x-leadsync-error": reason[:1000],
-                    "x-leadsync-error-type": error_type,
-                    "x-leadsync-queue": self.queue_name,
-                    # Kept so `leadsync dlq replay` can send it back where it was going.
-                    "x-leadsync-routing-key": message.routing_key or "",
-                    "x-leadsync-failed-at": datetime.now(UTC).isoformat(),
-                    "x-leadsync-deliveries": int(
-                        (message.headers or {}).get("x-delivery-count", 0) or 0
-                    ) + 1,
-                }
-            )
-            await channel.default_exchange.publish(
-                aio_pika.Message(
-                    body=message.body,
-                    content_type=message.content_type,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    message_id=message.message_id,
-                    headers=headers,
-                    timestamp=message.timestamp,
-                ),
-                routing_key=self.topology.dead(self.queue_name),
-                mandatory=True,
-                timeout=10,
-            )
-        finally:
-            with contextlib.suppress(Exception):
-                await channel.close()
+        if state.first_failure is not None:
+            RETRY_AGE.labels(self.queue_name).observe(time.time() - state.first_failure)
+        return "dead"
 
     def stop(self) -> None:
         self._stopping.set()
+
+
+def _channel_gone(message: AbstractIncomingMessage) -> bool:
+    try:
+        return bool(message.channel.is_closed)
+    except Exception:  # no channel object any more
+        return True
 
 
 async def _settle_safely(op: Awaitable[Any]) -> None:

@@ -34,6 +34,7 @@ from shared.graph_parse import (
     Conversation,
     ConversationPage,
     Failure,
+    cursor_params,
     next_cursor,
     parse_conversation,
     parse_messages,
@@ -197,8 +198,7 @@ class GraphClient:
         own = {page_id, *page_objects}
         size = limit
         params: dict[str, Any] = {"platform": platform}
-        if after:
-            params["after"] = after
+        params.update(cursor_params(after))
         if user_id:
             params["user_id"] = user_id
         while True:
@@ -255,8 +255,7 @@ class GraphClient:
     ) -> tuple[list[ChatMessage], str | None]:
         """One page of a conversation's messages (oldest first) and the cursor of older ones."""
         params: dict[str, Any] = {"fields": MESSAGE_FIELDS, "limit": limit}
-        if after:
-            params["after"] = after
+        params.update(cursor_params(after))
         body = await self.call(f"{conversation_id}/messages", params, token=token, pace=pace)
         return parse_messages(_items(body), own), next_cursor(body)
 

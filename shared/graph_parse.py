@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from shared.messages import ChatMessage, Platform
+from shared.text import clean, clean_optional
 
 
 @dataclass
@@ -39,13 +41,38 @@ class ConversationPage:
     failures: list[Failure] = field(default_factory=list)
 
 
+# Query keys of a `paging.next` URL that say where the next page starts.
+_PAGING_KEYS = ("after", "until", "since", "__paging_token", "offset", "pagingToken")
+QUERY_CURSOR = "q:"  # a cursor made of a next URL's paging parameters (no token in it)
+
+
 def next_cursor(body: dict[str, Any]) -> str | None:
-    """The `after` cursor when Meta says there is more (`paging.next`), else None."""
+    """Where the next page starts when Meta says there is more (`paging.next`), else None.
+
+    Usually `paging.cursors.after`. A `next` without cursors (time- or offset-based paging) is
+    followed through the paging parameters of its URL, never the URL itself: it holds the token.
+    """
     paging = body.get("paging") or {}
-    if not paging.get("next"):
+    next_url = paging.get("next")
+    if not next_url:
         return None
     after = (paging.get("cursors") or {}).get("after")
-    return str(after) if after else None
+    if after:
+        return str(after)
+    query = dict(parse_qsl(urlsplit(str(next_url)).query))
+    if query.get("after"):
+        return query["after"]
+    kept = {k: query[k] for k in _PAGING_KEYS if query.get(k)}
+    return QUERY_CURSOR + urlencode(kept) if kept else None
+
+
+def cursor_params(cursor: str | None) -> dict[str, str]:
+    """The query parameters that ask for the page a `next_cursor` value points at."""
+    if not cursor:
+        return {}
+    if cursor.startswith(QUERY_CURSOR):
+        return dict(parse_qsl(cursor[len(QUERY_CURSOR):]))
+    return {"after": cursor}
 
 
 def parse_time(value: str) -> datetime:
@@ -65,13 +92,13 @@ def parse_messages(items: list[dict[str, Any]], own: set[str]) -> list[ChatMessa
 
 def _message(item: dict[str, Any], own: set[str]) -> ChatMessage:
     attachments = [
-        str(a.get("mime_type") or "file").split("/")[0]
+        clean(str(a.get("mime_type") or "file").split("/")[0])
         for a in ((item.get("attachments") or {}).get("data") or [])
     ]
     return ChatMessage(
-        mid=item["id"],
+        mid=clean(str(item["id"])),
         from_page=str((item.get("from") or {}).get("id")) in own,
-        text=item.get("message") or None,
+        text=clean_optional(item.get("message")) or None,
         attachments=attachments,
         sent_at=parse_time(item["created_time"]),
     )
@@ -94,8 +121,8 @@ def parse_conversation(item: dict[str, Any], platform: Platform, own: set[str]) 
             id=conv_id,
             platform=platform,
             updated_time=parse_time(item["updated_time"]),
-            contact_id=str(customer["id"]),
-            contact_name=customer.get("name") or customer.get("username") or None,
+            contact_id=clean(str(customer["id"])),
+            contact_name=clean_optional(customer.get("name") or customer.get("username")) or None,
             messages=parse_messages(nested.get("data") or [], own),
             more_after=next_cursor(nested),
         )

@@ -133,6 +133,27 @@ async def complete_if_done(conn: asyncpg.Connection, job_id: str) -> bool:
     return True
 
 
+async def settle_missing(conn: asyncpg.Connection, job_id: str, reason: str) -> int:
+    """Record FAILED, with `reason`, every enumerated item of the job that never settled; then
+    complete the job. Returns how many items it settled. Run inside a transaction."""
+    rows = await conn.fetch(
+        """
+        SELECT e.platform, e.contact_external_id FROM job_enumerated e
+        WHERE e.job_id = $1::uuid AND NOT EXISTS (
+            SELECT 1 FROM job_items i WHERE i.job_id = e.job_id AND i.platform = e.platform
+              AND i.contact_external_id = e.contact_external_id)
+        ORDER BY e.platform, e.contact_external_id
+        """,
+        job_id,
+    )
+    settled = 0
+    for row in rows:
+        settled += await settle_item(conn, job_id, row["platform"], row["contact_external_id"],
+                                     "FAILED", error=reason)
+    await complete_if_done(conn, job_id)
+    return settled
+
+
 async def rescore_result(conn: asyncpg.Connection, job_id: str) -> dict[str, Any]:
     """A RESCORE job's outcome from its items: moves counted by kind, and the first examples.
 

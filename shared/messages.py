@@ -42,6 +42,36 @@ class ChatMessage(_Wire):
     deleted: bool = False
 
 
+def _version(message: ChatMessage) -> tuple[bool, int, datetime]:
+    return message.deleted, message.edit_count, message.sent_at
+
+
+def newest_per_mid(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """One message per mid, in first-arrival order: the newest version (an unsend wins, then the
+    higher edit_count, then the later timestamp), sent when its first version was sent.
+
+    Meta repeats items and may put a message and its edit or unsend in one delivery; a store
+    that upserts by mid must see each mid once.
+    """
+    if len({m.mid for m in messages}) == len(messages):
+        return messages
+    kept: dict[str, ChatMessage] = {}
+    first_sent: dict[str, datetime] = {}
+    for message in messages:
+        current = kept.get(message.mid)
+        if current is None:
+            kept[message.mid] = message
+            first_sent[message.mid] = message.sent_at
+            continue
+        first_sent[message.mid] = min(first_sent[message.mid], message.sent_at)
+        if _version(message) > _version(current):
+            kept[message.mid] = message
+    return [
+        m if m.sent_at == first_sent[mid] else m.model_copy(update={"sent_at": first_sent[mid]})
+        for mid, m in kept.items()
+    ]
+
+
 class ConversationUpdated(_Wire):
     page_id: str = Field(min_length=1)
     platform: Platform

@@ -27,6 +27,7 @@ from shared.crypto import TokenCipher
 from shared.graph import GraphClient, GraphError, TemporaryError, TokenInvalid
 from shared.messages import Platform
 from shared.settings import GraphSettings
+from shared.text import clean
 
 log = structlog.get_logger("leadsync.profiles")
 
@@ -229,7 +230,7 @@ class Profiles:
         name = body.get("name") or " ".join(
             p for p in (body.get("first_name"), body.get("last_name")) if p
         ) or body.get("username")
-        return str(name).strip() or None if name else None
+        return clean(str(name)).strip() or None if name else None
 
     async def _token(self, page_id: str) -> str | None:
         cached, token = self._tokens.get((page_id,))

@@ -23,6 +23,27 @@ Check = Callable[[], Awaitable[bool]]
 log = structlog.get_logger("leadsync.runtime")
 
 
+# Background loops that ended while their service was running (see `supervise`).
+_DIED: list[str] = []
+
+
+def supervise(task: asyncio.Task[Any], *, name: str, stop: asyncio.Event) -> None:
+    """A background loop the service cannot run without: if it ends before `stop` is set (its
+    own error handling notwithstanding), the service stops and the process exits 1, so a
+    supervisor restarts it instead of it running on without the loop."""
+
+    def ended(t: asyncio.Task[Any]) -> None:
+        if stop.is_set():
+            return
+        err = None if t.cancelled() else t.exception()
+        log.error("background.died", loop=name,
+                  error=(str(err) or type(err).__name__) if err else "ended")
+        _DIED.append(name)
+        stop.set()
+
+    task.add_done_callback(ended)
+
+
 def run(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
     """Run `main(stop)` on uvloop; SIGTERM and SIGINT set `stop` for a graceful shutdown."""
 
@@ -41,6 +62,9 @@ def run(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         asyncio.run(wrapper())
     except KeyboardInterrupt:
         sys.exit(130)
+    if _DIED:
+        print(f"leadsync: background loop {', '.join(_DIED)} died; exiting", file=sys.stderr)
+        sys.exit(1)
 
 
 async def metrics_endpoint(_: Request) -> Response:

@@ -36,6 +36,8 @@ class BaseServiceSettings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # How long a consumer keeps retrying a message that fails for a transient reason (DESIGN §4).
+    retry_budget_s: float = Field(default=86_400.0, gt=0)
 
     @model_validator(mode="after")
     def _no_published_secret(self) -> Self:

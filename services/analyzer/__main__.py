@@ -15,7 +15,7 @@ from services.analyzer.prompt import PROMPT_VERSION
 from services.analyzer.scorer import Candidate, Scorer, UnknownVersion
 from services.analyzer.settings import DEFAULT_METRICS_PORT, AnalyzerSettings
 from shared import db, logging
-from shared.broker import CONSUMER_CONFIRM_TIMEOUT, Consumer, Publisher, Topology
+from shared.broker import CONSUMER_CONFIRM_TIMEOUT, Consumer, Probe, Publisher, Topology
 from shared.messages import ConversationUpdated
 from shared.profiles import Profiles
 from shared.runtime import run, serve_consumer
@@ -27,6 +27,7 @@ def limits(settings: AnalyzerSettings) -> Limits:
         debounce_s=settings.analyzer_debounce_s,
         max_messages=settings.transcript_max_messages,
         token_budget=settings.transcript_token_budget,
+        hold_s=settings.analyzer_hold_s,
         rescore_concurrency=settings.llm_concurrency,
     )
 
@@ -44,7 +45,9 @@ def scorer(settings: AnalyzerSettings) -> Scorer:
         raise ConfigError(1) from None
 
 
-def consumer(settings: AnalyzerSettings, analyzer: Analyzer) -> Consumer[ConversationUpdated]:
+def consumer(
+    settings: AnalyzerSettings, analyzer: Analyzer, *, probe: Probe | None = None
+) -> Consumer[ConversationUpdated]:
     return Consumer(
         amqp_url=settings.amqp_url.get_secret_value(),
         topology=Topology(settings.broker_namespace),
@@ -53,6 +56,8 @@ def consumer(settings: AnalyzerSettings, analyzer: Analyzer) -> Consumer[Convers
         handler=analyzer.handle,
         prefetch=settings.prefetch,
         on_final_failure=analyzer.on_final_failure,
+        probe=probe,
+        retry_budget_s=settings.retry_budget_s,
     )
 
 
@@ -91,10 +96,11 @@ async def main(stop: asyncio.Event) -> None:
             pool=pool, publisher=publisher, scorer=scoring, limits=limits(settings),
             names=profiles.known if profiles is not None else None,
         )
-        service = consumer(settings, analyzer)
 
         async def database() -> bool:
             return await pool.fetchval("SELECT 1") == 1
+
+        service = consumer(settings, analyzer, probe=database)
 
         async def broker() -> bool:
             return service.connected

@@ -37,8 +37,15 @@ EVENTS = Counter(
     "leadsync_analyzer_events_total",
     "conversation.updated events by outcome: analysed (an analysis was made for it), coalesced "
     "(covered by another or an earlier analysis), cancelled (its job was cancelled), echo_only "
-    "(only page replies), empty (nothing left to score), rescored (a RESCORE job's item).",
+    "(only page replies), empty (nothing left to score), rescored (a RESCORE job's item), deferred "
+    "(still waiting for the LLM when its delivery had been held ANALYZER_HOLD_S: published again).",
     ["outcome"],
+)
+
+RECONCILED = Counter(
+    "leadsync_reconciled_messages_total",
+    "Customer messages a scheduled incremental sync stored first: live delivery missed them.",
+    ["page_id"],
 )
 
 log = structlog.get_logger("leadsync.analyzer")
@@ -54,6 +61,8 @@ class Limits:
     # How long "not cancelled" is believed. 0: ask every time (one primary-key read), so a
     # cancel stops LLM calls for the job's queued items at once; CANCELLED itself is cached.
     cancel_cache_s: float = 0.0
+    # The longest a delivery is held for its analyses (RabbitMQ's consumer timeout is 30 min).
+    hold_s: float = 600.0
     # RESCORE items scored at once (the LLM's concurrency): each asks whether its job was
     # cancelled when its turn comes, so a cancel stops the queued ones.
     rescore_concurrency: int = 16
@@ -70,6 +79,12 @@ def valid_job_id(job_id: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    """A deferred event's analysis finished in the background: its error is the new copy's."""
+    if not task.cancelled() and task.exception() is not None:
+        log.info("deferred.analysis_failed", error=type(task.exception()).__name__)
 
 
 class JobLookup:
@@ -120,18 +135,31 @@ class Analyzer:
         self._names = names
         self._jobs = JobLookup(pool, limits.cancel_cache_s)
         self._rescore_slots = asyncio.Semaphore(limits.rescore_concurrency)
+        self._scheduled_jobs: dict[str, bool] = {}
         self._rounds: Coalescer[Key, ConversationUpdated] = Coalescer(
             self._analyse, window=limits.debounce_s
         )
 
     async def handle(self, delivery: Delivery[ConversationUpdated]) -> None:
-        """Settle a delivery as a whole: every item done, or the first error (redelivered)."""
-        results = await asyncio.gather(
-            *(self._one(event) for event in delivery.items), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        """Settle a delivery as a whole: every item done, or the first error (retried).
+
+        A delivery is held at most `hold_s`: events whose analyses are still waiting for the LLM
+        then are published again as a new message (confirmed) and this one is acknowledged, so
+        no message stays unacknowledged near RabbitMQ's consumer timeout however slow the LLM
+        limits are. The waiting analyses go on; the new copy finds them done (or joins them).
+        """
+        tasks = [asyncio.ensure_future(self._one(event)) for event in delivery.items]
+        done, pending = await asyncio.wait(tasks, timeout=self._limits.hold_s)
+        for task in pending:
+            task.add_done_callback(_retrieved)
+        for task in tasks:
+            if task in done and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        if pending:
+            later = [e for e, t in zip(delivery.items, tasks, strict=True) if t in pending]
+            await self._publisher.publish(later if len(later) > 1 else later[0])
+            EVENTS.labels("deferred").inc(len(later))
+            log.info("delivery.deferred", events=len(later), held_s=self._limits.hold_s)
 
     async def _one(self, event: ConversationUpdated) -> None:
         key = Key.of(event)
@@ -149,8 +177,11 @@ class Analyzer:
             if _skipped(job):
                 return
             async with self._pool.acquire() as conn, conn.transaction():
-                changed = await transcript.store(conn, event)
-                state = await repository.bump(conn, key, changed)
+                stored = await transcript.store(conn, event)
+                state = await repository.bump(conn, key, stored.changed)
+            if stored.new_customer and event.job_id is not None and await self._scheduled(event.job_id):
+                # A scheduled sync found customer messages the webhook never brought.
+                RECONCILED.labels(event.page_id).inc(stored.new_customer)
             if event.origin == "webhook":
                 if state.covered:
                     EVENTS.labels("coalesced").inc()
@@ -163,6 +194,15 @@ class Analyzer:
                     EVENTS.labels("echo_only").inc()
                     return
             await self._rounds.submit(key, event, immediate=event.origin == "backfill")
+
+    async def _scheduled(self, job_id: str) -> bool:
+        """Whether the scheduler started the job (it never changes, so it is cached)."""
+        if job_id not in self._scheduled_jobs:
+            if len(self._scheduled_jobs) > 10_000:
+                self._scheduled_jobs.clear()
+            self._scheduled_jobs[job_id] = bool(await self._pool.fetchval(
+                "SELECT scheduled FROM jobs WHERE id = $1::uuid", job_id))
+        return self._scheduled_jobs[job_id]
 
     async def _analyse(self, key: Key, events: list[ConversationUpdated]) -> None:
         """One round: analyse the conversation once (unless already covered) and publish."""

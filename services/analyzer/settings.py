@@ -42,6 +42,9 @@ class AnalyzerSettings(GraphSettings):
         validation_alias=AliasChoices("leadsync_shadow_model", "shadow_model"))
     # Webhook events of one conversation arriving within this window share one analysis.
     analyzer_debounce_s: float = Field(default=2.0, ge=0, le=60)
+    # A delivery is held at most this long for its analyses; events still waiting for the LLM
+    # are then published again, so no message nears RabbitMQ's 30-minute consumer timeout.
+    analyzer_hold_s: float = Field(default=600.0, gt=0, le=1500)
     transcript_max_messages: int = Field(default=60, ge=1, le=1000)
     transcript_token_budget: int = Field(default=3000, ge=50, le=200_000)
     # One Graph profile call (names are looked up in the background; scoring never waits).

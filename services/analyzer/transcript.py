@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import asyncpg
 import orjson
 
-from shared.messages import ChatMessage, ConversationUpdated
+from shared.messages import ChatMessage, ConversationUpdated, newest_per_mid
+from shared.text import clean_optional
 
 # The prompt's per-message overhead (timestamp, speaker, delimiters) in estimated tokens.
 _LINE_OVERHEAD = 8
@@ -53,14 +54,24 @@ def fit(messages: Sequence[ChatMessage], budget: int) -> list[ChatMessage]:
     return kept
 
 
-async def store(conn: asyncpg.Connection, event: ConversationUpdated) -> int:
-    """Upsert the event's messages; returns how many rows changed (0 for a redelivery).
+@dataclass(frozen=True)
+class Stored:
+    """What a store changed: rows inserted or updated, and customer messages seen for the first time."""
+
+    changed: int
+    new_customer: int
+
+
+async def store(conn: asyncpg.Connection, event: ConversationUpdated) -> Stored:
+    """Upsert the event's messages; `changed` is how many rows changed (0 for a redelivery).
 
     A higher edit_count replaces the text; an unsend marks the message deleted and forgets its
     text. An older or equal version of a stored message changes nothing.
     """
     if not event.messages:
-        return 0
+        return Stored(0, 0)
+    # One row per mid: ON CONFLICT DO UPDATE may not touch a row twice in one statement.
+    messages = newest_per_mid(event.messages)
     rows = await conn.fetch(
         """
         INSERT INTO messages AS m (mid, page_id, platform, contact_external_id, from_page, text,
@@ -78,19 +89,19 @@ async def store(conn: asyncpg.Connection, event: ConversationUpdated) -> int:
             edit_count = greatest(m.edit_count, excluded.edit_count),
             deleted = m.deleted OR excluded.deleted
         WHERE excluded.edit_count > m.edit_count OR (excluded.deleted AND NOT m.deleted)
-        RETURNING m.mid
+        RETURNING (m.xmax = 0 AND NOT m.from_page) AS new_customer
         """,
         event.page_id, event.platform, event.contact_id,
-        [m.mid for m in event.messages],
-        [m.from_page for m in event.messages],
-        [m.text for m in event.messages],
+        [m.mid for m in messages],
+        [m.from_page for m in messages],
+        [clean_optional(m.text) for m in messages],  # older queued copies may hold NUL
         # A list of lists would read as a 2-D array: send each message's list as JSON text.
-        [orjson.dumps(m.attachments).decode() for m in event.messages],
-        [m.sent_at for m in event.messages],
-        [m.edit_count for m in event.messages],
-        [m.deleted for m in event.messages],
+        [orjson.dumps(m.attachments).decode() for m in messages],
+        [m.sent_at for m in messages],
+        [m.edit_count for m in messages],
+        [m.deleted for m in messages],
     )
-    return len(rows)
+    return Stored(len(rows), sum(1 for r in rows if r["new_customer"]))
 
 
 async def load(

@@ -25,6 +25,10 @@ async def main(stop: asyncio.Event) -> None:
     async with contextlib.AsyncExitStack() as stack:
         pool = await db.create_pool(settings.database_url, min_size=0)
         stack.push_async_callback(pool.close)
+
+        async def database() -> bool:
+            return await pool.fetchval("SELECT 1") == 1
+
         consumer = Consumer(
             amqp_url=settings.amqp_url.get_secret_value(),
             topology=Topology(settings.broker_namespace),
@@ -32,10 +36,9 @@ async def main(stop: asyncio.Event) -> None:
             model=ContactScored,
             handler=functools.partial(handle, pool=pool, cache=PipelineCache(), kinds=JobKinds()),
             prefetch=settings.prefetch,
+            probe=database,
+            retry_budget_s=settings.retry_budget_s,
         )
-
-        async def database() -> bool:
-            return await pool.fetchval("SELECT 1") == 1
 
         async def broker() -> bool:
             return consumer.connected

@@ -18,7 +18,7 @@ from shared.broker import CONSUMER_CONFIRM_TIMEOUT, Consumer, Publisher, Topolog
 from shared.crypto import TokenCipher
 from shared.graph import GraphClient
 from shared.messages import BackfillRequested
-from shared.runtime import run, serve_consumer
+from shared.runtime import run, serve_consumer, supervise
 from shared.settings import load
 
 
@@ -54,6 +54,10 @@ async def main(stop: asyncio.Event) -> None:
             worker_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
             stopping=stop,  # SIGTERM stops running jobs too: they are given back, not lost
         )
+
+        async def database() -> bool:
+            return await pool.fetchval("SELECT 1") == 1
+
         consumer = Consumer(
             amqp_url=settings.amqp_url.get_secret_value(),
             topology=topology,
@@ -61,14 +65,15 @@ async def main(stop: asyncio.Event) -> None:
             model=BackfillRequested,
             handler=worker.handle,
             prefetch=settings.prefetch,
+            probe=database,
+            retry_budget_s=settings.retry_budget_s,
         )
         schedule = asyncio.create_task(scheduler.run(
             pool, publisher, stop=stop, interval_s=settings.backfill_scheduler_interval_s,
             stale_after_s=settings.backfill_stale_after_s,
+            settle_timeout_s=settings.backfill_settle_timeout_s,
         ))
-
-        async def database() -> bool:
-            return await pool.fetchval("SELECT 1") == 1
+        supervise(schedule, name="scheduler", stop=stop)
 
         async def broker() -> bool:
             return consumer.connected
@@ -80,7 +85,7 @@ async def main(stop: asyncio.Event) -> None:
             )
         finally:
             await worker.shutdown()
-            await schedule
+            await asyncio.gather(schedule, return_exceptions=True)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,10 @@ async def claim(pool: asyncpg.Pool, job_id: str, worker: str, stale_after_s: flo
         return None  # not a UUID: nothing to run
 
 
+async def job(pool: asyncpg.Pool, job_id: str) -> asyncpg.Record | None:
+    return await pool.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
+
+
 async def page(pool: asyncpg.Pool, page_id: str) -> asyncpg.Record | None:
     return await pool.fetchrow("SELECT * FROM pages WHERE id = $1", page_id)
 
@@ -158,8 +162,8 @@ async def start_due_syncs(pool: asyncpg.Pool) -> list[str]:
     """An INCREMENTAL job for each auto_sync page whose interval has passed (safe to race)."""
     rows = await pool.fetch(
         """
-        INSERT INTO jobs (page_id, kind)
-        SELECT p.id, 'INCREMENTAL' FROM pages p
+        INSERT INTO jobs (page_id, kind, scheduled)
+        SELECT p.id, 'INCREMENTAL', true FROM pages p
         WHERE p.auto_sync AND p.token_status = 'ok' AND p.access_token_enc IS NOT NULL
           AND p.last_synced_at IS NOT NULL
           AND p.last_synced_at + make_interval(secs => p.sync_interval_s) <= now()
@@ -176,11 +180,15 @@ async def start_due_syncs(pool: asyncpg.Pool) -> list[str]:
 
 
 async def stale_jobs(pool: asyncpg.Pool, stale_after_s: float) -> list[str]:
-    """Active jobs nobody is running (dead worker, lost message); each is handed out once per period."""
+    """Active jobs nobody is running (dead worker, lost message); each is handed out once per period.
+
+    A job whose walk is over needs no worker: only its items are still settling downstream
+    (and `abandoned_jobs` finds those that never will).
+    """
     rows = await pool.fetch(
         """
         UPDATE jobs SET updated_at = now()
-        WHERE status IN ('PENDING', 'IN_PROGRESS')
+        WHERE status IN ('PENDING', 'IN_PROGRESS') AND NOT enumeration_done
           AND updated_at < now() - make_interval(secs => $1)
           AND (status = 'PENDING' OR heartbeat_at IS NULL
                OR heartbeat_at < now() - make_interval(secs => $1))
@@ -189,3 +197,62 @@ async def stale_jobs(pool: asyncpg.Pool, stale_after_s: float) -> list[str]:
         stale_after_s,
     )
     return [str(r["id"]) for r in rows]
+
+
+async def abandoned_jobs(pool: asyncpg.Pool, settle_timeout_s: float, grace_s: float) -> list[str]:
+    """Jobs whose walk ended but whose items stopped settling: their messages were lost.
+
+    A job is marked `stalled_at` when no item settled for `settle_timeout_s` after its walk; it
+    is returned once it stayed so for `grace_s` more, seen by a sweep that reached the database
+    (so a database outage alone, which stops every settlement, never abandons a job). A job
+    moves when it starts, beats or settles an item.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            """
+            UPDATE jobs j SET stalled_at = now()
+            WHERE j.status = 'IN_PROGRESS' AND j.enumeration_done
+              AND j.synced_contacts + j.failed_contacts < coalesce(j.total_contacts, 0)
+              AND greatest(j.started_at, j.heartbeat_at,
+                       (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id))
+                  < now() - make_interval(secs => $1)
+              AND (j.stalled_at IS NULL OR j.stalled_at < greatest(j.started_at, j.heartbeat_at,
+                       (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id)))
+            """,
+            settle_timeout_s,
+        )
+        rows = await conn.fetch(
+            """
+            SELECT j.id FROM jobs j
+            WHERE j.status = 'IN_PROGRESS' AND j.enumeration_done AND j.stalled_at IS NOT NULL
+              AND j.stalled_at < now() - make_interval(secs => $1)
+              AND greatest(j.started_at, j.heartbeat_at,
+                       (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id)) <= j.stalled_at
+            """,
+            grace_s,
+        )
+    return [str(r["id"]) for r in rows]
+
+
+async def settle_abandoned(pool: asyncpg.Pool, job_id: str, reason: str) -> int:
+    """Record the job's unsettled items FAILED with `reason` and complete it."""
+    async with pool.acquire() as conn, conn.transaction():
+        locked = await conn.fetchval(
+            "SELECT true FROM jobs WHERE id = $1::uuid AND status = 'IN_PROGRESS' FOR UPDATE", job_id
+        )
+        if not locked:
+            return 0
+        return await jobs.settle_missing(conn, job_id, reason)
+
+
+async def idle_jobs(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    """Active jobs with the seconds since they last moved (created, started, or an item settled)."""
+    rows: list[asyncpg.Record] = await pool.fetch(
+        """
+        SELECT j.id::text AS id, j.page_id, extract(epoch FROM now() - greatest(j.created_at,
+               j.started_at, (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id)))
+               AS idle_s
+        FROM jobs j WHERE j.status IN ('PENDING', 'IN_PROGRESS')
+        """
+    )
+    return rows

@@ -12,6 +12,7 @@ import contextlib
 
 import asyncpg
 import structlog
+from prometheus_client import Gauge
 
 from services.backfill import repository
 from shared.broker import Publisher
@@ -20,9 +21,33 @@ from shared.messages import BackfillRequested
 
 log = structlog.get_logger("leadsync.backfill.scheduler")
 
+JOB_IDLE = Gauge(
+    "leadsync_backfill_job_idle_seconds",
+    "Seconds since an active job last moved (created, started, an item settled); the alert on it "
+    "catches a job nobody works on.",
+    ["job_id", "page_id"],
+)
 
-async def tick(pool: asyncpg.Pool, publisher: Publisher, *, stale_after_s: float) -> list[str]:
+
+UNSETTLED = (
+    "not settled within {timeout:g}s after the walk ended: its message was lost or dead-lettered "
+    "(see leadsync dlq list); POST /api/jobs/{{id}}/retry syncs it again"
+)
+
+
+async def tick(
+    pool: asyncpg.Pool, publisher: Publisher, *, stale_after_s: float,
+    settle_timeout_s: float = 900.0,
+) -> list[str]:
     """One round; returns the job ids it requested."""
+    idle = await repository.idle_jobs(pool)
+    JOB_IDLE.clear()
+    for row in idle:
+        JOB_IDLE.labels(row["id"], row["page_id"]).set(float(row["idle_s"]))
+    for job_id in await repository.abandoned_jobs(pool, settle_timeout_s, stale_after_s):
+        settled = await repository.settle_abandoned(
+            pool, job_id, UNSETTLED.format(timeout=settle_timeout_s))
+        log.warning("job.unsettled_items_failed", job_id=job_id, items=settled)
     started = await repository.start_due_syncs(pool)
     for job_id in started:
         log.info("sync.scheduled", job_id=job_id)
@@ -37,14 +62,18 @@ async def tick(pool: asyncpg.Pool, publisher: Publisher, *, stale_after_s: float
 
 async def run(
     pool: asyncpg.Pool, publisher: Publisher, *, stop: asyncio.Event, interval_s: float,
-    stale_after_s: float,
+    stale_after_s: float, settle_timeout_s: float = 900.0,
 ) -> None:
     """Tick every `interval_s` until `stop`; a failed round is logged and tried next time."""
     while not stop.is_set():
         try:
-            await tick(pool, publisher, stale_after_s=stale_after_s)
-        except (BrokerUnavailable, PublishNotConfirmed, OSError, asyncpg.PostgresError) as err:
+            await tick(pool, publisher, stale_after_s=stale_after_s, settle_timeout_s=settle_timeout_s)
+        except (BrokerUnavailable, PublishNotConfirmed, OSError, asyncpg.PostgresError,
+                asyncpg.InterfaceError) as err:
             # Jobs stay stale or due, so the next round picks them up again.
             log.warning("scheduler.tick_failed", error=str(err) or type(err).__name__)
+        except Exception:
+            # A bug in one round must not end the loop while the service looks healthy.
+            log.exception("scheduler.tick_crashed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval_s)

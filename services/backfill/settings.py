@@ -24,3 +24,7 @@ class BackfillSettings(GraphSettings):
     # Meta's updated_time has whole seconds, and analysing a thread twice is harmless.
     backfill_incremental_overlap_s: float = Field(default=60.0, ge=0)
     backfill_scheduler_interval_s: float = Field(default=60.0, gt=0)
+    # A job whose walk is over but none of whose items settled for this long has lost messages
+    # (dead-lettered after crashing a process): its missing items are recorded FAILED and it
+    # completes, so the page is never blocked by a job nobody works on.
+    backfill_settle_timeout_s: float = Field(default=900.0, gt=0)

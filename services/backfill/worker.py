@@ -18,7 +18,7 @@ import structlog
 from services.backfill import repository, walk
 from services.backfill.rescore import RescoreWalk
 from services.backfill.settings import BackfillSettings
-from shared import logging
+from shared import logging, retry
 from shared.broker import Delivery, Publisher
 from shared.crypto import TokenCipher
 from shared.errors import BrokerUnavailable, PublishNotConfirmed, RetryableError
@@ -95,7 +95,13 @@ class Worker:
         with structlog.contextvars.bound_contextvars(job_id=job_id, page_id=job["page_id"]):
             log.info("job.started", kind=job["kind"], resumed=job["cursor"] is not None)
             walker = asyncio.create_task(self._walk(job))
-            outcome = await self._watch(job_id, walker)
+            try:
+                outcome = await self._watch(job_id, walker)
+            except Exception:
+                log.exception("job.watcher_failed")
+                walker.cancel()
+                await asyncio.gather(walker, return_exceptions=True)
+                outcome = "stopping"  # give it back so another worker (or this one) resumes it
             if outcome == "done" and not walker.cancelled() and walker.exception() is not None:
                 # Left IN_PROGRESS without heartbeats: the stale-job sweep retries it later.
                 err = walker.exception()
@@ -146,10 +152,8 @@ class Worker:
             log.warning("job.failed", error=reason)
             return
         logging.add_secrets([token])
-        run = walk.JobWalk(self.pool, self.publisher, self.graph, self.settings, self.worker_id,
-                           job, page, token)
         try:
-            await run.run()
+            await self._walk_through_outages(job, page, token)
         except TokenInvalid as err:
             sub = f"/{err.subcode}" if err.subcode else ""
             message = RECONNECT_NEEDED.format(code=err.code, sub=sub, page=page["id"])
@@ -166,6 +170,27 @@ class Worker:
             message = f"the Graph API refused the conversation list: {err.message}"
             await repository.fail(self.pool, job_id, message)
             log.warning("job.failed", error=message, code=err.code)
+
+    async def _walk_through_outages(self, job: asyncpg.Record, page: asyncpg.Record, token: str) -> None:
+        """Walk; while the database is away, wait and go on from the saved cursor (the claim
+        holds: the watcher keeps it through failed heartbeats)."""
+        delay = 1.0
+        while True:
+            run = walk.JobWalk(self.pool, self.publisher, self.graph, self.settings, self.worker_id,
+                               job, page, token)
+            try:
+                await run.run()
+                return
+            except Exception as err:
+                kind, reason = retry.classify(err)
+                if kind != "transient" or reason not in retry.SUSPECT_DATABASE:
+                    raise
+                log.warning("job.interrupted", error=type(err).__name__, reason=reason,
+                            retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+            with contextlib.suppress(Exception):  # still away: the next walk fails and waits again
+                job = await repository.job(self.pool, str(job["id"])) or job
 
     async def _rescore(self, job: asyncpg.Record) -> None:
         """Replay the page's stored transcripts: no Graph call, so no token is needed."""
@@ -189,7 +214,8 @@ class Worker:
 async def _safe_beat(pool: asyncpg.Pool, job_id: str, worker: str) -> bool:
     try:
         return await repository.beat(pool, job_id, worker)
-    except (OSError, asyncpg.PostgresError) as err:
-        # A missed beat is not a lost claim; the next one will tell.
+    except Exception as err:
+        # A missed beat is not a lost claim; the next one will tell. Whatever the error, the
+        # watcher goes on: without it the job would run on unbeaten and be taken over.
         log.warning("job.heartbeat_failed", error=type(err).__name__)
         return True

@@ -14,7 +14,7 @@ import contextlib
 import time
 
 from services.webhook.metrics import BATCH_ITEMS, PUBLISH_SECONDS
-from shared.broker import Publisher
+from shared.broker import MAX_EVENTS_PER_MESSAGE, Publisher
 from shared.errors import BrokerUnavailable
 from shared.messages import ConversationUpdated, content_id
 
@@ -115,6 +115,13 @@ class ConfirmBatcher:
                 future.set_exception(error)
 
     async def _publish(self, routing_key: str, events: list[Event]) -> None:
+        if len(events) > MAX_EVENTS_PER_MESSAGE:
+            # A large delivery is split (DESIGN §4): a consumer holds each message until every
+            # event in it is done, so a message must stay small enough to finish quickly.
+            chunks = [events[i:i + MAX_EVENTS_PER_MESSAGE]
+                      for i in range(0, len(events), MAX_EVENTS_PER_MESSAGE)]
+            await asyncio.gather(*(self._publish(routing_key, chunk) for chunk in chunks))
+            return
         BATCH_ITEMS.observe(len(events))
         if len(events) == 1:
             item, message_id = events[0]

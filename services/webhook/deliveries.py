@@ -7,9 +7,10 @@ stays a normal Starlette route.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import orjson
@@ -43,6 +44,17 @@ async def handle(deps: Deps, scope: Scope, receive: Receive, send: Send) -> None
     metrics.request_seconds(status).observe(time.perf_counter() - started)
 
 
+_NOT_JSON = object()
+
+
+def _lenient_json(body: bytes) -> Any:
+    """JSON that orjson refuses only for a lone surrogate escape (valid JSON; parse cleans it)."""
+    try:
+        return json.loads(body.decode("utf-8"))  # Meta sends UTF-8 (json.loads would guess)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
 def _refuse(reason: str, status: int, text: bytes) -> tuple[int, bytes]:
     REJECTED.labels(reason).inc()
     return status, text
@@ -63,7 +75,9 @@ async def _deliver(deps: Deps, scope: Scope, receive: Receive) -> tuple[int, byt
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return _refuse("malformed_json", 400, b"body is not JSON")
+        payload = _lenient_json(body)
+        if payload is _NOT_JSON:
+            return _refuse("malformed_json", 400, b"body is not JSON")
     parsed = parse(payload, now=datetime.now(UTC))
     platform = parsed.platform or "other"
     for kind, count in parsed.kinds.items():

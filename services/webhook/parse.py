@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.messages import ChatMessage, ConversationUpdated, Platform, content_id
+from shared.messages import ChatMessage, ConversationUpdated, Platform, content_id, newest_per_mid
+from shared.text import clean
 
 OBJECT_PLATFORM: dict[str, Platform] = {"page": "messenger", "instagram": "instagram"}
 # Items that carry no message to store: acknowledged and counted under their own kind.
@@ -69,7 +70,7 @@ def parse(body: Any, *, now: datetime) -> Parsed:
             # Feed `changes[]`, the App Dashboard's test deliveries and fields we do not use.
             out.count("changes" if "changes" in entry else "bad_entry")
             continue
-        account = str(entry["id"])
+        account = clean(str(entry["id"]))
         for item in _items(entry):
             _parse_item(out, account, item, now)
     return out
@@ -92,7 +93,8 @@ def group(
             continue
         convs.setdefault((page, item.contact_id), []).append(item.message)
     events = []
-    for (page, contact), msgs in convs.items():
+    for (page, contact), versions in convs.items():
+        msgs = newest_per_mid(versions)  # repeats of a mid in one body are one message
         event = ConversationUpdated(
             page_id=page, platform=platform, contact_id=contact, messages=msgs, origin="webhook"
         )
@@ -127,7 +129,7 @@ def _timestamp(value: Any, now: datetime) -> datetime:
 
 def _id(party: Any) -> str | None:
     if isinstance(party, dict) and _scalar(party.get("id")):
-        return str(party["id"])
+        return clean(str(party["id"]))
     return None
 
 
@@ -137,7 +139,7 @@ def _attachment_types(message: dict[str, Any]) -> list[str]:
     if isinstance(attachments, list):
         for a in attachments:
             kind = a.get("type") if isinstance(a, dict) else None
-            kinds.append(kind if isinstance(kind, str) and kind else "file")
+            kinds.append(clean(kind) or "file" if isinstance(kind, str) else "file")
     reply_to = message.get("reply_to")
     if isinstance(reply_to, dict) and isinstance(reply_to.get("story"), dict):
         kinds.append("story_reply")
@@ -149,7 +151,8 @@ def _attachment_types(message: dict[str, Any]) -> list[str]:
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    # NUL and lone surrogates are valid JSON but Postgres cannot store them.
+    return clean(value) if isinstance(value, str) else None
 
 
 def _parse_item(out: Parsed, account: str, item: Any, now: datetime) -> None:
@@ -183,7 +186,7 @@ def _parse_item(out: Parsed, account: str, item: Any, now: datetime) -> None:
             out.count("bad_item")
             return
     fields: dict[str, Any] = {
-        "mid": str(mid),
+        "mid": clean(str(mid)),
         "from_page": from_page,
         "sent_at": _timestamp(item.get("timestamp"), now),
     }

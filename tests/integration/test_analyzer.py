@@ -241,9 +241,10 @@ async def test_an_empty_backfilled_conversation_settles_its_item(env):
 async def test_a_finally_failing_event_records_its_job_item_failed(env):
     contact = uid("doomed")
     job_id = await new_job(env["pool"], uid("page"))
-    # Publishing contact.scored fails every time: RabbitMQ for it is unreachable.
+    # Publishing contact.scored fails every time: RabbitMQ for it is unreachable, for longer
+    # than the retry budget (24 h in production, 2 s here).
     broken = Publisher("amqp://guest:guest@127.0.0.1:1/", env["topology"], timeout=1)
-    async with run(env, publisher=broken):
+    async with run(env, publisher=broken, retry_budget_s=2):
         await env["publisher"].publish(event(contact, "price?", origin="backfill", job_id=job_id))
         async with asyncio.timeout(20):
             while await env["pool"].fetchval(
@@ -294,3 +295,52 @@ async def test_the_prompt_carries_the_stages_of_the_pages_auto_pipeline(env):
     assert ('[{"name":"Fresh","type":"LEAD","score_min":0,"score_max":30},'
             '{"name":"Talking","type":"IN_PROGRESS","score_min":31,"score_max":80},'
             '{"name":"Closed","type":"WON","score_min":81,"score_max":100}]') in prompt_text
+
+
+async def test_customer_messages_a_scheduled_sync_stores_first_are_counted_as_reconciled(env):
+    from services.analyzer.consumer import RECONCILED
+
+    page = uid("page")
+    scheduled = await new_job(env["pool"], page)
+    await env["pool"].execute("UPDATE jobs SET scheduled = true WHERE id = $1::uuid", scheduled)
+    manual = await new_job(env["pool"], uid("page"))
+    live, missed, other = uid("live"), uid("missed"), uid("other")
+    counter = RECONCILED.labels(page)
+    before = counter._value.get()
+    async with run(env):
+        # The webhook delivered this one's messages; the sync finds the same plus a page reply.
+        await env["publisher"].publish(event(live, "how much?", page=page))
+        await env["watcher"].wait_for(lambda _: env["watcher"].of(live))
+        synced = event(live, "how much?", page=page, origin="backfill", job_id=scheduled)
+        reply = event(live, "it is 20", page=page, start=5, origin="backfill", job_id=scheduled,
+                      from_page=True)
+        lost = event(missed, "still available?", "I want two", page=page, origin="backfill",
+                     job_id=scheduled)
+        by_hand = event(other, "hello", page=manual, origin="backfill", job_id=manual)
+        await env["publisher"].publish_many([(e, None) for e in (synced, reply, lost, by_hand)])
+        await env["watcher"].wait_for(lambda _: env["watcher"].of(missed) and env["watcher"].of(other))
+    # Only the customer messages the webhook never brought, and only for the scheduled sync.
+    assert counter._value.get() - before == 2
+
+
+async def test_a_delivery_waiting_long_for_the_llm_is_acked_and_its_rest_published_again(env):
+    from services.analyzer.consumer import EVENTS
+
+    contacts = [uid("slow") for _ in range(3)]
+    deferred = EVENTS.labels("deferred")
+    before = deferred._value.get()
+    async with FakeLLM(latency=1.0) as llm, run(env, llm_base_url=llm.base_url, llm_concurrency=1,
+                                                 analyzer_hold_s=0.3, llm_timeout_s=5):
+        await env["publisher"].publish([event(c, "how much is it?", origin="backfill",
+                                              job_id=await new_job(env["pool"], uid("page")))
+                                        for c in contacts])
+        scored = await env["watcher"].wait_for(
+            lambda items: all(any(s.contact_id == c for s in items) for c in contacts), timeout=30)
+        async with asyncio.timeout(20):  # the last copies find their analyses done and settle
+            while not await queue_empty(env):
+                await asyncio.sleep(0.1)
+    assert deferred._value.get() > before  # the held delivery let go of what was still waiting
+    assert llm.calls == 3  # the copies found their analyses done: no LLM call twice
+    assert {s.contact_id for s in scored} >= set(contacts)
+    dead = env["topology"].dead(env["topology"].queue("analyzer"))
+    assert await queue_depth(env["amqp_url"], dead) == 0

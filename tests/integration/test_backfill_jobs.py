@@ -95,3 +95,66 @@ async def test_scheduler_starts_due_syncs_once_and_hands_out_stale_jobs_once(cle
     assert sorted(requested) == sorted([busy["id"], *(str(j["id"]) for j in await clean_db.fetch(
         "SELECT id FROM jobs WHERE page_id = 'DUE'"))])
     assert await scheduler.tick(clean_db, publisher, stale_after_s=30) == []
+
+
+async def _walked_job(pool, page_id: str, contacts: list[str]) -> str:
+    await add_page(pool, KEY, page_id, "EAAjobstesttoken0123456789abcdefgh")
+    job, _ = await create(pool, page_id)
+    await repository.claim(pool, job["id"], "w", 30)
+    await repository.record(pool, job["id"], "w", {"after": None},
+                            [Item("messenger", c) for c in contacts])
+    assert await repository.finish_enumeration(pool, job["id"], "w") is False
+    return str(job["id"])
+
+
+async def _age(pool, job_id: str, seconds: float) -> None:
+    """Pretend the job started and its items settled `seconds` ago."""
+    await pool.execute("UPDATE jobs SET started_at = started_at - make_interval(secs => $2), "
+                       "heartbeat_at = heartbeat_at - make_interval(secs => $2) WHERE id = $1::uuid",
+                       job_id, seconds)
+    await pool.execute("UPDATE job_items SET created_at = created_at - make_interval(secs => $2) "
+                       "WHERE job_id = $1::uuid", job_id, seconds)
+
+
+async def test_a_job_whose_items_never_settle_is_completed_by_the_sweep_with_their_reason(
+        clean_db, publisher):
+    from shared import jobs
+
+    job_id = await _walked_job(clean_db, "PA", ["U1", "U2", "U3"])
+    async with clean_db.acquire() as conn, conn.transaction():
+        await jobs.settle_item(conn, job_id, "messenger", "U1", "SYNCED")
+    # U2 and U3 were dead-lettered by the broker (a process crashed on them): nothing settles them.
+    await _age(clean_db, job_id, 120)
+    await scheduler.tick(clean_db, publisher, stale_after_s=0.3, settle_timeout_s=60)
+    assert (await clean_db.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id))["status"] == "IN_PROGRESS"
+    await asyncio.sleep(0.4)
+    await scheduler.tick(clean_db, publisher, stale_after_s=0.3, settle_timeout_s=60)
+    done = await clean_db.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
+    assert (done["status"], done["synced_contacts"], done["failed_contacts"]) == ("COMPLETED", 1, 2)
+    items = await clean_db.fetch("SELECT contact_external_id, outcome, error FROM job_items "
+                                 "WHERE job_id = $1::uuid ORDER BY 1", job_id)
+    assert [(i["contact_external_id"], i["outcome"]) for i in items] == [
+        ("U1", "SYNCED"), ("U2", "FAILED"), ("U3", "FAILED")]
+    assert "not settled within 60s" in items[1]["error"]
+    assert [e["id"] for e in done["errors"]] == ["U2", "U3"]
+    # The page is free again: a new backfill makes a new job.
+    job, created = await create(clean_db, "PA")
+    assert created and str(job["id"]) != job_id
+
+
+async def test_a_job_that_moves_again_is_not_abandoned(clean_db, publisher):
+    from shared import jobs
+
+    job_id = await _walked_job(clean_db, "PB", ["U1", "U2"])
+    await _age(clean_db, job_id, 120)
+    await scheduler.tick(clean_db, publisher, stale_after_s=0.3, settle_timeout_s=60)  # marked stalled
+    await asyncio.sleep(0.4)
+    # The database came back and the analyzer settles what it held meanwhile.
+    async with clean_db.acquire() as conn, conn.transaction():
+        await jobs.settle_item(conn, job_id, "messenger", "U1", "SYNCED")
+    await scheduler.tick(clean_db, publisher, stale_after_s=0.3, settle_timeout_s=60)
+    row = await clean_db.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
+    assert (row["status"], row["synced_contacts"], row["failed_contacts"]) == ("IN_PROGRESS", 1, 0)
+    # A walked job needs no worker: it is not handed out again and again.
+    assert job_id not in await repository.stale_jobs(clean_db, 0)
+

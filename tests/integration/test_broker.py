@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 import aio_pika
 import pytest
 
-from shared.broker import DELIVERY_LIMIT, Consumer, Delivery, Publisher, declare_topology
+from shared.broker import DELIVERY_LIMIT, RETRIES, Consumer, Delivery, Publisher, declare_topology
+from shared.circuit import CIRCUIT_OPEN
 from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
 from shared.messages import BackfillRequested, ContactScored, decode
+from shared.retry import MAX_SAME_ERROR
 from tests.support.topology import private_topology, queue_depth
 
 
@@ -97,32 +99,135 @@ def _consumer(amqp_url, topology, handler, **kw) -> Consumer:
     )
 
 
-async def test_failing_message_is_redelivered_then_dead_lettered_with_its_error(amqp_url, topology):
-    attempts: list[int] = []
+async def empty(amqp_url, queue: str) -> bool:
+    return await queue_depth(amqp_url, queue) == 0
+
+
+async def dead_letters(amqp_url, topology, queue="backfill") -> list[aio_pika.abc.AbstractIncomingMessage]:
+    conn = await aio_pika.connect(amqp_url)
+    out = []
+    async with conn:
+        channel = await conn.channel()
+        queue_ = await channel.declare_queue(topology.dead(topology.queue(queue)), passive=True)
+        while (msg := await queue_.get(no_ack=True, fail=False)) is not None:
+            out.append(msg)
+    return out
+
+
+async def test_the_same_unexpected_error_five_times_dead_letters_it_without_spending_deliveries(
+        amqp_url, topology):
+    seen: list[tuple[int, int]] = []
     finals: list[str] = []
 
     async def handler(delivery: Delivery[BackfillRequested]) -> None:
-        attempts.append(delivery.delivery_count)
-        raise RuntimeError("database said no")
+        seen.append((delivery.attempt, delivery.delivery_count))
+        raise RuntimeError("handler bug")
 
     async def on_final(delivery: Delivery[BackfillRequested], err: BaseException) -> None:
         finals.append(delivery.items[0].job_id)
 
-    consumer = _consumer(amqp_url, topology, handler, on_final_failure=on_final)
+    consumer = _consumer(amqp_url, topology, handler, on_final_failure=on_final, backoff_scale=0.05)
     async with consuming(amqp_url, topology, consumer) as publisher:
         await publisher.publish(BackfillRequested(job_id="poison"))
         await eventually(lambda: one_dead_letter(amqp_url, topology))
-    dead = topology.dead(topology.queue("backfill"))
-    assert attempts == list(range(1, DELIVERY_LIMIT + 1))
+    # Five attempts through the delay queues; each came back as a first delivery.
+    assert seen == [(n, 1) for n in range(1, MAX_SAME_ERROR + 1)]
     assert finals == ["poison"]
     assert await queue_depth(amqp_url, topology.queue("backfill")) == 0
-    conn = await aio_pika.connect(amqp_url)
-    async with conn:
-        channel = await conn.channel()
-        queue = await channel.declare_queue(dead, passive=True)
-        msg = await queue.get(no_ack=True)
-        assert msg.headers["x-leadsync-error"] == "database said no"
-        assert decode(BackfillRequested, msg.body)[0].job_id == "poison"
+    [msg] = await dead_letters(amqp_url, topology)
+    assert msg.headers["x-leadsync-error"] == "handler bug (the same error 5 times in a row)"
+    assert msg.headers["x-leadsync-routing-key"] == "backfill.requested"
+    assert decode(BackfillRequested, msg.body)[0].job_id == "poison"
+
+
+async def test_transient_failures_retry_past_the_delivery_limit_and_then_succeed(amqp_url, topology):
+    seen: list[tuple[int, int]] = []
+
+    async def handler(delivery: Delivery[BackfillRequested]) -> None:
+        seen.append((delivery.attempt, delivery.delivery_count))
+        if len(seen) <= 2 * DELIVERY_LIMIT:
+            raise BrokerUnavailable("RabbitMQ did not confirm")
+
+    consumer = _consumer(amqp_url, topology, handler, backoff_scale=0.01)
+    async with consuming(amqp_url, topology, consumer) as publisher:
+        await publisher.publish(BackfillRequested(job_id="flaky"))
+        await eventually(lambda: len(seen) == 2 * DELIVERY_LIMIT + 1, timeout=30)
+        await eventually(lambda: empty(amqp_url, topology.queue("backfill")))
+    assert [count for _, count in seen] == [1] * (2 * DELIVERY_LIMIT + 1)
+    assert [attempt for attempt, _ in seen] == list(range(1, 2 * DELIVERY_LIMIT + 2))
+    assert await dead_letters(amqp_url, topology) == []
+    assert RETRIES.labels(topology.queue("backfill"), "broker_unavailable")._value.get() == 10
+
+
+async def test_a_message_failing_past_the_retry_budget_is_dead_lettered(amqp_url, topology):
+    async def handler(delivery: Delivery[BackfillRequested]) -> None:
+        raise TimeoutError()
+
+    consumer = _consumer(amqp_url, topology, handler, backoff_scale=0.01, retry_budget_s=1.0)
+    async with consuming(amqp_url, topology, consumer) as publisher:
+        await publisher.publish(BackfillRequested(job_id="slow"))
+        await eventually(lambda: one_dead_letter(amqp_url, topology))
+    [msg] = await dead_letters(amqp_url, topology)
+    assert "retry budget of 1s" in msg.headers["x-leadsync-error"]
+    assert msg.headers["x-leadsync-attempt"] >= 2
+
+
+async def test_while_the_database_is_away_the_circuit_holds_messages_without_retries(amqp_url, topology):
+    away = True
+    handled: list[tuple[str, int, int]] = []
+    probes = 0
+
+    async def probe() -> bool:
+        nonlocal probes
+        probes += 1
+        return not away
+
+    async def handler(delivery: Delivery[BackfillRequested]) -> None:
+        handled.append((delivery.items[0].job_id, delivery.attempt, delivery.delivery_count))
+        if away:
+            raise ConnectionRefusedError(111, "Connect call failed")
+
+    consumer = _consumer(amqp_url, topology, handler, probe=probe)
+    queue = topology.queue("backfill")
+    async with consuming(amqp_url, topology, consumer) as publisher:
+        await publisher.publish(BackfillRequested(job_id="first"))
+        await eventually(lambda: consumer.circuit.is_open)
+        assert CIRCUIT_OPEN.labels(queue)._value.get() == 1
+        # Paused: what arrives now waits in the queue, not in a retry loop.
+        await publisher.publish_many([(BackfillRequested(job_id=f"later-{i}"), None) for i in range(3)])
+        await eventually(lambda: probes >= 3)
+        assert [h[0] for h in handled] == ["first"]
+        assert await queue_depth(amqp_url, queue) == 3
+        away = False
+        await eventually(lambda: len(handled) == 5)
+        await eventually(lambda: empty(amqp_url, queue))
+    assert not consumer.circuit.is_open and CIRCUIT_OPEN.labels(queue)._value.get() == 0
+    assert handled[1] == ("first", 2, 1)  # retried in place, no delivery spent
+    assert sorted(h[0] for h in handled[2:]) == ["later-0", "later-1", "later-2"]
+    assert await dead_letters(amqp_url, topology) == []
+    for delay in (topology.delay(queue, s) for s in (1, 2, 4)):
+        assert await queue_depth(amqp_url, delay) == 0
+
+
+async def test_a_final_failure_hook_that_cannot_write_is_retried_before_the_dead_letter(amqp_url, topology):
+    hook_calls: list[str] = []
+
+    async def handler(delivery: Delivery[BackfillRequested]) -> None:
+        raise PermanentError("unknown job")
+
+    async def on_final(delivery: Delivery[BackfillRequested], err: BaseException) -> None:
+        hook_calls.append(str(err))
+        if len(hook_calls) < 3:
+            raise ConnectionRefusedError(111, "database down")
+
+    consumer = _consumer(amqp_url, topology, handler, on_final_failure=on_final, backoff_scale=0.01)
+    async with consuming(amqp_url, topology, consumer) as publisher:
+        await publisher.publish(BackfillRequested(job_id="bad"))
+        await eventually(lambda: one_dead_letter(amqp_url, topology))
+    assert hook_calls == ["unknown job"] * 3
+    [msg] = await dead_letters(amqp_url, topology)
+    assert msg.headers["x-leadsync-error"] == "unknown job"
+    assert msg.headers["x-leadsync-error-type"] == "PermanentError"
 
 
 async def test_permanent_error_dead_letters_at_once(amqp_url, topology):

@@ -13,6 +13,7 @@ from shared.graph_parse import (
     Conversation,
     ConversationPage,
     Failure,
+    cursor_params,
     next_cursor,
     parse_conversation,
     parse_messages,
@@ -97,3 +98,24 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size
 @given(st.dictionaries(st.sampled_from(["id", "updated_time", "participants", "messages"]), JSON))
 def test_any_item_parses_to_a_conversation_or_a_failure(raw):
     assert isinstance(parse_conversation(raw, "messenger", OWN), Conversation | Failure)
+
+
+def test_a_next_link_without_cursors_still_continues_the_walk_without_the_token():
+    body = {"paging": {"next": "https://graph.facebook.com/v25.0/P/conversations?access_token=SECRET"
+                               "&limit=50&after=QVFIUk"}}
+    assert next_cursor(body) == "QVFIUk"
+    timed = {"paging": {"next": "https://g/v25.0/P/conversations?access_token=SECRET&until=1700000000"
+                                "&__paging_token=enc_AbC&limit=25"}}
+    cursor = next_cursor(timed)
+    assert cursor is not None and "SECRET" not in cursor
+    assert cursor_params(cursor) == {"until": "1700000000", "__paging_token": "enc_AbC"}
+    assert cursor_params("QVFIUk") == {"after": "QVFIUk"}
+    assert cursor_params(None) == {}
+
+
+def test_nul_characters_and_lone_surrogates_are_removed_from_graph_text_and_names():
+    [msg] = parse_messages([message("m_nul", "U1", "2026-03-01T10:00:00+0000", "pri\x00ce\ud83d?")], OWN)
+    assert msg.text == "price?"
+    conv = parse_conversation(item("t_n", "2026-03-01T10:00:00+0000",
+                                   people=[{"id": "U1", "name": "Ana\x00 M\udc00"}]), "messenger", OWN)
+    assert not isinstance(conv, Failure) and conv.contact_name == "Ana M"

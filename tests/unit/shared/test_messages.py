@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.messages import (
     ChatMessage,
@@ -53,3 +55,21 @@ def test_message_id_is_deterministic_and_content_sensitive():
 def test_bad_bodies_raise_decode_error_saying_why(body, version, reason):
     with pytest.raises(DecodeError, match=reason):
         decode(ConversationUpdated, body, version=version)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["m1", "m2", "m3"]), st.booleans(),
+                          st.integers(0, 3), st.integers(0, 10)), max_size=12))
+def test_newest_per_mid_keeps_one_newest_version_of_each_mid_in_first_arrival_order(versions):
+    from shared.messages import ChatMessage, newest_per_mid
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    msgs = [ChatMessage(mid=mid, deleted=deleted, edit_count=edits, text=f"{mid}-{edits}-{t}",
+                        sent_at=base + timedelta(seconds=t))
+            for mid, deleted, edits, t in versions]
+    out = newest_per_mid(msgs)
+    assert [m.mid for m in out] == list(dict.fromkeys(m.mid for m in msgs))
+    for kept in out:
+        same = [m for m in msgs if m.mid == kept.mid]
+        newest = max(same, key=lambda m: (m.deleted, m.edit_count, m.sent_at))
+        assert (kept.deleted, kept.edit_count, kept.text) == (newest.deleted, newest.edit_count, newest.text)
+        assert kept.sent_at == min(m.sent_at for m in same)

@@ -220,3 +220,52 @@ def test_parse_never_raises_and_every_item_is_counted(payload):
     assert sum(len(e.messages) for e, _ in events) == len(parsed.items)
     for event, _ in events:  # what consumers decode is exactly what was built
         assert ConversationUpdated.model_validate(event.model_dump()) == event
+
+
+def _grouped(items):
+    parsed = parse(body(items), now=NOW)
+    events, _ = group(parsed.items, platform="messenger")
+    return events
+
+
+def test_a_mid_repeated_in_two_entries_becomes_one_message():
+    msg = item({"message": {"mid": "m_dup", "text": "hola"}})
+    b = {"object": "page", "entry": [{"id": PAGE, "time": TS, "messaging": [msg]},
+                                     {"id": PAGE, "time": TS, "messaging": [msg, item({"message": {"mid": "m_other", "text": "x"}})]}]}
+    parsed = parse(b, now=NOW)
+    [(event, _)] = group(parsed.items, platform="messenger")[0]
+    assert [m.mid for m in event.messages] == ["m_dup", "m_other"]
+
+
+def test_a_message_and_its_edit_in_one_body_keep_the_edit_sent_when_the_message_was():
+    events = _grouped([
+        item({"message_edit": {"mid": "m_e", "text": "ten, not two", "num_edit": 1}}, ts=TS + 5000),
+        item({"message": {"mid": "m_e", "text": "two please"}}),
+    ])
+    [(event, _)] = events
+    [m] = event.messages
+    assert (m.text, m.edit_count, m.deleted) == ("ten, not two", 1, False)
+    assert m.sent_at == datetime.fromtimestamp(TS / 1000, tz=UTC)
+
+
+def test_a_message_and_its_unsend_in_one_body_leave_only_the_unsend():
+    events = _grouped([
+        item({"message": {"mid": "m_u", "text": "my number is 555"}}),
+        item({"message_edit": {"mid": "m_u", "text": "edited", "num_edit": 3}}, ts=TS + 1000),
+        item({"message": {"mid": "m_u", "is_deleted": True}}, ts=TS + 2000),
+        item({"message": {"mid": "m_keep", "text": "still here"}}, ts=TS + 3000),
+    ])
+    [(event, _)] = events
+    assert [(m.mid, m.deleted, m.text) for m in event.messages] == [
+        ("m_u", True, None), ("m_keep", False, "still here")]
+
+
+def test_nul_characters_and_lone_surrogates_are_stripped_from_text_ids_and_attachments():
+    raw = (b'{"object":"page","entry":[{"id":"PAGE_1","time":1,"messaging":[{"sender":{"id":"PSID\\u0000_1"},'
+           b'"recipient":{"id":"PAGE_1"},"timestamp":1764028800000,"message":{"mid":"m_\\u0000n",'
+           b'"text":"price\\u0000 \\ud83d?","attachments":[{"type":"ima\\u0000ge"}]}}]}]}')
+    payload = json.loads(raw)
+    it, _ = only_message(payload)
+    assert (it.contact_id, it.message.mid, it.message.text) == ("PSID_1", "m_n", "price ?")
+    assert it.message.attachments == ["image"]
+    it.message.model_dump_json()  # encodable: nothing Postgres or UTF-8 refuses is left

@@ -39,6 +39,7 @@ from shared.broker import Publisher, Topology, delete_topology  # noqa: E402
 from shared.crypto import TokenCipher  # noqa: E402
 from shared.messages import BackfillRequested  # noqa: E402
 from shared.settings import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL  # noqa: E402
+from shared.vocabulary import JobKind
 
 try:
     from tests.fakes.llm import FakeLLM
@@ -124,7 +125,7 @@ async def run_jobs(pool: Any, amqp_url: str, namespace: str, pages: int,
     job_ids = []
     async with pool.acquire() as conn:
         for i in range(pages):
-            job, _ = await job_records.create(conn, f"BENCH{i}", "FULL")
+            job, _ = await job_records.create(conn, f"BENCH{i}", JobKind.FULL)
             job_ids.append(job["id"])
     await publisher.publish_many([(BackfillRequested(job_id=j), None) for j in job_ids])
     await publisher.close()

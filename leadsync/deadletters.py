@@ -13,6 +13,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
 from shared import messages
 from shared.broker import SERVICES_QUEUES, Publisher, Topology
+from shared.errors import DeadLetterError, DecodeError
 
 # Headers that describe a failure, not the message: stripped before a replay.
 _FAILURE_HEADERS = ("x-death", "x-delivery-count", "x-first-death-", "x-last-death-", "x-leadsync-")
@@ -22,10 +23,6 @@ _MODELS: dict[str, type[messages._Wire]] = {
     "assigner": messages.ContactScored,
     "backfill": messages.BackfillRequested,
 }
-
-
-class DeadLetterError(Exception):
-    """A dead-letter operation that cannot go on; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +111,7 @@ def _routing_key_from_body(body: bytes, service: str | None) -> str | None:
         return None
     try:
         items = messages.decode(model, body, batch=body.lstrip().startswith(b"["))
-    except messages.DecodeError:
+    except DecodeError:
         return None
     return items[0].routing_key if items else None  # type: ignore[attr-defined]
 

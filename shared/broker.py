@@ -24,7 +24,7 @@ from prometheus_client import Counter, Histogram
 
 from shared import messages, retry
 from shared.circuit import Circuit
-from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
+from shared.errors import BrokerUnavailable, DeadLettered, PermanentError, PublishNotConfirmed
 
 DELIVERY_LIMIT = 5
 # One AMQP message carries at most this many events (DESIGN §4); larger deliveries are split.
@@ -331,10 +331,6 @@ _TRIP_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue",
                  "x-first-death-reason", "x-delivery-count")
 
 
-class DeadLettered(Exception):
-    """The error a final-failure hook receives when it runs again after failing to write."""
-
-
 class Consumer(Generic[M]):
     """Runs a handler over a queue: ack after success; on failure the retry policy decides.
 
@@ -495,7 +491,7 @@ class Consumer(Generic[M]):
         try:
             try:
                 delivery = self._decode(message, headers, state)
-            except (messages.DecodeError, PermanentError) as err:
+            except (PermanentError) as err:
                 outcome = await self._to_dead(message, state, retry.describe(err), type(err).__name__)
                 return
             outcome = await self._attempts(message, delivery, state)

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import orjson
 
+from shared.errors import MigrationError
+
 # Any constant works; it only has to be the same for every process that migrates.
 _MIGRATION_LOCK = 0x1EAD5
 _SCHEMA_TABLE = """
@@ -105,10 +107,6 @@ async def drop_database(dsn: str) -> None:
         await admin.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
     finally:
         await admin.close()
-
-
-class MigrationError(RuntimeError):
-    pass
 
 
 async def migrate(dsn: str) -> list[Migration]:

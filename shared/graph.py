@@ -20,16 +20,8 @@ from aiolimiter import AsyncLimiter
 from prometheus_client import Counter
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from shared.graph_errors import (
-    GraphError,
-    RateLimited,
-    TemporaryError,
-    TokenInvalid,
-    TooMuchData,
-    error_from,
-    slow_down,
-    usage_of,
-)
+from shared.errors import GraphError, RateLimited, TemporaryError, TokenInvalid, TooMuchData
+from shared.graph_errors import error_from, slow_down, usage_of
 from shared.graph_parse import (
     Conversation,
     ConversationPage,

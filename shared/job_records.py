@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 
-Kind = Literal["FULL", "INCREMENTAL", "RETRY", "RESCORE"]
+from shared.vocabulary import JobKind
 
 # Columns of `jobs` joined with the `job_progress` view: what the API and `leadsync jobs` show.
 _SELECT = """
@@ -21,7 +21,7 @@ FROM jobs j JOIN job_progress p ON p.id = j.id
 
 
 async def create(
-    conn: asyncpg.Connection, page_id: str, kind: Kind, *, retry_of: str | None = None,
+    conn: asyncpg.Connection, page_id: str, kind: JobKind, *, retry_of: str | None = None,
     params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """A new PENDING job, or the page's active one (False) — the partial unique index decides.

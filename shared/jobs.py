@@ -7,12 +7,12 @@ are bumped only when that row is new, so redelivery never counts twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 
-Outcome = Literal["SYNCED", "FAILED"]
-ACTIVE = ("PENDING", "IN_PROGRESS")
+from shared.vocabulary import ItemOutcome
+
 # `jobs.errors` keeps the first this many item errors (errors_count counts them all; every one
 # stays in job_items): past that an append would rewrite an ever larger jsonb under the job's lock.
 MAX_ERRORS = 100
@@ -57,7 +57,7 @@ async def settle_item(
     job_id: str,
     platform: str,
     contact_id: str,
-    outcome: Outcome,
+    outcome: ItemOutcome,
     *,
     error: str | None = None,
     code: int | None = None,
@@ -79,7 +79,7 @@ async def settle_item(
     if not inserted:
         return False
     item_error = None
-    if outcome == "FAILED":
+    if outcome == ItemOutcome.FAILED:
         item_error = {"platform": platform, "id": contact_id, "error": error or "failed"}
         if code is not None:
             item_error["code"] = code
@@ -149,7 +149,7 @@ async def settle_missing(conn: asyncpg.Connection, job_id: str, reason: str) -> 
     settled = 0
     for row in rows:
         settled += await settle_item(conn, job_id, row["platform"], row["contact_external_id"],
-                                     "FAILED", error=reason)
+                                     ItemOutcome.FAILED, error=reason)
     await complete_if_done(conn, job_id)
     return settled
 

@@ -9,6 +9,8 @@ from typing import Annotated, ClassVar, Literal, TypeVar
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 
+from shared.errors import DecodeError
+
 Platform = Literal["messenger", "instagram"]
 Origin = Literal["webhook", "backfill"]
 LeadStatus = Literal["NEW", "CONTACTED", "QUALIFIED", "WON", "LOST"]
@@ -150,10 +152,6 @@ class BackfillRequested(_Wire):
 
 WireModel = ConversationUpdated | ContactScored | BackfillRequested
 M = TypeVar("M", bound=_Wire)
-
-
-class DecodeError(ValueError):
-    """A body that is not a valid message of the expected type; never worth redelivering."""
 
 
 def encode(item: _Wire | list[_Wire]) -> bytes:

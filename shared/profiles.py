@@ -24,7 +24,8 @@ import structlog
 
 from shared import logging
 from shared.crypto import TokenCipher
-from shared.graph import GraphClient, GraphError, TemporaryError, TokenInvalid
+from shared.errors import DATABASE_ERRORS, GraphError, TemporaryError, TokenInvalid
+from shared.graph import GraphClient
 from shared.messages import Platform
 from shared.settings import GraphSettings
 from shared.text import clean
@@ -174,7 +175,7 @@ class Profiles:
                 if name and self._on_name is not None:
                     try:
                         await self._on_name(*key, name)
-                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+                    except DATABASE_ERRORS as err:
                         log.warning("profile.name_not_saved", page_id=page_id,
                                     error=type(err).__name__)
         finally:
@@ -212,7 +213,7 @@ class Profiles:
                 self._tokens.put((page_id,), None, self._miss_ttl)
             self._names.put(key, None, self._miss_ttl)
             return None, False
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        except DATABASE_ERRORS as err:
             log.warning("profile.failed", page_id=page_id, error=type(err).__name__)
             return None, True
         except ValueError as err:  # a stored token that cannot be decrypted: ask again later

@@ -24,7 +24,6 @@ import aiormq
 import asyncpg
 
 from shared.errors import BrokerUnavailable, PermanentError, RetryableError
-from shared.messages import DecodeError
 
 # Delay queues, one per backoff step: 1 s doubling to 5 min.
 STEPS_S: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 300)
@@ -65,7 +64,7 @@ SUSPECT_DATABASE = ("database_unavailable", "timeout")
 
 def classify(err: BaseException) -> tuple[Kind, str]:
     """The kind of a failure and its reason (the metric label)."""
-    if isinstance(err, DecodeError | PermanentError):
+    if isinstance(err, PermanentError):
         return "permanent", "permanent"
     if isinstance(err, _DB_CONFLICT):
         return "transient", "database_conflict"

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from services.webhook.api.errors import ApiError
 from shared import db
+from shared.errors import DATABASE_ERRORS, CommandError, StoreError
 from shared.settings import BaseServiceSettings
 
 T = TypeVar("T")
@@ -26,9 +26,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def run(settings: BaseServiceSettings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run `work` on one connection; database and API errors become a CommandError."""
-    from leadsync.cli import CommandError
-
+    """Run `work` on one connection; database and store errors become a CommandError."""
     async def main() -> T:
         conn = await db.connect(settings.database_url)
         try:
@@ -38,18 +36,16 @@ def run(settings: BaseServiceSettings, work: Callable[[asyncpg.Connection], Awai
 
     try:
         return asyncio.run(main())
-    except ApiError as err:
+    except StoreError as err:
         raise CommandError(err.message) from None
     except asyncpg.UndefinedTableError:
         raise CommandError("the database has no leadsync tables; run `leadsync migrate` first") from None
-    except (OSError, asyncpg.PostgresError) as err:
+    except DATABASE_ERRORS as err:
         raise CommandError(f"database error: {err}") from None
 
 
 def validate(model: type[M], data: dict[str, Any]) -> M:
     """The API's validation, reported as one line naming the field."""
-    from leadsync.cli import CommandError
-
     try:
         return model.model_validate(data)
     except ValidationError as err:

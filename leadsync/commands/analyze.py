@@ -11,8 +11,9 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.analyzer.prompt import Stage
+from shared.errors import CommandError
 from shared.messages import Analysis, ChatMessage
+from shared.vocabulary import Stage
 
 
 class TranscriptFile(BaseModel):
@@ -36,8 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def read(path: str) -> TranscriptFile:
-    from leadsync.cli import CommandError
-
     try:
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as err:

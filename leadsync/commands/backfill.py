@@ -6,14 +6,13 @@ import argparse
 import asyncio
 from typing import Any
 
-import asyncpg
-
 from leadsync.commands import jobs as jobs_command
 from shared import db, job_records
 from shared.broker import Publisher, Topology
-from shared.errors import BrokerUnavailable, PublishNotConfirmed
+from shared.errors import DATABASE_ERRORS, BrokerUnavailable, CommandError
 from shared.messages import BackfillRequested
 from shared.settings import BaseServiceSettings, load
+from shared.vocabulary import JobKind
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     settings = load(BaseServiceSettings)
-    kind: job_records.Kind = "INCREMENTAL" if args.incremental else "FULL"
+    kind = JobKind.INCREMENTAL if args.incremental else JobKind.FULL
     job, created = asyncio.run(start(settings, args.page_id, kind))
     if created:
         print(f"started {kind} job {job['id']} for page {args.page_id}")
@@ -41,14 +40,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def start(
-    settings: BaseServiceSettings, page_id: str, kind: job_records.Kind
+    settings: BaseServiceSettings, page_id: str, kind: JobKind
 ) -> tuple[dict[str, Any], bool]:
     """Create (or find) the page's job and tell the backfill workers about a new one."""
-    from leadsync.cli import CommandError
-
     try:
         conn = await db.connect(settings.database_url)
-    except (OSError, asyncpg.PostgresError) as err:
+    except DATABASE_ERRORS as err:
         raise CommandError(f"cannot reach the database: {err}") from None
     try:
         page = await conn.fetchrow(
@@ -72,7 +69,7 @@ async def announce(settings: BaseServiceSettings, job_id: str) -> None:
     publisher = Publisher(settings.amqp_url.get_secret_value(), Topology(settings.broker_namespace))
     try:
         await publisher.publish(BackfillRequested(job_id=job_id))
-    except (BrokerUnavailable, PublishNotConfirmed):
+    except BrokerUnavailable:
         # The job is saved; the backfill service's scheduler hands PENDING jobs out later.
         print("note: RabbitMQ is unreachable; the job starts once the backfill service sees it")
     finally:

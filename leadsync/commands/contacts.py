@@ -8,6 +8,7 @@ import asyncpg
 
 from leadsync.commands import admin_db
 from services.webhook.api import contacts
+from shared.errors import CommandError
 from shared.settings import BaseServiceSettings, load
 
 
@@ -34,8 +35,6 @@ async def _stage_id(conn: asyncpg.Connection, page_id: str, stage: str) -> str |
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadsync.cli import CommandError
-
     async def fetch(conn: asyncpg.Connection) -> list[dict[str, object]]:
         stage_id = None
         if args.stage:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from shared.errors import CommandError, DemoError
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="run the whole system on simulated Meta data, then summarise")
@@ -35,13 +37,12 @@ def _identifier(value: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadsync.cli import CommandError
-    from leadsync.demo import runner, scenario
+    from leadsync.demo import runner
     from services.analyzer.settings import AnalyzerSettings
     from shared.settings import load
 
     settings = load(AnalyzerSettings)
     try:
         return runner.main(args, settings)
-    except (scenario.DemoError, RuntimeError, OSError) as err:
+    except (DemoError, RuntimeError, OSError) as err:
         raise CommandError(f"demo failed: {err}") from None

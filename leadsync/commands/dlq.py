@@ -11,7 +11,7 @@ from rich.table import Table
 
 from leadsync import deadletters
 from shared.broker import Topology
-from shared.errors import BrokerUnavailable, PublishNotConfirmed
+from shared.errors import BrokerUnavailable, CommandError, DeadLetterError
 from shared.settings import BaseServiceSettings, load
 
 
@@ -50,13 +50,11 @@ def _settings() -> tuple[str, Topology]:
 
 
 def _call(coro):  # type: ignore[no-untyped-def]
-    from leadsync.cli import CommandError
-
     try:
         return asyncio.run(coro)
-    except deadletters.DeadLetterError as err:
+    except DeadLetterError as err:
         raise CommandError(str(err)) from None
-    except (BrokerUnavailable, PublishNotConfirmed, OSError) as err:
+    except (BrokerUnavailable, OSError) as err:
         raise CommandError(f"RabbitMQ: {err}; nothing was removed from the queue") from None
 
 

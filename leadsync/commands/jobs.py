@@ -15,8 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from shared import db, job_records
-from shared.jobs import ACTIVE
+from shared.errors import DATABASE_ERRORS, CommandError
 from shared.settings import BaseServiceSettings, load
+from shared.vocabulary import ACTIVE_JOB_STATUSES
 
 KIND_LABEL = {"INCREMENTAL": "INCR"}
 STATUS_STYLE = {"PENDING": "yellow", "IN_PROGRESS": "cyan", "COMPLETED": "green",
@@ -38,11 +39,9 @@ def run(args: argparse.Namespace) -> int:
 async def show(database_url: str, *, watch: bool, limit: int = 20,
                job_ids: Sequence[str] = (), until_done: bool = False) -> int:
     """Print the jobs table once, or keep it refreshed (until the given jobs end, if asked)."""
-    from leadsync.cli import CommandError
-
     try:
         pool = await db.create_pool(database_url, min_size=1, max_size=2)
-    except (OSError, asyncpg.PostgresError) as err:
+    except DATABASE_ERRORS as err:
         raise CommandError(f"cannot reach the database: {err}") from None
     console = Console()
     try:
@@ -55,7 +54,7 @@ async def show(database_url: str, *, watch: bool, limit: int = 20,
                 await asyncio.sleep(1)
                 jobs = await _load(pool, limit, job_ids)
                 live.update(render(jobs))
-                if until_done and jobs and all(j["status"] not in ACTIVE for j in jobs):
+                if until_done and jobs and all(j["status"] not in ACTIVE_JOB_STATUSES for j in jobs):
                     return 0 if all(j["status"] == "COMPLETED" for j in jobs) else 1
     except KeyboardInterrupt:
         return 0

@@ -11,6 +11,7 @@ import asyncpg
 from leadsync.commands import admin_db
 from services.webhook.api import pages
 from shared.crypto import TokenCipher
+from shared.errors import CommandError
 from shared.settings import GraphSettings, load
 
 
@@ -43,8 +44,6 @@ def read_token() -> str:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from leadsync.cli import CommandError
-
     settings = load(GraphSettings)
     if settings.token_encryption_key is None:
         raise CommandError("TOKEN_ENCRYPTION_KEY is not set: set it to a Fernet key to store page tokens")

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 from typing import Any
 
-import asyncpg
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -20,9 +19,11 @@ from leadsync.commands import jobs as jobs_command
 from leadsync.commands.backfill import announce
 from services.webhook.api.jobs import RescoreBody
 from shared import db, job_records
+from shared.errors import DATABASE_ERRORS, CommandError
 from shared.jobs import MOVE_LABELS as LABELS
 from shared.jobs import MOVES
 from shared.settings import BaseServiceSettings, load
+from shared.vocabulary import JobKind, JobStatus
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -47,9 +48,7 @@ def run(args: argparse.Namespace) -> int:
     code = asyncio.run(jobs_command.show(settings.database_url, watch=True, job_ids=[job["id"]],
                                          until_done=True))
     final = asyncio.run(_read(settings, job["id"]))
-    if final["status"] != "COMPLETED":
-        from leadsync.cli import CommandError
-
+    if final["status"] != JobStatus.COMPLETED:
         raise CommandError(f"the {what} ended {final['status']}: {final['error'] or 'no reason given'}")
     Console().print(moves_table(final, dry_run=body.dry_run))
     return code
@@ -58,19 +57,17 @@ def run(args: argparse.Namespace) -> int:
 async def start(settings: BaseServiceSettings, page_id: str, body: RescoreBody
                 ) -> tuple[dict[str, Any], bool]:
     """Create the page's RESCORE job (or find the same one running) and announce it."""
-    from leadsync.cli import CommandError
-
     try:
         conn = await db.connect(settings.database_url)
-    except (OSError, asyncpg.PostgresError) as err:
+    except DATABASE_ERRORS as err:
         raise CommandError(f"cannot reach the database: {err}") from None
     try:
         if await conn.fetchval("SELECT 1 FROM pages WHERE id = $1", page_id) is None:
             raise CommandError(f"page {page_id!r} not found; add it first (POST /api/pages)")
-        job, created = await job_records.create(conn, page_id, "RESCORE", params=body.params())
+        job, created = await job_records.create(conn, page_id, JobKind.RESCORE, params=body.params())
     finally:
         await conn.close()
-    if not created and (job["kind"], job["params"]) != ("RESCORE", body.params()):
+    if not created and (job["kind"], job["params"]) != (JobKind.RESCORE, body.params()):
         raise CommandError(f"page {page_id!r} already has an active {job['kind']} job {job['id']}; "
                            "rescore when it has ended")
     if created:

@@ -12,8 +12,8 @@ import httpx
 from aiolimiter import AsyncLimiter
 from rich.console import Console
 
-from leadsync.cli import CommandError
 from leadsync.sim.traffic import Delivery, deliveries
+from shared.errors import CommandError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -24,6 +24,7 @@ from leadsync.sim.graph import serving
 from services.analyzer.settings import AnalyzerSettings
 from shared import db
 from shared.broker import Topology, delete_topology
+from shared.errors import DemoError
 
 
 def demo_database_url(database_url: str, name: str) -> str:
@@ -119,7 +120,7 @@ async def _scenario(args: argparse.Namespace, console: Console, svc: services.Se
             jobs = await scenario.backfill(api, pages, console, within_s=150)
             failed = [j for j in jobs if j["status"] != "COMPLETED"]
             if failed:
-                raise scenario.DemoError(
+                raise DemoError(
                     f"backfill job {failed[0]['id']} ended {failed[0]['status']}: "
                     f"{failed[0].get('error') or 'see the service logs'}")
         await scenario.settled(pool, within_s=30)

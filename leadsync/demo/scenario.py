@@ -24,8 +24,9 @@ from rich.progress import (
 from leadsync.commands.simulate import send
 from leadsync.sim.graph import SimGraph
 from leadsync.sim.traffic import deliveries
+from shared.errors import DemoError
+from shared.vocabulary import TERMINAL_JOB_STATUSES
 
-TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 # A sales pipeline as a small shop would set it up; ranges come from §7.2's automatic bands.
 STAGES = [
     {"name": "New lead", "type": "LEAD"},
@@ -34,10 +35,6 @@ STAGES = [
     {"name": "Won", "type": "WON"},
     {"name": "Lost", "type": "LOST"},
 ]
-
-
-class DemoError(Exception):
-    """A step of the demo failed; the message says which and why."""
 
 
 @dataclass
@@ -123,7 +120,7 @@ async def backfill(api: httpx.AsyncClient, pages: list[DemoPage], console: Conso
                 done = job["synced_contacts"] + job["failed_contacts"]
                 rate = f"{job['items_per_s']:.1f}/s" if job.get("items_per_s") else ""
                 bars.update(task, total=job["total_contacts"], completed=done, rate=rate)
-                if job["status"] in TERMINAL:
+                if job["status"] in TERMINAL_JOB_STATUSES:
                     final[job_id] = job
                     bars.update(task, total=job["total_contacts"] or done, completed=done)
             if time.monotonic() > deadline:

@@ -12,10 +12,11 @@ from services.analyzer.consumer import Analyzer, Limits
 from services.analyzer.llm import LlmScorer
 from services.analyzer.names import NameWriter
 from services.analyzer.prompt import PROMPT_VERSION
-from services.analyzer.scorer import Candidate, Scorer, UnknownVersion
+from services.analyzer.scorer import Candidate, Scorer
 from services.analyzer.settings import DEFAULT_METRICS_PORT, AnalyzerSettings
 from shared import db, logging
 from shared.broker import CONSUMER_CONFIRM_TIMEOUT, Consumer, Probe, Publisher, Topology
+from shared.errors import UnknownVersion
 from shared.messages import ConversationUpdated
 from shared.profiles import Profiles
 from shared.runtime import run, serve_consumer

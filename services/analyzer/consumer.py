@@ -22,13 +22,13 @@ from prometheus_client import Counter
 
 from services.analyzer import fallback, repository, transcript
 from services.analyzer.coalesce import Coalescer
-from services.analyzer.prompt import Stage
-from services.analyzer.scorer import Scorer, UnknownVersion
+from services.analyzer.scorer import Scorer
 from services.analyzer.transcript import Key
 from shared import job_records, jobs
 from shared.broker import Delivery, Publisher
-from shared.errors import PermanentError
+from shared.errors import PermanentError, UnknownVersion
 from shared.messages import Analysis, ChatMessage, ContactScored, ConversationUpdated, Platform
+from shared.vocabulary import ItemOutcome, Stage
 
 # A name known now, or None (and the name, once looked up, is written to the contact later).
 NameLookup = Callable[[str, Platform, str], str | None]
@@ -318,7 +318,7 @@ class Analyzer:
             return
         async with self._pool.acquire() as conn, conn.transaction():
             for job_id in sorted(job_ids):
-                await jobs.settle_item(conn, job_id, key.platform, key.contact_id, "SYNCED")
+                await jobs.settle_item(conn, job_id, key.platform, key.contact_id, ItemOutcome.SYNCED)
 
     async def on_final_failure(
         self, delivery: Delivery[ConversationUpdated], err: BaseException
@@ -331,5 +331,5 @@ class Analyzer:
         async with self._pool.acquire() as conn, conn.transaction():
             for e in items:
                 assert e.job_id is not None
-                await jobs.settle_item(conn, e.job_id, e.platform, e.contact_id, "FAILED",
+                await jobs.settle_item(conn, e.job_id, e.platform, e.contact_id, ItemOutcome.FAILED,
                                        error=reason)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.analyzer.keywords import Hit, read
-from services.analyzer.prompt import Stage
 from shared.messages import Analysis, ChatMessage, LeadStatus, ScoreSignal
+from shared.vocabulary import Stage, StageType
 
 PROMPT_VERSION = "fallback-3"
 MODEL = "fallback"
@@ -347,7 +347,8 @@ def page_may_decide(messages: Sequence[ChatMessage]) -> bool:
 
 def recommend(stages: Sequence[Stage], score: int, status: LeadStatus) -> str:
     """The stage name a rule-based scorer would suggest (the assigner decides for real)."""
-    wanted = {"WON": ("WON",), "LOST": ("LOST",)}.get(status, ("LEAD", "IN_PROGRESS"))
+    wanted = {"WON": (StageType.WON,), "LOST": (StageType.LOST,)}.get(
+        status, (StageType.LEAD, StageType.IN_PROGRESS))
     for stage in stages:
         if stage.type in wanted and (
             status in ("WON", "LOST") or stage.lead_score_min <= score <= stage.lead_score_max

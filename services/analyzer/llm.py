@@ -16,7 +16,9 @@ from tenacity.wait import wait_exponential_jitter
 from services.analyzer import prompt
 from services.analyzer.settings import AnalyzerSettings
 from services.analyzer.transcript import estimate_tokens
+from shared.errors import InvalidReply, LlmFailed
 from shared.messages import Analysis, ChatMessage
+from shared.vocabulary import Stage
 
 CALLS = Counter(
     "leadsync_analyzer_llm_calls_total",
@@ -33,18 +35,6 @@ IN_FLIGHT = Gauge("leadsync_analyzer_llm_in_flight", "LLM calls currently awaiti
 # The longest reply a request asks for (max_tokens): the six fields at their length limits and a
 # list of evidence fit in ~600 tokens. It is also what a reply costs in the tokens-per-minute budget.
 MAX_REPLY_TOKENS = 800
-
-
-class InvalidReply(Exception):
-    """The model answered, but not with a valid Analysis."""
-
-
-class LlmFailed(Exception):
-    """Every attempt failed; `reason` names the last failure (the caller falls back)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def classify(err: BaseException) -> str:
@@ -134,7 +124,7 @@ class LlmScorer:
         return backoff if asked is None else max(backoff, min(asked, self._retry_after_max))
 
     async def analyse(
-        self, messages: Sequence[ChatMessage], stages: Sequence[prompt.Stage] = (), *,
+        self, messages: Sequence[ChatMessage], stages: Sequence[Stage] = (), *,
         version: str = prompt.PROMPT_VERSION, model: str | None = None,
     ) -> Analysis:
         """One analysis with the prompt `version` and `model` (default: the configured one)."""

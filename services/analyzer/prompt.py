@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.messages import Analysis, ChatMessage, LeadStatus
+from shared.vocabulary import Stage
 
 # Bump when the wording or the schema changes: every Analysis records the version it came from.
 PROMPT_VERSION = "lead-v2"
@@ -24,20 +25,6 @@ VERSIONS = (PROMPT_VERSION,)
 # DESIGN §7.6: longer values in a reply are cut, never stored whole.
 MAX_SUMMARY, MAX_REASONING, MAX_STAGE = 500, 1000, 100
 MAX_EVIDENCE = 20
-
-StageType = Literal["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
-
-
-class Stage(BaseModel):
-    """A pipeline stage as the prompt shows it."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    name: str = Field(min_length=1)
-    type: StageType = "LEAD"
-    lead_score_min: int = Field(default=0, ge=0, le=100)
-    lead_score_max: int = Field(default=100, ge=0, le=100)
-
 
 SYSTEM = f"""\
 You score sales leads from Messenger and Instagram conversations between a business page and \

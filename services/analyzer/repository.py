@@ -7,9 +7,9 @@ from datetime import datetime
 
 import asyncpg
 
-from services.analyzer.prompt import Stage
 from services.analyzer.transcript import Key
 from shared.messages import Analysis
+from shared.vocabulary import Stage, StageType
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ async def stages(conn: asyncpg.Connection | asyncpg.Pool, page_id: str) -> list[
         """,
         page_id,
     )
-    return [Stage(name=r["name"], type=r["type"], lead_score_min=r["lead_score_min"],
+    return [Stage(name=r["name"], type=StageType(r["type"]), lead_score_min=r["lead_score_min"],
                   lead_score_max=r["lead_score_max"]) for r in rows]
 
 

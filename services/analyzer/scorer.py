@@ -16,9 +16,10 @@ from prometheus_client import Counter
 
 from services.analyzer import fallback, prompt
 from services.analyzer.guard import guard
-from services.analyzer.llm import LlmFailed, LlmScorer
-from services.analyzer.prompt import Stage
+from services.analyzer.llm import LlmScorer
+from shared.errors import LlmFailed, UnknownVersion
 from shared.messages import Analysis, ChatMessage
+from shared.vocabulary import Stage
 
 FALLBACKS = Counter(
     "leadsync_analyzer_fallbacks_total",
@@ -32,10 +33,6 @@ SHADOW_FAILURES = Counter(
 )
 
 log = structlog.get_logger("leadsync.analyzer")
-
-
-class UnknownVersion(ValueError):
-    """A prompt version this analyzer cannot score with (one line for the job's error)."""
 
 
 @dataclass(frozen=True)

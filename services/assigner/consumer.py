@@ -22,6 +22,7 @@ from shared import jobs
 from shared.broker import Delivery
 from shared.errors import PermanentError
 from shared.messages import ContactScored
+from shared.vocabulary import ItemOutcome, PipelineMode
 
 log = structlog.get_logger("leadsync.assigner")
 
@@ -108,7 +109,7 @@ async def handle(
                              key=lambda p: (p[0].job_id or "", p[0].platform, p[0].contact_id))
             for msg, outcome in settled:
                 if msg.job_id:
-                    await jobs.settle_item(conn, msg.job_id, msg.platform, msg.contact_id, "SYNCED",
+                    await jobs.settle_item(conn, msg.job_id, msg.platform, msg.contact_id, ItemOutcome.SYNCED,
                                            detail=outcome.detail)
     except (asyncpg.ForeignKeyViolationError, asyncpg.DataError) as err:
         # A job_id that is not a uuid or names no job will not get better by retrying.
@@ -153,7 +154,7 @@ async def apply(
     decision = place(
         contact_pipeline_id=pipeline_id, contact_stage_id=stage_id,
         auto_pipeline_id=auto.pipeline_id if auto else None,
-        mode=auto.mode if auto else "SKIP_EXISTING",
+        mode=auto.mode if auto else PipelineMode.SKIP_EXISTING,
         stages=stages, score=a.lead_score, status=a.lead_status, recommended=a.recommended_stage,
     )
     shadow = None

@@ -11,7 +11,8 @@ import asyncpg
 import structlog
 
 from services.assigner import repository
-from services.assigner.stages import Stage, with_auto_ranges
+from services.assigner.stages import with_auto_ranges
+from shared.vocabulary import Stage
 
 log = structlog.get_logger("leadsync.assigner")
 
@@ -36,7 +37,7 @@ class PipelineCache:
                 return tuple(generated)
             await repository.save_ranges(conn, generated)
             log.info("pipeline.ranges_generated", pipeline_id=pipeline_id,
-                     ranges=[f"{s.name}:{s.score_min}-{s.score_max}" for s in generated])
+                     ranges=[f"{s.name}:{s.lead_score_min}-{s.lead_score_max}" for s in generated])
             # Not cached: the save bumped the version; the next read caches what was committed.
             return tuple(generated)
         self._stages[pipeline_id] = (version, tuple(loaded))

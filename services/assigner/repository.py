@@ -10,8 +10,8 @@ from typing import Any
 
 import asyncpg
 
-from services.assigner.stages import Mode, Stage
 from shared.messages import ContactScored
+from shared.vocabulary import PipelineMode, Stage, StageType
 
 
 def contact_lock_key(msg: ContactScored) -> int:
@@ -86,7 +86,7 @@ class AutoPipeline:
     """A page's placement settings; `version` changes whenever the pipeline's stages do."""
 
     pipeline_id: str
-    mode: Mode
+    mode: PipelineMode
     version: int
 
 
@@ -99,7 +99,7 @@ async def auto_pipeline(conn: asyncpg.Connection, page_id: str) -> AutoPipeline 
         """,
         page_id,
     )
-    return AutoPipeline(row["pipeline_id"], row["mode"], row["version"]) if row else None
+    return AutoPipeline(row["pipeline_id"], PipelineMode(row["mode"]), row["version"]) if row else None
 
 
 async def stages(conn: asyncpg.Connection, pipeline_id: str) -> tuple[int, list[Stage]]:
@@ -116,7 +116,8 @@ async def stages(conn: asyncpg.Connection, pipeline_id: str) -> tuple[int, list[
     )
     version = rows[0]["version"] if rows else -1
     found = [
-        Stage(r["id"], r["name"], r["type"], r["position"], r["lead_score_min"], r["lead_score_max"])
+        Stage(id=r["id"], name=r["name"], type=StageType(r["type"]), position=r["position"],
+              lead_score_min=r["lead_score_min"], lead_score_max=r["lead_score_max"])
         for r in rows if r["id"] is not None
     ]
     return version, found
@@ -130,7 +131,7 @@ async def save_ranges(conn: asyncpg.Connection, updated: Sequence[Stage]) -> Non
         WHERE id = $1::uuid AND lead_score_min = 0 AND lead_score_max = 100
           AND (lead_score_min, lead_score_max) <> ($2, $3)
         """,
-        [(s.id, s.score_min, s.score_max) for s in updated],
+        [(s.id, s.lead_score_min, s.lead_score_max) for s in updated],
     )
 
 

@@ -8,11 +8,9 @@ from typing import Any
 import asyncpg
 
 from shared import jobs
+from shared.errors import ClaimLost
 from shared.messages import Platform
-
-
-class ClaimLost(Exception):
-    """Another worker took the job over (or it was cancelled): stop without writing more."""
+from shared.vocabulary import ItemOutcome
 
 
 @dataclass(frozen=True)
@@ -21,7 +19,7 @@ class Item:
 
     platform: str
     contact_id: str
-    outcome: jobs.Outcome | None = None
+    outcome: ItemOutcome | None = None
     error: str | None = None
     code: int | None = None
 

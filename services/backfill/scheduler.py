@@ -16,8 +16,11 @@ from prometheus_client import Gauge
 
 from services.backfill import repository
 from shared.broker import Publisher
-from shared.errors import BrokerUnavailable, PublishNotConfirmed
+from shared.errors import DATABASE_ERRORS, BrokerUnavailable
 from shared.messages import BackfillRequested
+
+# A round that hits these is logged and tried again next time.
+_TICK_FAILURES: tuple[type[BaseException], ...] = (BrokerUnavailable, *DATABASE_ERRORS)
 
 log = structlog.get_logger("leadsync.backfill.scheduler")
 
@@ -68,8 +71,7 @@ async def run(
     while not stop.is_set():
         try:
             await tick(pool, publisher, stale_after_s=stale_after_s, settle_timeout_s=settle_timeout_s)
-        except (BrokerUnavailable, PublishNotConfirmed, OSError, asyncpg.PostgresError,
-                asyncpg.InterfaceError) as err:
+        except _TICK_FAILURES as err:
             # Jobs stay stale or due, so the next round picks them up again.
             log.warning("scheduler.tick_failed", error=str(err) or type(err).__name__)
         except Exception:

@@ -19,17 +19,10 @@ from services.backfill import repository
 from services.backfill.repository import Item
 from services.backfill.settings import BackfillSettings
 from shared.broker import Publisher
-from shared.graph import (
-    Conversation,
-    ConversationPage,
-    Failure,
-    GraphClient,
-    GraphError,
-    RateLimited,
-    TemporaryError,
-    TokenInvalid,
-)
+from shared.errors import GraphError, RateLimited, TemporaryError, TokenInvalid
+from shared.graph import Conversation, ConversationPage, Failure, GraphClient
 from shared.messages import ConversationUpdated, Platform, content_id
+from shared.vocabulary import ItemOutcome
 
 log = structlog.get_logger("leadsync.backfill")
 
@@ -146,7 +139,7 @@ class JobWalk:
                 items.append(_failed(platform, failure))
             elif not conv.messages:
                 # Nothing to analyse, so nothing downstream would ever settle it.
-                items.append(Item(platform, conv.contact_id, "SYNCED"))
+                items.append(Item(platform, conv.contact_id, ItemOutcome.SYNCED))
             else:
                 items.append(Item(platform, conv.contact_id))
                 events.append(ConversationUpdated(
@@ -194,5 +187,5 @@ def _drop_older(result: ConversationPage, since: datetime) -> bool:
 
 
 def _failed(platform: str, failure: Failure) -> Item:
-    return Item(platform, failure.contact_id or failure.conversation_id, "FAILED",
+    return Item(platform, failure.contact_id or failure.conversation_id, ItemOutcome.FAILED,
                 failure.error, failure.code)

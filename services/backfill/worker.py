@@ -21,8 +21,15 @@ from services.backfill.settings import BackfillSettings
 from shared import logging, retry
 from shared.broker import Delivery, Publisher
 from shared.crypto import TokenCipher
-from shared.errors import BrokerUnavailable, PublishNotConfirmed, RetryableError
-from shared.graph import GraphClient, GraphError, TemporaryError, TokenInvalid
+from shared.errors import (
+    BrokerUnavailable,
+    ClaimLost,
+    GraphError,
+    RetryableError,
+    TemporaryError,
+    TokenInvalid,
+)
+from shared.graph import GraphClient
 from shared.messages import BackfillRequested
 
 log = structlog.get_logger("leadsync.backfill")
@@ -135,7 +142,7 @@ class Worker:
     async def _give_back(self, job_id: str) -> None:
         if await repository.release(self.pool, job_id, self.worker_id):
             log.info("job.released")
-            with contextlib.suppress(BrokerUnavailable, PublishNotConfirmed):
+            with contextlib.suppress(BrokerUnavailable):
                 await self.publisher.publish(BackfillRequested(job_id=job_id))
 
     async def _walk(self, job: asyncpg.Record) -> None:
@@ -159,9 +166,9 @@ class Worker:
             message = RECONNECT_NEEDED.format(code=err.code, sub=sub, page=page["id"])
             await repository.fail(self.pool, job_id, message, token_expired=True)
             log.warning("job.failed", error=message, token_expired=True)
-        except repository.ClaimLost:
+        except ClaimLost:
             log.info("job.stopped", reason="cancelled or taken over")
-        except (TemporaryError, BrokerUnavailable, PublishNotConfirmed) as err:
+        except (TemporaryError, BrokerUnavailable) as err:
             # Worth another go from the saved cursor, not a failed job: with its heartbeat
             # stopped, the stale-job sweep hands it out again after BACKFILL_STALE_AFTER_S.
             log.warning("job.interrupted", error=str(err),
@@ -196,9 +203,9 @@ class Worker:
         """Replay the page's stored transcripts: no Graph call, so no token is needed."""
         try:
             await RescoreWalk(self.pool, self.publisher, self.worker_id, job).run()
-        except repository.ClaimLost:
+        except ClaimLost:
             log.info("job.stopped", reason="cancelled or taken over")
-        except (BrokerUnavailable, PublishNotConfirmed) as err:
+        except BrokerUnavailable as err:
             log.warning("job.interrupted", error=str(err),
                         retry_in_s=self.settings.backfill_stale_after_s)
 

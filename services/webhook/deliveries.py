@@ -12,7 +12,6 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import orjson
 import structlog
 from starlette.types import Receive, Scope, Send
@@ -22,7 +21,7 @@ from services.webhook.accounts import InstagramPages
 from services.webhook.boundary import cap_for, read_capped
 from services.webhook.metrics import REJECTED
 from services.webhook.parse import COUNTED_ONLY, Parsed, group, parse
-from shared.errors import BrokerUnavailable, PublishNotConfirmed
+from shared.errors import DATABASE_ERRORS, BrokerUnavailable
 
 if TYPE_CHECKING:
     from services.webhook.app import Deps
@@ -96,10 +95,10 @@ async def _deliver(deps: Deps, scope: Scope, receive: Receive) -> tuple[int, byt
         if unknown:
             _count_unknown(deps.instagram, parsed, unknown)
         await deps.batcher.submit(events)
-    except (BrokerUnavailable, PublishNotConfirmed) as err:
+    except BrokerUnavailable as err:
         log.warning("webhook.publish_failed", error=str(err), items=len(parsed.items))
         return _refuse("broker_unavailable", 503, b"broker unavailable, retry later")
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+    except DATABASE_ERRORS as err:
         log.warning("webhook.database_unavailable", error=type(err).__name__)
         return _refuse("database_unavailable", 503, b"database unavailable, retry later")
     return ACKNOWLEDGED

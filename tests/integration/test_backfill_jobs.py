@@ -9,6 +9,7 @@ import pytest
 from services.backfill import repository, scheduler
 from services.backfill.repository import Item
 from shared import job_records
+from shared.errors import ClaimLost
 from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page
 
@@ -40,7 +41,7 @@ async def test_only_one_worker_claims_a_job_and_a_stale_one_is_taken_over(clean_
     assert (await repository.claim(clean_db, job["id"], "rescuer", 30))["claimed_by"] == "rescuer"
     # The old owner finds out at its next write and writes nothing.
     assert await repository.beat(clean_db, job["id"], owner) is False
-    with pytest.raises(repository.ClaimLost):
+    with pytest.raises(ClaimLost):
         await repository.record(clean_db, job["id"], owner, {"after": "x"}, [Item("messenger", "U1")])
     assert await clean_db.fetchval("SELECT count(*) FROM job_enumerated") == 0
     assert await repository.claim(clean_db, "not-a-uuid", "w", 30) is None

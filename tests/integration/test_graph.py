@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from leadsync.sim.graph import SimGraph, serving
-from shared.graph import GraphClient, RateLimited, TokenInvalid
+from shared.errors import RateLimited, TokenInvalid
+from shared.graph import GraphClient
 
 TOKEN = "EAAtestpagetoken0123456789abcdef"
 

@@ -1,5 +1,9 @@
 """JSON errors of the admin API: `{"error": "…"}`, with the offending field on 422.
 
+The SQL functions the API shares with the `leadsync` command raise the store's own errors
+(`shared.errors.NotFound`, `Conflict`, `Invalid`); `STORE_STATUS` maps them to HTTP here, and the
+command prints their message as one line.
+
 `InternalErrors` is the catch-all under /api: an exception no handler turned into a response
 answers `{"error": "internal error", "request_id": …}` (500) and is logged with that id.
 """
@@ -16,12 +20,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.errors import Conflict, Invalid, LeadsyncError, NotFound, StoreError
+
 T = TypeVar("T", bound=BaseModel)
 
 log = structlog.get_logger("leadsync.webhook.api")
 
 
-class ApiError(Exception):
+class ApiError(LeadsyncError):
+    """An answer of the admin API with its HTTP status; `extra` goes into the JSON body."""
+
     def __init__(self, status: int, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
@@ -33,8 +41,12 @@ def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def not_found(what: str, ident: str) -> ApiError:
-    return ApiError(404, f"{what} {ident!r} not found")
+def not_found(what: str, ident: str) -> NotFound:
+    return NotFound(f"{what} {ident!r} not found")
+
+
+# The HTTP status of each store error; the most specific class is looked up first.
+STORE_STATUS: dict[type[StoreError], int] = {NotFound: 404, Conflict: 409, Invalid: 422}
 
 
 async def parse_body(request: Request, model: type[T]) -> T:
@@ -72,6 +84,13 @@ def invalid(err: ValidationError, where: str) -> ApiError:
 async def _api_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return error_response(exc.status, exc.message, **exc.extra)
+
+
+async def _store_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StoreError)
+    status = next(code for cls, code in STORE_STATUS.items() if isinstance(exc, cls))
+    extra = {"field": exc.field} if exc.field is not None else {}
+    return error_response(status, exc.message, **extra)
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:
@@ -112,4 +131,4 @@ class InternalErrors:
             await response(scope, receive, send)
 
 
-exception_handlers = {ApiError: _api_error, HTTPException: _http_error}
+exception_handlers = {ApiError: _api_error, StoreError: _store_error, HTTPException: _http_error}

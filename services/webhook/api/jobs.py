@@ -14,12 +14,12 @@ from services.webhook.api.pages import PAGE_ID
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import Id, QueryInt, never_null
 from shared import job_records
-from shared.errors import BrokerUnavailable, PublishNotConfirmed
+from shared.errors import BrokerUnavailable
 from shared.messages import BackfillRequested
+from shared.vocabulary import TERMINAL_JOB_STATUSES, ItemOutcome, JobKind
 
 log = structlog.get_logger("leadsync.webhook.api")
 
-TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 # `platform:contact id` of the last item of a page: every such string is a valid position.
 ITEM_CURSOR_PATTERN = r"^(messenger|instagram):[^\x00-\x1f\x7f]+$"
 
@@ -40,7 +40,7 @@ class HistoryQuery(BaseModel):
 class ItemsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=never_null("outcome", "cursor"))
 
-    outcome: Literal["SYNCED", "FAILED"] | None = Field(default=None, description="only these items")
+    outcome: ItemOutcome | None = Field(default=None, description="only these items")
     limit: QueryInt = Field(default=100, ge=1, le=1000)
     cursor: Annotated[str, Field(pattern=ITEM_CURSOR_PATTERN, max_length=600)] | None = Field(
         default=None, description="next_cursor of the previous page")
@@ -65,11 +65,11 @@ async def _announce(request: Request, job_id: str) -> None:
     """Tell the workers; if RabbitMQ is down the scheduler hands the PENDING job out later."""
     try:
         await request.app.state.deps.publisher.publish(BackfillRequested(job_id=job_id))
-    except (BrokerUnavailable, PublishNotConfirmed) as err:
+    except BrokerUnavailable as err:
         log.warning("job.announce_failed", job_id=job_id, error=str(err))
 
 
-async def _start(request: Request, page_id: str, kind: job_records.Kind,
+async def _start(request: Request, page_id: str, kind: JobKind,
                  retry_of: str | None = None, params: dict[str, Any] | None = None,
                  ) -> tuple[dict[str, Any], bool]:
     pool = request.app.state.deps.pool
@@ -92,7 +92,8 @@ async def start_backfill(request: Request) -> JSONResponse:
     if not page["usable"]:
         raise ApiError(409, f"page {body.page_id!r} needs a valid access token first "
                             "(PATCH /api/pages/{id} with access_token)", field="page_id")
-    job, created = await _start(request, body.page_id, "FULL" if body.mode == "full" else "INCREMENTAL")
+    kind = JobKind.FULL if body.mode == "full" else JobKind.INCREMENTAL
+    job, created = await _start(request, body.page_id, kind)
     return JSONResponse({"job_id": job["id"], **job}, status_code=202 if created else 200)
 
 
@@ -102,8 +103,8 @@ async def start_rescore(request: Request) -> JSONResponse:
     pool = request.app.state.deps.pool
     if await pool.fetchval("SELECT 1 FROM pages WHERE id = $1", page_id) is None:
         raise not_found("page", page_id)
-    job, created = await _start(request, page_id, "RESCORE", params=body.params())
-    if not created and (job["kind"], job["params"]) != ("RESCORE", body.params()):
+    job, created = await _start(request, page_id, JobKind.RESCORE, params=body.params())
+    if not created and (job["kind"], job["params"]) != (JobKind.RESCORE, body.params()):
         raise ApiError(409, f"page {page_id!r} already has an active {job['kind']} job; rescore "
                             "when it has ended", active_job_id=job["id"])
     return JSONResponse({"job_id": job["id"], **job}, status_code=202 if created else 200)
@@ -160,15 +161,15 @@ async def retry_job(request: Request) -> JSONResponse:
     job = await job_records.get(request.app.state.deps.pool, job_id)
     if job is None:
         raise not_found("job", job_id)
-    if job["status"] not in TERMINAL:
+    if job["status"] not in TERMINAL_JOB_STATUSES:
         raise ApiError(409, f"job is still {job['status']}; retry it once it has ended",
                        job_status=job["status"])
-    if job["kind"] == "RESCORE":
+    if job["kind"] == JobKind.RESCORE:
         raise ApiError(409, "a RESCORE job is not retried: start another rescore of the page",
                        job_status=job["status"])
     if job["failed_contacts"] == 0:
         raise ApiError(409, "job has no failed items to retry", job_status=job["status"])
-    retry, created = await _start(request, job["page_id"], "RETRY", retry_of=job_id)
+    retry, created = await _start(request, job["page_id"], JobKind.RETRY, retry_of=job_id)
     if not created:
         raise ApiError(409, f"page {job['page_id']!r} already has an active job; retry when it "
                             "has ended", active_job_id=retry["id"])

@@ -30,6 +30,9 @@ def document(routes: Sequence[ApiRoute]) -> dict[str, Any]:
         if route.operation.body is not None:
             models[route.operation.body.__name__] = route.operation.body
     schemas: dict[str, Any] = dict(RESPONSES)
+    for route in routes:  # the enums a query string names (its parameters refer to them)
+        if route.operation.query is not None:
+            schemas.update(route.operation.query.model_json_schema(ref_template=REF).get("$defs", {}))
     for name, model in models.items():
         schema = model.model_json_schema(ref_template=REF)
         schemas.update(schema.pop("$defs", {}))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
@@ -15,9 +15,10 @@ from services.webhook.api.errors import ApiError, not_found, parse_body
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import ID_PATTERN, INTEGRAL, Id, Name, Token, never_null
 from shared.crypto import TokenCipher
+from shared.errors import Conflict, NotFound, StoreError
 from shared.logging import add_secrets
+from shared.vocabulary import PipelineMode
 
-Mode = Literal["SKIP_EXISTING", "UPDATE_EXISTING"]
 MAX_INTERVAL = 30 * 86400
 Interval = Annotated[int, Field(ge=60, le=MAX_INTERVAL), INTEGRAL]
 
@@ -37,7 +38,7 @@ class PageCreate(_Body):
     access_token: Token = Field(description="page access token; stored encrypted, never returned")
     instagram_account_id: Id | None = None
     auto_pipeline_id: UUID | None = None
-    auto_pipeline_mode: Mode = "SKIP_EXISTING"
+    auto_pipeline_mode: PipelineMode = PipelineMode.SKIP_EXISTING
     auto_sync: bool = True
     sync_interval_s: Interval = Field(default=3600,
                                       description="seconds between automatic incremental syncs")
@@ -54,7 +55,7 @@ class PageUpdate(_Body):
     access_token: Token | None = None
     instagram_account_id: Id | None = None
     auto_pipeline_id: UUID | None = None
-    auto_pipeline_mode: Mode | None = None
+    auto_pipeline_mode: PipelineMode | None = None
     auto_sync: bool | None = None
     sync_interval_s: Interval | None = None
 
@@ -92,7 +93,7 @@ async def list_pages(conn: asyncpg.Connection | asyncpg.Pool) -> list[dict[str, 
 
 async def insert_page(conn: asyncpg.Connection | asyncpg.Pool, page: PageCreate, token_enc: bytes
                       ) -> dict[str, Any]:
-    """Insert a page; ApiError 409 when the id or Instagram account is taken, 422 for a bad pipeline."""
+    """Insert a page; Conflict when the id or Instagram account is taken, NotFound for no such pipeline."""
     try:
         row = await conn.fetchrow(
             f"""
@@ -108,17 +109,16 @@ async def insert_page(conn: asyncpg.Connection | asyncpg.Pool, page: PageCreate,
     except (asyncpg.ForeignKeyViolationError, asyncpg.UniqueViolationError) as err:
         raise _conflict(err) from None
     if row is None:
-        raise ApiError(409, f"page {page.id!r} already exists; PATCH /api/pages/{page.id} changes it",
+        raise Conflict(f"page {page.id!r} already exists; PATCH /api/pages/{page.id} changes it",
                        field="id")
     return dict(row)
 
 
-def _conflict(err: asyncpg.PostgresError) -> ApiError:
+def _conflict(err: asyncpg.PostgresError) -> StoreError:
     if isinstance(err, asyncpg.ForeignKeyViolationError):
         # Well-formed, but names nothing: like an unknown id in a path.
-        return ApiError(404, "auto_pipeline_id: no pipeline with this id", field="auto_pipeline_id")
-    return ApiError(409, "instagram_account_id: already linked to another page",
-                    field="instagram_account_id")
+        return NotFound("auto_pipeline_id: no pipeline with this id", field="auto_pipeline_id")
+    return Conflict("instagram_account_id: already linked to another page", field="instagram_account_id")
 
 
 async def update_page(conn: asyncpg.Connection | asyncpg.Pool, page_id: str,

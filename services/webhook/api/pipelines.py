@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
@@ -11,12 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.webhook.api.encoding import ApiResponse
-from services.webhook.api.errors import ApiError, not_found, parse_body
+from services.webhook.api.errors import not_found, parse_body
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import INTEGRAL, Name
+from shared.errors import Invalid
 from shared.score_ranges import auto_ranges
+from shared.vocabulary import StageType
 
-StageType = Literal["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
 MAX_STAGES = 20
 Score = Annotated[int, Field(ge=0, le=100), INTEGRAL]
 
@@ -115,7 +116,7 @@ async def apply_auto_ranges(conn: asyncpg.Connection, pipeline_id: UUID | str) -
         try:
             ranges = auto_ranges([s["type"] for s in stages])
         except ValueError as err:
-            raise ApiError(422, f"stages: {err}", field="stages") from None
+            raise Invalid(f"stages: {err}", field="stages") from None
         await conn.executemany(
             "UPDATE stages SET lead_score_min = $2, lead_score_max = $3 WHERE id = $1",
             [(s["id"], lo, hi) for s, (lo, hi) in zip(stages, ranges, strict=True)],

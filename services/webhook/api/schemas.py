@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.vocabulary import ItemOutcome, JobKind, JobStatus, PipelineMode, StageType, values
+
 REF = "#/components/schemas/{model}"
 TS = {"type": ["string", "null"], "format": "date-time"}
 UUID_OR_NULL = {"type": ["string", "null"], "format": "uuid"}
@@ -30,14 +32,14 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "Page": _object(
         id={"type": "string"}, name={"type": "string"}, instagram_account_id=TEXT_OR_NULL,
         auto_pipeline_id=UUID_OR_NULL,
-        auto_pipeline_mode={"enum": ["SKIP_EXISTING", "UPDATE_EXISTING"]},
+        auto_pipeline_mode={"enum": values(PipelineMode)},
         auto_sync={"type": "boolean"}, sync_interval_s={"type": "integer"}, last_synced_at=TS,
         token_status={"enum": ["ok", "expired"]}, has_token={"type": "boolean"},
         created_at=TS, updated_at=TS,
     ),
     "Stage": _object(
         id={"type": "string", "format": "uuid"}, name={"type": "string"},
-        type={"enum": ["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]},
+        type={"enum": values(StageType)},
         position={"type": "integer"}, lead_score_min={"type": "integer"},
         lead_score_max={"type": "integer"},
     ),
@@ -78,7 +80,7 @@ RESPONSES["ContactList"] = _items("Contact", next_cursor={
 
 
 NUM_OR_NULL = {"type": ["number", "null"]}
-JOB_STATUS = {"enum": ["PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED"]}
+JOB_STATUS = {"enum": values(JobStatus)}
 ITEM_ERROR = _object(platform={"type": "string"}, id={"type": "string"}, error={"type": "string"})
 ITEM_ERROR["required"] = ["platform", "id", "error"]
 ITEM_ERROR["properties"]["code"] = INT_OR_NULL
@@ -95,7 +97,7 @@ RESCORE_RESULT = {
 }
 RESPONSES["Job"] = _object(
     id={"type": "string", "format": "uuid"}, page_id={"type": "string"},
-    kind={"type": "string", "examples": ["FULL", "INCREMENTAL", "RETRY", "RESCORE"]}, status=JOB_STATUS,
+    kind={"type": "string", "examples": values(JobKind)}, status=JOB_STATUS,
     total_contacts=INT_OR_NULL, synced_contacts={"type": "integer"},
     failed_contacts={"type": "integer"}, token_expired={"type": "boolean"},
     errors={"type": "array", "items": ITEM_ERROR,
@@ -111,7 +113,7 @@ RESPONSES["JobStarted"] = {"allOf": [_ref("Job"), _object(job_id={"type": "strin
 RESPONSES["JobList"] = _object(jobs={"type": "array", "items": _ref("Job")})
 RESPONSES["JobItem"] = _object(
     platform={"enum": ["messenger", "instagram"]}, contact_external_id={"type": "string"},
-    outcome={"enum": ["SYNCED", "FAILED"]}, error=TEXT_OR_NULL,
+    outcome={"enum": values(ItemOutcome)}, error=TEXT_OR_NULL,
 )
 RESPONSES["JobItemList"] = _items("JobItem", next_cursor={
     "type": ["string", "null"], "description": "pass as `cursor` for the next page; null at the end"})

@@ -66,7 +66,7 @@ class Operation:
             for name in params
         ]
         if self.query is not None:
-            props = self.query.model_json_schema()["properties"]
+            props = self.query.model_json_schema(ref_template=REF)["properties"]
             parameters += [{"name": name, "in": "query", "required": False, "schema": schema}
                            for name, schema in props.items()]
         if parameters:

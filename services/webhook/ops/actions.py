@@ -8,17 +8,15 @@ RabbitMQ is down the job stays PENDING and the scheduler hands it out later).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import asyncpg
 import structlog
 
 from shared import job_records
 from shared.broker import Publisher
-from shared.errors import BrokerUnavailable, PublishNotConfirmed
+from shared.errors import BrokerUnavailable
 from shared.messages import BackfillRequested
-
-Kind = Literal["FULL", "INCREMENTAL"]
+from shared.vocabulary import JobKind
 
 log = structlog.get_logger("leadsync.webhook.ops")
 
@@ -32,7 +30,7 @@ class SyncOutcome:
     not_announced: int = 0
 
 
-async def sync_pages(pool: asyncpg.Pool, publisher: Publisher, page_ids: list[str], kind: Kind
+async def sync_pages(pool: asyncpg.Pool, publisher: Publisher, page_ids: list[str], kind: JobKind
                      ) -> SyncOutcome:
     """Start one job per page that has a usable token and no active job."""
     outcome = SyncOutcome()
@@ -61,10 +59,10 @@ async def rescore(pool: asyncpg.Pool, publisher: Publisher, page_id: str, *, dry
     """Start a RESCORE job of the page (like POST /api/pages/{id}/rescore); the notice to show."""
     params = {"dry_run": dry_run, "prompt_version": prompt_version}
     async with pool.acquire() as conn:
-        job, created = await job_records.create(conn, page_id, "RESCORE", params=params)
+        job, created = await job_records.create(conn, page_id, JobKind.RESCORE, params=params)
     what = "Dry run" if dry_run else "Re-score"
     if not created:
-        if (job["kind"], job["params"]) == ("RESCORE", params):
+        if (job["kind"], job["params"]) == (JobKind.RESCORE, params):
             return f"{what} already running."
         return f"The page already has a {job['kind'].lower()} job running; try when it has ended."
     if not await _announce(publisher, job["id"]):
@@ -75,7 +73,7 @@ async def rescore(pool: asyncpg.Pool, publisher: Publisher, page_id: str, *, dry
 async def _announce(publisher: Publisher, job_id: str) -> bool:
     try:
         await publisher.publish(BackfillRequested(job_id=job_id))
-    except (BrokerUnavailable, PublishNotConfirmed) as err:
+    except BrokerUnavailable as err:
         log.warning("job.announce_failed", job_id=job_id, error=str(err))
         return False
     return True

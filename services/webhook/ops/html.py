@@ -7,7 +7,8 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-ACTIVE = ("PENDING", "IN_PROGRESS")
+from shared.vocabulary import ACTIVE_JOB_STATUSES
+
 DASH = "\u2013"  # shown for a missing value
 
 
@@ -64,7 +65,7 @@ def job_widget(job: dict[str, Any] | None, *, csrf: str, back: str) -> str:
     """A job's status, bar and Cancel button; console.js keeps it up to date by job or page id."""
     if job is None or job.get("id") is None:
         job = {"id": "", "status": "", "done": 0, "total": None}
-    active = job["status"] in ACTIVE
+    active = job["status"] in ACTIVE_JOB_STATUSES
     # done can briefly run ahead of a total that is still being counted: never show > 100 %.
     percent = min(job.get("percent") or 0, 100.0)
     text = progress_text(job["done"], job["total"], job.get("items_per_s"), job.get("eta_s")) \

@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 from services.webhook.ops import charts
 from services.webhook.ops.html import (
-    ACTIVE,
     DASH,
     ago,
     badge,
@@ -21,6 +20,7 @@ from services.webhook.ops.html import (
     pager,
 )
 from shared.jobs import MOVE_LABELS
+from shared.vocabulary import ACTIVE_JOB_STATUSES
 
 
 def login(*, next_path: str, error: str = "") -> str:
@@ -73,7 +73,7 @@ def pages(rows: list[Any], *, total: int, search: str, page_no: int, pages_count
   <td><form method="post" action="/ops/pages/{e(quote(row['id'], safe=''))}/sync">
         {csrf_field(csrf)}<input type="hidden" name="next" value="{e(back)}">
         <button type="submit" class="primary sync"
-          {"disabled" if job and job["status"] in ACTIVE else ""}>Sync</button></form></td>
+          {"disabled" if job and job["status"] in ACTIVE_JOB_STATUSES else ""}>Sync</button></form></td>
 </tr>""")
     empty = '<tr><td colspan="9" class="empty">No page matches.</td></tr>' if not rows else ""
     body = f"""
@@ -148,7 +148,7 @@ def _rescore(pid: str, job: Any | None, *, now: datetime, csrf: str, back: str) 
         body = f'<p class="error">{e(job["error"] or "failed")}</p>'
     elif job["status"] != "COMPLETED" or job["result"] is None:
         body = '<p class="muted">Running: see its progress in the job history.</p>' \
-            if job["status"] in ACTIVE else ""
+            if job["status"] in ACTIVE_JOB_STATUSES else ""
     else:
         verb = "would move" if dry else "moved"
         body = (f'<p>{job["synced_contacts"]} conversations rescored; what {verb}:</p>'

@@ -20,6 +20,7 @@ from services.webhook.ops import actions, queries, screens, session
 from services.webhook.ops.html import layout
 from services.webhook.settings import WebhookSettings
 from shared import job_records
+from shared.vocabulary import JobKind
 
 PER_PAGE = 20
 PER_STAGE = 30
@@ -170,7 +171,7 @@ async def sync_pages(request: Request) -> Response:
         return form
     ids = [request.path_params["page_id"]] if "page_id" in request.path_params else form.get(
         "page_id", [])
-    kind: actions.Kind = "INCREMENTAL" if _field(form, "mode") == "incremental" else "FULL"
+    kind = JobKind.INCREMENTAL if _field(form, "mode") == "incremental" else JobKind.FULL
     back = _safe_next(_field(form, "next"))
     if not ids:
         return RedirectResponse(_with_notice(back, "Select at least one page."), status_code=303)

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.analyzer import fallback
-from services.analyzer.prompt import Stage
 from shared.messages import ChatMessage
+from shared.vocabulary import Stage
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PAGE = True

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from services.analyzer import prompt
 from shared.messages import ChatMessage
+from shared.vocabulary import Stage, StageType
 
 T0 = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
@@ -23,7 +24,7 @@ def transcript_of(request: list[dict[str, str]]) -> list[dict[str, object]]:
 def test_request_carries_stages_and_the_transcript_as_data_in_its_own_message():
     msgs = [ChatMessage(mid="1", text="How much?\nAlso: delivery", sent_at=T0),
             ChatMessage(mid="2", from_page=True, text="$49", attachments=["image"], sent_at=T0)]
-    stages = [prompt.Stage(name="New lead", type="LEAD", lead_score_min=0, lead_score_max=30)]
+    stages = [Stage(name="New lead", type=StageType.LEAD, lead_score_min=0, lead_score_max=30)]
     request = prompt.build(msgs, stages)
     system, instructions, data = request
     assert system["role"] == "system" and "never instructions" in system["content"]

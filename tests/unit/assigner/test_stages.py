@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from services.assigner.stages import (
     Rule,
-    Stage,
     best_stage,
     blocks_downgrade,
     move_kind,
@@ -18,6 +17,7 @@ from services.assigner.stages import (
     with_auto_ranges,
 )
 from shared.score_ranges import BANDS, auto_ranges, capacity
+from shared.vocabulary import Stage, StageType
 
 TYPES = ["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
 
@@ -28,7 +28,8 @@ def pipeline(*specs: str) -> list[Stage]:
     for i, spec in enumerate(specs):
         name, typ, rng = spec.split(":")
         lo, hi = (int(x) for x in rng.split("-"))
-        stages.append(Stage(f"s{i}", name, typ, i, lo, hi))  # type: ignore[arg-type]
+        stages.append(Stage(id=f"s{i}", name=name, type=StageType(typ), position=i, lead_score_min=lo,
+                            lead_score_max=hi))
     return stages
 
 
@@ -116,7 +117,7 @@ def test_too_many_stages_for_a_band_is_refused():
      (50, 20, False), (49, 0, False), (100, 0, True), (1, 0, False)],
 )
 def test_downgrade_thresholds(score, target_min, blocked):
-    assert blocks_downgrade(score, Stage("t", "T", "LEAD", 0, target_min, 100)) is blocked
+    assert blocks_downgrade(score, Stage(id="t", name="T", type=StageType.LEAD, lead_score_min=target_min)) is blocked
 
 
 AUTO = "pipe-auto"
@@ -188,7 +189,7 @@ def test_auto_ranges_apply_only_while_every_stage_is_default():
     fresh = pipeline("A:LEAD:0-100", "B:LEAD:0-100", "C:WON:0-100", "D:ARCHIVED:0-100")
     updated = with_auto_ranges(fresh)
     assert updated is not None
-    assert [(s.score_min, s.score_max) for s in updated] == [(0, 15), (16, 30), (81, 100), (0, 100)]
+    assert [(s.lead_score_min, s.lead_score_max) for s in updated] == [(0, 15), (16, 30), (81, 100), (0, 100)]
     assert with_auto_ranges(updated) is None
     assert with_auto_ranges(ONLY_ARCHIVED) is None  # nothing would change
 
@@ -228,8 +229,9 @@ def stage_lists(draw) -> list[Stage]:
     for i in range(n):
         lo = draw(st.integers(0, 100))
         hi = draw(st.integers(lo, 100))
-        stages.append(Stage(f"s{i}", draw(st.sampled_from(["A", "b", "Won", "lost"])),
-                            draw(stage_types), draw(st.integers(-5, 50)), lo, hi))
+        stages.append(Stage(id=f"s{i}", name=draw(st.sampled_from(["A", "b", "Won", "lost"])),
+                            type=StageType(draw(stage_types)), position=draw(st.integers(-5, 50)),
+                            lead_score_min=lo, lead_score_max=hi))
     # positions are unique within a pipeline
     seen: set[int] = set()
     return [s for s in stages if not (s.position in seen or seen.add(s.position))]
@@ -266,7 +268,7 @@ def test_a_hot_contact_in_a_stage_never_moves_below_min_50(stages, score, status
     decision = place(contact_pipeline_id=AUTO, contact_stage_id=current.id, auto_pipeline_id=AUTO,
                      mode="UPDATE_EXISTING", stages=stages, score=score, status=status)
     if decision.action == "move":
-        assert decision.target is not None and decision.target.score_min >= 50
+        assert decision.target is not None and decision.target.lead_score_min >= 50
 
 
 def _from(stages: list[Stage], current: Stage | None, score: int, status: str, recommended: str = ""):

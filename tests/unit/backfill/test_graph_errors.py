@@ -7,17 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.graph_errors import (
-    GraphError,
-    RateLimited,
-    TemporaryError,
-    TokenInvalid,
-    TooMuchData,
-    Usage,
-    error_from,
-    slow_down,
-    usage_of,
-)
+from shared.errors import GraphError, RateLimited, TemporaryError, TokenInvalid, TooMuchData
+from shared.graph_errors import Usage, error_from, slow_down, usage_of
 
 
 @pytest.mark.parametrize(

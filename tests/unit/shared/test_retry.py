@@ -8,8 +8,7 @@ import asyncpg
 import pytest
 
 from shared import retry
-from shared.errors import BrokerUnavailable, PermanentError, RetryableError
-from shared.messages import DecodeError
+from shared.errors import BrokerUnavailable, DecodeError, PermanentError, RetryableError
 
 
 @pytest.mark.parametrize(("err", "kind", "reason"), [

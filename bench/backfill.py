@@ -39,7 +39,7 @@ from shared.broker import Publisher, Topology, delete_topology  # noqa: E402
 from shared.crypto import TokenCipher  # noqa: E402
 from shared.messages import BackfillRequested  # noqa: E402
 from shared.settings import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL  # noqa: E402
-from shared.vocabulary import JobKind
+from shared.vocabulary import JobKind  # noqa: E402
 
 try:
     from tests.fakes.llm import FakeLLM

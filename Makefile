@@ -63,8 +63,10 @@ test: install services chromium docker-compose
 # The long form of the chaos suite: five rounds of every fault, thousands of events. It breaks
 # the servers it runs against (LEADSYNC_CHAOS_PG_CLUSTER, LEADSYNC_CHAOS_RABBITMQ_NODE; by default
 # this machine's own): run it where nothing else uses them.
+# It also runs the full-size profile-pacing burst (16,000 new senders on one page; short form: 1,000).
 chaos: install services
 	@LEADSYNC_CHAOS_ROUNDS=5 $(BIN)/python -m pytest tests/chaos $(PYTEST_ARGS)
+	@LEADSYNC_PACING_SENDERS=16000 $(BIN)/python -m pytest tests/e2e/test_profile_pacing.py $(PYTEST_ARGS)
 
 demo: install services
 	@$(BIN)/leadsync demo $(ARGS)

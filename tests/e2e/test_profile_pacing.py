@@ -2,9 +2,9 @@
 GRAPH_PROFILE_CALLS_PER_SECOND per second with the page's token (measured where Meta would
 count them, at the simulated Graph API), once each, and every contact gets its name in the end.
 
-`make test` runs the short form (LEADSYNC_PACING_SENDERS, default 1,000 senders); the issue's
-16,000-sender delivery is `LEADSYNC_PACING_SENDERS=16000` (minutes on the shared 2-core machine,
-where the whole pipeline scores them too). The limiter itself is shown to hold the rate where it is
+`make test` runs the short form (LEADSYNC_PACING_SENDERS, default 1,000 senders); `make chaos` runs
+the issue's 16,000-sender burst (`LEADSYNC_PACING_SENDERS=16000`, about 3 minutes on the 2-core
+machine, where the whole pipeline scores them too). The limiter itself is shown to hold the rate where it is
 the only brake in tests/integration/test_graph_profiles.py."""
 
 from __future__ import annotations

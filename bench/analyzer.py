@@ -70,7 +70,7 @@ async def main(args: argparse.Namespace) -> None:
     fallbacks = len(scored) - len(llm_arrivals)
     whole = end_to_end(args.count, elapsed)
     rate = sustained(llm_arrivals, args.concurrency)
-    outcomes = {s.labels["outcome"]: int(s.value) for s in CALLS.collect()[0].samples
+    outcomes = {s.labels["outcome"]: int(s.value) for s in next(iter(CALLS.collect())).samples
                 if s.name.endswith("_total")}
     print(f"analyses: {args.count} in {elapsed:.1f} s; LLM calls {stats['calls']} {outcomes}, "
           f"max in flight {stats['max_in_flight']}, fallbacks {fallbacks}")

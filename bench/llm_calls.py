@@ -26,7 +26,7 @@ from analyzer_harness import infrastructure, percentile
 
 from leadsync.sim.corpus import conversations
 from shared.broker import Publisher
-from shared.messages import ChatMessage, ConversationUpdated
+from shared.messages import ChatMessage, ContactScored, ConversationUpdated
 from tests.fakes.llm import FakeLLM
 from tests.support.analyzer import analyzer_running, watching
 
@@ -107,7 +107,7 @@ async def main(args: argparse.Namespace) -> None:
         ):
             last = await replay(plan, publisher)
 
-            def covered(items: list) -> bool:
+            def covered(items: list[ContactScored]) -> bool:
                 through: dict[str, datetime] = {}
                 for s in items:
                     through[s.contact_id] = max(through.get(s.contact_id, s.analyzed_through),

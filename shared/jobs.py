@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.vocabulary import ItemOutcome
+from shared.vocabulary import ItemOutcome, JobStatus
 
 # `jobs.errors` keeps the first this many item errors (errors_count counts them all; every one
 # stays in job_items): past that an append would rewrite an ever larger jsonb under the job's lock.
@@ -39,7 +39,7 @@ class JobInfo:
 
 async def is_cancelled(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
     status = await conn.fetchval("SELECT status FROM jobs WHERE id = $1::uuid", job_id)
-    return status == "CANCELLED"
+    return bool(status == JobStatus.CANCELLED)
 
 
 async def info(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> JobInfo | None:
@@ -78,7 +78,7 @@ async def settle_item(
     )
     if not inserted:
         return False
-    item_error = None
+    item_error: dict[str, str | int] | None = None
     if outcome == ItemOutcome.FAILED:
         item_error = {"platform": platform, "id": contact_id, "error": error or "failed"}
         if code is not None:

@@ -179,7 +179,8 @@ def decode(
     if not isinstance(items, list):
         raise DecodeError("batch body is not a JSON list")
     try:
-        return _adapter(model).validate_python(items)
+        decoded: list[M] = _adapter(model).validate_python(items)
+        return decoded
     except ValueError as err:
         raise DecodeError(f"not a valid {model.__name__}: {err}") from None
 

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 async def _stage_id(conn: asyncpg.Connection, page_id: str, stage: str) -> str | None:
     """A stage of the page's auto pipeline (or of any pipeline its contacts are in) by name or id."""
-    return await conn.fetchval(
+    result: str | None = await conn.fetchval(
         """
         SELECT s.id::text FROM stages s
         WHERE (s.id::text = $2 OR lower(s.name) = lower($2))
@@ -32,6 +32,7 @@ async def _stage_id(conn: asyncpg.Connection, page_id: str, stage: str) -> str |
         """,
         page_id, stage.strip(),
     )
+    return result
 
 
 def run(args: argparse.Namespace) -> int:

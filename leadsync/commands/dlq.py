@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.table import Table
@@ -13,6 +15,8 @@ from leadsync import deadletters
 from shared.broker import Topology
 from shared.errors import BrokerUnavailable, CommandError, DeadLetterError
 from shared.settings import BaseServiceSettings, load
+
+T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -49,7 +53,7 @@ def _settings() -> tuple[str, Topology]:
     return settings.amqp_url.get_secret_value(), Topology(settings.broker_namespace)
 
 
-def _call(coro):  # type: ignore[no-untyped-def]
+def _call(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
     except DeadLetterError as err:

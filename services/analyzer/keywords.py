@@ -13,8 +13,8 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
+from re import _constants as sre
+from re import _parser as sre_parse
 from typing import Any, Literal
 
 from services.analyzer.lexicon import CUSTOMER_CATEGORIES, LEXICONS, PAGE_CATEGORIES, Lexicon

@@ -53,7 +53,7 @@ class RescoreWalk:
         cursor: dict[str, Any] = (self.job["cursor"] or {}).get("rescore") or {}
         after = tuple(cursor["after"]) if cursor.get("after") else None
         while True:
-            batch = await conversations(self.pool, self.job["page_id"], after, self.page_size)  # type: ignore[arg-type]
+            batch = await conversations(self.pool, self.job["page_id"], after, self.page_size)
             if not batch:
                 break
             await repository.record(self.pool, self.job_id, self.worker, {},

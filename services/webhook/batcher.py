@@ -128,7 +128,7 @@ class ConfirmBatcher:
             await self._publisher.publish(item, routing_key=routing_key, message_id=message_id)
             return
         await self._publisher.publish(
-            [item for item, _ in events],  # type: ignore[misc]
+            [item for item, _ in events],
             routing_key=routing_key,
             message_id=content_id([message_id for _, message_id in events]),
         )

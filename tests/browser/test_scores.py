@@ -20,10 +20,10 @@ from playwright.async_api import Page, expect
 from services.webhook.signature import sign
 from tests.browser.conftest import ARTIFACTS, shot
 from tests.browser.test_console import log_in
-from tests.e2e.test_assignment import STAGES, wait_until
-from tests.e2e.test_score_guards import CONFIRMATION, messenger_echo
-from tests.e2e.test_thin_path import messenger_event
 from tests.fakes.llm import FakeLLM
+from tests.support.eventually import eventually
+from tests.support.meta_events import CONFIRMATION, messenger_echo, messenger_event
+from tests.support.pipelines import STAGES
 from tests.support.stack import Stack, running
 
 pytestmark = pytest.mark.browser
@@ -87,7 +87,7 @@ class Shop:
                 "SELECT analyzed_through FROM contacts WHERE external_id = $1", user)
             return through is not None and through >= sent
 
-        await wait_until(applied, f"the analysis of {user}'s latest message")
+        await eventually(applied, what=f"the analysis of {user}'s latest message")
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ async def test_a_dry_run_shows_the_moves_and_apply_makes_them(page, shop, servic
         return await shop.pool.fetchval(
             "SELECT count(*) FROM jobs WHERE kind = 'RESCORE' AND status = 'COMPLETED'") == 2
 
-    await wait_until(applied, "the applied re-score")
+    await eventually(applied, what="the applied re-score")
     assert await shop.pool.fetchval(
         "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id WHERE external_id = 'u_ana'"
     ) == "Negotiation"

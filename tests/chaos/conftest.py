@@ -14,8 +14,8 @@ import pytest
 from leadsync.sim.graph import SimGraph, serving
 from shared import db
 from shared.broker import Topology
-from tests.chaos import harness
 from tests.fakes.llm import OK, FakeLLM
+from tests.support import chaos_harness as harness
 from tests.support.stack import free_port
 
 

@@ -22,10 +22,10 @@ from leadsync.sim.traffic import deliveries
 from shared import db
 from shared.broker import Publisher
 from shared.messages import ConversationUpdated
-from tests.chaos import harness
 from tests.chaos.conftest import Chaos
-from tests.chaos.ledger import Scenario, dead_depths, settle
 from tests.fakes.llm import HANG, OK, SERVER_ERROR
+from tests.support import chaos_harness as harness
+from tests.support.chaos_ledger import Scenario, dead_depths, settle
 from tests.support.meta_sender import MetaSender
 
 Fault = Callable[[Chaos, Scenario], Awaitable[None]]

@@ -9,6 +9,7 @@ import tempfile
 
 from leadsync.sim.graph import SimGraph, serving
 from tests.support.backfill import add_page, api, item_counts, wait_job
+from tests.support.eventually import eventually
 from tests.support.stack import running
 
 TOKEN = "EAAcrashtesttoken0123456789abcdefKLM"
@@ -60,8 +61,7 @@ async def test_a_graph_outage_pauses_the_job_and_it_resumes_from_its_cursor(clea
         async with running(env) as stack, api(stack.url, env) as client:
             sim.down = True
             job_id = (await client.post("/api/backfill", json={"page_id": "PO"})).json()["job_id"]
-            while "job.interrupted" not in stack.logs():
-                await asyncio.sleep(0.1)
+            await eventually(lambda: "job.interrupted" in stack.logs(), what="the job interrupted")
             paused = await clean_db.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
             sim.down = False
             done = await wait_job(clean_db, job_id)

@@ -6,8 +6,9 @@ import httpx
 
 from leadsync.sim.graph import SimGraph, serving
 from services.webhook.signature import sign
-from tests.e2e.test_thin_path import messenger_event, wait_for_row
 from tests.support.backfill import add_page
+from tests.support.eventually import wait_for_row
+from tests.support.meta_events import messenger_event
 from tests.support.stack import running
 
 TOKEN = "EAAnamestoken0123456789abcdef"

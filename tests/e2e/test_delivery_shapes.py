@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
+from typing import Any
 
 import aio_pika
 import asyncpg
@@ -14,14 +15,15 @@ from services.webhook.signature import sign
 from shared import messages
 from shared.broker import MAX_EVENTS_PER_MESSAGE, Topology, declare_topology
 from shared.messages import ConversationUpdated
+from tests.support.eventually import eventually
 from tests.support.stack import running
 from tests.support.topology import queue_depth
 
 TS = 1764028800000
 
 
-def item(user: str, ts: int, message: dict | None = None, **other: object) -> dict:
-    body: dict = {"sender": {"id": user}, "recipient": {"id": PAGE}, "timestamp": ts, **other}
+def item(user: str, ts: int, message: dict[str, Any] | None = None, **other: object) -> dict[str, Any]:
+    body: dict[str, Any] = {"sender": {"id": user}, "recipient": {"id": PAGE}, "timestamp": ts, **other}
     if message is not None:
         body["message"] = message
     return body
@@ -47,12 +49,13 @@ async def _deliver(client: httpx.AsyncClient, url: str, body: bytes, secret: str
 
 
 async def _until(pool: asyncpg.Pool, query: str, expected: object, *args: object, timeout: float = 60) -> object:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while (value := await pool.fetchval(query, *args)) != expected:
-        if asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.2)
-    return value
+    """The query's value once it is `expected`, or the last value seen after `timeout` s."""
+    async def reached() -> bool:
+        return await pool.fetchval(query, *args) == expected
+
+    with contextlib.suppress(AssertionError):
+        await eventually(reached, what=f"{query!r} = {expected!r}", timeout=timeout, interval=0.2)
+    return await pool.fetchval(query, *args)
 
 
 async def test_repeated_mids_and_nul_text_are_stored_once_newest_and_clean(clean_db, service_env):

@@ -38,7 +38,7 @@ async def run_demo(env: dict[str, str], name: str, conversations: int = 20,
         stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 170)
-    return proc.returncode, out.decode()
+    return proc.returncode or 0, out.decode()
 
 
 async def test_the_demo_runs_to_the_stage_table_twice(service_env, server_database_url, demo_name):
@@ -104,11 +104,12 @@ async def test_keep_running_serves_the_console_until_ctrl_c(service_env, demo_na
         stderr=asyncio.subprocess.STDOUT,
     )
     seen = ""
+    assert proc.stdout is not None
     while "Ctrl-C stops everything" not in seen:
         line = await asyncio.wait_for(proc.stdout.readline(), 120)
         assert line, f"the demo ended before it was up:\n{seen}"
         seen += line.decode()
-    url = re.search(r"Ops console: (http://127\.0\.0\.1:\d+)/ops/", seen)[1]
+    url = re.search(r"Ops console: (http://127\.0\.0\.1:\d+)/ops/", seen)[1]  # type: ignore[index]
     async with httpx.AsyncClient() as client:
         assert (await client.get(f"{url}/ops/login")).status_code == 200
 

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 
 from services.webhook.signature import sign
-from tests.e2e.test_assignment import STAGES, wait_until
-from tests.e2e.test_score_guards import CONFIRMATION, messenger_echo
-from tests.e2e.test_thin_path import messenger_event
 from tests.fakes.llm import FakeLLM
+from tests.support.eventually import eventually
+from tests.support.meta_events import CONFIRMATION, messenger_echo, messenger_event
+from tests.support.pipelines import STAGES
 from tests.support.stack import running
 
 PAGE = "PAGE_LLM"
@@ -77,7 +77,7 @@ async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, servic
                     "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id "
                     "WHERE c.external_id = 'u_paid' AND c.lead_status = 'QUALIFIED'") == "Negotiation"
 
-            await wait_until(claimed, "the claim placed below Won")
+            await eventually(claimed, what="the claim placed below Won")
             echo = messenger_echo(PAGE, "u_paid", "m_paid_0", CONFIRMATION, 1764028850000)
             resp = await api.post("/webhooks/meta", content=echo,
                                   headers={"X-Hub-Signature-256": sign(echo, secret)})
@@ -94,7 +94,7 @@ async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, servic
                 return len(found) == len(EXPECTED) and None not in found.values() \
                     and found["paid"] == "Won"
 
-            await wait_until(all_placed, "every contact placed")
+            await eventually(all_placed, what="every contact placed")
             assert await stages() == EXPECTED
             rows = await clean_db.fetch(
                 "SELECT used_fallback, ai_summary FROM contacts WHERE page_id = $1", PAGE)
@@ -111,7 +111,7 @@ async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, servic
                     "SELECT count(*) FROM contacts WHERE (external_id, lead_score) IN "
                     "(('u_ready', 10), ('u_paid', 85))") == 2
 
-            await wait_until(rescored, "the second analyses")
+            await eventually(rescored, what="the second analyses")
             log = await clean_db.fetch(
                 """SELECT a.type, f.name AS from_stage, t.name AS to_stage, a.lead_score
                    FROM activities a JOIN contacts c ON c.id = a.contact_id

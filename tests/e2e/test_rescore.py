@@ -16,10 +16,11 @@ import asyncpg
 import httpx
 
 from services.webhook.signature import sign
-from tests.e2e.test_assignment import STAGES, wait_until
-from tests.e2e.test_thin_path import messenger_event
 from tests.fakes.llm import FakeLLM
-from tests.integration.test_backfill_cli import leadsync
+from tests.support.cli import leadsync
+from tests.support.eventually import eventually
+from tests.support.meta_events import messenger_event
+from tests.support.pipelines import STAGES
 from tests.support.stack import running
 
 PAGE = "PAGE_RESCORE"
@@ -44,12 +45,12 @@ def verdicts(table: dict[str, dict[str, tuple[int, str]]]):
     return answer
 
 
-async def snapshot(pool: asyncpg.Pool) -> dict[str, list[tuple]]:
+async def snapshot(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
     return {t: [tuple(r) for r in await pool.fetch(f"SELECT * FROM {t} ORDER BY 1")]
             for t in ("contacts", "activities", "scores", "stages", "messages")}
 
 
-async def details(pool: asyncpg.Pool, job_id: str) -> dict[str, dict]:
+async def details(pool: asyncpg.Pool, job_id: str) -> dict[str, dict[str, Any]]:
     rows = await pool.fetch("SELECT contact_external_id, detail FROM job_items WHERE job_id = $1::uuid",
                             job_id)
     return {r["contact_external_id"]: r["detail"] for r in rows}
@@ -81,7 +82,7 @@ async def test_a_dry_run_reports_the_moves_the_real_run_then_makes(clean_db, ser
                 return await clean_db.fetchval(
                     "SELECT count(*) FROM contacts WHERE stage_id IS NOT NULL") == len(TODAY)
 
-            await wait_until(placed, "every contact placed")
+            await eventually(placed, what="every contact placed")
             table["now"] = TOMORROW  # the model's verdicts change
             before = await snapshot(clean_db)
 
@@ -107,7 +108,7 @@ async def test_a_dry_run_reports_the_moves_the_real_run_then_makes(clean_db, ser
                 return await clean_db.fetchval(
                     "SELECT status FROM jobs WHERE id = $1::uuid", real_id) == "COMPLETED"
 
-            await wait_until(applied, "the real rescore")
+            await eventually(applied, what="the real rescore")
             real = await clean_db.fetchval("SELECT result FROM jobs WHERE id = $1::uuid", real_id)
             assert real == dry["result"]
             assert await details(clean_db, real_id) == predicted  # contact by contact
@@ -152,7 +153,7 @@ async def test_a_rescore_can_be_cancelled_and_stops_scoring(clean_db, service_en
             async def scoring() -> bool:
                 return llm.calls >= 2
 
-            await wait_until(scoring, "the first replays")
+            await eventually(scoring, what="the first replays")
             r = await api.post(f"/api/jobs/{job_id}/cancel")
             assert r.json()["status"] == "CANCELLED"
 
@@ -161,7 +162,7 @@ async def test_a_rescore_can_be_cancelled_and_stops_scoring(clean_db, service_en
                 return logs.count('"conversation.rescored"') + logs.count(
                     '"conversation.skipped"') == conversations and llm.in_flight == 0
 
-            await wait_until(drained, "the queued replays skipped")
+            await eventually(drained, what="the queued replays skipped")
             assert "conversation.skipped" in stack.logs()
             job = (await api.get(f"/api/jobs/{job_id}")).json()
             assert job["status"] == "CANCELLED"

@@ -18,24 +18,14 @@ import httpx
 import pytest
 
 from services.webhook.signature import sign
-from tests.e2e.test_assignment import STAGES, wait_until
-from tests.e2e.test_thin_path import messenger_event
 from tests.fakes.llm import FakeLLM
+from tests.support.eventually import eventually
+from tests.support.meta_events import CONFIRMATION, messenger_echo, messenger_event
+from tests.support.pipelines import STAGES
 from tests.support.stack import running
 
 PAGE = "PAGE_GUARD"
 T0_MS = 1764028800000
-CONFIRMATION = "Payment received, thank you! Your order is confirmed."
-
-
-def messenger_echo(page: str, user: str, mid: str, text: str, ts_ms: int) -> bytes:
-    """The page's own reply, as Meta echoes it (sender and recipient swapped)."""
-    body = {"object": "page", "entry": [{"id": page, "time": ts_ms, "messaging": [{
-        "sender": {"id": page}, "recipient": {"id": user}, "timestamp": ts_ms,
-        "message": {"mid": mid, "text": text, "is_echo": True}}]}]}
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
 def hostile(body: dict[str, Any], _n: int) -> dict[str, Any]:
     """The worst verdict the newest customer turn invites, citing what a model would cite."""
     said = json.loads(body["messages"][-1]["content"])["messages"]
@@ -81,7 +71,7 @@ class Shop:
                 "SELECT analyzed_through FROM contacts WHERE external_id = $1", user)
             return through is not None and through >= sent
 
-        await wait_until(applied, f"the analysis of {text!r}")
+        await eventually(applied, what=f"the analysis of {text!r}")
         return await self.contact(user)
 
     async def page(self, user: str, text: str) -> None:
@@ -93,7 +83,7 @@ class Shop:
         async def stored() -> bool:
             return await self.db.fetchval("SELECT count(*) FROM messages WHERE mid = $1", mid) == 1
 
-        await wait_until(stored, "the page's reply stored")
+        await eventually(stored, what="the page's reply stored")
 
     async def contact(self, user: str) -> dict[str, Any]:
         row = await self.db.fetchrow(

@@ -14,9 +14,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.webhook.signature import sign
-from tests.e2e.test_assignment import STAGES, wait_until
-from tests.e2e.test_thin_path import messenger_event
 from tests.fakes.llm import FakeLLM
+from tests.support.eventually import eventually
+from tests.support.meta_events import messenger_event
+from tests.support.pipelines import STAGES
 from tests.support.stack import running
 
 PAGE = "PAGE_SHADOW"
@@ -36,12 +37,12 @@ def by_model(body: dict[str, Any], _n: int) -> dict[str, Any]:
     return {"lead_score": score, "lead_status": status, "evidence": [said[-1]["n"]]}
 
 
-async def metrics(logs: str) -> dict[str, dict[tuple, float]]:
+async def metrics(logs: str) -> dict[str, dict[tuple[Any, ...], float]]:
     [port] = [json.loads(line)["port"] for line in logs.splitlines()
               if '"health.listening"' in line and '"assigner"' in line]
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
-    found: dict[str, dict[tuple, float]] = {}
+    found: dict[str, dict[tuple[Any, ...], float]] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name.startswith("leadsync_shadow"):
@@ -75,7 +76,7 @@ async def test_shadow_analyses_are_ledgered_never_placed_and_their_agreement_exp
             async def ledgered() -> bool:
                 return await clean_db.fetchval("SELECT count(*) FROM scores") == 2 * len(VERDICTS)
 
-            await wait_until(ledgered, "a live and a shadow row per contact")
+            await eventually(ledgered, what="a live and a shadow row per contact")
             rows = await clean_db.fetch(
                 """SELECT c.external_id, s.name AS stage, c.lead_score FROM contacts c
                    JOIN stages s ON s.id = c.stage_id ORDER BY 1""")

@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
-import asyncpg
 import httpx
 
 from services.webhook.signature import sign
+from tests.support.eventually import wait_for_row
+from tests.support.meta_events import messenger_event
 from tests.support.stack import running
-
-
-def messenger_event(page: str, user: str, mid: str, text: str, ts_ms: int) -> bytes:
-    body = {
-        "object": "page",
-        "entry": [{
-            "id": page, "time": ts_ms,
-            "messaging": [{
-                "sender": {"id": user}, "recipient": {"id": page}, "timestamp": ts_ms,
-                "message": {"mid": mid, "text": text},
-            }],
-        }],
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-async def wait_for_row(pool: asyncpg.Pool, query: str, *args: object, timeout: float = 20):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        row = await pool.fetchrow(query, *args)
-        if row is not None or asyncio.get_running_loop().time() > deadline:
-            return row
-        await asyncio.sleep(0.1)
 
 
 async def test_signed_messenger_event_becomes_a_contact(clean_db, service_env):

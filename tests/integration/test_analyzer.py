@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from shared.broker import Publisher, Topology
+from shared.broker import Publisher
 from shared.messages import ChatMessage, ConversationUpdated
 from tests.fakes.llm import (
     HANG,
@@ -25,16 +25,6 @@ from tests.support.analyzer import analyzer_running, purge, watching
 from tests.support.topology import queue_depth
 
 T0 = datetime.now(UTC) - timedelta(minutes=30)
-
-
-@pytest.fixture(scope="module")
-async def topology(amqp_url, namespace):
-    """A namespace of this module's own, so nothing it publishes reaches other tests' consumers."""
-    from shared.broker import delete_topology
-
-    top = Topology(f"{namespace}_an")
-    yield top
-    await delete_topology(amqp_url, top)
 
 
 @pytest.fixture
@@ -61,7 +51,7 @@ def event(contact: str, *texts: str, page: str = "P1", start: int = 0, job_id: s
           **msg: object) -> ConversationUpdated:
     return ConversationUpdated(
         page_id=page, platform="messenger", contact_id=contact, contact_name=name,
-        origin=origin, job_id=job_id,  # type: ignore[arg-type]
+        origin=origin, job_id=job_id,
         messages=[ChatMessage(mid=f"{contact}_m{start + i}", text=t, from_page=from_page,
                               sent_at=T0 + timedelta(seconds=start + i), **msg)
                   for i, t in enumerate(texts)],

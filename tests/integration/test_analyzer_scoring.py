@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 
@@ -13,8 +14,8 @@ from tests.fakes.llm import FakeLLM
 from tests.integration import test_analyzer as base
 from tests.integration.test_analyzer import event, queue_empty, run, uid
 
-# The analyzer module's own namespace and per-test watcher, shared with these tests.
-topology, env = base.topology, base.env
+# The analyzer module's per-test watcher, shared with these tests (`topology`: the conftest's).
+env = base.env
 
 
 async def rescore_job(pool, page: str, **params: object) -> str:
@@ -29,12 +30,12 @@ def replay(contact: str, page: str, job_id: str) -> ConversationUpdated:
                                origin="backfill", job_id=job_id)
 
 
-async def stored_analysis(pool, contact: str) -> dict:
+async def stored_analysis(pool, contact: str) -> dict[str, Any]:
     return await pool.fetchval(
         "SELECT analysis FROM analyzer_conversations WHERE contact_external_id = $1", contact)
 
 
-def by_number(body: dict, wanted: str) -> list[int]:
+def by_number(body: dict[str, Any], wanted: str) -> list[int]:
     said = orjson.loads(body["messages"][-1]["content"])["messages"]
     return [m["n"] for m in said if wanted in m["text"]]
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.broker import Publisher, Topology, delete_topology
+from shared.broker import Publisher
 from shared.messages import ChatMessage, ConversationUpdated
 from tests.fakes.llm import SERVER_ERROR, FakeLLM
 from tests.support.analyzer import watching
@@ -26,13 +26,6 @@ TRANSCRIPT = {
 }
 
 
-@pytest.fixture(scope="module")
-async def topology(amqp_url, namespace):
-    top = Topology(f"{namespace}_ansvc")
-    yield top
-    await delete_topology(amqp_url, top)
-
-
 async def test_the_service_scores_with_the_configured_llm(service_env, amqp_url, topology):
     contact = f"svc_{uuid.uuid4().hex[:8]}"
     async with FakeLLM(score=77) as llm, watching(amqp_url, topology) as watcher:
@@ -45,7 +38,7 @@ async def test_the_service_scores_with_the_configured_llm(service_env, amqp_url,
                 messages=[ChatMessage(mid=f"{contact}_1", text="price?", sent_at=datetime.now(UTC))],
             ))
             await publisher.close()
-            [scored] = await watcher.wait_for(lambda _: watcher.of(contact))
+            [scored] = await watcher.wait_for(lambda _: bool(watcher.of(contact)))
             logs = stack.logs()
     assert scored.analysis.lead_score == 77 and scored.analysis.model == "gpt-4o-mini"
     assert "analyzer.llm" in logs and "sk-test-0123456789abcdef" not in logs

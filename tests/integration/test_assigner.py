@@ -41,7 +41,7 @@ def scored(contact: str, score: int, status: str = "QUALIFIED", at: int = 0, *,
            job_id: str | None = None, summary: str = "") -> ContactScored:
     return ContactScored(
         page_id=PAGE, platform="messenger", contact_id=contact, contact_name=f"Name {contact}",
-        analysis=Analysis(lead_score=score, lead_status=status, confidence=70,  # type: ignore[arg-type]
+        analysis=Analysis(lead_score=score, lead_status=status, confidence=70,
                           summary=summary or f"score {score}"),
         analyzed_through=T0 + timedelta(minutes=at), message_count=3,
         job_id=job_id, origin="backfill" if job_id else "webhook",

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
-
 from services.assigner.consumer import handle
 from services.assigner.pipelines import PipelineCache
 from shared.broker import Delivery
 from shared.crypto import TokenCipher
 from tests.integration.test_assigner import PAGE, scored
+from tests.support.cli import leadsync
 
 TOKEN = "EAAcliTOKEN0123456789abcdefghij"
-
-
-async def leadsync(env: dict[str, str], *args: str, stdin: str = "") -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadsync", *args, env=env, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate(stdin.encode())
-    return proc.returncode or 0, out.decode(), err.decode()
 
 
 async def test_create_a_pipeline_add_a_page_and_list_its_contacts(clean_db, service_env):

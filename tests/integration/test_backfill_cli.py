@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import sys
 
 from tests.support.backfill import add_page
-
-
-async def leadsync(env: dict[str, str], *args: str, columns: int = 80) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadsync", *args, env={**env, "COLUMNS": str(columns)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate()
-    return proc.returncode or 0, out.decode(), err.decode()
+from tests.support.cli import leadsync
 
 
 async def test_backfill_starts_one_job_and_jobs_lists_it_with_progress(clean_db, service_env):

@@ -38,7 +38,8 @@ async def test_only_one_worker_claims_a_job_and_a_stale_one_is_taken_over(clean_
     owner = winners[0]["claimed_by"]
     assert await repository.claim(clean_db, job["id"], "late", 30) is None
     await clean_db.execute("UPDATE jobs SET heartbeat_at = now() - interval '1 minute'")
-    assert (await repository.claim(clean_db, job["id"], "rescuer", 30))["claimed_by"] == "rescuer"
+    claimed = await repository.claim(clean_db, job["id"], "rescuer", 30)
+    assert claimed is not None and claimed["claimed_by"] == "rescuer"
     # The old owner finds out at its next write and writes nothing.
     assert await repository.beat(clean_db, job["id"], owner) is False
     with pytest.raises(ClaimLost):

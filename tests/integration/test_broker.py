@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 from datetime import UTC, datetime
 
 import aio_pika
@@ -15,28 +14,8 @@ from shared.circuit import CIRCUIT_OPEN
 from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
 from shared.messages import BackfillRequested, ContactScored, decode
 from shared.retry import MAX_SAME_ERROR
-from tests.support.topology import private_topology, queue_depth
-
-
-@pytest.fixture
-async def topology(amqp_url, namespace):
-    """A namespace of this test's own so queues start empty."""
-    async with private_topology(amqp_url, namespace) as topo:
-        yield topo
-
-
-async def eventually(predicate, timeout: float = 15.0) -> None:
-    """Wait until `predicate()` (plain or awaitable) is true; fail after `timeout` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = predicate()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
+from tests.support.eventually import eventually
+from tests.support.topology import queue_depth
 
 
 async def test_topology_can_be_declared_again_at_every_start(amqp_url, topology):
@@ -129,7 +108,7 @@ async def test_the_same_unexpected_error_five_times_dead_letters_it_without_spen
     consumer = _consumer(amqp_url, topology, handler, on_final_failure=on_final, backoff_scale=0.05)
     async with consuming(amqp_url, topology, consumer) as publisher:
         await publisher.publish(BackfillRequested(job_id="poison"))
-        await eventually(lambda: one_dead_letter(amqp_url, topology))
+        await eventually(lambda: one_dead_letter(amqp_url, topology), what="one dead letter")
     # Five attempts through the delay queues; each came back as a first delivery.
     assert seen == [(n, 1) for n in range(1, MAX_SAME_ERROR + 1)]
     assert finals == ["poison"]
@@ -151,8 +130,8 @@ async def test_transient_failures_retry_past_the_delivery_limit_and_then_succeed
     consumer = _consumer(amqp_url, topology, handler, backoff_scale=0.01)
     async with consuming(amqp_url, topology, consumer) as publisher:
         await publisher.publish(BackfillRequested(job_id="flaky"))
-        await eventually(lambda: len(seen) == 2 * DELIVERY_LIMIT + 1, timeout=30)
-        await eventually(lambda: empty(amqp_url, topology.queue("backfill")))
+        await eventually(lambda: len(seen) == 2 * DELIVERY_LIMIT + 1, what="every delivery of the crashing message", timeout=30)
+        await eventually(lambda: empty(amqp_url, topology.queue("backfill")), what="the backfill queue empty")
     assert [count for _, count in seen] == [1] * (2 * DELIVERY_LIMIT + 1)
     assert [attempt for attempt, _ in seen] == list(range(1, 2 * DELIVERY_LIMIT + 2))
     assert await dead_letters(amqp_url, topology) == []
@@ -166,7 +145,7 @@ async def test_a_message_failing_past_the_retry_budget_is_dead_lettered(amqp_url
     consumer = _consumer(amqp_url, topology, handler, backoff_scale=0.01, retry_budget_s=1.0)
     async with consuming(amqp_url, topology, consumer) as publisher:
         await publisher.publish(BackfillRequested(job_id="slow"))
-        await eventually(lambda: one_dead_letter(amqp_url, topology))
+        await eventually(lambda: one_dead_letter(amqp_url, topology), what="one dead letter")
     [msg] = await dead_letters(amqp_url, topology)
     assert "retry budget of 1s" in msg.headers["x-leadsync-error"]
     assert msg.headers["x-leadsync-attempt"] >= 2
@@ -191,16 +170,16 @@ async def test_while_the_database_is_away_the_circuit_holds_messages_without_ret
     queue = topology.queue("backfill")
     async with consuming(amqp_url, topology, consumer) as publisher:
         await publisher.publish(BackfillRequested(job_id="first"))
-        await eventually(lambda: consumer.circuit.is_open)
+        await eventually(lambda: consumer.circuit.is_open, what="the circuit open")
         assert CIRCUIT_OPEN.labels(queue)._value.get() == 1
         # Paused: what arrives now waits in the queue, not in a retry loop.
         await publisher.publish_many([(BackfillRequested(job_id=f"later-{i}"), None) for i in range(3)])
-        await eventually(lambda: probes >= 3)
+        await eventually(lambda: probes >= 3, what="three probes")
         assert [h[0] for h in handled] == ["first"]
         assert await queue_depth(amqp_url, queue) == 3
         away = False
-        await eventually(lambda: len(handled) == 5)
-        await eventually(lambda: empty(amqp_url, queue))
+        await eventually(lambda: len(handled) == 5, what="five messages handled")
+        await eventually(lambda: empty(amqp_url, queue), what="the queue empty")
     assert not consumer.circuit.is_open and CIRCUIT_OPEN.labels(queue)._value.get() == 0
     assert handled[1] == ("first", 2, 1)  # retried in place, no delivery spent
     assert sorted(h[0] for h in handled[2:]) == ["later-0", "later-1", "later-2"]
@@ -223,7 +202,7 @@ async def test_a_final_failure_hook_that_cannot_write_is_retried_before_the_dead
     consumer = _consumer(amqp_url, topology, handler, on_final_failure=on_final, backoff_scale=0.01)
     async with consuming(amqp_url, topology, consumer) as publisher:
         await publisher.publish(BackfillRequested(job_id="bad"))
-        await eventually(lambda: one_dead_letter(amqp_url, topology))
+        await eventually(lambda: one_dead_letter(amqp_url, topology), what="one dead letter")
     assert hook_calls == ["unknown job"] * 3
     [msg] = await dead_letters(amqp_url, topology)
     assert msg.headers["x-leadsync-error"] == "unknown job"
@@ -239,7 +218,7 @@ async def test_permanent_error_dead_letters_at_once(amqp_url, topology):
 
     async with consuming(amqp_url, topology, _consumer(amqp_url, topology, handler)) as publisher:
         await publisher.publish(BackfillRequested(job_id="bad"))
-        await eventually(lambda: one_dead_letter(amqp_url, topology))
+        await eventually(lambda: one_dead_letter(amqp_url, topology), what="one dead letter")
     assert attempts == [1]
 
 
@@ -254,7 +233,7 @@ async def test_body_of_the_wrong_shape_goes_to_the_dead_letter_queue(amqp_url, t
             aio_pika.Message(b'{"not": "a job"}', content_type="application/json"),
             "backfill.requested",
         )
-        await eventually(lambda: one_dead_letter(amqp_url, topology))
+        await eventually(lambda: one_dead_letter(amqp_url, topology), what="one dead letter")
     assert handled == []
 
 
@@ -303,5 +282,5 @@ async def test_batch_body_is_handled_as_one_delivery(amqp_url, topology):
     ]
     async with consuming(amqp_url, topology, consumer) as publisher:
         await publisher.publish(batch)
-        await eventually(lambda: bool(seen))
+        await eventually(lambda: bool(seen), what="a delivery")
     assert seen == [["a", "b", "c"]]

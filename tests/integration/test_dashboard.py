@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -16,7 +17,7 @@ DATASOURCES = yaml.safe_load(
 )["datasources"]
 
 
-def panels() -> list[dict]:
+def panels() -> list[dict[str, Any]]:
     return [p for p in DASHBOARD["panels"] if p["type"] != "row"]
 
 

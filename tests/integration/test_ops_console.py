@@ -13,15 +13,8 @@ from services.webhook.ops import session
 from services.webhook.settings import WebhookSettings
 from shared.broker import Publisher
 from tests.support import secrets as test_secrets
-from tests.support.topology import private_topology
 
 TOKEN = test_secrets.ADMIN_TOKEN
-
-
-@pytest.fixture
-async def topology(amqp_url, namespace):
-    async with private_topology(amqp_url, namespace) as topo:
-        yield topo
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 from prometheus_client import REGISTRY
 
@@ -75,7 +77,7 @@ async def test_a_shadow_analysis_is_ledgered_and_never_moves_the_contact(clean_d
         msg = live.model_copy(update={
             "analyzed_through": T0.replace(minute=at),
             "analysis": live.analysis.model_copy(update={"analysis_id": f"live-{at}"}),
-            "shadow": Analysis(lead_score=score, lead_status=status, confidence=60,  # type: ignore[arg-type]
+            "shadow": Analysis(lead_score=score, lead_status=status, confidence=60,
                                model="candidate-model", prompt_version="lead-v3",
                                analysis_id=f"shadow-{at}")})
         await deliver(clean_db, cache, msg)
@@ -102,7 +104,7 @@ async def rescore_job(pool: asyncpg.Pool, *, dry_run: bool, total: int) -> str:
         PAGE, {"dry_run": dry_run}, total)
 
 
-async def snapshot(pool: asyncpg.Pool) -> dict[str, list[tuple]]:
+async def snapshot(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
     return {
         table: [tuple(r) for r in await pool.fetch(f"SELECT * FROM {table} ORDER BY 1")]
         for table in ("contacts", "activities", "scores", "stages")

@@ -13,7 +13,7 @@ import pytest
 
 from leadsync.sim.traffic import envelope, message_item, meta_json
 from services.webhook.signature import sign
-from tests.integration.webhook_support import (
+from tests.support.webhook import (
     SECRETS,
     VERIFY_TOKEN,
     Probe,

@@ -8,7 +8,8 @@ from leadsync.sim.traffic import envelope, message_item
 from services.webhook.signature import sign
 from shared import db
 from shared.broker import Publisher, Topology
-from tests.integration.webhook_support import (
+from tests.support.stack import free_port
+from tests.support.webhook import (
     SECRETS,
     TcpProxy,
     metrics_text,
@@ -16,7 +17,6 @@ from tests.integration.webhook_support import (
     webhook_client,
     webhook_settings,
 )
-from tests.support.stack import free_port
 
 TS = 1764028800000
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from leadsync.sim.traffic import deliveries, meta_json
 from services.webhook.signature import sign
-from tests.integration.webhook_support import SECRETS, probe, webhook_client, webhook_settings
+from tests.support.webhook import SECRETS, probe, webhook_client, webhook_settings
 
 KEYS = ["object", "entry", "id", "time", "messaging", "standby", "changes", "sender", "recipient",
         "timestamp", "message", "mid", "text", "is_echo", "attachments", "type", "payload",

@@ -6,8 +6,8 @@ import asyncio
 import sys
 
 from leadsync.sim.traffic import deliveries
-from tests.integration.webhook_support import probe
 from tests.support.stack import running
+from tests.support.webhook import probe
 
 
 async def simulate(*args: str) -> tuple[int, str, str]:

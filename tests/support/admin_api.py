@@ -21,7 +21,7 @@ def settings_for(env: dict[str, str], **overrides: object) -> WebhookSettings:
         "database_url": env["DATABASE_URL"], "amqp_url": env["AMQP_URL"],
         "broker_namespace": env["BROKER_NAMESPACE"], **overrides,
     }
-    return WebhookSettings(**values)  # type: ignore[arg-type]
+    return WebhookSettings(**values)
 
 
 @contextlib.asynccontextmanager

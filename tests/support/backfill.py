@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
 import httpx
 
 from shared.crypto import TokenCipher
+from tests.support.eventually import eventually
 
 
 async def add_page(pool: asyncpg.Pool, key: str, page_id: str, token: str, *,
@@ -29,14 +29,14 @@ def api(url: str, env: dict[str, str]) -> httpx.AsyncClient:
 async def wait_job(pool: asyncpg.Pool, job_id: str, statuses: tuple[str, ...] = ("COMPLETED",),
                    timeout: float = 60) -> asyncpg.Record:
     """The job row once its status is one of `statuses`; fails the test after `timeout` s."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        row = await pool.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
-        if row is not None and row["status"] in statuses:
-            return row
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"job {job_id} still {row and dict(row)} after {timeout}s")
-        await asyncio.sleep(0.1)
+
+    async def ended() -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await pool.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
+        return row if row is not None and row["status"] in statuses else None
+
+    found: asyncpg.Record = await eventually(ended, what=f"job {job_id} {' or '.join(statuses)}",
+                                             timeout=timeout)
+    return found
 
 
 async def item_counts(pool: asyncpg.Pool, job_id: str) -> dict[str, int]:

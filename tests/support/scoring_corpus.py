@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -51,7 +51,7 @@ def _age(text: str) -> timedelta:
     return timedelta(**{_UNITS[match[2]]: int(match[1])})
 
 
-def _conversation(item: dict, language: str, split: str) -> Conversation:
+def _conversation(item: dict[str, Any], language: str, split: str) -> Conversation:
     turns = item["turns"]
     last = NOW - _age(str(item.get("ago", "1h")))
     messages = []
@@ -80,7 +80,7 @@ def load(root: Path = DATA) -> list[Conversation]:
 def label_of(analysis: Analysis) -> Label:
     """The label a person would read off the scorer's output."""
     if analysis.lead_status in ("WON", "LOST"):
-        return analysis.lead_status  # type: ignore[return-value]
+        return analysis.lead_status
     if analysis.lead_score >= HOT_FROM:
         return "HOT"
     return "WARM" if analysis.lead_score >= WARM_FROM else "COLD"

@@ -123,13 +123,14 @@ def _float(value: Any) -> float | None:
 
 
 async def pipelines(pool: asyncpg.Pool) -> list[asyncpg.Record]:
-    return await pool.fetch(
+    result: list[asyncpg.Record] = await pool.fetch(
         """
         SELECT pl.id, pl.name, (SELECT count(*) FROM contacts c WHERE c.pipeline_id = pl.id)
                AS contacts
         FROM pipelines pl ORDER BY lower(pl.name), pl.created_at
         """
     )
+    return result
 
 
 async def stage_board(
@@ -183,7 +184,7 @@ async def contact(pool: asyncpg.Pool, contact_id: str) -> asyncpg.Record | None:
 
 async def activities(pool: asyncpg.Pool, contact_id: str, *, limit: int = 200
                      ) -> list[asyncpg.Record]:
-    return await pool.fetch(
+    result: list[asyncpg.Record] = await pool.fetch(
         """
         SELECT a.type, a.lead_score, a.details, a.created_at,
                fs.name AS from_stage, ts.name AS to_stage
@@ -195,6 +196,7 @@ async def activities(pool: asyncpg.Pool, contact_id: str, *, limit: int = 200
         """,
         contact_id, limit,
     )
+    return result
 
 
 async def score_history(pool: asyncpg.Pool, contact_id: str, *, limit: int = 100
@@ -239,7 +241,7 @@ async def recent_messages(pool: asyncpg.Pool, row: asyncpg.Record, *, limit: int
 
 async def page_jobs(pool: asyncpg.Pool, page_id: str, *, limit: int = 50) -> list[asyncpg.Record]:
     """A page's job history, newest first, with progress numbers."""
-    return await pool.fetch(
+    result: list[asyncpg.Record] = await pool.fetch(
         """
         SELECT j.id, j.kind, j.status, j.total_contacts, j.synced_contacts, j.failed_contacts,
                j.token_expired, j.error, j.errors, j.errors_count, j.started_at, j.completed_at,
@@ -249,3 +251,4 @@ async def page_jobs(pool: asyncpg.Pool, page_id: str, *, limit: int = 50) -> lis
         """,
         page_id, limit,
     )
+    return result

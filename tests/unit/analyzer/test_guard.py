@@ -22,12 +22,12 @@ CHAT = [
 
 
 def verdict(status: str, score: int = 90, evidence: tuple[str, ...] = ()) -> Analysis:
-    return Analysis(lead_score=score, lead_status=status, confidence=90,  # type: ignore[arg-type]
+    return Analysis(lead_score=score, lead_status=status, confidence=90,
                     reasoning="the model's words", evidence=list(evidence))
 
 
 def reading(status: str, evidence: tuple[str, ...] = ()) -> Analysis:
-    return Analysis(lead_score=5, lead_status=status, confidence=30, used_fallback=True,  # type: ignore[arg-type]
+    return Analysis(lead_score=5, lead_status=status, confidence=30, used_fallback=True,
                     evidence=list(evidence))
 
 

@@ -233,8 +233,10 @@ def stage_lists(draw) -> list[Stage]:
                             type=StageType(draw(stage_types)), position=draw(st.integers(-5, 50)),
                             lead_score_min=lo, lead_score_max=hi))
     # positions are unique within a pipeline
-    seen: set[int] = set()
-    return [s for s in stages if not (s.position in seen or seen.add(s.position))]
+    unique: dict[int, Stage] = {}
+    for s in stages:
+        unique.setdefault(s.position, s)
+    return list(unique.values())
 
 
 scores = st.integers(1, 100)

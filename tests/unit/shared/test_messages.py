@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.errors import DecodeError
 from shared.messages import (
     ChatMessage,
     ConversationUpdated,
-    DecodeError,
     decode,
     encode,
     message_id,

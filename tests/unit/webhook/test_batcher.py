@@ -41,7 +41,7 @@ async def settle() -> None:
 
 async def test_requests_waiting_on_busy_slots_share_one_batch_per_routing_key():
     publisher = GatedPublisher()
-    batcher = ConfirmBatcher(publisher, max_inflight=1)  # type: ignore[arg-type]
+    batcher = ConfirmBatcher(publisher, max_inflight=1)
     batcher.start()
     first = asyncio.create_task(batcher.submit([event(0)]))
     await settle()
@@ -60,7 +60,7 @@ async def test_requests_waiting_on_busy_slots_share_one_batch_per_routing_key():
 
 async def test_a_failed_publish_fails_every_request_in_it():
     publisher = GatedPublisher(fail=True)
-    batcher = ConfirmBatcher(publisher, max_inflight=1)  # type: ignore[arg-type]
+    batcher = ConfirmBatcher(publisher, max_inflight=1)
     batcher.start()
     waiting = [asyncio.create_task(batcher.submit([event(n)])) for n in range(3)]
     await settle()
@@ -72,7 +72,7 @@ async def test_a_failed_publish_fails_every_request_in_it():
 
 async def test_close_answers_every_waiting_request_first():
     publisher = GatedPublisher()
-    batcher = ConfirmBatcher(publisher, max_inflight=1)  # type: ignore[arg-type]
+    batcher = ConfirmBatcher(publisher, max_inflight=1)
     batcher.start()
     waiting = [asyncio.create_task(batcher.submit([event(n)])) for n in range(4)]
     await settle()
@@ -91,7 +91,7 @@ async def test_batch_ids_are_deterministic(size):
     for _ in range(2):
         publisher = GatedPublisher()
         publisher.gate.set()
-        batcher = ConfirmBatcher(publisher, max_inflight=1)  # type: ignore[arg-type]
+        batcher = ConfirmBatcher(publisher, max_inflight=1)
         batcher.start()
         await batcher.submit([event(n) for n in range(size)])
         await batcher.close()

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 
 import services
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "deploy/grafana/leadsync.json"
+DASHBOARD = Path(__file__).resolve().parents[3] / "deploy/grafana/leadsync.json"
 
 
 def registered_names() -> set[str]:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,7 +89,10 @@ def dead_queues(topology: Topology) -> list[str]:
 
 
 async def dead_depths(amqp_url: str, topology: Topology) -> dict[str, int]:
-    return {q: await retrying(lambda q=q: queue_depth(amqp_url, q)) for q in dead_queues(topology)}
+    depths: dict[str, int] = {}
+    for q in dead_queues(topology):
+        depths[q] = await retrying(functools.partial(queue_depth, amqp_url, q))
+    return depths
 
 
 async def measure(dsn: str, amqp_url: str, topology: Topology, s: Scenario) -> Ledger:

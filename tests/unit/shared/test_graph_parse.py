@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,11 +23,11 @@ from shared.graph_parse import (
 OWN = {"PAGE", "IG"}
 
 
-def message(mid: str, sender: str, at: str, text: str | None = "hi", **extra) -> dict:
+def message(mid: str, sender: str, at: str, text: str | None = "hi", **extra) -> dict[str, Any]:
     return {"id": mid, "created_time": at, "from": {"id": sender}, "message": text, **extra}
 
 
-def item(conv_id="t_1", updated="2026-03-01T10:00:00+0000", people=None, messages=None) -> dict:
+def item(conv_id="t_1", updated="2026-03-01T10:00:00+0000", people=None, messages=None) -> dict[str, Any]:
     return {
         "id": conv_id, "updated_time": updated,
         "participants": {"data": people if people is not None else

@@ -11,14 +11,14 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
 def pins(lock: str) -> dict[str, tuple[str, int]]:
     """name -> (version, number of hashes) of every package in a lock file."""
     text = (ROOT / lock).read_text()
-    found = {}
+    found: dict[str, tuple[str, int]] = {}
     for block in re.split(r"\n(?=\S)", text):
         match = re.match(r"([A-Za-z0-9_.\-\[\]]+)==(\S+)", block)
         if match:

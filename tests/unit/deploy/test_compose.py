@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -21,7 +22,7 @@ from services.backfill.settings import BackfillSettings
 from services.webhook.settings import WebhookSettings
 from shared.settings import PUBLISHED_SECRETS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # Debian's docker-compose (`make test` installs it, like Chromium): parses and interpolates the
 # file without a Docker engine.
 DOCKER_COMPOSE = shutil.which("docker-compose") or "docker-compose"
@@ -34,7 +35,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 
 
 @pytest.fixture(scope="module")
-def compose() -> dict:
+def compose() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 ALERTS = {"LeadsyncWebhookFailing", "LeadsyncDeadLetters", "LeadsyncJobStuck",
           "LeadsyncConsumerCircuitOpen", "LeadsyncFallbackScoring", "LeadsyncWebhookGap"}

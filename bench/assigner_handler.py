@@ -34,7 +34,7 @@ def message(i: int, contacts: int) -> ContactScored:
     status = "WON" if score > 95 else "LOST" if score < 4 else "QUALIFIED"
     return ContactScored(
         page_id="BENCH", platform="messenger", contact_id=f"c{i % contacts}",
-        analysis=Analysis(lead_score=score, lead_status=status, confidence=50),  # type: ignore[arg-type]
+        analysis=Analysis(lead_score=score, lead_status=status, confidence=50),
         analyzed_through=T0 + timedelta(seconds=i), message_count=3,
     )
 

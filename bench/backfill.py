@@ -39,7 +39,7 @@ from shared.broker import Publisher, Topology, delete_topology  # noqa: E402
 from shared.crypto import TokenCipher  # noqa: E402
 from shared.messages import BackfillRequested  # noqa: E402
 from shared.settings import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL  # noqa: E402
-from shared.vocabulary import JobKind  # noqa: E402
+from shared.vocabulary import ACTIVE_JOB_STATUSES, JobKind  # noqa: E402
 
 try:
     from tests.fakes.llm import FakeLLM
@@ -143,7 +143,7 @@ async def run_jobs(pool: Any, amqp_url: str, namespace: str, pages: int,
             print(f"  t={next_report:4.0f}s enumerated {sum(r['total'] for r in rows):6d} "
                   f"contacts {contacts:6d} settled {sum(r['settled'] for r in rows):6d}", flush=True)
             next_report += 10
-        if all(r["status"] not in ("PENDING", "IN_PROGRESS") for r in rows):
+        if all(r["status"] not in ACTIVE_JOB_STATUSES for r in rows):
             break
         await asyncio.sleep(0.1)
     wall = time.monotonic() - started

@@ -113,7 +113,7 @@ def _routing_key_from_body(body: bytes, service: str | None) -> str | None:
         items = messages.decode(model, body, batch=body.lstrip().startswith(b"["))
     except DecodeError:
         return None
-    return items[0].routing_key if items else None  # type: ignore[attr-defined]
+    return items[0].routing_key if items else None
 
 
 def replay_headers(headers: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Literal, Self, TypeVar
+from typing import Annotated, ClassVar, Literal, Self, TypeVar
 
 from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,9 +51,13 @@ class BaseServiceSettings(BaseSettings):
                 raise PublishedSecret(field.alias or name)
         return self
 
-    def metrics_port_or(self, default: int) -> int:
+    # Where the service serves /healthz, /readyz and /metrics unless METRICS_PORT says otherwise.
+    DEFAULT_METRICS_PORT: ClassVar[int] = 9100
+
+    @property
+    def health_port(self) -> int:
         """METRICS_PORT when set (0 picks a free port), else the service's default."""
-        return default if self.metrics_port is None else self.metrics_port
+        return self.DEFAULT_METRICS_PORT if self.metrics_port is None else self.metrics_port
 
     def secrets(self) -> list[str]:
         """Every secret value this object holds, for the log redactor."""

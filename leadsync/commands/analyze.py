@@ -55,7 +55,8 @@ def read(path: str) -> TranscriptFile:
 
 
 async def analyse(transcript: TranscriptFile) -> Analysis:
-    from services.analyzer.__main__ import scorer
+    # Imported here: the analyzer (and openai) load only when a transcript is scored.
+    from services.analyzer.service import scorer
     from services.analyzer.settings import AnalyzerSettings
     from shared import logging
     from shared.settings import load

@@ -13,6 +13,7 @@ from services.webhook.api import pages
 from shared.crypto import TokenCipher
 from shared.errors import CommandError
 from shared.settings import GraphSettings, load
+from shared.vocabulary import PipelineMode, values
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add.add_argument("--instagram-account-id")
     add.add_argument("--pipeline", dest="auto_pipeline_id", help="auto pipeline id")
     add.add_argument("--mode", dest="auto_pipeline_mode", default="SKIP_EXISTING",
-                     type=str.upper, choices=["SKIP_EXISTING", "UPDATE_EXISTING"])
+                     type=str.upper, choices=values(PipelineMode))
     add.add_argument("--no-auto-sync", dest="auto_sync", action="store_false")
     add.add_argument("--sync-interval", dest="sync_interval_s", type=int, default=3600,
                      metavar="SECONDS")

@@ -23,6 +23,7 @@ from prometheus_client import Counter
 from services.analyzer import fallback, repository, transcript
 from services.analyzer.coalesce import Coalescer
 from services.analyzer.scorer import Scorer
+from services.analyzer.settings import AnalyzerSettings
 from services.analyzer.transcript import Key
 from shared import job_records, jobs
 from shared.broker import Delivery, Publisher
@@ -53,19 +54,29 @@ log = structlog.get_logger("leadsync.analyzer")
 
 @dataclass(frozen=True)
 class Limits:
-    """The analyzer's tunables, from settings (tests and benchmarks turn them down)."""
+    """The analyzer's tunables, read from its settings (which hold the defaults)."""
 
-    debounce_s: float = 2.0
-    max_messages: int = 60
-    token_budget: int = 3000
+    debounce_s: float
+    max_messages: int
+    token_budget: int
+    # The longest a delivery is held for its analyses (RabbitMQ's consumer timeout is 30 min).
+    hold_s: float
+    # RESCORE items scored at once (the LLM's concurrency): each asks whether its job was
+    # cancelled when its turn comes, so a cancel stops the queued ones.
+    rescore_concurrency: int
     # How long "not cancelled" is believed. 0: ask every time (one primary-key read), so a
     # cancel stops LLM calls for the job's queued items at once; CANCELLED itself is cached.
     cancel_cache_s: float = 0.0
-    # The longest a delivery is held for its analyses (RabbitMQ's consumer timeout is 30 min).
-    hold_s: float = 600.0
-    # RESCORE items scored at once (the LLM's concurrency): each asks whether its job was
-    # cancelled when its turn comes, so a cancel stops the queued ones.
-    rescore_concurrency: int = 16
+
+    @classmethod
+    def from_settings(cls, settings: AnalyzerSettings) -> Limits:
+        return cls(
+            debounce_s=settings.analyzer_debounce_s,
+            max_messages=settings.transcript_max_messages,
+            token_budget=settings.transcript_token_budget,
+            hold_s=settings.analyzer_hold_s,
+            rescore_concurrency=settings.llm_concurrency,
+        )
 
 
 def identified(analysis: Analysis) -> Analysis:
@@ -126,7 +137,7 @@ class Analyzer:
 
     def __init__(
         self, *, pool: asyncpg.Pool, publisher: Publisher, scorer: Scorer,
-        limits: Limits = Limits(), names: NameLookup | None = None,
+        limits: Limits, names: NameLookup | None = None,
     ) -> None:
         self._pool = pool
         self._publisher = publisher

@@ -351,7 +351,8 @@ def recommend(stages: Sequence[Stage], score: int, status: LeadStatus) -> str:
         status, (StageType.LEAD, StageType.IN_PROGRESS))
     for stage in stages:
         if stage.type in wanted and (
-            status in ("WON", "LOST") or stage.lead_score_min <= score <= stage.lead_score_max
+            stage.type in (StageType.WON, StageType.LOST)
+            or stage.lead_score_min <= score <= stage.lead_score_max
         ):
             return stage.name
     return ""

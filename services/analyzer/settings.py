@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 
 from shared.settings import GraphSettings
 
-DEFAULT_METRICS_PORT = 9101
-
 
 class AnalyzerSettings(GraphSettings):
+    DEFAULT_METRICS_PORT: ClassVar[int] = 9101
     # Graph settings and TOKEN_ENCRYPTION_KEY are optional here: they enable best-effort name
     # lookups for contacts first seen through webhooks.
     openai_api_key: SecretStr | None = None

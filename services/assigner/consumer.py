@@ -8,7 +8,7 @@ that item, so the real run makes exactly the moves the dry run reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import asyncpg
@@ -90,6 +90,18 @@ class JobKinds:
                 self._seen.clear()
             self._seen[job_id] = await jobs.info(conn, job_id)
         return self._seen[job_id]
+
+
+@dataclass
+class Assigner:
+    """The assigner's handler: what it keeps between deliveries (stages, job kinds seen)."""
+
+    pool: asyncpg.Pool
+    cache: PipelineCache = field(default_factory=PipelineCache)
+    kinds: JobKinds = field(default_factory=lambda: JobKinds())
+
+    async def handle(self, delivery: Delivery[ContactScored]) -> None:
+        await handle(delivery, pool=self.pool, cache=self.cache, kinds=self.kinds)
 
 
 async def handle(

@@ -59,7 +59,7 @@ class RescoreWalk:
             await repository.record(self.pool, self.job_id, self.worker, {},
                                     [Item(platform, contact) for platform, contact in batch])
             await self.publisher.publish_many([
-                (ConversationUpdated(page_id=self.job["page_id"], platform=platform,  # type: ignore[arg-type]
+                (ConversationUpdated(page_id=self.job["page_id"], platform=platform,
                                      contact_id=contact, origin="backfill", job_id=self.job_id),
                  content_id("rescore", self.job_id, platform, contact))
                 for platform, contact in batch

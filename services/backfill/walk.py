@@ -8,6 +8,7 @@ earlier job one customer at a time. Each Graph page is published, then recorded 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,23 +34,23 @@ CONVERSATIONS = Counter(
 )
 
 
+@dataclass(kw_only=True)
 class JobWalk:
-    def __init__(
-        self, pool: asyncpg.Pool, publisher: Publisher, graph: GraphClient,
-        settings: BackfillSettings, worker: str, job: asyncpg.Record, page: asyncpg.Record,
-        token: str,
-    ) -> None:
-        self.pool = pool
-        self.publisher = publisher
-        self.graph = graph
-        self.settings = settings
-        self.worker = worker
-        self.job_id = str(job["id"])
-        self.job = job
-        self.page = page
-        self.token = token
-        self.instagram: str | None = page["instagram_account_id"]
-        self.own = {page["id"], *([self.instagram] if self.instagram else [])}
+    """One run of a job over the page's conversations, by `worker`, with the page's `token`."""
+
+    pool: asyncpg.Pool
+    publisher: Publisher
+    graph: GraphClient
+    settings: BackfillSettings
+    worker: str
+    job: asyncpg.Record
+    page: asyncpg.Record
+    token: str
+
+    def __post_init__(self) -> None:
+        self.job_id = str(self.job["id"])
+        self.instagram: str | None = self.page["instagram_account_id"]
+        self.own = {self.page["id"], *([self.instagram] if self.instagram else [])}
 
     def platforms(self) -> list[Platform]:
         return ["messenger", "instagram"] if self.instagram else ["messenger"]

@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from services.webhook.app import create_app
-from services.webhook.settings import DEFAULT_METRICS_PORT, WebhookSettings
+from services.webhook.app import SERVER_OPTIONS, create_app
+from services.webhook.settings import WebhookSettings
 from shared import logging
 from shared.runtime import HttpServer, health_app, run
 from shared.settings import load
 
-# uvicorn options of the webhook; bench/baseline_app.py serves its bare app with the same ones.
-SERVER_OPTIONS = {"http": "httptools", "timeout_graceful_shutdown": 10}
 GC_YOUNG_THRESHOLD = 20_000
 
 
@@ -35,7 +33,7 @@ async def main(stop: asyncio.Event) -> None:
     )
     await server.start()
     health = HttpServer(health_app(app.state.checks), host=settings.host,
-                        port=settings.metrics_port_or(DEFAULT_METRICS_PORT))
+                        port=settings.health_port)
     await health.start()
     tune_gc()
     log = logging.get_logger("leadsync.webhook")

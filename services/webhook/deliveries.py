@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import structlog
@@ -19,12 +19,10 @@ from starlette.types import Receive, Scope, Send
 from services.webhook import metrics, signature
 from services.webhook.accounts import InstagramPages
 from services.webhook.boundary import cap_for, read_capped
+from services.webhook.deps import Deps
 from services.webhook.metrics import REJECTED
 from services.webhook.parse import COUNTED_ONLY, Parsed, group, parse
 from shared.errors import DATABASE_ERRORS, BrokerUnavailable
-
-if TYPE_CHECKING:
-    from services.webhook.app import Deps
 
 PATH = "/webhooks/meta"
 MAX_BODY = cap_for(PATH)
@@ -86,7 +84,6 @@ async def _deliver(deps: Deps, scope: Scope, receive: Receive) -> tuple[int, byt
             # Feed changes, dashboard tests, odd shapes: worth a line; receipts are routine.
             log.info("webhook.ignored", object=platform, kinds=parsed.kinds)
         return ACKNOWLEDGED
-    assert deps.batcher is not None and deps.instagram is not None
     try:
         pages = None
         if parsed.platform == "instagram":

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
 from shared.settings import GENERATE_HINT, GraphSettings
 
-DEFAULT_METRICS_PORT = 9100
 MIN_ADMIN_TOKEN = 32
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 class WebhookSettings(GraphSettings):
+    DEFAULT_METRICS_PORT: ClassVar[int] = 9100
     meta_app_secret: SecretStr
     meta_verify_token: SecretStr
     admin_token: SecretStr

@@ -10,17 +10,17 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import aio_pika
 import asyncpg
 
-from services.analyzer.__main__ import consumer, limits, scorer
 from services.analyzer.consumer import Analyzer, NameLookup
+from services.analyzer.service import build
 from services.analyzer.settings import AnalyzerSettings
 from shared import messages
-from shared.broker import Publisher, Topology, declare_topology
-from shared.messages import ContactScored
+from shared.broker import Consumer, Publisher, Topology, declare_topology
+from shared.messages import ContactScored, ConversationUpdated
 
 
 @dataclass
@@ -98,20 +98,19 @@ async def analyzer_running(
         settings_args.update(openai_api_key="sk-test-key-0123456789abcdef",
                              openai_base_url=llm_base_url)
     settings = AnalyzerSettings(**{**settings_args, **overrides})
-    own_publisher = publisher is None
-    publisher = publisher or Publisher(amqp_url, topology)
-    scoring = scorer(settings)
-    analyzer = Analyzer(pool=pool, publisher=publisher, scorer=scoring, limits=limits(settings),
-                        names=names)
-    service = consumer(settings, analyzer)
-    task = asyncio.create_task(service.run())
-    try:
-        async with asyncio.timeout(20):
-            await service.ready.wait()
-        yield analyzer
-    finally:
-        service.stop()
-        await task
-        await scoring.close()
-        if own_publisher:
-            await publisher.close()
+    async with contextlib.AsyncExitStack() as stack:
+        if publisher is None:
+            publisher = Publisher(amqp_url, topology)
+            stack.push_async_callback(publisher.close)
+        # No Graph name lookups unless the test brings its own: a lookup that knows no one.
+        service = await build(settings, stack, pool=pool, publisher=publisher,
+                              names=names or (lambda *_: None))
+        consumer = cast(Consumer[ConversationUpdated], service.consumer)
+        task = asyncio.create_task(consumer.run())
+        try:
+            async with asyncio.timeout(20):
+                await consumer.ready.wait()
+            yield service.analyzer
+        finally:
+            consumer.stop()
+            await task

@@ -11,10 +11,7 @@ from starlette.routing import Mount
 
 from services.webhook.api import contacts, jobs, openapi, pages, pipelines, scores
 from services.webhook.api.auth import AdminAuth
-from services.webhook.api.errors import (
-    InternalErrors,
-    exception_handlers,  # noqa: F401 - re-exported
-)
+from services.webhook.api.errors import InternalErrors
 from services.webhook.api.spec import ApiRoute, link_methods
 
 RESOURCES: list[list[ApiRoute]] = [pages.routes, pipelines.routes, contacts.routes, scores.routes,

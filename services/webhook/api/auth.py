@@ -9,6 +9,7 @@ import time
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.webhook.api.errors import error_response
+from services.webhook.deps import deps_of
 
 SURFACE = "api"
 
@@ -28,7 +29,7 @@ class AdminAuth:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        deps = scope["app"].state.deps
+        deps = deps_of(scope)
         client = client_of(scope)
         wait = deps.throttle.retry_after(client, time.monotonic())
         if wait is not None:

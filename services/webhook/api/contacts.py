@@ -15,6 +15,7 @@ from services.webhook.api.errors import not_found, parse_query
 from services.webhook.api.pipelines import parse_uuid
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import Id, QueryInt, never_null
+from services.webhook.deps import deps_of
 
 MAX_ACTIVITIES = 200
 MAX_LIMIT = 500
@@ -82,12 +83,12 @@ async def get_contact(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID
 
 async def index(request: Request) -> Response:
     query = parse_query(request, ContactQuery)
-    return ApiResponse(await list_contacts(request.app.state.deps.pool, query))
+    return ApiResponse(await list_contacts(deps_of(request).pool, query))
 
 
 async def show(request: Request) -> Response:
     contact_id = parse_uuid(request.path_params["contact_id"], "contact")
-    contact = await get_contact(request.app.state.deps.pool, contact_id)
+    contact = await get_contact(deps_of(request).pool, contact_id)
     if contact is None:
         raise not_found("contact", str(contact_id))
     return ApiResponse(contact)

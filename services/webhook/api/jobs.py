@@ -13,6 +13,7 @@ from services.webhook.api.errors import ApiError, not_found, parse_body, parse_q
 from services.webhook.api.pages import PAGE_ID
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import Id, QueryInt, never_null
+from services.webhook.deps import deps_of
 from shared import job_records
 from shared.errors import BrokerUnavailable
 from shared.messages import BackfillRequested
@@ -64,7 +65,7 @@ class RescoreBody(BaseModel):
 async def _announce(request: Request, job_id: str) -> None:
     """Tell the workers; if RabbitMQ is down the scheduler hands the PENDING job out later."""
     try:
-        await request.app.state.deps.publisher.publish(BackfillRequested(job_id=job_id))
+        await deps_of(request).publisher.publish(BackfillRequested(job_id=job_id))
     except BrokerUnavailable as err:
         log.warning("job.announce_failed", job_id=job_id, error=str(err))
 
@@ -72,7 +73,7 @@ async def _announce(request: Request, job_id: str) -> None:
 async def _start(request: Request, page_id: str, kind: JobKind,
                  retry_of: str | None = None, params: dict[str, Any] | None = None,
                  ) -> tuple[dict[str, Any], bool]:
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     async with pool.acquire() as conn:
         job, created = await job_records.create(conn, page_id, kind, retry_of=retry_of, params=params)
     if created:
@@ -82,7 +83,7 @@ async def _start(request: Request, page_id: str, kind: JobKind,
 
 async def start_backfill(request: Request) -> JSONResponse:
     body = await parse_body(request, BackfillBody)
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     page = await pool.fetchrow(
         "SELECT access_token_enc IS NOT NULL AND token_status = 'ok' AS usable FROM pages WHERE id = $1",
         body.page_id,
@@ -100,7 +101,7 @@ async def start_backfill(request: Request) -> JSONResponse:
 async def start_rescore(request: Request) -> JSONResponse:
     page_id = request.path_params["page_id"]
     body = await parse_body(request, RescoreBody)
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     if await pool.fetchval("SELECT 1 FROM pages WHERE id = $1", page_id) is None:
         raise not_found("page", page_id)
     job, created = await _start(request, page_id, JobKind.RESCORE, params=body.params())
@@ -112,7 +113,7 @@ async def start_rescore(request: Request) -> JSONResponse:
 
 async def get_job(request: Request) -> JSONResponse:
     job_id = request.path_params["job_id"]
-    job = await job_records.get(request.app.state.deps.pool, job_id)
+    job = await job_records.get(deps_of(request).pool, job_id)
     if job is None:
         raise not_found("job", job_id)
     return JSONResponse(job)
@@ -120,7 +121,7 @@ async def get_job(request: Request) -> JSONResponse:
 
 async def page_jobs(request: Request) -> JSONResponse:
     page_id = request.path_params["page_id"]
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     if await pool.fetchval("SELECT 1 FROM pages WHERE id = $1", page_id) is None:
         raise not_found("page", page_id)
     query = parse_query(request, HistoryQuery)
@@ -131,7 +132,7 @@ async def job_items(request: Request) -> JSONResponse:
     """Every settled item of a job (all errors are here, not only the first 100 of `errors`)."""
     job_id = request.path_params["job_id"]
     query = parse_query(request, ItemsQuery)
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     if await job_records.get(pool, job_id) is None:
         raise not_found("job", job_id)
     after = job_records.decode_item_cursor(query.cursor) if query.cursor else None
@@ -143,7 +144,7 @@ async def job_items(request: Request) -> JSONResponse:
 
 async def cancel_job(request: Request) -> JSONResponse:
     job_id = request.path_params["job_id"]
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     job = await job_records.get(pool, job_id)
     if job is None:
         raise not_found("job", job_id)
@@ -158,7 +159,7 @@ async def cancel_job(request: Request) -> JSONResponse:
 
 async def retry_job(request: Request) -> JSONResponse:
     job_id = request.path_params["job_id"]
-    job = await job_records.get(request.app.state.deps.pool, job_id)
+    job = await job_records.get(deps_of(request).pool, job_id)
     if job is None:
         raise not_found("job", job_id)
     if job["status"] not in TERMINAL_JOB_STATUSES:

@@ -14,6 +14,7 @@ from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import ApiError, not_found, parse_body
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import ID_PATTERN, INTEGRAL, Id, Name, Token, never_null
+from services.webhook.deps import deps_of
 from shared.crypto import TokenCipher
 from shared.errors import Conflict, NotFound, StoreError
 from shared.logging import add_secrets
@@ -69,7 +70,7 @@ class PageUpdate(_Body):
 
 
 def _cipher(request: Request) -> TokenCipher:
-    cipher: TokenCipher | None = request.app.state.deps.cipher
+    cipher: TokenCipher | None = deps_of(request).cipher
     if cipher is None:
         raise ApiError(503, "TOKEN_ENCRYPTION_KEY is not set: set it to a Fernet key on the webhook "
                             "service to store page access tokens")
@@ -140,17 +141,17 @@ async def update_page(conn: asyncpg.Connection | asyncpg.Pool, page_id: str,
 async def create(request: Request) -> Response:
     body = await parse_body(request, PageCreate)
     token_enc = _encrypt(request, body.access_token)
-    page = await insert_page(request.app.state.deps.pool, body, token_enc)
+    page = await insert_page(deps_of(request).pool, body, token_enc)
     return ApiResponse(page, status_code=201)
 
 
 async def index(request: Request) -> Response:
-    return ApiResponse({"items": await list_pages(request.app.state.deps.pool)})
+    return ApiResponse({"items": await list_pages(deps_of(request).pool)})
 
 
 async def show(request: Request) -> Response:
     page_id = request.path_params["page_id"]
-    page = await get_page(request.app.state.deps.pool, page_id)
+    page = await get_page(deps_of(request).pool, page_id)
     if page is None:
         raise not_found("page", page_id)
     return ApiResponse(page)
@@ -164,7 +165,7 @@ async def patch(request: Request) -> Response:
     if "access_token" in body.model_fields_set and body.access_token is not None:
         changes["access_token_enc"] = _encrypt(request, body.access_token)
         changes["token_status"] = "ok"  # noqa: S105 - a new token clears an expired one
-    page = await update_page(request.app.state.deps.pool, page_id, changes)
+    page = await update_page(deps_of(request).pool, page_id, changes)
     if page is None:
         raise not_found("page", page_id)
     return ApiResponse(page)

@@ -14,6 +14,7 @@ from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import not_found, parse_body
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import INTEGRAL, Name
+from services.webhook.deps import deps_of
 from shared.errors import Invalid
 from shared.score_ranges import auto_ranges
 from shared.vocabulary import StageType
@@ -126,13 +127,13 @@ async def apply_auto_ranges(conn: asyncpg.Connection, pipeline_id: UUID | str) -
 
 async def create(request: Request) -> Response:
     body = await parse_body(request, PipelineIn)
-    async with request.app.state.deps.pool.acquire() as conn:
+    async with deps_of(request).pool.acquire() as conn:
         pipeline_id = await insert_pipeline(conn, body)
         return ApiResponse(await get_pipeline(conn, pipeline_id), status_code=201)
 
 
 async def index(request: Request) -> Response:
-    rows = await request.app.state.deps.pool.fetch(
+    rows = await deps_of(request).pool.fetch(
         """
         SELECT p.id::text, p.name, p.created_at, count(s.id) AS stage_count
         FROM pipelines p LEFT JOIN stages s ON s.pipeline_id = p.id
@@ -144,7 +145,7 @@ async def index(request: Request) -> Response:
 
 async def show(request: Request) -> Response:
     pipeline_id = parse_uuid(request.path_params["pipeline_id"], "pipeline")
-    pipeline = await get_pipeline(request.app.state.deps.pool, pipeline_id)
+    pipeline = await get_pipeline(deps_of(request).pool, pipeline_id)
     if pipeline is None:
         raise not_found("pipeline", str(pipeline_id))
     return ApiResponse(pipeline)
@@ -152,7 +153,7 @@ async def show(request: Request) -> Response:
 
 async def score_ranges(request: Request) -> Response:
     pipeline_id = parse_uuid(request.path_params["pipeline_id"], "pipeline")
-    async with request.app.state.deps.pool.acquire() as conn:
+    async with deps_of(request).pool.acquire() as conn:
         if not await apply_auto_ranges(conn, pipeline_id):
             raise not_found("pipeline", str(pipeline_id))
         return ApiResponse(await get_pipeline(conn, pipeline_id))

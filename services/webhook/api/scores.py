@@ -15,6 +15,7 @@ from services.webhook.api.errors import not_found, parse_query
 from services.webhook.api.pipelines import parse_uuid
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import QueryInt
+from services.webhook.deps import deps_of
 
 MAX_LIMIT = 500
 BANDS = 10  # deciles: 1-10, 11-20, …, 91-100
@@ -93,7 +94,7 @@ async def calibration(conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID
 async def contact_scores(request: Request) -> Response:
     contact_id = parse_uuid(request.path_params["contact_id"], "contact")
     query = parse_query(request, ScoresQuery)
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     if await pool.fetchval("SELECT 1 FROM contacts WHERE id = $1", contact_id) is None:
         raise not_found("contact", str(contact_id))
     items = await ledger(pool, contact_id, limit=query.limit, include_shadow=query.include_shadow)
@@ -102,7 +103,7 @@ async def contact_scores(request: Request) -> Response:
 
 async def pipeline_calibration(request: Request) -> Response:
     pipeline_id = parse_uuid(request.path_params["pipeline_id"], "pipeline")
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     if await pool.fetchval("SELECT 1 FROM pipelines WHERE id = $1", pipeline_id) is None:
         raise not_found("pipeline", str(pipeline_id))
     return ApiResponse({"pipeline_id": str(pipeline_id), "bands": await calibration(pool, pipeline_id)})

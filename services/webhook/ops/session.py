@@ -22,6 +22,8 @@ import asyncpg
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.webhook.deps import deps_of
+
 COOKIE = "leadsync_ops"
 IDLE_S = 30 * 60
 MAX_AGE_S = 12 * 3600
@@ -130,7 +132,7 @@ class RequireSession:
         if path.startswith(PUBLIC):
             await self.app(scope, receive, send)
             return
-        deps = scope["app"].state.deps
+        deps = deps_of(scope)
         token = deps.settings.admin_token.get_secret_value()
         found = await current(deps.pool, token, cookie_of(scope),
                               touch=not path.startswith(PASSIVE))

@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from services.webhook.api.jobs import RescoreBody
 from services.webhook.api.scores import calibration
 from services.webhook.boundary import ascii_int
+from services.webhook.deps import deps_of
 from services.webhook.ops import actions, queries, screens, session
 from services.webhook.ops.html import layout
 from services.webhook.settings import WebhookSettings
@@ -30,7 +31,7 @@ log = structlog.get_logger("leadsync.webhook.ops")
 
 
 def _settings(request: Request) -> WebhookSettings:
-    settings: WebhookSettings = request.app.state.deps.settings
+    settings: WebhookSettings = deps_of(request).settings
     return settings
 
 
@@ -91,7 +92,7 @@ async def login_form(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    deps = request.app.state.deps
+    deps = deps_of(request)
     client = request.client.host if request.client else "unknown"
     form = await _form(request)
     next_path = _safe_next(_field(form, "next"))
@@ -119,7 +120,7 @@ async def logout(request: Request) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
-    await session.close(request.app.state.deps.pool, session.cookie_of(request.scope))
+    await session.close(deps_of(request).pool, session.cookie_of(request.scope))
     response = RedirectResponse("/ops/login", status_code=303)
     response.delete_cookie(session.COOKIE, path="/ops", secure=_settings(request).secure_cookies,
                            httponly=True, samesite="strict")
@@ -127,7 +128,7 @@ async def logout(request: Request) -> Response:
 
 
 async def pages(request: Request) -> Response:
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     search = request.query_params.get("q", "").strip()[:200]
     page_no = max(_int(request.query_params.get("p"), 1), 1)
     rows, total = await queries.pages(
@@ -151,7 +152,7 @@ def _int(value: str | None, default: int) -> int:
 
 
 async def page_detail(request: Request) -> Response:
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     page_id = request.path_params["page_id"]
     row = await queries.page(pool, page_id)
     if row is None:
@@ -175,7 +176,7 @@ async def sync_pages(request: Request) -> Response:
     back = _safe_next(_field(form, "next"))
     if not ids:
         return RedirectResponse(_with_notice(back, "Select at least one page."), status_code=303)
-    deps = request.app.state.deps
+    deps = deps_of(request)
     outcome = await actions.sync_pages(deps.pool, deps.publisher, ids, kind)
     return RedirectResponse(_with_notice(back, _sync_notice(outcome, kind)), status_code=303)
 
@@ -205,7 +206,7 @@ async def rescore_page(request: Request) -> Response:
         return form
     page_id = request.path_params["page_id"]
     back = _safe_next(_field(form, "next"), f"/ops/pages/{quote(page_id, safe='')}")
-    deps = request.app.state.deps
+    deps = deps_of(request)
     if await queries.page(deps.pool, page_id) is None:
         return RedirectResponse(_with_notice(back, "No such page."), status_code=303)
     version = (_field(form, "prompt_version") or "").strip() or None
@@ -224,14 +225,14 @@ async def cancel_job(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     back = _safe_next(_field(form, "next"))
-    cancelled = await job_records.cancel(request.app.state.deps.pool, request.path_params["job_id"])
+    cancelled = await job_records.cancel(deps_of(request).pool, request.path_params["job_id"])
     notice = "Job cancelled." if cancelled else "That job had already ended."
     return RedirectResponse(_with_notice(back, notice), status_code=303)
 
 
 async def job_items(request: Request) -> Response:
     """A job's FAILED items, PER_ITEMS at a time (jobs.errors holds only the first 100)."""
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     job = await job_records.get(pool, request.path_params["job_id"])
     if job is None:
         return _html(layout("Not found", "<p>No such job.</p>", csrf=_csrf(request)), 404)
@@ -248,7 +249,7 @@ async def progress(request: Request) -> Response:
     each page's last sync and contact count."""
     page_ids = request.query_params.getlist("page")[:200]
     job_ids = [j for j in request.query_params.getlist("job")[:200] if _is_uuid(j)]
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     jobs = await queries.progress(pool, page_ids=page_ids, job_ids=job_ids)
     pages = await queries.page_counters(pool, page_ids) if page_ids else []
     return JSONResponse({"jobs": jobs, "pages": pages}, headers={"Cache-Control": "no-store"})
@@ -263,7 +264,7 @@ def _is_uuid(value: str) -> bool:
 
 
 async def stage_board(request: Request) -> Response:
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     pipelines = await queries.pipelines(pool)
     wanted = request.query_params.get("pipeline", "")
     selected = next((p for p in pipelines if str(p["id"]) == wanted), None)
@@ -277,7 +278,7 @@ async def stage_board(request: Request) -> Response:
 
 
 async def contact(request: Request) -> Response:
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     row = await queries.contact(pool, request.path_params["contact_id"])
     if row is None:
         return _html(layout("Not found", "<p>No such contact.</p>", csrf=_csrf(request)),

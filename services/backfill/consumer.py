@@ -183,8 +183,9 @@ class Worker:
         holds: the watcher keeps it through failed heartbeats)."""
         delay = 1.0
         while True:
-            run = walk.JobWalk(self.pool, self.publisher, self.graph, self.settings, self.worker_id,
-                               job, page, token)
+            run = walk.JobWalk(pool=self.pool, publisher=self.publisher, graph=self.graph,
+                               settings=self.settings, worker=self.worker_id, job=job, page=page,
+                               token=token)
             try:
                 await run.run()
                 return

@@ -23,6 +23,7 @@ from shared import db, logging
 from shared.broker import Delivery
 from shared.messages import Analysis, ContactScored
 from shared.settings import DEFAULT_DATABASE_URL
+from shared.vocabulary import PipelineMode
 
 STAGES = [("New", "LEAD"), ("Warm", "LEAD"), ("Engaged", "LEAD"), ("Qualified", "IN_PROGRESS"),
           ("Negotiation", "IN_PROGRESS"), ("Won", "WON"), ("Lost", "LOST"), ("Archive", "ARCHIVED")]
@@ -51,7 +52,8 @@ async def main(args: argparse.Namespace) -> None:
             "INSERT INTO stages (pipeline_id, name, type, position) VALUES ($1, $2, $3, $4)",
             [(pipeline, n, t, i) for i, (n, t) in enumerate(STAGES)])
         await pool.execute("""INSERT INTO pages (id, name, auto_pipeline_id, auto_pipeline_mode)
-                              VALUES ('BENCH', 'Bench', $1, 'UPDATE_EXISTING')""", pipeline)
+                              VALUES ('BENCH', 'Bench', $1, $2)""", pipeline,
+                              PipelineMode.UPDATE_EXISTING)
         cache = PipelineCache()
         queue = [message(i, args.contacts) for i in range(args.messages)]
         if not args.newest_first:

@@ -7,7 +7,10 @@ from typing import Any
 
 import asyncpg
 
-from shared.vocabulary import JobKind
+from shared.vocabulary import ACTIVE_JOB_STATUSES, JobKind, JobStatus
+
+# The statuses of a job still to finish, as a `$n::text[]` parameter.
+ACTIVE = list(ACTIVE_JOB_STATUSES)
 
 # Columns of `jobs` joined with the `job_progress` view: what the API and `leadsync jobs` show.
 _SELECT = """
@@ -32,6 +35,7 @@ async def create(
         job_id = await conn.fetchval(
             """
             INSERT INTO jobs (page_id, kind, retry_of, params) VALUES ($1, $2, $3::uuid, $4)
+            -- The partial unique index's own predicate, as text: Postgres infers the index from it.
             ON CONFLICT (page_id) WHERE status IN ('PENDING', 'IN_PROGRESS') DO NOTHING
             RETURNING id
             """,
@@ -42,8 +46,7 @@ async def create(
             assert job is not None
             return job, True
         active = await conn.fetchval(
-            "SELECT id FROM jobs WHERE page_id = $1 AND status IN ('PENDING', 'IN_PROGRESS')",
-            page_id,
+            "SELECT id FROM jobs WHERE page_id = $1 AND status = ANY($2::text[])", page_id, ACTIVE
         )
         if active is not None:
             job = await get(conn, str(active))
@@ -58,10 +61,10 @@ async def cancel(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
     try:
         cancelled = await conn.fetchval(
             """
-            UPDATE jobs SET status = 'CANCELLED', completed_at = now(), updated_at = now()
-            WHERE id = $1::uuid AND status IN ('PENDING', 'IN_PROGRESS') RETURNING true
+            UPDATE jobs SET status = $2, completed_at = now(), updated_at = now()
+            WHERE id = $1::uuid AND status = ANY($3::text[]) RETURNING true
             """,
-            job_id,
+            job_id, JobStatus.CANCELLED, ACTIVE,
         )
     except asyncpg.DataError:
         return False  # not a UUID: no such job
@@ -72,10 +75,10 @@ async def fail(conn: asyncpg.Connection | asyncpg.Pool, job_id: str, error: str)
     """FAILED with `error`, unless it has ended already; False then."""
     return bool(await conn.fetchval(
         """
-        UPDATE jobs SET status = 'FAILED', error = $2, completed_at = now(), updated_at = now()
-        WHERE id = $1::uuid AND status IN ('PENDING', 'IN_PROGRESS') RETURNING true
+        UPDATE jobs SET status = $3, error = $2, completed_at = now(), updated_at = now()
+        WHERE id = $1::uuid AND status = ANY($4::text[]) RETURNING true
         """,
-        job_id, error[:1000],
+        job_id, error[:1000], JobStatus.FAILED, ACTIVE,
     ))
 
 
@@ -100,9 +103,9 @@ async def of_page(
 async def recent(conn: asyncpg.Connection | asyncpg.Pool, *, limit: int = 20) -> list[dict[str, Any]]:
     """Active jobs first, then the latest others."""
     rows = await conn.fetch(
-        _SELECT + """ORDER BY (j.status IN ('PENDING', 'IN_PROGRESS')) DESC, j.created_at DESC
+        _SELECT + """ORDER BY (j.status = ANY($2::text[])) DESC, j.created_at DESC
         LIMIT $1""",
-        limit,
+        limit, ACTIVE,
     )
     return [as_dict(r) for r in rows]
 

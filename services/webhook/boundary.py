@@ -20,7 +20,9 @@ from urllib.parse import parse_qsl
 
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, StringConstraints
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from services.webhook.middleware import HttpMiddleware
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -174,16 +176,10 @@ def refusal(path: str, status: int, message: str, **extra: Any) -> Response:
     return PlainTextResponse(message, status_code=status, headers=headers)
 
 
-class InputBoundary:
+class InputBoundary(HttpMiddleware):
     """Reads each request's body under its cap and refuses control characters in any field."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         cap = cap_for(path)
         body = await read_capped(dict(scope["headers"]), receive, cap)

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from services.webhook.middleware import HttpMiddleware
 from shared.errors import Conflict, Invalid, LeadsyncError, NotFound, StoreError
 
 T = TypeVar("T", bound=BaseModel)
@@ -100,17 +101,11 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return response
 
 
-class InternalErrors:
+class InternalErrors(HttpMiddleware):
     """Under /api an unhandled exception is a logged 500 with a request id, never a dropped
     connection or a text page."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def watch(message: Message) -> None:

@@ -16,6 +16,7 @@ from services.webhook.api.pipelines import parse_uuid
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import QueryInt
 from services.webhook.deps import deps_of
+from shared.vocabulary import StageType
 
 MAX_LIMIT = 500
 BANDS = 10  # deciles: 1-10, 11-20, …, 91-100
@@ -58,7 +59,7 @@ async def calibration(conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID
     rows = await conn.fetch(
         """
         WITH c AS (
-            SELECT c.id, CASE WHEN s.type IN ('WON', 'LOST') THEN s.type ELSE 'OPEN' END AS outcome
+            SELECT c.id, CASE WHEN s.type IN ($2, $3) THEN s.type ELSE 'OPEN' END AS outcome
             FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id
             WHERE c.pipeline_id = $1::uuid
         ), ends AS (
@@ -71,11 +72,11 @@ async def calibration(conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID
             FROM scores sc JOIN ends e ON e.id = sc.contact_id
             WHERE NOT sc.shadow AND (e.end_id IS NULL OR sc.id < e.end_id)
         )
-        SELECT band, count(*) AS contacts, count(*) FILTER (WHERE outcome = 'WON') AS won,
-               count(*) FILTER (WHERE outcome = 'LOST') AS lost
+        SELECT band, count(*) AS contacts, count(*) FILTER (WHERE outcome = $2) AS won,
+               count(*) FILTER (WHERE outcome = $3) AS lost
         FROM bands GROUP BY band
         """,
-        str(pipeline_id),
+        str(pipeline_id), StageType.WON, StageType.LOST,
     )
     found = {r["band"]: r for r in rows}
     bands = []

@@ -6,6 +6,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.vocabulary import JobKind
+
 # The latest job of each page with its progress numbers (job_progress is the dashboard view).
 _LATEST_JOB = """
 LEFT JOIN LATERAL (
@@ -219,9 +221,9 @@ async def latest_rescore(pool: asyncpg.Pool, page_id: str) -> asyncpg.Record | N
     return await pool.fetchrow(
         """
         SELECT id, status, params, result, synced_contacts, failed_contacts, error, created_at
-        FROM jobs WHERE page_id = $1 AND kind = 'RESCORE' ORDER BY created_at DESC, id LIMIT 1
+        FROM jobs WHERE page_id = $1 AND kind = $2 ORDER BY created_at DESC, id LIMIT 1
         """,
-        page_id,
+        page_id, JobKind.RESCORE,
     )
 
 

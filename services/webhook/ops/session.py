@@ -20,9 +20,10 @@ from urllib.parse import quote
 
 import asyncpg
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from services.webhook.deps import deps_of
+from services.webhook.middleware import HttpMiddleware
 
 COOKIE = "leadsync_ops"
 IDLE_S = 30 * 60
@@ -118,16 +119,10 @@ def session_of(scope: Scope) -> Session | None:
     return session
 
 
-class RequireSession:
+class RequireSession(HttpMiddleware):
     """Sends a visitor without a live session to the login form (JSON endpoints get 401)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"].removeprefix("/ops")
         if path.startswith(PUBLIC):
             await self.app(scope, receive, send)

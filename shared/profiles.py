@@ -69,13 +69,11 @@ class Profiles:
         max_pending: int = 50_000, on_name: NameSink | None = None,
         retry_after_s: tuple[float, ...] = RETRY_AFTER_S,
     ) -> None:
-        self._pool = pool
-        self._graph = graph
-        self._cipher = cipher
+        self._pool, self._graph, self._cipher = pool, graph, cipher
         self._names = TtlCache(ttl_s, max_size)
         self._tokens = TtlCache(300, 1000)
-        self._miss_ttl = miss_ttl_s
-        self._failure_ttl = failure_ttl_s
+        # How long a name that does not exist, and a lookup that failed, are not asked again.
+        self._miss_ttl, self._failure_ttl = miss_ttl_s, failure_ttl_s
         self._timeout = timeout_s
         self._concurrency = concurrency
         self._max_pending = max_pending

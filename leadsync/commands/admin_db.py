@@ -8,7 +8,8 @@ models and SQL, so they work before any service runs, exactly as `leadsync migra
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,6 +24,19 @@ from shared.settings import BaseServiceSettings
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+
+
+@contextlib.asynccontextmanager
+async def connection(settings: BaseServiceSettings) -> AsyncIterator[asyncpg.Connection]:
+    """One connection to DATABASE_URL, closed after; unreachable is a CommandError."""
+    try:
+        conn = await db.connect(settings.database_url)
+    except DATABASE_ERRORS as err:
+        raise CommandError(f"cannot reach the database: {err}") from None
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 def run(settings: BaseServiceSettings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:

@@ -6,10 +6,11 @@ import argparse
 import asyncio
 from typing import Any
 
+from leadsync.commands import admin_db
 from leadsync.commands import jobs as jobs_command
-from shared import db, job_records
+from shared import job_records
 from shared.broker import Publisher, Topology
-from shared.errors import DATABASE_ERRORS, BrokerUnavailable, CommandError
+from shared.errors import BrokerUnavailable, CommandError
 from shared.messages import BackfillRequested
 from shared.settings import BaseServiceSettings, load
 from shared.vocabulary import JobKind
@@ -43,11 +44,7 @@ async def start(
     settings: BaseServiceSettings, page_id: str, kind: JobKind
 ) -> tuple[dict[str, Any], bool]:
     """Create (or find) the page's job and tell the backfill workers about a new one."""
-    try:
-        conn = await db.connect(settings.database_url)
-    except DATABASE_ERRORS as err:
-        raise CommandError(f"cannot reach the database: {err}") from None
-    try:
+    async with admin_db.connection(settings) as conn:
         page = await conn.fetchrow(
             "SELECT access_token_enc IS NOT NULL AND token_status = 'ok' AS usable "
             "FROM pages WHERE id = $1", page_id)
@@ -57,8 +54,6 @@ async def start(
             raise CommandError(f"page {page_id!r} needs a valid access token first "
                                "(PATCH /api/pages/{id} with access_token)")
         job, created = await job_records.create(conn, page_id, kind)
-    finally:
-        await conn.close()
     if created:
         await announce(settings, job["id"])
     return job, created

@@ -18,8 +18,8 @@ from leadsync.commands import admin_db
 from leadsync.commands import jobs as jobs_command
 from leadsync.commands.backfill import announce
 from services.webhook.api.jobs import RescoreBody
-from shared import db, job_records
-from shared.errors import DATABASE_ERRORS, CommandError
+from shared import job_records
+from shared.errors import CommandError
 from shared.jobs import MOVE_LABELS as LABELS
 from shared.jobs import MOVES
 from shared.settings import BaseServiceSettings, load
@@ -57,16 +57,10 @@ def run(args: argparse.Namespace) -> int:
 async def start(settings: BaseServiceSettings, page_id: str, body: RescoreBody
                 ) -> tuple[dict[str, Any], bool]:
     """Create the page's RESCORE job (or find the same one running) and announce it."""
-    try:
-        conn = await db.connect(settings.database_url)
-    except DATABASE_ERRORS as err:
-        raise CommandError(f"cannot reach the database: {err}") from None
-    try:
+    async with admin_db.connection(settings) as conn:
         if await conn.fetchval("SELECT 1 FROM pages WHERE id = $1", page_id) is None:
             raise CommandError(f"page {page_id!r} not found; add it first (POST /api/pages)")
         job, created = await job_records.create(conn, page_id, JobKind.RESCORE, params=body.params())
-    finally:
-        await conn.close()
     if not created and (job["kind"], job["params"]) != (JobKind.RESCORE, body.params()):
         raise CommandError(f"page {page_id!r} already has an active {job['kind']} job {job['id']}; "
                            "rescore when it has ended")
@@ -76,11 +70,8 @@ async def start(settings: BaseServiceSettings, page_id: str, body: RescoreBody
 
 
 async def _read(settings: BaseServiceSettings, job_id: str) -> dict[str, Any]:
-    conn = await db.connect(settings.database_url)
-    try:
+    async with admin_db.connection(settings) as conn:
         job = await job_records.get(conn, job_id)
-    finally:
-        await conn.close()
     assert job is not None
     return job
 

@@ -29,6 +29,7 @@ from shared import job_records, jobs
 from shared.broker import Delivery, Publisher
 from shared.errors import PermanentError, UnknownVersion
 from shared.messages import Analysis, ChatMessage, ContactScored, ConversationUpdated, Platform
+from shared.text import is_uuid
 from shared.vocabulary import ItemOutcome, Stage
 
 # A name known now, or None (and the name, once looked up, is written to the contact later).
@@ -84,12 +85,6 @@ def identified(analysis: Analysis) -> Analysis:
     return analysis.model_copy(update={"analysis_id": uuid.uuid4().hex})
 
 
-def valid_job_id(job_id: str) -> bool:
-    try:
-        uuid.UUID(job_id)
-    except ValueError:
-        return False
-    return True
 
 
 def _retrieved(task: asyncio.Task[None]) -> None:
@@ -110,7 +105,7 @@ class JobLookup:
         self._seen: dict[str, tuple[float, jobs.JobInfo | None]] = {}
 
     async def __call__(self, job_id: str) -> jobs.JobInfo | None:
-        if not valid_job_id(job_id):
+        if not is_uuid(job_id):
             raise PermanentError(f"job_id {job_id[:80]!r} is not a job id (a UUID)")
         now = time.monotonic()
         cached = self._seen.get(job_id)
@@ -335,7 +330,7 @@ class Analyzer:
         self, delivery: Delivery[ConversationUpdated], err: BaseException
     ) -> None:
         """The delivery limit is reached: record each backfill item FAILED so job counts stay exact."""
-        items = [e for e in delivery.items if e.job_id is not None and valid_job_id(e.job_id)]
+        items = [e for e in delivery.items if e.job_id is not None and is_uuid(e.job_id)]
         if not items:
             return
         reason = f"analysis failed: {str(err) or type(err).__name__}"[:500]

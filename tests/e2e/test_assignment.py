@@ -89,6 +89,15 @@ async def assigner_metrics(logs: str) -> dict[str, float]:
     return totals
 
 
+async def counted(db: asyncpg.Pool, query: str, *args: object, equals: int, what: str) -> None:
+    """Wait until the count `query` returns is `equals`."""
+
+    async def reached() -> bool:
+        return bool(await db.fetchval(query, *args) == equals)
+
+    await eventually(reached, what=what)
+
+
 async def contacts_of(api: httpx.AsyncClient, page: str) -> dict[str, dict[str, Any]]:
     r = await api.get("/api/contacts", params={"page_id": page, "limit": 100})
     assert r.status_code == 200
@@ -147,12 +156,8 @@ async def test_phase_1_a_dozen_contacts_per_page_land_in_their_stages(scenario: 
         (scored(page, c, score, status, T0), None)
         for page in TOKENS for c, (score, status, _, _) in FIRST.items()])
 
-    async def all_placed() -> bool:
-        return await db.fetchval(
-            "SELECT count(*) FROM contacts WHERE analyzed_through = $1 AND stage_id IS NOT NULL",
-            T0) == FIRST_PLACEMENTS
-
-    await eventually(all_placed, what="the first analyses")
+    await counted(db, "SELECT count(*) FROM contacts WHERE analyzed_through = $1 AND stage_id IS NOT NULL",
+                  T0, equals=FIRST_PLACEMENTS, what="the first analyses")
     ranges = (await api.get(f"/api/pipelines/{scenario.pipeline['id']}")).json()["stages"]
     assert [(s["lead_score_min"], s["lead_score_max"]) for s in ranges] == [
         (0, 10), (11, 20), (21, 30), (31, 55), (56, 80), (81, 100), (0, 20), (0, 100)]
@@ -174,11 +179,8 @@ async def test_phase_2_newer_analyses_move_only_in_update_mode_unless_blocked(sc
         (scored(page, c, score, status, T1), None)
         for page in TOKENS for c, (score, status, _, _) in LATER.items()])
 
-    async def all_updated() -> bool:
-        return await db.fetchval(
-            "SELECT count(*) FROM contacts WHERE analyzed_through = $1", T1) == 2 * len(LATER)
-
-    await eventually(all_updated, what="the later analyses")
+    await counted(db, "SELECT count(*) FROM contacts WHERE analyzed_through = $1", T1,
+                  equals=2 * len(LATER), what="the later analyses")
     skip, update = await contacts_of(api, "PAGE_SKIP"), await contacts_of(api, "PAGE_UPDATE")
     assert {c: skip[c]["stage_name"] for c in LATER} == {c: e[2] for c, e in LATER.items()}
     assert {c: update[c]["stage_name"] for c in LATER} == {c: e[3] for c, e in LATER.items()}
@@ -209,11 +211,8 @@ async def test_phase_3_stale_and_repeated_backfill_analyses_change_nothing_and_c
             (scored(page, "c02", 99, "WON", T0 - timedelta(days=1), jobs[page]), None),
             (scored(page, "c03", 25, "CONTACTED", T0, jobs[page]), None))])
 
-    async def jobs_done() -> bool:
-        return await db.fetchval(
-            "SELECT count(*) FROM jobs WHERE status = 'COMPLETED' AND synced_contacts = 2") == 2
-
-    await eventually(jobs_done, what="the jobs")
+    await counted(db, "SELECT count(*) FROM jobs WHERE status = 'COMPLETED' AND synced_contacts = 2",
+                  equals=2, what="the jobs")
     for page in TOKENS:
         after = await contacts_of(api, page)
         for c in ("c02", "c03"):

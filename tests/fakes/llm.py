@@ -71,11 +71,9 @@ class FakeLLM:
         self, *, latency: float = 0.0, script: Iterable[str] = (), responder: Responder | None = None,
         retry_after: float = 0.05, hang_s: float = 30.0, score: int = 72,
     ) -> None:
-        self.latency = latency
+        self.latency, self.hang_s, self.retry_after = latency, hang_s, retry_after
         self.script = collections.deque(script)
         self.responder = responder
-        self.retry_after = retry_after
-        self.hang_s = hang_s
         self.score = score
         self.calls = 0
         self.in_flight = 0

@@ -7,24 +7,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from services.webhook.app import create_app
-from services.webhook.settings import WebhookSettings
+from tests.support.admin_api import admin_client
 from tests.support.backfill import add_page
 
 
 @pytest.fixture
 async def client(clean_db, publisher, service_env) -> AsyncIterator[httpx.AsyncClient]:
-    settings = WebhookSettings(
-        database_url=service_env["DATABASE_URL"], meta_app_secret=service_env["META_APP_SECRET"],
-        meta_verify_token=service_env["META_VERIFY_TOKEN"], admin_token=service_env["ADMIN_TOKEN"],
-        token_encryption_key=service_env["TOKEN_ENCRYPTION_KEY"])
-    app = create_app(settings, publisher=publisher, pool=clean_db)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://api",
-            headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"},
-        ) as c:
-            yield c
+    async with admin_client(service_env, clean_db, publisher) as c:
+        yield c
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.webhook.api.encoding import ApiResponse
-from services.webhook.api.errors import not_found, parse_query
+from services.webhook.api.errors import found, parse_query
 from services.webhook.api.pipelines import parse_uuid
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import Id, QueryInt, never_null
@@ -88,10 +88,7 @@ async def index(request: Request) -> Response:
 
 async def show(request: Request) -> Response:
     contact_id = parse_uuid(request.path_params["contact_id"], "contact")
-    contact = await get_contact(deps_of(request).pool, contact_id)
-    if contact is None:
-        raise not_found("contact", str(contact_id))
-    return ApiResponse(contact)
+    return ApiResponse(found(await get_contact(deps_of(request).pool, contact_id), "contact", contact_id))
 
 
 routes: list[ApiRoute] = [

@@ -24,6 +24,7 @@ from services.webhook.middleware import HttpMiddleware
 from shared.errors import Conflict, Invalid, LeadsyncError, NotFound, StoreError
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 
 log = structlog.get_logger("leadsync.webhook.api")
 
@@ -44,6 +45,13 @@ def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
 
 def not_found(what: str, ident: str) -> NotFound:
     return NotFound(f"{what} {ident!r} not found")
+
+
+def found(row: R | None, what: str, ident: object) -> R:
+    """`row`, or the 404 naming what was asked for."""
+    if row is None:
+        raise not_found(what, str(ident))
+    return row
 
 
 # The HTTP status of each store error; the most specific class is looked up first.

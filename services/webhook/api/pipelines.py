@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.webhook.api.encoding import ApiResponse
-from services.webhook.api.errors import not_found, parse_body
+from services.webhook.api.errors import found, not_found, parse_body
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import INTEGRAL, Name
 from services.webhook.deps import deps_of
@@ -145,10 +145,7 @@ async def index(request: Request) -> Response:
 
 async def show(request: Request) -> Response:
     pipeline_id = parse_uuid(request.path_params["pipeline_id"], "pipeline")
-    pipeline = await get_pipeline(deps_of(request).pool, pipeline_id)
-    if pipeline is None:
-        raise not_found("pipeline", str(pipeline_id))
-    return ApiResponse(pipeline)
+    return ApiResponse(found(await get_pipeline(deps_of(request).pool, pipeline_id), "pipeline", pipeline_id))
 
 
 async def score_ranges(request: Request) -> Response:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, quote, urlencode
 
@@ -21,6 +20,7 @@ from services.webhook.ops import actions, queries, screens, session
 from services.webhook.ops.html import layout
 from services.webhook.settings import WebhookSettings
 from shared import job_records
+from shared.text import is_uuid
 from shared.vocabulary import JobKind
 
 PER_PAGE = 20
@@ -248,19 +248,13 @@ async def progress(request: Request) -> Response:
     """JSON for the live parts: the latest job of each `page` and each `job` asked for, and
     each page's last sync and contact count."""
     page_ids = request.query_params.getlist("page")[:200]
-    job_ids = [j for j in request.query_params.getlist("job")[:200] if _is_uuid(j)]
+    job_ids = [j for j in request.query_params.getlist("job")[:200] if is_uuid(j)]
     pool = deps_of(request).pool
     jobs = await queries.progress(pool, page_ids=page_ids, job_ids=job_ids)
     pages = await queries.page_counters(pool, page_ids) if page_ids else []
     return JSONResponse({"jobs": jobs, "pages": pages}, headers={"Cache-Control": "no-store"})
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 async def stage_board(request: Request) -> Response:

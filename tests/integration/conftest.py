@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
+import asyncpg
 import pytest
 
-from shared.broker import Topology
+from shared.broker import Publisher, Topology
+from tests.support.analyzer import purge, watching
 from tests.support.topology import private_topology
 
 
@@ -16,3 +19,16 @@ async def topology(amqp_url: str, namespace: str) -> AsyncIterator[Topology]:
     publishes reaches another test's consumers."""
     async with private_topology(amqp_url, namespace) as topo:
         yield topo
+
+
+@pytest.fixture
+async def analyzer_env(amqp_url: str, topology: Topology, pool: asyncpg.Pool,
+                       database_url: str) -> AsyncIterator[dict[str, Any]]:
+    """What an analyzer test runs against: its namespace emptied, a publisher, a watcher of
+    contact.scored."""
+    await purge(amqp_url, topology)
+    publisher = Publisher(amqp_url, topology)
+    async with watching(amqp_url, topology) as watcher:
+        yield {"amqp_url": amqp_url, "topology": topology, "pool": pool,
+               "database_url": database_url, "publisher": publisher, "watcher": watcher}
+    await publisher.close()

@@ -7,8 +7,8 @@ import pytest
 from services.assigner.consumer import handle
 from services.assigner.pipelines import PipelineCache
 from shared.broker import Delivery
-from tests.integration.test_assigner import make_page, make_pipeline, scored
 from tests.support.admin_api import admin_client
+from tests.support.assigner import make_page, make_pipeline, scored
 
 
 @pytest.fixture

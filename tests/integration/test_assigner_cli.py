@@ -6,7 +6,7 @@ from services.assigner.consumer import handle
 from services.assigner.pipelines import PipelineCache
 from shared.broker import Delivery
 from shared.crypto import TokenCipher
-from tests.integration.test_assigner import PAGE, scored
+from tests.support.assigner import PAGE, scored
 from tests.support.cli import leadsync
 
 TOKEN = "EAAcliTOKEN0123456789abcdefghij"

@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from services.assigner.consumer import JobKinds
 from services.assigner.pipelines import PipelineCache
 from shared.messages import Analysis, ScoreSignal
-from tests.integration.test_assigner import PAGE, T0, deliver, make_page, make_pipeline, scored, state
+from tests.support.assigner import PAGE, T0, deliver, make_page, make_pipeline, scored, state
 
 
 async def ledger(pool: asyncpg.Pool, contact: str) -> list[asyncpg.Record]:

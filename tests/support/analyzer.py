@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import aio_pika
@@ -20,7 +22,8 @@ from services.analyzer.service import build
 from services.analyzer.settings import AnalyzerSettings
 from shared import messages
 from shared.broker import Consumer, Publisher, Topology, declare_topology
-from shared.messages import ContactScored, ConversationUpdated
+from shared.messages import ChatMessage, ContactScored, ConversationUpdated
+from tests.support.topology import queue_depth
 
 
 @dataclass
@@ -114,3 +117,40 @@ async def analyzer_running(
         finally:
             consumer.stop()
             await task
+
+
+# What the analyzer integration tests share: events of one conversation, running the analyzer
+# on the `analyzer_env` fixture (tests/integration/conftest.py), jobs to settle.
+T0 = datetime.now(UTC) - timedelta(minutes=30)
+
+
+def run(analyzer_env, **kwargs):
+    return analyzer_running(pool=analyzer_env["pool"], database_url=analyzer_env["database_url"],
+                            amqp_url=analyzer_env["amqp_url"], topology=analyzer_env["topology"], **kwargs)
+
+
+def uid(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def event(contact: str, *texts: str, page: str = "P1", start: int = 0, job_id: str | None = None,
+          origin: str = "webhook", name: str | None = "Ana", from_page: bool = False,
+          **msg: object) -> ConversationUpdated:
+    return ConversationUpdated(
+        page_id=page, platform="messenger", contact_id=contact, contact_name=name,
+        origin=origin, job_id=job_id,
+        messages=[ChatMessage(mid=f"{contact}_m{start + i}", text=t, from_page=from_page,
+                              sent_at=T0 + timedelta(seconds=start + i), **msg)
+                  for i, t in enumerate(texts)],
+    )
+
+
+async def queue_empty(analyzer_env) -> bool:
+    return await queue_depth(analyzer_env["amqp_url"], analyzer_env["topology"].queue("analyzer")) == 0
+
+
+async def new_job(pool, page: str, status: str = "IN_PROGRESS") -> str:
+    await pool.execute("INSERT INTO pages (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING", page)
+    return str(await pool.fetchval(
+        "INSERT INTO jobs (page_id, kind, status, started_at) VALUES ($1, 'FULL', $2, now()) "
+        "RETURNING id", page, status))

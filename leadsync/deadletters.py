@@ -18,7 +18,7 @@ from shared.errors import DeadLetterError, DecodeError
 # Headers that describe a failure, not the message: stripped before a replay.
 _FAILURE_HEADERS = ("x-death", "x-delivery-count", "x-first-death-", "x-last-death-", "x-leadsync-")
 # What each queue consumes, to recover a routing key from the body when no header holds it.
-_MODELS: dict[str, type[messages._Wire]] = {
+_MODELS: dict[str, type[messages.WireMessage]] = {
     "analyzer": messages.ConversationUpdated,
     "assigner": messages.ContactScored,
     "backfill": messages.BackfillRequested,

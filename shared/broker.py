@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import aio_pika
 import aiormq
@@ -25,6 +25,8 @@ from prometheus_client import Counter, Histogram
 from shared import messages, retry
 from shared.circuit import Circuit
 from shared.errors import BrokerUnavailable, DeadLettered, PermanentError, PublishNotConfirmed
+from shared.headers import header_int
+from shared.messages import WireMessage
 
 DELIVERY_LIMIT = 5
 # One AMQP message carries at most this many events (DESIGN §4); larger deliveries are split.
@@ -171,24 +173,23 @@ _CONNECTION_ERRORS = (
 
 
 def build_message(
-    item: messages._Wire | list[messages._Wire],
+    item: WireMessage | Sequence[WireMessage],
     *,
     message_id: str | None = None,
-    headers: dict[str, Any] | None = None,
+    headers: Mapping[str, Any] | None = None,
 ) -> aio_pika.Message:
-    """An AMQP message of the contract: JSON, persistent, deterministic id, header v."""
-    batch = isinstance(item, list)
-    sample = item[0] if batch and item else item
-    all_headers: dict[str, Any] = {"v": type(sample).SCHEMA_VERSION}
+    """An AMQP message of the contract: JSON, persistent, deterministic id, header v; a sequence
+    is one batch message (header batch=true) of messages of one type."""
+    batch = not isinstance(item, WireMessage)
+    items: Sequence[WireMessage] = item if not isinstance(item, WireMessage) else (item,)
+    all_headers: dict[str, Any] = {"v": type(items[0]).SCHEMA_VERSION if items else 1}
     if batch:
         all_headers["batch"] = True
     if headers:
         all_headers.update(headers)
     if message_id is None:
-        if batch:
-            message_id = messages.content_id([messages.message_id(m) for m in item])  # type: ignore[union-attr]
-        else:
-            message_id = messages.message_id(item)  # type: ignore[arg-type]
+        message_id = (messages.content_id([messages.message_id(m) for m in items]) if batch
+                      else messages.message_id(items[0]))
     return aio_pika.Message(
         body=messages.encode(item),
         content_type="application/json",
@@ -197,6 +198,17 @@ def build_message(
         headers=all_headers,
         timestamp=datetime.now(UTC),
     )
+
+
+class MessagePublisher(Protocol):
+    """What code that publishes needs of a publisher: `Publisher`, or a test's stand-in."""
+
+    async def publish(self, message: WireMessage, *, routing_key: str | None = None,
+                      message_id: str | None = None, headers: Mapping[str, Any] | None = None) -> None: ...
+
+    async def publish_batch(self, batch: Sequence[WireMessage], *, routing_key: str | None = None,
+                            message_id: str | None = None,
+                            headers: Mapping[str, Any] | None = None) -> None: ...
 
 
 class Publisher:
@@ -248,19 +260,30 @@ class Publisher:
 
     async def publish(
         self,
-        item: messages._Wire | list[messages._Wire],
+        message: WireMessage,
         *,
         routing_key: str | None = None,
         message_id: str | None = None,
-        headers: dict[str, Any] | None = None,
+        headers: Mapping[str, Any] | None = None,
     ) -> None:
-        """Publish one message (or one batch) and return once RabbitMQ confirmed it."""
-        if routing_key is None:
-            sample = item[0] if isinstance(item, list) else item
-            routing_key = sample.routing_key  # type: ignore[attr-defined]
-        await self.publish_raw(
-            build_message(item, message_id=message_id, headers=headers), routing_key
-        )
+        """Publish one message to its routing key (or `routing_key`); return once confirmed."""
+        await self.publish_raw(build_message(message, message_id=message_id, headers=headers),
+                               routing_key or message.routing_key)
+
+    async def publish_batch(
+        self,
+        batch: Sequence[WireMessage],
+        *,
+        routing_key: str | None = None,
+        message_id: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Publish messages of one type as one batch message, to the first one's routing key (or
+        `routing_key`); return once confirmed."""
+        if not batch:
+            return
+        await self.publish_raw(build_message(batch, message_id=message_id, headers=headers),
+                               routing_key or batch[0].routing_key)
 
     async def publish_raw(self, message: aio_pika.Message, routing_key: str) -> None:
         exchange = await self._ensure()
@@ -288,11 +311,14 @@ class Publisher:
         PUBLISH_SECONDS.observe(time.perf_counter() - started)
 
     async def publish_many(
-        self, items: Sequence[tuple[messages._Wire | list[messages._Wire], str | None]]
+        self, items: Sequence[tuple[WireMessage | Sequence[WireMessage], str | None]]
     ) -> None:
-        """Publish concurrently and wait for every confirm; raises if any was not confirmed."""
+        """Publish messages (a sequence: one batch message) concurrently, each with its message
+        id (None: its default), and wait for every confirm; raises if any was not confirmed."""
         results = await asyncio.gather(
-            *(self.publish(item, message_id=mid) for item, mid in items), return_exceptions=True
+            *(self.publish(item, message_id=mid) if isinstance(item, WireMessage)
+              else self.publish_batch(item, message_id=mid) for item, mid in items),
+            return_exceptions=True,
         )
         for result in results:
             if isinstance(result, BaseException):
@@ -308,7 +334,7 @@ class Publisher:
             await self._drop()
 
 
-M = TypeVar("M", bound=messages._Wire)
+M = TypeVar("M", bound=WireMessage)
 
 
 @dataclass
@@ -471,14 +497,14 @@ class Consumer(Generic[M]):
     def _decode(self, message: AbstractIncomingMessage, headers: dict[str, Any],
                 state: retry.RetryState) -> Delivery[M]:
         try:
-            version = int(headers.get("v", 1))
-        except (TypeError, ValueError):
+            version = header_int(headers, "v", default=1)
+        except ValueError:
             raise PermanentError("header v is not a number") from None
         items = messages.decode(
             self._model, message.body, version=version, batch=bool(headers.get("batch"))
         )
         # Quorum queues count earlier deliveries in x-delivery-count (absent the first time).
-        count = int(headers.get("x-delivery-count", 0) or 0) + 1
+        count = header_int(headers, "x-delivery-count") + 1
         return Delivery(items, message.message_id, count, headers, attempt=state.attempt + 1)
 
     async def _settle(self, message: AbstractIncomingMessage) -> None:
@@ -615,7 +641,7 @@ class Consumer(Generic[M]):
             # Kept so `leadsync dlq replay` can send it back where it was going.
             "x-leadsync-routing-key": state.routing_key or message.routing_key or "",
             "x-leadsync-failed-at": datetime.now(UTC).isoformat(),
-            "x-leadsync-deliveries": int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1,
+            "x-leadsync-deliveries": _deliveries(message),
         })
         try:
             channel = await self._side_channel()
@@ -650,3 +676,11 @@ async def _settle_safely(op: Awaitable[Any]) -> None:
         await op
     except _CONNECTION_ERRORS as err:
         log.warning("message.settle_failed", error=type(err).__name__)
+
+
+def _deliveries(message: AbstractIncomingMessage) -> int:
+    """Deliveries of the message so far, this one included (quorum queues count the earlier ones)."""
+    try:
+        return header_int(message.headers, "x-delivery-count") + 1
+    except ValueError:
+        return 1

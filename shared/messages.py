@@ -40,9 +40,6 @@ class WireMessage(BaseModel):
         return self.ROUTING_KEY
 
 
-_Wire = WireMessage  # the name shared/broker.py still uses
-
-
 class ChatMessage(WireMessage):
     mid: str = Field(min_length=1, max_length=512)
     from_page: bool = False

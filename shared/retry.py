@@ -24,6 +24,7 @@ import aiormq
 import asyncpg
 
 from shared.errors import BrokerUnavailable, PermanentError, RetryableError
+from shared.headers import header_int, header_text
 
 # Delay queues, one per backoff step: 1 s doubling to 5 min.
 STEPS_S: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 300)
@@ -114,15 +115,15 @@ class RetryState:
         try:
             first = headers.get(FIRST_FAILURE)
             return cls(
-                attempt=int(headers.get(ATTEMPT, 0) or 0),
-                first_failure=int(first) / 1000 if first is not None else None,
-                same_error=int(headers.get(SAME_ERROR, 0) or 0),
-                last_error=_text(headers.get(LAST_ERROR)) or "",
-                routing_key=_text(headers.get(ROUTING_KEY)),
-                dead_reason=_text(headers.get(DEAD_REASON)) or "",
-                dead_type=_text(headers.get(DEAD_TYPE)) or "",
+                attempt=header_int(headers, ATTEMPT),
+                first_failure=header_int(headers, FIRST_FAILURE) / 1000 if first is not None else None,
+                same_error=header_int(headers, SAME_ERROR),
+                last_error=header_text(headers, LAST_ERROR) or "",
+                routing_key=header_text(headers, ROUTING_KEY),
+                dead_reason=header_text(headers, DEAD_REASON) or "",
+                dead_type=header_text(headers, DEAD_TYPE) or "",
             )
-        except (TypeError, ValueError):
+        except ValueError:
             return _FRESH
 
     def headers(self) -> dict[str, Any]:
@@ -139,12 +140,6 @@ class RetryState:
 
 
 _FRESH = RetryState()
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    return str(value) if value else None
 
 
 Action = Literal["retry", "dead"]

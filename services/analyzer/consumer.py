@@ -163,7 +163,7 @@ class Analyzer:
                 raise task.exception()  # type: ignore[misc]
         if pending:
             later = [e for e, t in zip(delivery.items, tasks, strict=True) if t in pending]
-            await self._publisher.publish(later if len(later) > 1 else later[0])
+            await self._publisher.publish_many([(later if len(later) > 1 else later[0], None)])
             EVENTS.labels("deferred").inc(len(later))
             log.info("delivery.deferred", events=len(later), held_s=self._limits.hold_s)
 

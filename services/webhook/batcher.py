@@ -14,7 +14,7 @@ import contextlib
 import time
 
 from services.webhook.metrics import BATCH_ITEMS, PUBLISH_SECONDS
-from shared.broker import MAX_EVENTS_PER_MESSAGE, Publisher
+from shared.broker import MAX_EVENTS_PER_MESSAGE, MessagePublisher
 from shared.errors import BrokerUnavailable
 from shared.messages import ConversationUpdated, content_id
 
@@ -26,7 +26,7 @@ class ConfirmBatcher:
     """`await submit(events)` returns once every event is confirmed, or raises the broker error."""
 
     def __init__(
-        self, publisher: Publisher, *, max_items: int = 1000, max_inflight: int = 2
+        self, publisher: MessagePublisher, *, max_items: int = 1000, max_inflight: int = 2
     ) -> None:
         self._publisher = publisher
         self._max_items = max_items
@@ -127,7 +127,7 @@ class ConfirmBatcher:
             item, message_id = events[0]
             await self._publisher.publish(item, routing_key=routing_key, message_id=message_id)
             return
-        await self._publisher.publish(
+        await self._publisher.publish_batch(
             [item for item, _ in events],
             routing_key=routing_key,
             message_id=content_id([message_id for _, message_id in events]),

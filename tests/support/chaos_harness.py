@@ -166,11 +166,14 @@ class Supervisor:
         log.close()
         return Service(name, proc, path)
 
+    def stopping(self) -> bool:
+        return self._stopping
+
     async def _watch(self, name: str) -> None:
-        while not self._stopping:
+        while not self.stopping():
             service = self.services[name]
             await service.proc.wait()
-            if self._stopping:
+            if self.stopping():  # set while this one waited
                 return
             await asyncio.sleep(0.3)
             restarted = await self._spawn(name, service.log_path)

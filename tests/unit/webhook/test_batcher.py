@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from services.webhook.batcher import ConfirmBatcher
+from shared.broker import MessagePublisher
 from shared.errors import BrokerUnavailable
-from shared.messages import ChatMessage, ConversationUpdated
+from shared.messages import ChatMessage, ConversationUpdated, WireMessage
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -27,11 +30,24 @@ class GatedPublisher:
         self.gate = asyncio.Event()
         self.fail = fail
 
-    async def publish(self, item, *, routing_key, message_id):
-        self.calls.append((routing_key, item, message_id))
+    async def publish(self, message: WireMessage, *, routing_key: str | None = None,
+                      message_id: str | None = None, headers: Mapping[str, Any] | None = None) -> None:
+        await self._record(routing_key, message, message_id)
+
+    async def publish_batch(self, batch: Sequence[WireMessage], *, routing_key: str | None = None,
+                            message_id: str | None = None,
+                            headers: Mapping[str, Any] | None = None) -> None:
+        await self._record(routing_key, list(batch), message_id)
+
+    async def _record(self, routing_key: str | None, item: object, message_id: str | None) -> None:
+        self.calls.append((routing_key or "", item, message_id or ""))
         await self.gate.wait()
         if self.fail:
             raise BrokerUnavailable("RabbitMQ is unreachable: ConnectionRefusedError")
+
+
+def as_publisher(fake: GatedPublisher) -> MessagePublisher:
+    return fake  # mypy fails here when the stand-in drifts from the publisher's protocol
 
 
 async def settle() -> None:
@@ -41,7 +57,7 @@ async def settle() -> None:
 
 async def test_requests_waiting_on_busy_slots_share_one_batch_per_routing_key():
     publisher = GatedPublisher()
-    batcher = ConfirmBatcher(publisher, max_inflight=1)
+    batcher = ConfirmBatcher(as_publisher(publisher), max_inflight=1)
     batcher.start()
     first = asyncio.create_task(batcher.submit([event(0)]))
     await settle()
@@ -60,7 +76,7 @@ async def test_requests_waiting_on_busy_slots_share_one_batch_per_routing_key():
 
 async def test_a_failed_publish_fails_every_request_in_it():
     publisher = GatedPublisher(fail=True)
-    batcher = ConfirmBatcher(publisher, max_inflight=1)
+    batcher = ConfirmBatcher(as_publisher(publisher), max_inflight=1)
     batcher.start()
     waiting = [asyncio.create_task(batcher.submit([event(n)])) for n in range(3)]
     await settle()
@@ -72,7 +88,7 @@ async def test_a_failed_publish_fails_every_request_in_it():
 
 async def test_close_answers_every_waiting_request_first():
     publisher = GatedPublisher()
-    batcher = ConfirmBatcher(publisher, max_inflight=1)
+    batcher = ConfirmBatcher(as_publisher(publisher), max_inflight=1)
     batcher.start()
     waiting = [asyncio.create_task(batcher.submit([event(n)])) for n in range(4)]
     await settle()
@@ -91,7 +107,7 @@ async def test_batch_ids_are_deterministic(size):
     for _ in range(2):
         publisher = GatedPublisher()
         publisher.gate.set()
-        batcher = ConfirmBatcher(publisher, max_inflight=1)
+        batcher = ConfirmBatcher(as_publisher(publisher), max_inflight=1)
         batcher.start()
         await batcher.submit([event(n) for n in range(size)])
         await batcher.close()

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from leadsync.sim.graph import SimGraph, serving  # noqa: E402
-from shared import db, job_records  # noqa: E402
+from shared import db, job_admin  # noqa: E402
 from shared.broker import Publisher, Topology, delete_topology  # noqa: E402
 from shared.crypto import TokenCipher  # noqa: E402
 from shared.messages import BackfillRequested  # noqa: E402
@@ -125,7 +125,7 @@ async def run_jobs(pool: Any, amqp_url: str, namespace: str, pages: int,
     job_ids = []
     async with pool.acquire() as conn:
         for i in range(pages):
-            job, _ = await job_records.create(conn, f"BENCH{i}", JobKind.FULL)
+            job, _ = await job_admin.create(conn, f"BENCH{i}", JobKind.FULL)
             job_ids.append(job["id"])
     await publisher.publish_many([(BackfillRequested(job_id=j), None) for j in job_ids])
     await publisher.close()

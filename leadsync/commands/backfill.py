@@ -8,7 +8,7 @@ from typing import Any
 
 from leadsync.commands import admin_db
 from leadsync.commands import jobs as jobs_command
-from shared import job_records
+from shared import job_admin
 from shared.broker import Publisher, Topology
 from shared.errors import BrokerUnavailable, CommandError
 from shared.messages import BackfillRequested
@@ -53,7 +53,7 @@ async def start(
         if not page["usable"]:
             raise CommandError(f"page {page_id!r} needs a valid access token first "
                                "(PATCH /api/pages/{id} with access_token)")
-        job, created = await job_records.create(conn, page_id, kind)
+        job, created = await job_admin.create(conn, page_id, kind)
     if created:
         await announce(settings, job["id"])
     return job, created

@@ -14,7 +14,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from shared import db, job_records
+from shared import db, job_admin
 from shared.errors import DATABASE_ERRORS, CommandError
 from shared.settings import BaseServiceSettings, load
 from shared.vocabulary import ACTIVE_JOB_STATUSES
@@ -64,9 +64,9 @@ async def show(database_url: str, *, watch: bool, limit: int = 20,
 
 async def _load(pool: asyncpg.Pool, limit: int, job_ids: Sequence[str]) -> list[dict[str, Any]]:
     if job_ids:
-        found = [await job_records.get(pool, j) for j in job_ids]
+        found = [await job_admin.get(pool, j) for j in job_ids]
         return [j for j in found if j is not None]
-    return await job_records.recent(pool, limit=limit)
+    return await job_admin.recent(pool, limit=limit)
 
 
 def render(jobs: list[dict[str, Any]]) -> Table | Group:

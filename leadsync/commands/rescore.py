@@ -18,11 +18,11 @@ from leadsync.commands import admin_db
 from leadsync.commands import jobs as jobs_command
 from leadsync.commands.backfill import announce
 from services.webhook.api.jobs import RescoreBody
-from shared import job_records
+from shared import job_admin
 from shared.errors import CommandError
-from shared.jobs import MOVE_LABELS as LABELS
-from shared.jobs import MOVES
 from shared.settings import BaseServiceSettings, load
+from shared.settlement import MOVE_LABELS as LABELS
+from shared.settlement import MOVES
 from shared.vocabulary import JobKind, JobStatus
 
 
@@ -60,7 +60,7 @@ async def start(settings: BaseServiceSettings, page_id: str, body: RescoreBody
     async with admin_db.connection(settings) as conn:
         if await conn.fetchval("SELECT 1 FROM pages WHERE id = $1", page_id) is None:
             raise CommandError(f"page {page_id!r} not found; add it first (POST /api/pages)")
-        job, created = await job_records.create(conn, page_id, JobKind.RESCORE, params=body.params())
+        job, created = await job_admin.create(conn, page_id, JobKind.RESCORE, params=body.params())
     if not created and (job["kind"], job["params"]) != (JobKind.RESCORE, body.params()):
         raise CommandError(f"page {page_id!r} already has an active {job['kind']} job {job['id']}; "
                            "rescore when it has ended")
@@ -71,7 +71,7 @@ async def start(settings: BaseServiceSettings, page_id: str, body: RescoreBody
 
 async def _read(settings: BaseServiceSettings, job_id: str) -> dict[str, Any]:
     async with admin_db.connection(settings) as conn:
-        job = await job_records.get(conn, job_id)
+        job = await job_admin.get(conn, job_id)
     assert job is not None
     return job
 

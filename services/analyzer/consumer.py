@@ -25,7 +25,7 @@ from services.analyzer.coalesce import Coalescer
 from services.analyzer.scorer import Scorer
 from services.analyzer.settings import AnalyzerSettings
 from services.analyzer.transcript import Key
-from shared import job_records, jobs
+from shared import job_admin, settlement
 from shared.broker import Delivery, Publisher
 from shared.errors import PermanentError, UnknownVersion
 from shared.messages import Analysis, ChatMessage, ContactScored, ConversationUpdated, Platform
@@ -102,23 +102,23 @@ class JobLookup:
     def __init__(self, pool: asyncpg.Pool, ttl_s: float) -> None:
         self._pool = pool
         self._ttl = ttl_s
-        self._seen: dict[str, tuple[float, jobs.JobInfo | None]] = {}
+        self._seen: dict[str, tuple[float, settlement.JobInfo | None]] = {}
 
-    async def __call__(self, job_id: str) -> jobs.JobInfo | None:
+    async def __call__(self, job_id: str) -> settlement.JobInfo | None:
         if not is_uuid(job_id):
             raise PermanentError(f"job_id {job_id[:80]!r} is not a job id (a UUID)")
         now = time.monotonic()
         cached = self._seen.get(job_id)
         if cached is not None and (cached[0] > now or (cached[1] and cached[1].status == "CANCELLED")):
             return cached[1]
-        job = await jobs.info(self._pool, job_id)
+        job = await settlement.info(self._pool, job_id)
         if len(self._seen) > 10_000:
             self._seen.clear()
         self._seen[job_id] = (now + self._ttl, job)
         return job
 
 
-def _skipped(job: jobs.JobInfo | None) -> bool:
+def _skipped(job: settlement.JobInfo | None) -> bool:
     """True (counted and logged) for an event of a cancelled job."""
     if job is None or job.status != "CANCELLED":
         return False
@@ -251,7 +251,7 @@ class Analyzer:
                  fallback=analysis.used_fallback, events=len(events), messages=len(history),
                  page_id=key.page_id, contact_id=key.contact_id)
 
-    async def _rescore(self, key: Key, event: ConversationUpdated, job: jobs.JobInfo) -> None:
+    async def _rescore(self, key: Key, event: ConversationUpdated, job: settlement.JobInfo) -> None:
         """A RESCORE job's item: score the stored transcript again and publish it for placement.
 
         A dry run leaves the conversation's recorded analysis alone: only its job hears of it.
@@ -272,7 +272,7 @@ class Analyzer:
                                                 version=job.prompt_version)
         except UnknownVersion as err:
             # Every item of the job would fail alike: the job fails once, with the reason.
-            await job_records.fail(self._pool, event.job_id, str(err))
+            await job_admin.fail(self._pool, event.job_id, str(err))
             log.warning("rescore.failed", error=str(err))
             return
         analysis = identified(analysis)
@@ -324,7 +324,7 @@ class Analyzer:
             return
         async with self._pool.acquire() as conn, conn.transaction():
             for job_id in sorted(job_ids):
-                await jobs.settle_item(conn, job_id, key.platform, key.contact_id, ItemOutcome.SYNCED)
+                await settlement.settle_item(conn, job_id, key.platform, key.contact_id, ItemOutcome.SYNCED)
 
     async def on_final_failure(
         self, delivery: Delivery[ConversationUpdated], err: BaseException
@@ -337,5 +337,5 @@ class Analyzer:
         async with self._pool.acquire() as conn, conn.transaction():
             for e in items:
                 assert e.job_id is not None
-                await jobs.settle_item(conn, e.job_id, e.platform, e.contact_id, ItemOutcome.FAILED,
+                await settlement.settle_item(conn, e.job_id, e.platform, e.contact_id, ItemOutcome.FAILED,
                                        error=reason)

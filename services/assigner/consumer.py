@@ -18,7 +18,7 @@ from prometheus_client import Counter, Gauge
 from services.assigner import ledger, repository
 from services.assigner.pipelines import PipelineCache
 from services.assigner.stages import Decision, best_stage, move_kind, place
-from shared import jobs
+from shared import settlement
 from shared.broker import Delivery
 from shared.errors import PermanentError
 from shared.messages import ContactScored
@@ -80,15 +80,15 @@ class JobKinds:
     """Each job's kind and parameters (they never change), read once per process."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, jobs.JobInfo | None] = {}
+        self._seen: dict[str, settlement.JobInfo | None] = {}
 
-    async def __call__(self, conn: asyncpg.Connection, job_id: str | None) -> jobs.JobInfo | None:
+    async def __call__(self, conn: asyncpg.Connection, job_id: str | None) -> settlement.JobInfo | None:
         if job_id is None:
             return None
         if job_id not in self._seen:
             if len(self._seen) > 10_000:
                 self._seen.clear()
-            self._seen[job_id] = await jobs.info(conn, job_id)
+            self._seen[job_id] = await settlement.info(conn, job_id)
         return self._seen[job_id]
 
 
@@ -121,8 +121,8 @@ async def handle(
                              key=lambda p: (p[0].job_id or "", p[0].platform, p[0].contact_id))
             for msg, outcome in settled:
                 if msg.job_id:
-                    await jobs.settle_item(conn, msg.job_id, msg.platform, msg.contact_id, ItemOutcome.SYNCED,
-                                           detail=outcome.detail)
+                    await settlement.settle_item(conn, msg.job_id, msg.platform, msg.contact_id,
+                                                 ItemOutcome.SYNCED, detail=outcome.detail)
     except (asyncpg.ForeignKeyViolationError, asyncpg.DataError) as err:
         # A job_id that is not a uuid or names no job will not get better by retrying.
         raise PermanentError(f"contact.scored refers to data that does not exist: {err}") from err
@@ -132,7 +132,7 @@ async def handle(
 
 async def apply(
     conn: asyncpg.Connection, msg: ContactScored, cache: PipelineCache,
-    job: jobs.JobInfo | None = None,
+    job: settlement.JobInfo | None = None,
 ) -> Outcome:
     """One analysis: ledger it, drop it if stale, else update the contact and apply §7.4.
 

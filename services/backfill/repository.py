@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from shared import jobs
+from shared import settlement
 from shared.errors import ClaimLost
 from shared.messages import Platform
 from shared.vocabulary import ACTIVE_JOB_STATUSES, ItemOutcome, JobKind, JobStatus
@@ -84,7 +84,7 @@ async def record(
         )
         for item in items:
             if item.outcome is not None:
-                await jobs.settle_item(conn, job_id, item.platform, item.contact_id, item.outcome,
+                await settlement.settle_item(conn, job_id, item.platform, item.contact_id, item.outcome,
                                        error=item.error, code=item.code)
         saved = await conn.fetchval(
             """
@@ -115,7 +115,7 @@ async def finish_enumeration(pool: asyncpg.Pool, job_id: str, worker: str) -> bo
         )
         if not saved:
             raise ClaimLost(job_id)
-        return await jobs.complete_if_done(conn, job_id)
+        return await settlement.complete_if_done(conn, job_id)
 
 
 async def fail(pool: asyncpg.Pool, job_id: str, error: str, *, token_expired: bool = False) -> None:
@@ -246,7 +246,7 @@ async def settle_abandoned(pool: asyncpg.Pool, job_id: str, reason: str) -> int:
         )
         if not locked:
             return 0
-        return await jobs.settle_missing(conn, job_id, reason)
+        return await settlement.settle_missing(conn, job_id, reason)
 
 
 async def idle_jobs(pool: asyncpg.Pool) -> list[asyncpg.Record]:

@@ -8,7 +8,7 @@ import pytest
 
 from services.backfill import repository, scheduler
 from services.backfill.repository import Item
-from shared import job_records
+from shared import job_admin
 from shared.errors import ClaimLost
 from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page
@@ -18,7 +18,7 @@ KEY = test_secrets.FERNET_KEY
 
 async def create(pool, page_id, kind="FULL"):
     async with pool.acquire() as conn:
-        return await job_records.create(conn, page_id, kind)
+        return await job_admin.create(conn, page_id, kind)
 
 
 async def test_racing_requests_make_exactly_one_active_job_per_page(clean_db):
@@ -120,7 +120,7 @@ async def _age(pool, job_id: str, seconds: float) -> None:
 
 async def test_a_job_whose_items_never_settle_is_completed_by_the_sweep_with_their_reason(
         clean_db, publisher):
-    from shared import jobs
+    from shared import settlement as jobs
 
     job_id = await _walked_job(clean_db, "PA", ["U1", "U2", "U3"])
     async with clean_db.acquire() as conn, conn.transaction():
@@ -145,7 +145,7 @@ async def test_a_job_whose_items_never_settle_is_completed_by_the_sweep_with_the
 
 
 async def test_a_job_that_moves_again_is_not_abandoned(clean_db, publisher):
-    from shared import jobs
+    from shared import settlement as jobs
 
     job_id = await _walked_job(clean_db, "PB", ["U1", "U2"])
     await _age(clean_db, job_id, 120)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from shared import job_records, jobs
+from shared import job_admin, settlement
 from tests.support.admin_api import admin_client
 
 FAILED = 20_000
@@ -27,7 +27,7 @@ async def settle_failures(pool, job_id: str, count: int, workers: int = 2, per_t
             for start in range(0, len(mine), per_tx):
                 async with conn.transaction():
                     for i in mine[start:start + per_tx]:
-                        await jobs.settle_item(conn, job_id, "messenger", f"psid{i:05d}", "FAILED",
+                        await settlement.settle_item(conn, job_id, "messenger", f"psid{i:05d}", "FAILED",
                                                error=f"Graph error 100 for psid{i:05d}", code=100)
 
     await asyncio.gather(*(worker(n) for n in range(workers)))
@@ -36,7 +36,7 @@ async def settle_failures(pool, job_id: str, count: int, workers: int = 2, per_t
 async def test_20000_failed_items_keep_100_errors_and_all_items_paged_by_the_api(api, clean_db):
     await clean_db.execute("INSERT INTO pages (id, name) VALUES ('PF', 'Failing shop')")
     async with clean_db.acquire() as conn:
-        job, _ = await job_records.create(conn, "PF", "FULL")
+        job, _ = await job_admin.create(conn, "PF", "FULL")
     await clean_db.execute(
         "UPDATE jobs SET status = 'IN_PROGRESS', total_contacts = $2 WHERE id = $1::uuid",
         job["id"], FAILED + 1)

@@ -14,7 +14,7 @@ from services.webhook.api.pages import PAGE_ID
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import Id, QueryInt, never_null
 from services.webhook.deps import deps_of
-from shared import job_records
+from shared import job_admin
 from shared.errors import BrokerUnavailable
 from shared.messages import BackfillRequested
 from shared.vocabulary import TERMINAL_JOB_STATUSES, ItemOutcome, JobKind
@@ -75,7 +75,7 @@ async def _start(request: Request, page_id: str, kind: JobKind,
                  ) -> tuple[dict[str, Any], bool]:
     pool = deps_of(request).pool
     async with pool.acquire() as conn:
-        job, created = await job_records.create(conn, page_id, kind, retry_of=retry_of, params=params)
+        job, created = await job_admin.create(conn, page_id, kind, retry_of=retry_of, params=params)
     if created:
         await _announce(request, job["id"])
     return job, created
@@ -113,7 +113,7 @@ async def start_rescore(request: Request) -> JSONResponse:
 
 async def get_job(request: Request) -> JSONResponse:
     job_id = request.path_params["job_id"]
-    job = await job_records.get(deps_of(request).pool, job_id)
+    job = await job_admin.get(deps_of(request).pool, job_id)
     if job is None:
         raise not_found("job", job_id)
     return JSONResponse(job)
@@ -125,7 +125,7 @@ async def page_jobs(request: Request) -> JSONResponse:
     if await pool.fetchval("SELECT 1 FROM pages WHERE id = $1", page_id) is None:
         raise not_found("page", page_id)
     query = parse_query(request, HistoryQuery)
-    return JSONResponse({"jobs": await job_records.of_page(pool, page_id, limit=query.limit)})
+    return JSONResponse({"jobs": await job_admin.of_page(pool, page_id, limit=query.limit)})
 
 
 async def job_items(request: Request) -> JSONResponse:
@@ -133,23 +133,23 @@ async def job_items(request: Request) -> JSONResponse:
     job_id = request.path_params["job_id"]
     query = parse_query(request, ItemsQuery)
     pool = deps_of(request).pool
-    if await job_records.get(pool, job_id) is None:
+    if await job_admin.get(pool, job_id) is None:
         raise not_found("job", job_id)
-    after = job_records.decode_item_cursor(query.cursor) if query.cursor else None
-    items, next_after = await job_records.items(pool, job_id, outcome=query.outcome, after=after,
+    after = job_admin.decode_item_cursor(query.cursor) if query.cursor else None
+    items, next_after = await job_admin.items(pool, job_id, outcome=query.outcome, after=after,
                                                 limit=query.limit)
-    cursor = job_records.encode_item_cursor(next_after) if next_after else None
+    cursor = job_admin.encode_item_cursor(next_after) if next_after else None
     return JSONResponse({"items": items, "next_cursor": cursor})
 
 
 async def cancel_job(request: Request) -> JSONResponse:
     job_id = request.path_params["job_id"]
     pool = deps_of(request).pool
-    job = await job_records.get(pool, job_id)
+    job = await job_admin.get(pool, job_id)
     if job is None:
         raise not_found("job", job_id)
-    await job_records.cancel(pool, job_id)
-    job = await job_records.get(pool, job_id)
+    await job_admin.cancel(pool, job_id)
+    job = await job_admin.get(pool, job_id)
     assert job is not None
     if job["status"] != "CANCELLED":
         raise ApiError(409, f"job is already {job['status']}; only PENDING or IN_PROGRESS jobs "
@@ -159,7 +159,7 @@ async def cancel_job(request: Request) -> JSONResponse:
 
 async def retry_job(request: Request) -> JSONResponse:
     job_id = request.path_params["job_id"]
-    job = await job_records.get(deps_of(request).pool, job_id)
+    job = await job_admin.get(deps_of(request).pool, job_id)
     if job is None:
         raise not_found("job", job_id)
     if job["status"] not in TERMINAL_JOB_STATUSES:

@@ -1,6 +1,6 @@
 """What the console's Sync and Re-score buttons do: start backfill and RESCORE jobs for pages.
 
-They behave like POST /api/backfill (through shared.job_records): one active job per page, a
+They behave like POST /api/backfill (through shared.job_admin): one active job per page, a
 page needs a usable token, and a new job is announced on the broker as backfill.requested (when
 RabbitMQ is down the job stays PENDING and the scheduler hands it out later).
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import structlog
 
-from shared import job_records
+from shared import job_admin
 from shared.broker import Publisher
 from shared.errors import BrokerUnavailable
 from shared.messages import BackfillRequested
@@ -44,7 +44,7 @@ async def sync_pages(pool: asyncpg.Pool, publisher: Publisher, page_ids: list[st
             outcome.need_token.append(page_id)
         else:
             async with pool.acquire() as conn:
-                job, created = await job_records.create(conn, page_id, kind)
+                job, created = await job_admin.create(conn, page_id, kind)
             if not created:
                 outcome.already_running.append(page_id)
                 continue
@@ -59,7 +59,7 @@ async def rescore(pool: asyncpg.Pool, publisher: Publisher, page_id: str, *, dry
     """Start a RESCORE job of the page (like POST /api/pages/{id}/rescore); the notice to show."""
     params = {"dry_run": dry_run, "prompt_version": prompt_version}
     async with pool.acquire() as conn:
-        job, created = await job_records.create(conn, page_id, JobKind.RESCORE, params=params)
+        job, created = await job_admin.create(conn, page_id, JobKind.RESCORE, params=params)
     what = "Dry run" if dry_run else "Re-score"
     if not created:
         if (job["kind"], job["params"]) == (JobKind.RESCORE, params):

@@ -19,7 +19,7 @@ from services.webhook.ops.html import (
     layout,
     pager,
 )
-from shared.jobs import MOVE_LABELS
+from shared.settlement import MOVE_LABELS
 from shared.vocabulary import ACTIVE_JOB_STATUSES
 
 

@@ -19,7 +19,7 @@ from services.webhook.deps import deps_of
 from services.webhook.ops import actions, queries, screens, session
 from services.webhook.ops.html import layout
 from services.webhook.settings import WebhookSettings
-from shared import job_records
+from shared import job_admin
 from shared.text import is_uuid
 from shared.vocabulary import JobKind
 
@@ -225,7 +225,7 @@ async def cancel_job(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     back = _safe_next(_field(form, "next"))
-    cancelled = await job_records.cancel(deps_of(request).pool, request.path_params["job_id"])
+    cancelled = await job_admin.cancel(deps_of(request).pool, request.path_params["job_id"])
     notice = "Job cancelled." if cancelled else "That job had already ended."
     return RedirectResponse(_with_notice(back, notice), status_code=303)
 
@@ -233,14 +233,14 @@ async def cancel_job(request: Request) -> Response:
 async def job_items(request: Request) -> Response:
     """A job's FAILED items, PER_ITEMS at a time (jobs.errors holds only the first 100)."""
     pool = deps_of(request).pool
-    job = await job_records.get(pool, request.path_params["job_id"])
+    job = await job_admin.get(pool, request.path_params["job_id"])
     if job is None:
         return _html(layout("Not found", "<p>No such job.</p>", csrf=_csrf(request)), 404)
     cursor = request.query_params.get("cursor")
-    after = job_records.decode_item_cursor(cursor) if cursor and ":" in cursor else None
-    items, next_after = await job_records.items(pool, job["id"], outcome="FAILED", after=after,
+    after = job_admin.decode_item_cursor(cursor) if cursor and ":" in cursor else None
+    items, next_after = await job_admin.items(pool, job["id"], outcome="FAILED", after=after,
                                                 limit=PER_ITEMS)
-    next_cursor = job_records.encode_item_cursor(next_after) if next_after else None
+    next_cursor = job_admin.encode_item_cursor(next_after) if next_after else None
     return _html(screens.job_items(job, items, next_cursor=next_cursor, csrf=_csrf(request)))
 
 

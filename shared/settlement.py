@@ -1,4 +1,4 @@
-"""Job bookkeeping shared by every service that settles backfill items (DESIGN §6, §7.7).
+"""Settling job items exactly once and completing jobs: every service that settles items uses it (§6, §7.7).
 
 Every conversation a job enumerates ends as exactly one `job_items` row; the job's counters
 are bumped only when that row is new, so redelivery never counts twice.

@@ -1,4 +1,5 @@
-"""Creating jobs and reading them with their progress: the admin API, CLI, console and scheduler share it."""
+"""Starting, cancelling and reading jobs with their progress: what the admin API, CLI, console and
+scheduler do with jobs."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from rich.text import Text
 from shared import db, job_admin
 from shared.errors import DATABASE_ERRORS, CommandError
 from shared.settings import BaseServiceSettings, load
-from shared.vocabulary import ACTIVE_JOB_STATUSES
+from shared.vocabulary import ACTIVE_JOB_STATUSES, JobStatus
 
 KIND_LABEL = {"INCREMENTAL": "INCR"}
 STATUS_STYLE = {"PENDING": "yellow", "IN_PROGRESS": "cyan", "COMPLETED": "green",
@@ -55,7 +55,7 @@ async def show(database_url: str, *, watch: bool, limit: int = 20,
                 jobs = await _load(pool, limit, job_ids)
                 live.update(render(jobs))
                 if until_done and jobs and all(j["status"] not in ACTIVE_JOB_STATUSES for j in jobs):
-                    return 0 if all(j["status"] == "COMPLETED" for j in jobs) else 1
+                    return 0 if all(j["status"] == JobStatus.COMPLETED for j in jobs) else 1
     except KeyboardInterrupt:
         return 0
     finally:
@@ -84,8 +84,8 @@ def render(jobs: list[dict[str, Any]]) -> Table | Group:
         # Until enumeration ends the total still grows: the bar pulses instead of lying.
         bar_total = float(total) if total and job["enumeration_done"] else None
         bar = ProgressBar(total=bar_total, completed=float(done),
-                          pulse=job["status"] == "IN_PROGRESS" and bar_total is None)
-        if job["status"] == "COMPLETED":
+                          pulse=job["status"] == JobStatus.IN_PROGRESS and bar_total is None)
+        if job["status"] == JobStatus.COMPLETED:
             bar = ProgressBar(total=1.0, completed=1.0)
         failed = f" ({job['failed_contacts']} failed)" if job["failed_contacts"] else ""
         table.add_row(
@@ -93,7 +93,7 @@ def render(jobs: list[dict[str, Any]]) -> Table | Group:
             Text(job["status"], style=STATUS_STYLE.get(job["status"], "")),
             f"{done}/{total if total is not None else '?'}{failed}",
             f"{job['items_per_s']:.1f}/s" if job["items_per_s"] else "-",
-            format_eta(job["eta_s"]) if job["status"] == "IN_PROGRESS" else "-",
+            format_eta(job["eta_s"]) if job["status"] == JobStatus.IN_PROGRESS else "-",
             bar,
         )
     return table

@@ -25,6 +25,7 @@ from services.analyzer.settings import AnalyzerSettings
 from shared import db
 from shared.broker import Topology, delete_topology
 from shared.errors import DemoError
+from shared.vocabulary import JobStatus
 
 
 def demo_database_url(database_url: str, name: str) -> str:
@@ -118,7 +119,7 @@ async def _scenario(args: argparse.Namespace, console: Console, svc: services.Se
             console.print(f"✓ pipeline “Sales” with automatic score ranges; pages: {described}")
             console.print("\n[bold]Full backfill from the simulated Graph API[/bold]")
             jobs = await scenario.backfill(api, pages, console, within_s=150)
-            failed = [j for j in jobs if j["status"] != "COMPLETED"]
+            failed = [j for j in jobs if j["status"] != JobStatus.COMPLETED]
             if failed:
                 raise DemoError(
                     f"backfill job {failed[0]['id']} ended {failed[0]['status']}: "

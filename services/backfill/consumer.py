@@ -31,6 +31,7 @@ from shared.errors import (
 )
 from shared.graph import GraphClient
 from shared.messages import BackfillRequested
+from shared.vocabulary import JobKind
 
 log = structlog.get_logger("leadsync.backfill")
 
@@ -147,7 +148,7 @@ class Worker:
 
     async def _walk(self, job: asyncpg.Record) -> None:
         job_id = str(job["id"])
-        if job["kind"] == "RESCORE":
+        if job["kind"] == JobKind.RESCORE:
             await self._rescore(job)
             return
         page = await repository.page(self.pool, job["page_id"])

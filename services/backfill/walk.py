@@ -23,7 +23,7 @@ from shared.broker import Publisher
 from shared.errors import GraphError, RateLimited, TemporaryError, TokenInvalid
 from shared.graph import Conversation, ConversationPage, Failure, GraphClient
 from shared.messages import ConversationUpdated, Platform, content_id
-from shared.vocabulary import ItemOutcome
+from shared.vocabulary import ItemOutcome, JobKind
 
 log = structlog.get_logger("leadsync.backfill")
 
@@ -62,7 +62,7 @@ class JobWalk:
     async def run(self) -> None:
         cursor: dict[str, Any] = self.job["cursor"] or {}
         if not cursor.get("done"):
-            if self.job["kind"] == "RETRY":
+            if self.job["kind"] == JobKind.RETRY:
                 await self._retry(int(cursor.get("index", 0)))
             else:
                 await self._list(cursor)
@@ -72,7 +72,7 @@ class JobWalk:
     async def _list(self, cursor: dict[str, Any]) -> None:
         """Both platforms at once: Meta limits them separately (per page, per Instagram account)."""
         since: datetime | None = None
-        if self.job["kind"] == "INCREMENTAL" and self.page["last_synced_at"] is not None:
+        if self.job["kind"] == JobKind.INCREMENTAL and self.page["last_synced_at"] is not None:
             since = self.page["last_synced_at"] - timedelta(
                 seconds=self.settings.backfill_incremental_overlap_s)
         walks = [

@@ -17,7 +17,7 @@ from services.webhook.deps import deps_of
 from shared import job_admin
 from shared.errors import BrokerUnavailable
 from shared.messages import BackfillRequested
-from shared.vocabulary import TERMINAL_JOB_STATUSES, ItemOutcome, JobKind
+from shared.vocabulary import TERMINAL_JOB_STATUSES, ItemOutcome, JobKind, JobStatus
 
 log = structlog.get_logger("leadsync.webhook.api")
 
@@ -151,7 +151,7 @@ async def cancel_job(request: Request) -> JSONResponse:
     await job_admin.cancel(pool, job_id)
     job = await job_admin.get(pool, job_id)
     assert job is not None
-    if job["status"] != "CANCELLED":
+    if job["status"] != JobStatus.CANCELLED:
         raise ApiError(409, f"job is already {job['status']}; only PENDING or IN_PROGRESS jobs "
                             "can be cancelled", job_status=job["status"])
     return JSONResponse(job)

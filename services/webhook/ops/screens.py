@@ -20,7 +20,7 @@ from services.webhook.ops.html import (
     pager,
 )
 from shared.settlement import MOVE_LABELS
-from shared.vocabulary import ACTIVE_JOB_STATUSES
+from shared.vocabulary import ACTIVE_JOB_STATUSES, JobKind, JobStatus
 
 
 def login(*, next_path: str, error: str = "") -> str:
@@ -144,9 +144,9 @@ def _rescore(pid: str, job: Any | None, *, now: datetime, csrf: str, back: str) 
     version = params.get("prompt_version")
     what = ("Dry run" if dry else "Re-score") + (f" with {version}" if version else "")
     head = f'<h3>{e(what)} {ago(job["created_at"], now)} {badge(job["status"])}</h3>'
-    if job["status"] == "FAILED":
+    if job["status"] == JobStatus.FAILED:
         body = f'<p class="error">{e(job["error"] or "failed")}</p>'
-    elif job["status"] != "COMPLETED" or job["result"] is None:
+    elif job["status"] != JobStatus.COMPLETED or job["result"] is None:
         body = '<p class="muted">Running: see its progress in the job history.</p>' \
             if job["status"] in ACTIVE_JOB_STATUSES else ""
     else:
@@ -160,7 +160,7 @@ def _rescore(pid: str, job: Any | None, *, now: datetime, csrf: str, back: str) 
 
 
 def _kind(job: Any) -> str:
-    if job["kind"] == "RESCORE" and (job["params"] or {}).get("dry_run"):
+    if job["kind"] == JobKind.RESCORE and (job["params"] or {}).get("dry_run"):
         return "rescore (dry run)"
     return str(job["kind"]).lower()
 

@@ -138,3 +138,15 @@ class GraphSettings(BaseServiceSettings):
     # Contact-name lookups (`/{psid}`, `/{igsid}`), per page and per process.
     graph_profile_calls_per_second: float = Field(default=10.0, gt=0, le=1000)
     token_encryption_key: FernetKey = None
+    # The Meta app: every Graph call made with a token carries appsecret_proof keyed with the
+    # first META_APP_SECRET (DESIGN §2); the app id makes the app token and the OAuth dialog.
+    meta_app_secret: SecretStr | None = None
+    meta_app_id: str | None = Field(default=None, pattern=r"^[0-9]{1,32}$")
+
+    @property
+    def graph_app_secret(self) -> str | None:
+        """The first META_APP_SECRET (the Facebook app's), the key of appsecret_proof."""
+        if self.meta_app_secret is None:
+            return None
+        found = [s.strip() for s in self.meta_app_secret.get_secret_value().split(",") if s.strip()]
+        return found[0] if found else None

@@ -67,9 +67,9 @@ async def _demo(args: argparse.Namespace, settings: AnalyzerSettings, console: C
     console.print(f"✓ fresh database and broker namespace {args.name}")
 
     pages = scenario.demo_pages(args.conversations)
-    graph = scenario.simulated_graph(pages)
     admin_token = secrets.token_urlsafe(32)
     app_secret = secrets.token_hex(16)
+    graph = scenario.simulated_graph(pages, app_secret)
     log_path = Path(tempfile.mkdtemp(prefix="leadsync-demo-")) / "services.log"
     async with serving(graph) as graph_url, contextlib.AsyncExitStack() as running:
         env = _service_env(database_url, args.name, graph_url, admin_token, app_secret)

@@ -62,8 +62,8 @@ def demo_pages(conversations: int) -> list[DemoPage]:
     ]
 
 
-def simulated_graph(pages: list[DemoPage]) -> SimGraph:
-    graph = SimGraph()
+def simulated_graph(pages: list[DemoPage], app_secret: str) -> SimGraph:
+    graph = SimGraph(app_secret=app_secret)
     for i, page in enumerate(pages):
         graph.add_page(page.id, page.token, messenger=page.messenger, instagram=page.instagram,
                        instagram_account_id=page.instagram_account_id, seed=i)

@@ -116,7 +116,7 @@ class GraphClient:
     # --- one call ----------------------------------------------------------------------------
 
     async def call(
-        self, path: str, params: dict[str, Any], *, token: str, pace: str | None,
+        self, path: str, params: dict[str, Any], *, token: str | None, pace: str | None,
         reduce_on_code_1: bool = False, method: str = "GET",
     ) -> dict[str, Any]:
         """`method` `path` (GET unless told); waits out rate limits, retries temporary errors,
@@ -146,7 +146,7 @@ class GraphClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(
-        self, path: str, params: dict[str, Any], token: str, pace: str | None, reduce: bool,
+        self, path: str, params: dict[str, Any], token: str | None, pace: str | None, reduce: bool,
         method: str = "GET",
     ) -> dict[str, Any]:
         if pace is not None:
@@ -161,13 +161,13 @@ class GraphClient:
         return body
 
     async def _request(
-        self, path: str, params: dict[str, Any], token: str, pace: str | None, reduce: bool,
+        self, path: str, params: dict[str, Any], token: str | None, pace: str | None, reduce: bool,
         method: str = "GET",
     ) -> dict[str, Any]:
         try:
-            response = await self._http.request(
-                method, f"{self._root}/{path}", params={**params, **self.token_params(token)}
-            )
+            auth = self.token_params(token) if token else {}
+            response = await self._http.request(method, f"{self._root}/{path}",
+                                                params={**params, **auth})
         except httpx.HTTPError as err:
             # httpx messages can hold the URL (and so the token): keep only the kind of failure.
             raise TemporaryError(f"Graph API unreachable ({type(err).__name__})", None) from None

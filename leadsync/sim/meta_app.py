@@ -18,7 +18,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import orjson
@@ -159,8 +159,7 @@ class SimMetaApp:
     async def _params(self, request: Request) -> dict[str, str]:
         params = dict(request.query_params)
         if request.method == "POST":
-            form = await request.form()
-            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+            params.update(await _form(request))
         return params
 
     async def _authorised(self, request: Request) -> tuple[dict[str, str], Response | None]:
@@ -207,7 +206,7 @@ class SimMetaApp:
             '<button name="answer" value="cancel">Cancel</button></form>')
 
     async def _answer(self, request: Request) -> Response:
-        form = await request.form()
+        form = await _form(request)
         redirect_uri = str(form.get("redirect_uri", ""))
         state = str(form.get("state", ""))
         if form.get("answer") == "allow" and self.person:
@@ -253,22 +252,23 @@ class SimMetaApp:
     def _token_answer(token: str, expires_in: int) -> Response:
         return _json({"access_token": token, "token_type": "bearer", "expires_in": expires_in})
 
-    async def _me(self, request: Request) -> Response:
+    async def _user_call(self, request: Request) -> tuple[dict[str, str], SimUser | Response]:
         params, err = await self._authorised(request)
         if err is not None:
-            return err
+            return params, err
         user = self._user_of(params["access_token"])
-        if user is None:
-            return self._bad_token()
+        return params, self._bad_token() if user is None else user
+
+    async def _me(self, request: Request) -> Response:
+        _, user = await self._user_call(request)
+        if isinstance(user, Response):
+            return user
         return _json({"id": user.id, "name": user.name})
 
     async def _accounts(self, request: Request) -> Response:
-        params, err = await self._authorised(request)
-        if err is not None:
-            return err
-        user = self._user_of(params["access_token"])
-        if user is None:
-            return self._bad_token()
+        params, user = await self._user_call(request)
+        if isinstance(user, Response):
+            return user
         fields = params.get("fields", "id,name,access_token")
         pages = [self.graph.pages[p] for p in user.page_ids if p in self.graph.pages]
         start = decode_cursor(params.get("after"))
@@ -404,6 +404,13 @@ class SimMetaApp:
             return "The URL couldn't be validated. Response does not match challenge, expected " \
                    f"value=\"{challenge}\", received=\"{r.text[:40]}\""
         return ""
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded body (the simulator needs no multipart)."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    return dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
 
 
 def _json(body: dict[str, Any]) -> Response:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import asyncpg
+import httpx
 import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -28,6 +29,8 @@ from shared import db
 from shared.broker import Publisher, Topology
 from shared.crypto import TokenCipher
 from shared.errors import BrokerUnavailable
+from shared.graph import GraphClient
+from shared.meta_app import MetaApp
 from shared.runtime import Check, healthz, readyz_endpoint
 
 log = structlog.get_logger("leadsync.webhook")
@@ -44,6 +47,7 @@ class Deps:
     batcher: ConfirmBatcher | None = None
     instagram: InstagramPages | None = None
     throttle: FailureThrottle = field(default_factory=FailureThrottle)
+    meta: MetaApp | None = None
 
 
 async def verify_subscription(request: Request) -> Response:
@@ -87,6 +91,7 @@ def create_app(
         )
         batcher = ConfirmBatcher(the_publisher)
         reconnector: asyncio.Task[None] | None = None
+        http = httpx.AsyncClient(timeout=httpx.Timeout(20, connect=5))
         try:
             if own_publisher:
                 try:
@@ -99,6 +104,7 @@ def create_app(
             app.state.deps = Deps(
                 settings, the_publisher, the_pool, cipher, batcher, InstagramPages(the_pool),
                 FailureThrottle(limit=settings.auth_failures_per_minute),
+                MetaApp.from_settings(settings, GraphClient.from_settings(settings, http)),
             )
             reconnector = asyncio.create_task(_keep_connected(the_publisher))
             yield
@@ -108,6 +114,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await reconnector
             await batcher.close()
+            await http.aclose()
             if own_publisher:
                 await the_publisher.close()
             if own_pool:

@@ -1,0 +1,194 @@
+"""Connecting pages end to end: `leadsync run` against the simulated Meta (login, tokens,
+subscriptions, debug_token), every Graph call signed with appsecret_proof."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from leadsync.sim.graph import SimGraph, serving
+from shared.crypto import TokenCipher
+from shared.meta_app import APP_FIELDS, PAGE_FIELDS
+from tests.support import secrets as test_secrets
+from tests.support.backfill import api, wait_job
+from tests.support.stack import running
+
+USER = "10150000000000042"
+PAGES = {"201": ("Casa Sofía", 6, None), "202": ("Ola Surf", 4, "17841400000000202"),
+         "203": ("Third Shop", 2, None)}
+
+
+def simulated_meta() -> SimGraph:
+    sim = SimGraph(app_secret=test_secrets.APP_SECRET)
+    for i, (page_id, (name, threads, ig)) in enumerate(PAGES.items()):
+        sim.add_page(page_id, f"EAAPconnect{page_id}token0123456789abcdef", name=name,
+                     messenger=threads, instagram=2 if ig else 0, instagram_account_id=ig, seed=i)
+    sim.meta.add_user(USER, "Sofía Owner", list(PAGES))
+    return sim
+
+
+@contextlib.asynccontextmanager
+async def connected_stack(service_env: dict[str, str], **extra: str
+                          ) -> AsyncIterator[tuple[SimGraph, object, object]]:
+    sim = simulated_meta()
+    async with serving(sim) as url, running(service_env, extra_env={
+            "GRAPH_API_BASE_URL": url, "META_WEB_BASE_URL": url, "META_APP_ID": sim.meta.app_id,
+            "GRAPH_CALLS_PER_SECOND": "50", **extra}) as stack, api(stack.url, service_env) as client:
+        yield sim, stack, client
+
+
+async def test_discover_then_connect_subscribes_both_levels_and_starts_each_backfill(
+        clean_db, service_env):
+    async with connected_stack(service_env) as (sim, stack, client):
+        user_token = sim.meta.user_token(USER)
+        r = await client.post("/api/connect/discover", json={"user_access_token": user_token})
+        assert r.status_code == 200, r.text
+        found = r.json()
+        assert found["user"] == {"id": USER, "name": "Sofía Owner"}
+        assert [(p["id"], p["connected"]) for p in found["pages"]] == [
+            ("201", False), ("202", False), ("203", False)]
+        assert found["pages"][1]["instagram_account_id"] == "17841400000000202"
+
+        r = await client.post("/api/connect", json={"user_access_token": user_token,
+                                                    "page_ids": ["201", "202"]})
+        assert r.status_code == 200, r.text
+        result = r.json()
+        assert result["connected"] == ["201", "202"] and result["failed"] == []
+        # The page level: our app with the messaging fields on each connected page, not the third.
+        assert {p: set(f) for p, f in sim.meta.page_subscriptions.items()} == {
+            "201": set(PAGE_FIELDS), "202": set(PAGE_FIELDS)}
+        # The app level, after Meta's handshake against the running webhook.
+        assert sim.meta.handshakes == len(APP_FIELDS)
+        for obj, fields in APP_FIELDS.items():
+            held = sim.meta.app_subscriptions[obj]
+            assert held["callback_url"] == f"{stack.url}/webhooks/meta"
+            assert {f["name"] for f in held["fields"]} == set(fields)
+        assert result["app_subscription"]["complete"] is True
+
+        rows = {r["id"]: r for r in await clean_db.fetch("SELECT * FROM pages ORDER BY id")}
+        assert set(rows) == {"201", "202"}
+        assert rows["202"]["name"] == "Ola Surf"
+        assert rows["202"]["instagram_account_id"] == "17841400000000202"
+        assert rows["201"]["connected_by"] == {"id": USER, "name": "Sofía Owner"}
+        cipher = TokenCipher(service_env["TOKEN_ENCRYPTION_KEY"])
+        assert cipher.decrypt(rows["201"]["access_token_enc"]) == sim.pages["201"].token
+        assert all(r["health_status"] == "ok" for r in rows.values())
+        for page_id, job_id in result["jobs"].items():
+            job = await wait_job(clean_db, job_id)
+            assert job["kind"] == "FULL" and job["synced_contacts"] == PAGES[page_id][1] + (
+                2 if PAGES[page_id][2] else 0)
+        health = (await client.get("/api/pages/201/health")).json()
+        assert health["status"] == "ok" and health["token"]["missing_scopes"] == []
+        assert health["subscription"]["missing_fields"] == []
+        r = await client.get("/api/meta/subscription")
+        assert r.status_code == 200 and r.json()["complete"] is True
+        again = (await client.post("/api/connect/discover",
+                                   json={"user_access_token": user_token})).json()
+        assert [p["connected"] for p in again["pages"]] == [True, True, False]
+        assert sim.meta.proof_refusals == 0
+
+
+async def test_a_dropped_subscription_is_restored_by_the_health_check(clean_db, service_env):
+    async with connected_stack(service_env) as (sim, _, client):
+        token = sim.meta.user_token(USER)
+        r = await client.post("/api/connect", json={"user_access_token": token,
+                                                    "page_ids": ["201"], "backfill": False})
+        assert r.json()["connected"] == ["201"]
+        sim.meta.drop_subscription("201")  # an hour of failed deliveries, and Meta let go
+        r = await client.post("/api/pages/201/health")
+        assert r.status_code == 200, r.text
+        health = r.json()
+        assert health["resubscribed"] is True and health["status"] == "ok"
+        assert set(sim.meta.page_subscriptions["201"]) == set(PAGE_FIELDS)
+
+
+async def test_an_expired_token_needs_a_reconnect_and_the_next_sync_works_after_it(
+        clean_db, service_env):
+    async with connected_stack(service_env) as (sim, _, client):
+        user_token = sim.meta.user_token(USER)
+        r = await client.post("/api/connect", json={"user_access_token": user_token,
+                                                    "page_ids": ["201"], "backfill": False})
+        assert r.json()["connected"] == ["201"]
+        sim.meta.revoke_page_token("201")
+        health = (await client.post("/api/pages/201/health")).json()
+        assert health["status"] == "token_expired" and health["token"]["valid"] is False
+        assert "reconnect" in health["reason"]
+        page = (await client.get("/api/pages/201")).json()
+        assert page["health_status"] == "token_expired" and page["token_status"] == "expired"
+
+        # A job on the page fails at once, before it walks any conversation.
+        before = sim.calls["conversations"]
+        job_id = await _job(clean_db, client, "201")
+        job = await wait_job(clean_db, job_id, ("FAILED",), timeout=30)
+        assert job["token_expired"] is True and "reconnect" in job["error"]
+        assert sim.calls["conversations"] == before
+
+        sim.meta.renew_page_token("201")
+        r = await client.post("/api/connect", json={"user_access_token": user_token,
+                                                    "page_ids": ["201"]})
+        assert r.json()["connected"] == ["201"], r.text
+        assert (await client.get("/api/pages/201/health")).json()["status"] == "ok"
+        job = await wait_job(clean_db, r.json()["jobs"]["201"], timeout=30)
+        assert job["synced_contacts"] == PAGES["201"][1]
+
+
+async def _job(pool, client, page_id: str) -> str:
+    # The page's token is marked expired, so /api/backfill refuses: a scheduler or an operator
+    # with a stale view can still have queued one, which is what the worker must stop at once.
+    r = await client.post("/api/backfill", json={"page_id": page_id, "mode": "full"})
+    assert r.status_code == 409
+    await pool.execute("UPDATE pages SET token_status = 'ok' WHERE id = $1", page_id)
+    r = await client.post("/api/backfill", json={"page_id": page_id, "mode": "full"})
+    assert r.status_code == 202, r.text
+    return str(r.json()["job_id"])
+
+
+@pytest.mark.parametrize("forget", [False, True])
+async def test_disconnect_unsubscribes_and_drops_the_token_and_forget_deletes_the_data(
+        clean_db, service_env, forget):
+    async with connected_stack(service_env) as (sim, _, client):
+        r = await client.post("/api/connect", json={"user_access_token": sim.meta.user_token(USER),
+                                                    "page_ids": ["201", "203"]})
+        for job_id in r.json()["jobs"].values():
+            await wait_job(clean_db, job_id)
+        await _settled(clean_db, "201", PAGES["201"][1])
+        await _settled(clean_db, "203", PAGES["203"][1])
+        r = await client.post("/api/pages/201/disconnect", json={"forget": forget})
+        assert r.status_code == 200, r.text
+        assert r.json()["unsubscribed"] is True
+        assert r.json()["contacts_deleted"] == (PAGES["201"][1] if forget else 0)
+        assert "201" not in sim.meta.page_subscriptions and "203" in sim.meta.page_subscriptions
+        page = (await client.get("/api/pages/201")).json()
+        assert page["has_token"] is False and page["auto_sync"] is False
+        assert page["health_status"] == "disconnected"
+        counts = {t: await clean_db.fetchval(f"SELECT count(*) FROM {t} WHERE page_id = '201'")
+                  for t in ("contacts", "messages")}
+        if forget:
+            assert counts == {"contacts": 0, "messages": 0}
+            assert await clean_db.fetchval(
+                "SELECT count(*) FROM job_items i JOIN jobs j ON j.id = i.job_id "
+                "WHERE j.page_id = '201'") == 0
+        else:
+            assert counts["contacts"] == PAGES["201"][1] and counts["messages"] > 0
+        # The other page keeps everything.
+        assert await clean_db.fetchval("SELECT count(*) FROM contacts WHERE page_id = '203'") == 2
+        assert (await client.post("/api/pages/404/disconnect", json={})).status_code == 404
+
+
+async def _settled(pool, page_id: str, contacts: int, timeout: float = 30) -> None:
+    """Contacts are written by the assigner after the job's items settle: wait for them."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await pool.fetchval("SELECT count(*) FROM contacts WHERE page_id = $1", page_id) < contacts:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+
+
+async def test_a_user_token_meta_refuses_is_a_clear_400_and_nothing_is_stored(clean_db, service_env):
+    async with connected_stack(service_env) as (_, _, client):
+        r = await client.post("/api/connect", json={"user_access_token": "EAAUnot-a-token-at-all",
+                                                    "page_ids": ["201"]})
+        assert r.status_code == 400 and "sign in again" in r.json()["error"]
+        assert await clean_db.fetchval("SELECT count(*) FROM pages") == 0

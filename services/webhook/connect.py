@@ -16,6 +16,7 @@ import asyncpg
 import structlog
 
 from shared import job_records, page_health
+from shared.crypto import TokenCipher
 from shared.errors import BrokerUnavailable, PublishNotConfirmed
 from shared.graph import GraphError, TemporaryError
 from shared.logging import add_secrets
@@ -106,35 +107,38 @@ async def listing(pool: asyncpg.Pool, found: Discovered) -> list[dict[str, Any]]
     return out
 
 
-async def ensure_app_subscription(deps: Deps) -> dict[str, Any]:
+def callback_of(deps: Deps) -> str:
+    return deps.settings.public_base + "/webhooks/meta"
+
+
+async def ensure_app_subscription(meta: MetaApp, callback: str, verify_token: str
+                                  ) -> dict[str, Any]:
     """Set the app-level subscription for every object whose fields or callback are missing."""
-    meta = meta_of(deps)
-    callback = deps.settings.public_base + "/webhooks/meta"
-    verify = deps.settings.meta_verify_token.get_secret_value()
+    changed = []
     try:
         gaps = app_subscription_gaps(await meta.app_subscriptions(), callback)
-        changed = []
         for obj in APP_FIELDS:
             if gaps[obj]["missing_fields"] or not gaps[obj]["callback_ok"]:
-                await meta.subscribe_app(obj, callback, verify)
+                await meta.subscribe_app(obj, callback, verify_token)
                 changed.append(obj)
         if changed:
             gaps = app_subscription_gaps(await meta.app_subscriptions(), callback)
             log.info("meta.app_subscribed", objects=changed)
     except GraphError as err:
         raise meta_error(err, "setting the app's webhook subscription") from None
-    return {"callback_url": callback, "objects": gaps, "changed": changed,
-            "complete": not any(g["missing_fields"] or not g["callback_ok"] for g in gaps.values())}
+    return _subscription_report(callback, gaps, changed)
 
 
-async def app_subscription_status(deps: Deps) -> dict[str, Any]:
-    meta = meta_of(deps)
-    callback = deps.settings.public_base + "/webhooks/meta"
+async def app_subscription_status(meta: MetaApp, callback: str) -> dict[str, Any]:
     try:
         gaps = app_subscription_gaps(await meta.app_subscriptions(), callback)
     except GraphError as err:
         raise meta_error(err, "reading the app's webhook subscription") from None
-    return {"callback_url": callback, "objects": gaps, "changed": [],
+    return _subscription_report(callback, gaps, [])
+
+
+def _subscription_report(callback: str, gaps: dict[str, Any], changed: list[str]) -> dict[str, Any]:
+    return {"callback_url": callback, "objects": gaps, "changed": changed,
             "complete": not any(g["missing_fields"] or not g["callback_ok"] for g in gaps.values())}
 
 
@@ -156,7 +160,8 @@ async def connect(deps: Deps, found: Discovered, page_ids: list[str], *, backfil
             await _store(deps, page, found.user)
             await meta.subscribe_page(page.id, page.access_token)
             if app_level is None:
-                app_level = await ensure_app_subscription(deps)
+                app_level = await ensure_app_subscription(
+                    meta, callback_of(deps), deps.settings.meta_verify_token.get_secret_value())
         except GraphError as err:
             failed.append({"id": page_id, "error": meta_error(err, "subscribing the page").message})
             continue
@@ -217,26 +222,27 @@ async def start_job(deps: Deps, page_id: str) -> str | None:
     return str(job["id"])
 
 
-async def disconnect(deps: Deps, page_id: str, *, forget: bool = False) -> dict[str, Any] | None:
+async def disconnect(pool: asyncpg.Pool, cipher: TokenCipher | None, meta: MetaApp | None,
+                     page_id: str, *, forget: bool = False) -> dict[str, Any] | None:
     """Unsubscribe (best effort), drop the token, auto sync off; `forget` deletes its data."""
-    row = await deps.pool.fetchrow("SELECT access_token_enc FROM pages WHERE id = $1", page_id)
+    row = await pool.fetchrow("SELECT access_token_enc FROM pages WHERE id = $1", page_id)
     if row is None:
         return None
     unsubscribed = False
     token = None
-    if row["access_token_enc"] is not None and deps.cipher is not None:
+    if row["access_token_enc"] is not None and cipher is not None:
         try:
-            token = deps.cipher.decrypt(row["access_token_enc"])
+            token = cipher.decrypt(row["access_token_enc"])
         except ValueError:
             token = None
-    if token is not None and deps.meta is not None:
+    if token is not None and meta is not None:
         try:
-            await deps.meta.unsubscribe_page(page_id, token)
+            await meta.unsubscribe_page(page_id, token)
             unsubscribed = True
         except GraphError as err:
             log.warning("page.unsubscribe_failed", page_id=page_id, code=err.code)
     forgotten = 0
-    async with deps.pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             """UPDATE pages SET access_token_enc = NULL, auto_sync = false,
                    health_status = 'disconnected', health_checked_at = now(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -192,3 +193,43 @@ async def test_a_user_token_meta_refuses_is_a_clear_400_and_nothing_is_stored(cl
                                                     "page_ids": ["201"]})
         assert r.status_code == 400 and "sign in again" in r.json()["error"]
         assert await clean_db.fetchval("SELECT count(*) FROM pages") == 0
+
+
+async def _cli(env: dict[str, str], *args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "leadsync", *args, env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT)
+    out, _ = await proc.communicate()
+    return proc.returncode or 0, out.decode()
+
+
+async def test_the_cli_sets_the_app_subscription_checks_health_and_disconnects(
+        clean_db, service_env):
+    async with connected_stack(service_env) as (sim, stack, client):
+        env = {**service_env, "GRAPH_API_BASE_URL": sim.base_url, "META_APP_ID": sim.meta.app_id,
+               "PUBLIC_URL": stack.url, "COLUMNS": "200"}
+        code, out = await _cli(env, "meta", "subscribe")
+        assert code == 0, out
+        assert sim.meta.handshakes == len(APP_FIELDS) and "changed: page, instagram" in out
+        assert sim.meta.app_subscriptions["page"]["callback_url"] == f"{stack.url}/webhooks/meta"
+        # The handshake is real: a wrong verify token makes Meta (and the command) refuse.
+        code, out = await _cli({**env, "META_VERIFY_TOKEN": "not-the-webhooks-token"}, "meta",
+                               "subscribe")
+        assert code == 0 and "changed: nothing" in out  # already complete: nothing to verify
+        sim.meta.app_subscriptions.clear()
+        code, out = await _cli({**env, "META_VERIFY_TOKEN": "not-the-webhooks-token"}, "meta",
+                               "subscribe")
+        assert code == 1 and "Callback verification failed" in out and "page" not in \
+            sim.meta.app_subscriptions
+
+        r = await client.post("/api/connect", json={"user_access_token": sim.meta.user_token(USER),
+                                                    "page_ids": ["201"], "backfill": False})
+        assert r.json()["connected"] == ["201"], r.text
+        sim.meta.drop_subscription("201")
+        code, out = await _cli(env, "pages", "health", "201")
+        assert code == 0 and "True" in out, out  # resubscribed
+        assert "201" in sim.meta.page_subscriptions
+        code, out = await _cli(env, "pages", "disconnect", "201", "--forget")
+        assert code == 0 and "unsubscribed from Meta" in out, out
+        assert "201" not in sim.meta.page_subscriptions
+        assert (await client.get("/api/pages/201")).json()["health_status"] == "disconnected"

@@ -67,7 +67,8 @@ async def connect_pages(request: Request) -> Response:
 async def disconnect(request: Request) -> Response:
     page_id = request.path_params["page_id"]
     body = await parse_body(request, DisconnectBody)
-    result = await connect.disconnect(request.app.state.deps, page_id, forget=body.forget)
+    deps = request.app.state.deps
+    result = await connect.disconnect(deps.pool, deps.cipher, deps.meta, page_id, forget=body.forget)
     if result is None:
         raise not_found("page", page_id)
     return ApiResponse(result)
@@ -103,15 +104,13 @@ async def check_health(request: Request) -> Response:
 
 
 async def subscription(request: Request) -> Response:
+    deps = request.app.state.deps
     try:
-        return ApiResponse(await connect.app_subscription_status(request.app.state.deps))
-    except connect.ConnectError as err:
-        raise _failed(err) from None
-
-
-async def subscribe(request: Request) -> Response:
-    try:
-        return ApiResponse(await connect.ensure_app_subscription(request.app.state.deps))
+        meta = connect.meta_of(deps)
+        if request.method == "GET":
+            return ApiResponse(await connect.app_subscription_status(meta, connect.callback_of(deps)))
+        return ApiResponse(await connect.ensure_app_subscription(
+            meta, connect.callback_of(deps), deps.settings.meta_verify_token.get_secret_value()))
     except connect.ConnectError as err:
         raise _failed(err) from None
 
@@ -136,7 +135,7 @@ routes: list[ApiRoute] = [
     ApiRoute("/meta/subscription", subscription, "GET", Operation(
         "The app-level webhook subscription Meta holds, and what is missing",
         ((200, "AppSubscription"),), errors=META_ERRORS)),
-    ApiRoute("/meta/subscription", subscribe, "POST", Operation(
+    ApiRoute("/meta/subscription", subscription, "POST", Operation(
         "Set the app-level webhook subscription (Meta verifies the callback first)",
         ((200, "AppSubscription"),), errors=META_ERRORS)),
 ]

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from leadsync.sim.graph import SimGraph, serving
 from shared.crypto import TokenCipher
@@ -233,3 +236,40 @@ async def test_the_cli_sets_the_app_subscription_checks_health_and_disconnects(
         assert code == 0 and "unsubscribed from Meta" in out, out
         assert "201" not in sim.meta.page_subscriptions
         assert (await client.get("/api/pages/201")).json()["health_status"] == "disconnected"
+
+
+async def _backfill_gauge(logs: str) -> dict[str, float]:
+    ports = [json.loads(line)["port"] for line in logs.splitlines()
+             if '"health.listening"' in line and '"backfill"' in line]
+    found: dict[str, float] = {}
+    async with httpx.AsyncClient() as http:
+        for port in ports:
+            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name == "leadsync_pages_unhealthy":
+                        found[sample.labels["reason"]] = sample.value
+    return found
+
+
+async def test_the_backfill_service_checks_every_page_on_its_own_and_exports_the_gauge(
+        clean_db, service_env):
+    async with connected_stack(service_env, BACKFILL_HEALTH_INTERVAL_S="1",
+                               BACKFILL_SCHEDULER_INTERVAL_S="0.3") as (sim, stack, client):
+        r = await client.post("/api/connect", json={"user_access_token": sim.meta.user_token(USER),
+                                                    "page_ids": ["201", "202"], "backfill": False})
+        assert r.json()["connected"] == ["201", "202"]
+        sim.meta.drop_subscription("201")
+        sim.meta.revoke_page_token("202")
+        deadline = asyncio.get_running_loop().time() + 20
+        while True:
+            statuses = dict(await clean_db.fetch("SELECT id, health_status FROM pages"))
+            gauge = await _backfill_gauge(stack.logs())
+            if "201" in sim.meta.page_subscriptions and statuses.get("202") == "token_expired" \
+                    and gauge.get("token_expired") == 1:
+                break
+            assert asyncio.get_running_loop().time() < deadline, (statuses, gauge)
+            await asyncio.sleep(0.2)
+        assert statuses["201"] == "ok" and gauge.get("unsubscribed") == 0
+        page = (await client.get("/api/pages/202/health")).json()
+        assert page["status"] == "token_expired"

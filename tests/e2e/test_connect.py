@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import sys
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from leadsync.sim.graph import SimGraph, serving
 from shared.crypto import TokenCipher
 from shared.meta_app import APP_FIELDS, PAGE_FIELDS
 from tests.support import secrets as test_secrets
 from tests.support.backfill import api, wait_job
+from tests.support.metrics import service_samples
 from tests.support.stack import running
 
 USER = "10150000000000042"
@@ -239,17 +237,8 @@ async def test_the_cli_sets_the_app_subscription_checks_health_and_disconnects(
 
 
 async def _backfill_gauge(logs: str) -> dict[str, float]:
-    ports = [json.loads(line)["port"] for line in logs.splitlines()
-             if '"health.listening"' in line and '"backfill"' in line]
-    found: dict[str, float] = {}
-    async with httpx.AsyncClient() as http:
-        for port in ports:
-            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-            for family in text_string_to_metric_families(text):
-                for sample in family.samples:
-                    if sample.name == "leadsync_pages_unhealthy":
-                        found[sample.labels["reason"]] = sample.value
-    return found
+    _, samples = await service_samples(logs, "backfill")
+    return {s.labels["reason"]: s.value for s in samples if s.name == "leadsync_pages_unhealthy"}
 
 
 async def test_the_backfill_service_checks_every_page_on_its_own_and_exports_the_gauge(

@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from services.webhook import api, deliveries, ops
+from services.webhook import api, deliveries, meta_callbacks, ops
 from services.webhook.accounts import InstagramPages
 from services.webhook.batcher import ConfirmBatcher
 from services.webhook.boundary import InputBoundary
@@ -136,6 +136,7 @@ def create_app(
             Route(deliveries.PATH, verify_subscription, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz_endpoint(checks)),
+            *meta_callbacks.routes,
             api.mount(),
             ops.mount(),
         ],

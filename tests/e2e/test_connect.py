@@ -8,9 +8,11 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from leadsync.sim.graph import SimGraph, serving
+from leadsync.sim.meta_app import signed_request
 from shared.crypto import TokenCipher
 from shared.meta_app import APP_FIELDS, PAGE_FIELDS
 from tests.support import secrets as test_secrets
@@ -262,3 +264,51 @@ async def test_the_backfill_service_checks_every_page_on_its_own_and_exports_the
         assert statuses["201"] == "ok" and gauge.get("unsubscribed") == 0
         page = (await client.get("/api/pages/202/health")).json()
         assert page["status"] == "token_expired"
+
+
+async def test_deauthorize_and_data_deletion_act_on_a_valid_signed_request_only(
+        clean_db, service_env):
+    async with connected_stack(service_env) as (sim, stack, client):
+        sim.meta.users[USER].page_ids = ["201", "202"]
+        sim.meta.add_user("10150000000000099", "Someone Else", ["203"])
+        for user, pages in ((USER, ["201", "202"]), ("10150000000000099", ["203"])):
+            r = await client.post("/api/connect", json={
+                "user_access_token": sim.meta.user_token(user), "page_ids": pages})
+            assert r.json()["connected"] == pages, r.text
+            for job_id in r.json()["jobs"].values():
+                await wait_job(clean_db, job_id)
+        await _settled(clean_db, "202", PAGES["202"][1] + 2)
+        await _settled(clean_db, "203", PAGES["203"][1])
+        payload = {"algorithm": "HMAC-SHA256", "issued_at": 1767225600, "user_id": USER}
+        async with httpx.AsyncClient(base_url=stack.url) as meta:
+            forged = [signed_request(payload, "not-the-app-secret-0123456789"),
+                      signed_request(payload, test_secrets.APP_SECRET).split(".")[0] + ".e30",
+                      "", "no-dot-at-all", signed_request({**payload, "algorithm": "none"},
+                                                          test_secrets.APP_SECRET)]
+            for path in ("/meta/deauthorize", "/meta/data-deletion"):
+                for bad in forged:
+                    r = await meta.post(path, data={"signed_request": bad})
+                    assert r.status_code == 400, (path, bad, r.text)
+            tokens = await clean_db.fetchval(
+                "SELECT count(*) FROM pages WHERE access_token_enc IS NOT NULL")
+            assert tokens == 3 and await clean_db.fetchval("SELECT count(*) FROM data_deletions") == 0
+
+            r = await meta.post("/meta/deauthorize",
+                                data={"signed_request": signed_request(payload, test_secrets.APP_SECRET)})
+            assert r.status_code == 200 and r.json()["disconnected"] == ["201", "202"]
+            statuses = dict(await clean_db.fetch("SELECT id, health_status FROM pages"))
+            assert statuses == {"201": "disconnected", "202": "disconnected", "203": "ok"}
+            assert set(sim.meta.page_subscriptions) == {"203"}
+            assert await clean_db.fetchval("SELECT count(*) FROM contacts WHERE page_id = '202'") > 0
+
+            r = await meta.post("/meta/data-deletion",
+                                data={"signed_request": signed_request(payload, test_secrets.APP_SECRET)})
+            assert r.status_code == 200, r.text
+            answer = r.json()
+            assert answer["url"] == f"{stack.url}/meta/data-deletion/{answer['confirmation_code']}"
+            assert await clean_db.fetchval(
+                "SELECT count(*) FROM contacts WHERE page_id IN ('201', '202')") == 0
+            assert await clean_db.fetchval("SELECT count(*) FROM contacts WHERE page_id = '203'") == 2
+            status = await meta.get(answer["url"])
+            assert status.status_code == 200 and "completed" in status.text
+            assert (await meta.get("/meta/data-deletion/0000")).status_code == 404

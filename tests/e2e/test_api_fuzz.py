@@ -22,6 +22,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from leadsync.sim.graph import SimGraph
+from tests.support import secrets as test_secrets
+from tests.support.sim_thread import serving_in_thread
 from tests.support.stack import free_port
 
 EXAMPLES = int(os.environ.get("LEADSYNC_FUZZ_EXAMPLES", "20"))
@@ -47,8 +50,12 @@ enabled = true
 def api_server(service_env) -> Iterator[tuple[str, dict[str, str]]]:
     """`python -m services.webhook` on a free port, with this session's database."""
     port = free_port()
+    sim = SimGraph(app_secret=test_secrets.APP_SECRET)  # the connect routes ask Meta
+    meta = serving_in_thread(sim)
+    graph_url = meta.__enter__()
     env = {**service_env, "PORT": str(port), "METRICS_PORT": "0", "LOG_LEVEL": "warning",
-           "PUBLIC_URL": f"http://127.0.0.1:{port}",
+           "PUBLIC_URL": f"http://127.0.0.1:{port}", "GRAPH_API_BASE_URL": graph_url,
+           "META_APP_ID": sim.meta.app_id,
            # The fuzzer sends hundreds of requests without a token on purpose.
            "AUTH_FAILURES_PER_MINUTE": "1000000"}
     url = f"http://127.0.0.1:{port}"
@@ -74,6 +81,7 @@ def api_server(service_env) -> Iterator[tuple[str, dict[str, str]]]:
         finally:
             if proc.poll() is None:
                 proc.kill()
+            meta.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")

@@ -47,10 +47,12 @@ enabled = true
 
 
 @pytest.fixture(scope="module")
-def api_server(service_env) -> Iterator[tuple[str, dict[str, str]]]:
+def api_server(service_env) -> Iterator[tuple[str, dict[str, str], SimGraph]]:
     """`python -m services.webhook` on a free port, with this session's database."""
     port = free_port()
     sim = SimGraph(app_secret=test_secrets.APP_SECRET)  # the connect routes ask Meta
+    sim.add_page("9001", "EAAPfuzzpagetoken0123456789abcdef", name="Fuzzed shop", messenger=1)
+    sim.meta.add_user("10150000000000001", "Fuzz Owner", ["9001"])
     meta = serving_in_thread(sim)
     graph_url = meta.__enter__()
     env = {**service_env, "PORT": str(port), "METRICS_PORT": "0", "LOG_LEVEL": "warning",
@@ -72,7 +74,7 @@ def api_server(service_env) -> Iterator[tuple[str, dict[str, str]]]:
                     pass
                 assert time.monotonic() < deadline and proc.poll() is None, "webhook did not start"
                 time.sleep(0.1)
-            yield url, {"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
+            yield url, {"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}, sim
             proc.terminate()
             proc.wait(20)
             log.seek(0)
@@ -86,14 +88,14 @@ def api_server(service_env) -> Iterator[tuple[str, dict[str, str]]]:
 
 @pytest.fixture(scope="module")
 def api_schema(api_server):
-    url, auth = api_server
+    url, auth, sim = api_server
     config = schemathesis.Config.from_str(CONFIG)
     schema = schemathesis.openapi.from_url(f"{url}/api/openapi.json", headers=auth, config=config)
     schema.config.update(base_url=url, headers=auth)
 
     @schema.hook
     def map_case(context, case):
-        return coherent_pipeline(case)
+        return with_user_token(coherent_pipeline(case), sim)
 
     return schema
 
@@ -114,6 +116,16 @@ def coherent_pipeline(case):
                     high = stage.get("lead_score_max", 100)
                     if number(low) and number(high) and low > high:
                         stage["lead_score_min"], stage["lead_score_max"] = high, low
+    return case
+
+
+def with_user_token(case, sim: SimGraph):
+    """A valid-by-schema connect request carries a token Meta accepts (any other Meta refuses,
+    which is right and answered 400)."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return case
+    if case.path in ("/api/connect", "/api/connect/discover") and isinstance(case.body, dict):
+        case.body["user_access_token"] = sim.meta.user_token("10150000000000001")
     return case
 
 

@@ -205,6 +205,7 @@ async def connect_selected(request: Request) -> Response:
         result = await connect.connect(deps, found, ids, backfill=_field(form, "backfill") == "1")
     except connect.ConnectError as err:
         return _fail(request, err.message, err.status if err.status >= 400 else 400)
+    request.app.state.subscription_warning = None  # connecting set it: ask Meta again
     notice = f"Connected {len(result['connected'])} page{'s' if len(result['connected']) != 1 else ''}."
     if result["jobs"]:
         notice += " Their first sync is running."

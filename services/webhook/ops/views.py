@@ -142,11 +142,11 @@ async def pages(request: Request) -> Response:
     ))
 
 
-SUBSCRIPTION_CHECK_S = 300.0
+SUBSCRIPTION_CHECK_S = 60.0
 
 
 async def _subscription_warning(request: Request) -> str:
-    """A warning when Meta's app-level subscription misses something; asked at most every 5 min."""
+    """A warning when Meta's app-level subscription misses something; asked at most once a minute."""
     deps = request.app.state.deps
     if deps.meta is None:
         return ""

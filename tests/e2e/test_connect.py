@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import sys
 from collections.abc import AsyncIterator
 
@@ -312,3 +313,79 @@ async def test_deauthorize_and_data_deletion_act_on_a_valid_signed_request_only(
             status = await meta.get(answer["url"])
             assert status.status_code == 200 and "completed" in status.text
             assert (await meta.get("/meta/data-deletion/0000")).status_code == 404
+
+
+async def _console(stack, service_env) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=stack.url, timeout=10)
+    r = await client.post("/ops/login", data={"token": service_env["ADMIN_TOKEN"], "next": "/ops/"})
+    assert r.status_code == 303, r.text
+    return client
+
+
+async def _dialog(console: httpx.AsyncClient, answer: str) -> str:
+    """Connect pages → Meta's dialog → the answer → back through the callback: finish's URL."""
+    r = await console.get("/ops/connect")
+    assert r.status_code == 303
+    dialog = httpx.URL(r.headers["location"])
+    assert dialog.params["redirect_uri"] == f"{console.base_url}/ops/connect/callback"
+    assert "pages_messaging" in dialog.params["scope"]
+    async with httpx.AsyncClient() as facebook:
+        page = await facebook.get(str(dialog))
+        assert page.status_code == 200 and "Allow" in page.text
+        back = await facebook.post(str(dialog.copy_with(path=dialog.path + "/answer", query=None)),
+                                   data={"answer": answer, "state": dialog.params["state"],
+                                         "redirect_uri": dialog.params["redirect_uri"]})
+    assert back.status_code == 302
+    callback = httpx.URL(back.headers["location"])
+    # The public callback only bounces to our own origin, where the Strict cookie goes along.
+    bounce = await console.get(callback.path, params=callback.params)
+    assert bounce.status_code == 200 and "/ops/connect/finish?" in bounce.text
+    return "/ops/connect/finish?" + str(callback.params)
+
+
+async def test_the_console_turns_meta_refusals_into_clear_messages_and_stores_nothing(
+        clean_db, service_env):
+    async with connected_stack(service_env) as (sim, stack, _):
+        console = await _console(stack, service_env)
+        other = await _console(stack, service_env)
+        try:
+            declined = await _dialog(console, "cancel")
+            r = await console.get(declined)
+            assert r.status_code == 400 and "You cancelled the Facebook dialog" in r.text
+
+            allowed = await _dialog(console, "allow")
+            r = await console.get(allowed)
+            assert r.status_code == 200 and "Connect selected pages" in r.text
+            assert "Casa Sofía" in r.text and "EAAP" not in r.text  # no token in the page
+            again = await console.get(allowed)  # the state is single-use
+            assert again.status_code == 400 and "no longer valid" in again.text
+
+            # The same code with a fresh state: Meta says it was used.
+            code = httpx.URL(allowed).params["code"]
+            fresh = httpx.URL((await console.get("/ops/connect")).headers["location"]).params["state"]
+            r = await console.get("/ops/connect/finish", params={"code": code, "state": fresh})
+            assert r.status_code == 400 and "login code" in r.text
+
+            # A state started in another console session is refused there.
+            theirs = httpx.URL((await other.get("/ops/connect")).headers["location"]).params["state"]
+            r = await console.get("/ops/connect/finish", params={"code": "x", "state": theirs})
+            assert r.status_code == 400 and "another console session" in r.text
+
+            # Permissions declined in the dialog: said, and nothing connected.
+            sim.meta.users[USER].scopes.remove("pages_messaging")
+            r = await console.get(await _dialog(console, "allow"))
+            assert r.status_code == 400 and "did not grant pages_messaging" in r.text
+            sim.meta.users[USER].scopes.append("pages_messaging")
+
+            # The picker's sealed token is bound to its session too.
+            sealed = re.search(r'name="sealed" value="([^"]+)"', (await other.get(
+                await _dialog(other, "allow"))).text).group(1)
+            csrf = re.search(r'name="csrf" value="([^"]+)"', (await console.get("/ops/")).text)
+            r = await console.post("/ops/connect", data={
+                "csrf": csrf.group(1), "sealed": sealed, "page_id": "201", "backfill": "1"})
+            assert r.status_code == 400 and "expired" in r.text
+            assert await clean_db.fetchval("SELECT count(*) FROM pages") == 0
+            assert sim.meta.page_subscriptions == {}
+        finally:
+            await console.aclose()
+            await other.aclose()

@@ -24,7 +24,7 @@ from services.webhook.ops import session
 from services.webhook.ops.html import csrf_field, e, layout
 from services.webhook.ops.views import _checked_form, _csrf, _field, _html, _with_notice
 from shared.graph import GraphError
-from shared.meta_app import LOGIN_SCOPES
+from shared.meta_app import LOGIN_SCOPES, PAGE_SCOPES
 
 STATE_TTL_S = 600
 
@@ -110,6 +110,12 @@ async def finish(request: Request) -> Response:
     try:
         short = await deps.meta.exchange_code(q["code"], redirect_uri(request))
         user_token = await deps.meta.long_lived(short)
+        granted = (await deps.meta.debug_token(user_token)).get("scopes") or []
+        missing = [scope for scope in PAGE_SCOPES if scope not in granted]
+        if missing:
+            return _fail(request, f"Facebook did not grant {', '.join(missing)}: leadsync needs "
+                                  "them to read and receive your pages' messages. Click Connect "
+                                  "pages again and allow every permission; nothing was stored.")
         found = await connect.discover(deps, user_token)
     except connect.ConnectError as err:
         return _fail(request, err.message, err.status if err.status >= 400 else 400)

@@ -281,3 +281,11 @@ def test_static_files_ship_with_the_package():
 
     static = resources.files("services.webhook.ops") / "static"
     assert (static / "console.js").is_file() and (static / "console.css").is_file()
+
+
+async def test_without_meta_app_id_the_console_says_how_to_connect_pages(console, clean_db):
+    await login(console)
+    listing = (await console.get("/ops/")).text
+    assert "set <code>META_APP_ID</code>" in listing and 'href="/ops/connect"' not in listing
+    r = await console.get("/ops/connect")
+    assert r.status_code == 503 and "META_APP_ID" in r.text and "docs/operations.md" in r.text

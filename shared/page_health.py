@@ -48,7 +48,7 @@ def assess(debug: dict[str, Any], fields: list[str] | None, *, instagram: bool,
     missing_scopes = [s for s in needed if s not in scopes]
     expires = _ts(debug.get("expires_at"))
     valid = bool(debug.get("is_valid"))
-    token = {"valid": valid, "expires_at": expires,
+    token: dict[str, Any] = {"valid": valid, "expires_at": expires,
              "data_access_expires_at": _ts(debug.get("data_access_expires_at")),
              "scopes": scopes, "missing_scopes": missing_scopes}
     error = debug.get("error") if isinstance(debug.get("error"), dict) else None

@@ -37,7 +37,7 @@ async def connect_pages(url: str, admin_token: str, page_ids: list[str]) -> str:
         # The demo starts its syncs itself after setting the pipeline, so no backfill here.
         done = await console.post("/ops/connect", data={**fields, "page_id": page_ids})
         _expect(done, 303, "connecting the pages")
-        return httpx.URL(done.headers["location"]).params.get("notice", "")
+        return str(httpx.URL(done.headers["location"]).params.get("notice", ""))
 
 
 def _expect(response: httpx.Response, status: int, doing: str) -> None:

@@ -29,7 +29,8 @@ log = structlog.get_logger("leadsync.webhook.meta")
 async def _user_of(request: Request) -> str | None:
     deps: Deps = request.app.state.deps
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
-    signed = (form.get("signed_request") or [None])[-1]
+    values = form.get("signed_request") or []
+    signed = values[-1] if values else None
     try:
         payload = verify(signed, deps.settings.app_secrets)
     except BadSignedRequest as err:

@@ -34,6 +34,13 @@ DENIED = {
 }
 
 
+def _session_key(request: Request) -> str:
+    """The signed-in session's key (RequireSession let the request through only with one)."""
+    found = session.session_of(request.scope)
+    assert found is not None
+    return found.key
+
+
 def _fail(request: Request, message: str, status: int = 400) -> Response:
     body = (f'<section class="connect"><h1>Connect pages</h1><p class="error" role="alert">'
             f'{e(message)}</p><p><a class="button primary" href="/ops/connect">Try again</a> '
@@ -59,7 +66,7 @@ async def start(request: Request) -> Response:
         "DELETE FROM oauth_states WHERE created_at < now() - make_interval(secs => $1)",
         float(STATE_TTL_S * 6))
     await deps.pool.execute("INSERT INTO oauth_states (state, session_key) VALUES ($1, $2)",
-                            state, session.session_of(request.scope).key)
+                            state, _session_key(request))
     settings = deps.settings
     query = {"client_id": deps.meta.app_id, "redirect_uri": redirect_uri(request),
              "state": state, "response_type": "code"}
@@ -73,7 +80,7 @@ async def start(request: Request) -> Response:
 
 
 def redirect_uri(request: Request) -> str:
-    return request.app.state.deps.settings.public_base + "/ops/connect/callback"
+    return str(request.app.state.deps.settings.public_base) + "/ops/connect/callback"
 
 
 async def callback(request: Request) -> Response:
@@ -97,7 +104,7 @@ async def finish(request: Request) -> Response:
            WHERE state = $1 AND session_key = $2 AND used_at IS NULL
              AND created_at > now() - make_interval(secs => $3)
            RETURNING true""",
-        q.get("state", "")[:200], session.session_of(request.scope).key, float(STATE_TTL_S))
+        q.get("state", "")[:200], _session_key(request), float(STATE_TTL_S))
     if not spent:
         return _fail(request, "This Facebook sign-in is no longer valid (it was used already, is "
                               "older than 10 minutes or belongs to another console session): "
@@ -125,7 +132,7 @@ async def finish(request: Request) -> Response:
         return _fail(request, "Your Facebook account manages no page this app may use: allow at "
                               "least one page in the dialog.")
     listing = await connect.listing(deps.pool, found)
-    sealed = _seal(deps, user_token, session.session_of(request.scope).key)
+    sealed = _seal(deps, user_token, _session_key(request))
     subscription: dict[str, Any] | None
     try:
         subscription = await connect.app_subscription_status(deps.meta, connect.callback_of(deps))
@@ -199,7 +206,7 @@ async def connect_selected(request: Request) -> Response:
     deps = request.app.state.deps
     if deps.meta is None or deps.cipher is None:
         return not_configured(request)
-    user_token = _unseal(deps, _field(form, "sealed"), session.session_of(request.scope).key)
+    user_token = _unseal(deps, _field(form, "sealed"), _session_key(request))
     if user_token is None:
         return _fail(request, "This page list expired (10 minutes) or belongs to another session: "
                               "click Connect pages again.")

@@ -224,7 +224,9 @@ def page_detail(row: Any, jobs: list[Any], *, now: datetime, csrf: str, back: st
         <input type="hidden" name="next" value="{e(back)}"><input type="hidden" name="mode" value="{mode}">
         <button type="submit" class="primary">{label}</button></form>"""
         for mode, label in (("incremental", "Sync new conversations"), ("full", "Full sync"))
-    )
+    ) + (f"""<form method="post" action="/ops/pages/{pid}/disconnect">{csrf_field(csrf)}
+        <button type="submit" class="disconnect">Disconnect</button></form>"""
+         if row["health_status"] != "disconnected" else "")
     body = f"""
 <p class="crumbs"><a href="/ops/">Pages</a> / {e(row['name'])}</p>
 <div class="toolbar"><h1>{e(row['name'])}</h1><div class="actions">{buttons}</div></div>
@@ -232,6 +234,7 @@ def page_detail(row: Any, jobs: list[Any], *, now: datetime, csrf: str, back: st
   <div><dt>Page id</dt><dd>{e(row['id'])}</dd></div>
   <div><dt>Platforms</dt><dd>{_platforms(row)}</dd></div>
   <div><dt>Token</dt><dd>{_token(row['token_status'])}</dd></div>
+  <div><dt>Health</dt><dd class="health-cell">{_health(row)}</dd></div>
   <div><dt>Last sync</dt><dd>{ago(row['last_synced_at'], now)}</dd></div>
   <div><dt>Auto pipeline</dt><dd>{e(row['pipeline_name'] or 'none')}
       <span class="muted small">{e(row['auto_pipeline_mode'].replace('_', ' ').lower())}</span></dd></div>

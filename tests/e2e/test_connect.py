@@ -389,3 +389,30 @@ async def test_the_console_turns_meta_refusals_into_clear_messages_and_stores_no
         finally:
             await console.aclose()
             await other.aclose()
+
+
+async def test_reconnect_from_the_console_ticks_the_broken_page_and_restores_it(
+        clean_db, service_env):
+    async with connected_stack(service_env) as (sim, stack, client):
+        r = await client.post("/api/connect", json={"user_access_token": sim.meta.user_token(USER),
+                                                    "page_ids": ["201", "202"], "backfill": False})
+        assert r.json()["connected"] == ["201", "202"]
+        sim.meta.revoke_page_token("201")
+        assert (await client.post("/api/pages/201/health")).json()["status"] == "token_expired"
+        sim.meta.renew_page_token("201")
+        console = await _console(stack, service_env)
+        try:
+            picker = (await console.get(await _dialog(console, "allow"))).text
+            boxes = dict(re.findall(r'value="(20\d)"\s+(checked)?', picker))
+            assert boxes == {"201": "checked", "202": "", "203": "checked"}, boxes
+            assert "needs reconnecting" in picker
+            fields = dict(re.findall(r'name="(sealed|csrf)" value="([^"]+)"', picker))
+            r = await console.post("/ops/connect", data={**fields, "page_id": ["201"]})
+            assert r.status_code == 303 and "Connected+1+page" in r.headers["location"]
+        finally:
+            await console.aclose()
+        health = (await client.get("/api/pages/201/health")).json()
+        assert health["status"] == "ok"
+        token = await clean_db.fetchval("SELECT access_token_enc FROM pages WHERE id = '201'")
+        assert TokenCipher(service_env["TOKEN_ENCRYPTION_KEY"]).decrypt(token) == \
+            sim.pages["201"].token

@@ -311,3 +311,18 @@ async def test_one_page_is_disconnected_from_its_screen_after_a_confirmation(con
     assert await clean_db.fetchval("SELECT count(*) FROM contacts") == 0
     assert await clean_db.fetchval("SELECT health_status FROM pages WHERE id = '1002'") == "ok"
     assert 'action="/ops/pages/1001/disconnect"' not in (await console.get("/ops/pages/1001")).text
+
+
+async def test_an_unhealthy_page_shows_why_and_a_reconnect_button(console, clean_db):
+    await seed(clean_db, pages=2)
+    await clean_db.execute(
+        "UPDATE pages SET health_status = 'token_expired', token_status = 'expired', "
+        "health_detail = '{\"reason\": \"the page''s access token expired: reconnect the page\"}' "
+        "WHERE id = '1001'")
+    await login(console)
+    listing = (await console.get("/ops/")).text
+    broken = listing[listing.index('data-page-id="1001"'):listing.index('data-page-id="1002"')]
+    assert "token expired" in broken and "access token expired: reconnect" in broken
+    assert '<a class="button reconnect" href="/ops/connect">Reconnect</a>' in broken
+    healthy = listing[listing.index('data-page-id="1002"'):]
+    assert "Reconnect" not in healthy.split("</tr>")[0]

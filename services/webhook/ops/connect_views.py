@@ -170,11 +170,13 @@ def picker(pages: list[dict[str, Any]], user: dict[str, str], *, sealed: str, cs
     rows = []
     for p in pages:
         pid = e(p["id"])
-        mark = ('<span class="tag connected">connected</span>' if p["connected"] else "")
+        broken = p["connected"] and p["health_status"] not in (None, "ok")
+        mark = ('<span class="tag reconnect">needs reconnecting</span>' if broken else
+                '<span class="tag connected">connected</span>' if p["connected"] else "")
         ig = (f'<span class="tag instagram">Instagram @{e(p["instagram_username"] or "")}</span>'
               if p["instagram_account_id"] else "")
         rows.append(f"""<li><label><input type="checkbox" name="page_id" value="{pid}"
-            {'' if p['connected'] else 'checked'}> <strong>{e(p['name'])}</strong>
+            {'' if p['connected'] and not broken else 'checked'}> <strong>{e(p['name'])}</strong>
             <span class="muted small">{pid}</span> {ig} {mark}</label></li>""")
     warning = ""
     if subscription is not None and not subscription["complete"]:

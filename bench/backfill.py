@@ -71,8 +71,8 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def build_sim(args: argparse.Namespace, tokens: list[str]) -> SimGraph:
-    sim = SimGraph(latency=args.graph_latency, rate_limit=args.graph_rate)
+def build_sim(args: argparse.Namespace, tokens: list[str], app_secret: str) -> SimGraph:
+    sim = SimGraph(latency=args.graph_latency, rate_limit=args.graph_rate, app_secret=app_secret)
     per_object = args.conversations // (len(tokens) * 2)
     for i, token in enumerate(tokens):
         sim.add_page(f"BENCH{i}", token, messenger=per_object, instagram=per_object,
@@ -80,11 +80,11 @@ def build_sim(args: argparse.Namespace, tokens: list[str]) -> SimGraph:
     return sim
 
 
-def serve_sim(args: argparse.Namespace, tokens: list[str], ready: Any) -> None:
+def serve_sim(args: argparse.Namespace, tokens: list[str], app_secret: str, ready: Any) -> None:
     """The simulated Graph API in a process of its own: its clock is not shared with the fake LLM."""
 
     async def serve() -> None:
-        async with serving(build_sim(args, tokens)) as url:
+        async with serving(build_sim(args, tokens, app_secret)) as url:
             ready.put(url)
             await asyncio.Event().wait()
 
@@ -156,6 +156,7 @@ async def main(args: argparse.Namespace) -> int:
     amqp_url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
     namespace = f"lsbench_{run_id}"
     key = Fernet.generate_key().decode()
+    app_secret = uuid.uuid4().hex
     logs = Path(tempfile.mkdtemp(prefix="leadsync-bench-"))
     tokens = [f"EAAbench{i}{uuid.uuid4().hex}" for i in range(args.pages)]
     total = args.conversations // (args.pages * 2) * args.pages * 2
@@ -163,7 +164,7 @@ async def main(args: argparse.Namespace) -> int:
 
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Queue()
-    sim_proc = ctx.Process(target=serve_sim, args=(args, tokens, ready), daemon=True)
+    sim_proc = ctx.Process(target=serve_sim, args=(args, tokens, app_secret, ready), daemon=True)
     sim_proc.start()
     graph_url = await asyncio.get_running_loop().run_in_executor(None, ready.get, True, 120)
     pool = await db.create_pool(database_url, min_size=1, max_size=4)
@@ -173,6 +174,7 @@ async def main(args: argparse.Namespace) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LEADSYNC_"))}
         env.update(DATABASE_URL=database_url, AMQP_URL=amqp_url, BROKER_NAMESPACE=namespace,
                    METRICS_PORT="0", LOG_LEVEL="warning", TOKEN_ENCRYPTION_KEY=key,
+                   META_APP_SECRET=app_secret,
                    GRAPH_API_BASE_URL=graph_url, GRAPH_CALLS_PER_SECOND=str(args.graph_rate),
                    BACKFILL_PAGE_SIZE=str(args.page_size), LLM_CONCURRENCY=str(args.llm_concurrency),
                    LLM_RPM="1000000", LLM_TPM="1000000000")

@@ -11,6 +11,7 @@ import uuid
 import httpx
 
 from services.backfill import scheduler
+from services.backfill.health import PageHealth
 from services.backfill.settings import DEFAULT_METRICS_PORT, BackfillSettings
 from services.backfill.worker import Worker
 from shared import db, logging
@@ -18,6 +19,7 @@ from shared.broker import CONSUMER_CONFIRM_TIMEOUT, Consumer, Publisher, Topolog
 from shared.crypto import TokenCipher
 from shared.graph import GraphClient
 from shared.messages import BackfillRequested
+from shared.meta_app import MetaApp
 from shared.runtime import run, serve_consumer, supervise
 from shared.settings import load
 
@@ -45,10 +47,18 @@ async def main(stop: asyncio.Event) -> None:
             settings.amqp_url.get_secret_value(), topology, timeout=CONSUMER_CONFIRM_TIMEOUT
         )
         stack.push_async_callback(publisher.close)
+        graph = GraphClient.from_settings(settings, http)
+        meta = MetaApp.from_settings(settings, graph)
+        if meta is None:
+            log.warning("backfill.no_meta_app", reason="META_APP_ID or META_APP_SECRET is not set; "
+                        "page health is not checked")
+        checker = PageHealth(pool, meta, TokenCipher(key.get_secret_value()),
+                             settings.backfill_health_interval_s) if meta and key else None
         worker = Worker(
             pool=pool,
             publisher=publisher,
-            graph=GraphClient.from_settings(settings, http),
+            graph=graph,
+            health=checker,
             cipher=TokenCipher(key.get_secret_value()) if key else None,
             settings=settings,
             worker_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
@@ -72,6 +82,7 @@ async def main(stop: asyncio.Event) -> None:
             pool, publisher, stop=stop, interval_s=settings.backfill_scheduler_interval_s,
             stale_after_s=settings.backfill_stale_after_s,
             settle_timeout_s=settings.backfill_settle_timeout_s,
+            health=checker.sweep if checker else None,
         ))
         supervise(schedule, name="scheduler", stop=stop)
 

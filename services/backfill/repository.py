@@ -131,7 +131,11 @@ async def fail(pool: asyncpg.Pool, job_id: str, error: str, *, token_expired: bo
         )
         if page_id is not None and token_expired:
             await conn.execute(
-                "UPDATE pages SET token_status = 'expired', updated_at = now() WHERE id = $1", page_id
+                """UPDATE pages SET token_status = 'expired', updated_at = now(),
+                       health_status = CASE WHEN health_status IN ('token_expired', 'token_invalid',
+                                                                   'disconnected')
+                                            THEN health_status ELSE 'token_expired' END
+                   WHERE id = $1""", page_id
             )
 
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import asyncpg
+import httpx
 import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from services.webhook import api, deliveries, ops
+from services.webhook import api, deliveries, meta_callbacks, ops
 from services.webhook.accounts import InstagramPages
 from services.webhook.batcher import ConfirmBatcher
 from services.webhook.boundary import InputBoundary
@@ -28,6 +29,8 @@ from shared import db
 from shared.broker import Publisher, Topology
 from shared.crypto import TokenCipher
 from shared.errors import BrokerUnavailable
+from shared.graph import GraphClient
+from shared.meta_app import MetaApp
 from shared.runtime import Check, healthz, readyz_endpoint
 
 log = structlog.get_logger("leadsync.webhook")
@@ -44,6 +47,7 @@ class Deps:
     batcher: ConfirmBatcher | None = None
     instagram: InstagramPages | None = None
     throttle: FailureThrottle = field(default_factory=FailureThrottle)
+    meta: MetaApp | None = None
 
 
 async def verify_subscription(request: Request) -> Response:
@@ -87,6 +91,7 @@ def create_app(
         )
         batcher = ConfirmBatcher(the_publisher)
         reconnector: asyncio.Task[None] | None = None
+        http = httpx.AsyncClient(timeout=httpx.Timeout(20, connect=5))
         try:
             if own_publisher:
                 try:
@@ -99,6 +104,7 @@ def create_app(
             app.state.deps = Deps(
                 settings, the_publisher, the_pool, cipher, batcher, InstagramPages(the_pool),
                 FailureThrottle(limit=settings.auth_failures_per_minute),
+                MetaApp.from_settings(settings, GraphClient.from_settings(settings, http)),
             )
             reconnector = asyncio.create_task(_keep_connected(the_publisher))
             yield
@@ -108,6 +114,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await reconnector
             await batcher.close()
+            await http.aclose()
             if own_publisher:
                 await the_publisher.close()
             if own_pool:
@@ -129,6 +136,7 @@ def create_app(
             Route(deliveries.PATH, verify_subscription, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz_endpoint(checks)),
+            *meta_callbacks.routes,
             api.mount(),
             ops.mount(),
         ],

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from shared.broker import Publisher
 from shared.messages import Analysis, ContactScored
+from tests.support.metrics import service_samples
 from tests.support.stack import running
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -71,17 +70,12 @@ async def wait_until(check, what: str, timeout: float = 30) -> None:
 
 async def assigner_metrics(logs: str) -> dict[str, float]:
     """The assigner counters summed over every assigner process (their ports are in the logs)."""
-    ports = [json.loads(line)["port"] for line in logs.splitlines()
-             if '"health.listening"' in line and '"assigner"' in line]
+    processes, samples = await service_samples(logs, "assigner")
     totals: dict[str, float] = {}
-    async with httpx.AsyncClient() as client:
-        for port in ports:
-            text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
-            for family in text_string_to_metric_families(text):
-                for sample in family.samples:
-                    if sample.name.startswith("leadsync_assigner_") and sample.name.endswith("_total"):
-                        totals[sample.name] = totals.get(sample.name, 0) + sample.value
-    assert len(ports) == 2, "expected two assigner processes"
+    for sample in samples:
+        if sample.name.startswith("leadsync_assigner_") and sample.name.endswith("_total"):
+            totals[sample.name] = totals.get(sample.name, 0) + sample.value
+    assert processes == 2, "expected two assigner processes"
     return totals
 
 

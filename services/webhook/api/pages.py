@@ -24,7 +24,7 @@ Interval = Annotated[int, Field(ge=60, le=MAX_INTERVAL), INTEGRAL]
 # Everything a client may see of a page: the token only as has_token and token_status.
 COLUMNS = """id, name, instagram_account_id, auto_pipeline_id::text, auto_pipeline_mode, auto_sync,
     sync_interval_s, last_synced_at, token_status, access_token_enc IS NOT NULL AS has_token,
-    created_at, updated_at"""
+    health_status, health_checked_at, connected_by, created_at, updated_at"""
 
 
 class _Body(BaseModel):
@@ -164,6 +164,7 @@ async def patch(request: Request) -> Response:
     if "access_token" in body.model_fields_set and body.access_token is not None:
         changes["access_token_enc"] = _encrypt(request, body.access_token)
         changes["token_status"] = "ok"  # noqa: S105 - a new token clears an expired one
+        changes["health_status"] = "ok"
     page = await update_page(request.app.state.deps.pool, page_id, changes)
     if page is None:
         raise not_found("page", page_id)

@@ -317,8 +317,10 @@ class Analyzer:
         if not job_ids:
             return
         async with self._pool.acquire() as conn, conn.transaction():
-            for job_id in sorted(job_ids):
-                await jobs.settle_item(conn, job_id, key.platform, key.contact_id, "SYNCED")
+            for job_id, settled in jobs.by_job([
+                (job_id, jobs.Settlement(key.platform, key.contact_id, "SYNCED")) for job_id in job_ids
+            ]):
+                await jobs.settle_items(conn, job_id, settled)
 
     async def on_final_failure(
         self, delivery: Delivery[ConversationUpdated], err: BaseException
@@ -329,7 +331,8 @@ class Analyzer:
             return
         reason = f"analysis failed: {str(err) or type(err).__name__}"[:500]
         async with self._pool.acquire() as conn, conn.transaction():
-            for e in items:
-                assert e.job_id is not None
-                await jobs.settle_item(conn, e.job_id, e.platform, e.contact_id, "FAILED",
-                                       error=reason)
+            for job_id, settled in jobs.by_job([
+                (e.job_id, jobs.Settlement(e.platform, e.contact_id, "FAILED", reason))
+                for e in items if e.job_id is not None
+            ]):
+                await jobs.settle_items(conn, job_id, settled)

@@ -104,12 +104,13 @@ async def handle(
             # Contacts are locked first (ascending keys), job rows last (ascending ids): no cycles.
             await repository.lock_contacts(conn, [repository.contact_lock_key(m) for m in items])
             outcomes = [await apply(conn, msg, cache, await kinds(conn, msg.job_id)) for msg in items]
-            settled = sorted(zip(items, outcomes, strict=True),
-                             key=lambda p: (p[0].job_id or "", p[0].platform, p[0].contact_id))
-            for msg, outcome in settled:
-                if msg.job_id:
-                    await jobs.settle_item(conn, msg.job_id, msg.platform, msg.contact_id, "SYNCED",
-                                           detail=outcome.detail)
+            # One statement per job for the whole batch (issue 15).
+            for job_id, settled in jobs.by_job([
+                (msg.job_id, jobs.Settlement(msg.platform, msg.contact_id, "SYNCED",
+                                             detail=outcome.detail))
+                for msg, outcome in zip(items, outcomes, strict=True) if msg.job_id
+            ]):
+                await jobs.settle_items(conn, job_id, settled)
     except (asyncpg.ForeignKeyViolationError, asyncpg.DataError) as err:
         # A job_id that is not a uuid or names no job will not get better by retrying.
         raise PermanentError(f"contact.scored refers to data that does not exist: {err}") from err

@@ -22,6 +22,7 @@ from prometheus_client import Counter
 
 from services.analyzer import fallback, repository, transcript
 from services.analyzer.coalesce import Coalescer
+from services.analyzer.outbox import Outbox
 from services.analyzer.prompt import Stage
 from services.analyzer.scorer import Scorer, UnknownVersion
 from services.analyzer.transcript import Key
@@ -136,6 +137,8 @@ class Analyzer:
         self._jobs = JobLookup(pool, limits.cancel_cache_s)
         self._rescore_slots = asyncio.Semaphore(limits.rescore_concurrency)
         self._scheduled_jobs: dict[str, bool] = {}
+        # The outbox of each event of a batch delivery being handled (by id: events are unhashable).
+        self._outboxes: dict[int, Outbox] = {}
         self._rounds: Coalescer[Key, ConversationUpdated] = Coalescer(
             self._analyse, window=limits.debounce_s
         )
@@ -149,6 +152,12 @@ class Analyzer:
         limits are. The waiting analyses go on; the new copy finds them done (or joins them).
         """
         tasks = [asyncio.ensure_future(self._one(event)) for event in delivery.items]
+        if len(delivery.items) > 1:
+            # The delivery's contact.scored results go out as one batch message (issue 15).
+            outbox = Outbox(self._publisher, delivery.items)
+            for event, task in zip(delivery.items, tasks, strict=True):
+                self._outboxes[id(event)] = outbox
+                task.add_done_callback(lambda _, e=event, o=outbox: self._finished(e, o))
         done, pending = await asyncio.wait(tasks, timeout=self._limits.hold_s)
         for task in pending:
             task.add_done_callback(_retrieved)
@@ -160,6 +169,10 @@ class Analyzer:
             await self._publisher.publish(later if len(later) > 1 else later[0])
             EVENTS.labels("deferred").inc(len(later))
             log.info("delivery.deferred", events=len(later), held_s=self._limits.hold_s)
+
+    def _finished(self, event: ConversationUpdated, outbox: Outbox) -> None:
+        self._outboxes.pop(id(event), None)
+        outbox.arrived([event])
 
     async def _one(self, event: ConversationUpdated) -> None:
         key = Key.of(event)
@@ -290,19 +303,31 @@ class Analyzer:
         `only_jobs`: the analysis was published before; only jobs still need to hear of it.
         """
         targets = {(e.origin, e.job_id): e for e in events if e.job_id is not None or not only_jobs}
-        if not targets:
-            return
         name = next((e.contact_name for e in events if e.contact_name), None)
-        if name is None:
+        if name is None and targets:
             name = self._lookup_name(key)
-        await self._publisher.publish_many([
-            (ContactScored(
+        direct: list[ContactScored] = []
+        batched: dict[int, tuple[Outbox, list[ConversationUpdated], list[ContactScored]]] = {}
+        for e in events:
+            outbox = self._outboxes.get(id(e))
+            if outbox is not None:
+                batched.setdefault(id(outbox), (outbox, [], []))[1].append(e)
+        for (origin, job_id), e in targets.items():
+            scored = ContactScored(
                 page_id=key.page_id, platform=e.platform, contact_id=key.contact_id,
                 contact_name=name, analysis=analysis, analyzed_through=through,
                 message_count=count, origin=origin, job_id=job_id, shadow=shadow,
-            ), None)
-            for (origin, job_id), e in targets.items()
-        ])
+            )
+            outbox = self._outboxes.get(id(e))
+            if outbox is None:
+                direct.append(scored)
+            else:
+                batched[id(outbox)][2].append(scored)
+        # Every event of a batch delivery is reported to its outbox, with or without a result.
+        await asyncio.gather(
+            *(outbox.publish(evs, results) for outbox, evs, results in batched.values()),
+            *([self._publisher.publish_many([(m, None) for m in direct])] if direct else []),
+        )
 
     def _lookup_name(self, key: Key) -> str | None:
         # Never awaited: a name not known yet is looked up in the background and written to

@@ -29,6 +29,7 @@ def limits(settings: AnalyzerSettings) -> Limits:
         token_budget=settings.transcript_token_budget,
         hold_s=settings.analyzer_hold_s,
         rescore_concurrency=settings.llm_concurrency,
+        analyses_in_flight=max(64, 4 * settings.llm_concurrency),
     )
 
 

@@ -20,16 +20,15 @@ import asyncpg
 import structlog
 from prometheus_client import Counter
 
-from services.analyzer import fallback, repository, transcript
+from services.analyzer import fallback, repository
 from services.analyzer.coalesce import Coalescer
 from services.analyzer.outbox import Outbox
-from services.analyzer.prompt import Stage
 from services.analyzer.scorer import Scorer, UnknownVersion
 from services.analyzer.transcript import Key
 from shared import job_records, jobs
 from shared.broker import Delivery, Publisher
 from shared.errors import PermanentError
-from shared.messages import Analysis, ChatMessage, ContactScored, ConversationUpdated, Platform
+from shared.messages import Analysis, ContactScored, ConversationUpdated, Platform
 
 # A name known now, or None (and the name, once looked up, is written to the contact later).
 NameLookup = Callable[[str, Platform, str], str | None]
@@ -67,6 +66,9 @@ class Limits:
     # RESCORE items scored at once (the LLM's concurrency): each asks whether its job was
     # cancelled when its turn comes, so a cancel stops the queued ones.
     rescore_concurrency: int = 16
+    # Rounds past their store at once (snapshot, prompt, LLM call, publish): what waits for the
+    # LLM beyond it holds no transcript or prompt in memory (a backfill delivers 20 per message).
+    analyses_in_flight: int = 400
 
 
 def identified(analysis: Analysis) -> Analysis:
@@ -136,6 +138,7 @@ class Analyzer:
         self._names = names
         self._jobs = JobLookup(pool, limits.cancel_cache_s)
         self._rescore_slots = asyncio.Semaphore(limits.rescore_concurrency)
+        self._analysis_slots = asyncio.Semaphore(limits.analyses_in_flight)
         self._scheduled_jobs: dict[str, bool] = {}
         # The outbox of each event of a batch delivery being handled (by id: events are unhashable).
         self._outboxes: dict[int, Outbox] = {}
@@ -189,9 +192,7 @@ class Analyzer:
                 return
             if _skipped(job):
                 return
-            async with self._pool.acquire() as conn, conn.transaction():
-                stored = await transcript.store(conn, event)
-                state = await repository.bump(conn, key, stored.changed)
+            stored, state = await repository.store(self._pool, event)
             if stored.new_customer and event.job_id is not None and await self._scheduled(event.job_id):
                 # A scheduled sync found customer messages the webhook never brought.
                 RECONCILED.labels(event.page_id).inc(stored.new_customer)
@@ -219,16 +220,15 @@ class Analyzer:
 
     async def _analyse(self, key: Key, events: list[ConversationUpdated]) -> None:
         """One round: analyse the conversation once (unless already covered) and publish."""
-        async with self._pool.acquire() as conn:
-            # Read the revision before the transcript: a change stored in between is re-analysed.
-            state = await repository.state(conn, key)
-            history: list[ChatMessage] = []
-            stages: list[Stage] = []
-            if not state.covered:
-                history = await transcript.load(
-                    conn, key, limit=self._limits.max_messages, token_budget=self._limits.token_budget
-                )
-                stages = await repository.stages(conn, key.page_id)
+        async with self._analysis_slots:
+            await self._analyse_now(key, events)
+
+    async def _analyse_now(self, key: Key, events: list[ConversationUpdated]) -> None:
+        # The revision, the transcript and the stages in one snapshot: a change stored after it
+        # has a higher revision and is analysed again.
+        seen = await repository.snapshot(self._pool, key, limit=self._limits.max_messages,
+                                         token_budget=self._limits.token_budget)
+        state, history, stages = seen.state, seen.history, seen.stages
         if state.covered:
             assert state.analysis is not None and state.analyzed_through is not None
             EVENTS.labels("coalesced").inc(len(events))
@@ -263,12 +263,9 @@ class Analyzer:
 
         A dry run leaves the conversation's recorded analysis alone: only its job hears of it.
         """
-        async with self._pool.acquire() as conn:
-            state = await repository.state(conn, key)
-            history = await transcript.load(
-                conn, key, limit=self._limits.max_messages, token_budget=self._limits.token_budget
-            )
-            stages = await repository.stages(conn, key.page_id)
+        seen = await repository.snapshot(self._pool, key, limit=self._limits.max_messages,
+                                         token_budget=self._limits.token_budget, always=True)
+        state, history, stages = seen.state, seen.history, seen.stages
         if not history:
             EVENTS.labels("empty").inc()
             await self._settle_empty(key, [event])

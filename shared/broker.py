@@ -361,6 +361,7 @@ class Consumer(Generic[M]):
         retry_budget_s: float = retry.DEFAULT_BUDGET_S,
         hold_max_s: float = 300.0,
         backoff_scale: float = 1.0,
+        max_bytes_in_flight: int | None = None,
     ) -> None:
         self._url = amqp_url
         self.topology = topology
@@ -373,6 +374,11 @@ class Consumer(Generic[M]):
         self._budget = retry_budget_s
         self._hold_max = hold_max_s
         self._backoff_scale = backoff_scale  # tests shorten the schedule
+        # Bodies decoded and handled at once, in bytes (None: only prefetch bounds them). With
+        # batch messages prefetch alone would let a process hold prefetch x 20 items decoded.
+        self._max_bytes = max_bytes_in_flight
+        self._bytes = 0
+        self._room = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._conn: AbstractConnection | None = None
@@ -468,8 +474,22 @@ class Consumer(Generic[M]):
         task = asyncio.current_task()
         if task is not None:
             self._inflight.add(task)
+        size = len(message.body)
         try:
-            await self._settle(message)
+            if self._max_bytes is not None:
+                async with self._room:
+                    # One message always goes, however large: a budget never stops everything.
+                    await self._room.wait_for(
+                        lambda: self._bytes == 0 or self._bytes + size <= self._max_bytes)  # type: ignore[operator]
+                    self._bytes += size
+                try:
+                    await self._settle(message)
+                finally:
+                    async with self._room:
+                        self._bytes -= size
+                        self._room.notify_all()
+            else:
+                await self._settle(message)
         finally:
             if task is not None:
                 self._inflight.discard(task)

@@ -56,6 +56,7 @@ def consumer(
         model=ConversationUpdated,
         handler=analyzer.handle,
         prefetch=settings.prefetch,
+        max_bytes_in_flight=settings.analyzer_max_bytes_in_flight,
         on_final_failure=analyzer.on_final_failure,
         probe=probe,
         retry_budget_s=settings.retry_budget_s,

@@ -168,10 +168,11 @@ class LlmScorer:
                 # The SDK's request path (its errors, timeouts and headers) without the typed
                 # layer: the body is already what the API wants (no parameter transform), and
                 # the reply is read once (no response models) and validated by parse_reply.
-                raw = await self._client.post("/chat/completions", cast_to=bytes, body={
+                # The body as JSON bytes (orjson; the SDK sends bytes as they are).
+                raw = await self._client.post("/chat/completions", cast_to=bytes, content=orjson.dumps({
                     "model": model, "messages": request, "response_format": prompt.RESPONSE_FORMAT,
                     "temperature": 0, **self._max_tokens,
-                })
+                }))
                 try:
                     content = orjson.loads(raw)["choices"][0]["message"]["content"]
                     return prompt.parse_reply(content, model=model, messages=messages,

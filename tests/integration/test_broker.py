@@ -14,6 +14,7 @@ from shared.broker import DELIVERY_LIMIT, RETRIES, Consumer, Delivery, Publisher
 from shared.circuit import CIRCUIT_OPEN
 from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
 from shared.messages import BackfillRequested, ContactScored, decode
+from shared.messages import encode as messages_encode
 from shared.retry import MAX_SAME_ERROR
 from tests.support.topology import private_topology, queue_depth
 
@@ -351,3 +352,24 @@ async def test_a_batch_with_one_undecodable_item_splits_so_the_others_are_handle
         await eventually(lambda: sorted(handled) == ["j1", "j2"])
     [dead] = await dead_letters(amqp_url, topology)
     assert dead.body == b'{"not":"a job"}'
+
+
+async def test_max_bytes_in_flight_bounds_the_bodies_handled_at_once(amqp_url, topology):
+    running, peak, done = 0, 0, []
+
+    async def handler(delivery: Delivery[BackfillRequested]) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.05)
+        running -= 1
+        done.append(delivery.items[0].job_id)
+
+    body = len(messages_encode(BackfillRequested(job_id="j00")))
+    consumer = Consumer(amqp_url=amqp_url, topology=topology, service="backfill",
+                        model=BackfillRequested, handler=handler, prefetch=16,
+                        max_bytes_in_flight=3 * body)
+    async with consuming(amqp_url, topology, consumer) as publisher:
+        await publisher.publish_many([(BackfillRequested(job_id=f"j{i:02d}"), None) for i in range(12)])
+        await eventually(lambda: len(done) == 12)
+    assert peak == 3

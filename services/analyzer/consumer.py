@@ -100,6 +100,8 @@ class JobLookup:
         self._pool = pool
         self._ttl = ttl_s
         self._seen: dict[str, tuple[float, jobs.JobInfo | None]] = {}
+        # Lookups under way: the events of a batch ask together and share one read (issue 15).
+        self._asking: dict[str, asyncio.Future[jobs.JobInfo | None]] = {}
 
     async def __call__(self, job_id: str) -> jobs.JobInfo | None:
         if not valid_job_id(job_id):
@@ -108,7 +110,29 @@ class JobLookup:
         cached = self._seen.get(job_id)
         if cached is not None and (cached[0] > now or (cached[1] and cached[1].status == "CANCELLED")):
             return cached[1]
-        job = await jobs.info(self._pool, job_id)
+        asking = self._asking.get(job_id)
+        if asking is not None:
+            try:
+                return await asyncio.shield(asking)
+            except asyncio.CancelledError:
+                if not asking.cancelled():
+                    raise  # this caller was cancelled
+                return await jobs.info(self._pool, job_id)  # the one asking was: ask again
+        asking = asyncio.get_running_loop().create_future()
+        self._asking[job_id] = asking
+        try:
+            job = await jobs.info(self._pool, job_id)
+        except asyncio.CancelledError:
+            asking.cancel()
+            raise
+        except Exception as err:
+            asking.set_exception(err)
+            asking.exception()  # retrieved: every waiter re-raises it
+            raise
+        else:
+            asking.set_result(job)
+        finally:
+            del self._asking[job_id]
         if len(self._seen) > 10_000:
             self._seen.clear()
         self._seen[job_id] = (now + self._ttl, job)

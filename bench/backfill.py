@@ -222,6 +222,10 @@ async def main(args: argparse.Namespace) -> int:
     sim_proc.join()
     jobs = await pool.fetch("SELECT * FROM jobs WHERE id = ANY($1::uuid[])", job_ids)
     contacts = await pool.fetchval("SELECT count(*) FROM contacts")
+    # Which index the contact lookups used, and how many index entries each read (issue 15).
+    indexes = await pool.fetch(
+        "SELECT indexrelname, idx_scan, idx_tup_read FROM pg_stat_user_indexes "
+        "WHERE relname = 'contacts' AND idx_scan > 0 ORDER BY idx_scan DESC")
     await pool.close()
     await db.drop_database(database_url)
     await delete_topology(amqp_url, Topology(namespace))
@@ -249,6 +253,9 @@ async def main(args: argparse.Namespace) -> int:
     print(f"CPU per conversation {system / total * 1000:.2f} ms over the services, Postgres and "
           f"RabbitMQ (goal <= 4); by group: "
           + ", ".join(f"{n} {s / total * 1000:.2f}" for n, s in cpu.items()) + " ms")
+    print("contacts indexes     " + ", ".join(
+        f"{r['indexrelname']} {r['idx_scan']} scans, {r['idx_tup_read'] / r['idx_scan']:.1f} entries each"
+        for r in indexes))
     print("peak RSS             " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in rss.items())
           + " (goal < 200 MB each)")
     ok = (calls / total <= 0.1 and wall <= 1.5 * bound and limited == 0

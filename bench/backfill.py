@@ -10,6 +10,12 @@ and broker namespace of their own. Prints wall time, Graph calls per conversatio
 wall time to the bound max(LLM bound, Graph bound), the peak memory of every service process,
 and how many rate-limit answers (613) the client provoked. Goals: ≤ 0.1 calls per conversation,
 wall ≤ 1.5 x bound, < 200 MB per process, zero 613.
+
+It also prints the CPU each process group spent per conversation while the jobs ran, read from
+/proc (bench/proc_cpu.py): Postgres (the postmaster, its live backends and the ones that ended),
+RabbitMQ (the node listening on AMQP_URL's port), each service, and the fakes (the simulated
+Graph API's process; this process, which is the fake LLM plus the job watcher). Goal (issue 15):
+≤ 4 ms per conversation summed over the services, Postgres and RabbitMQ.
 """
 
 from __future__ import annotations
@@ -26,12 +32,15 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from proc_cpu import group_cpu, listening_pid  # noqa: E402
 
 from leadsync.sim.graph import SimGraph, serving  # noqa: E402
 from shared import db, job_admin  # noqa: E402
@@ -72,8 +81,8 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def build_sim(args: argparse.Namespace, tokens: list[str]) -> SimGraph:
-    sim = SimGraph(latency=args.graph_latency, rate_limit=args.graph_rate)
+def build_sim(args: argparse.Namespace, tokens: list[str], app_secret: str) -> SimGraph:
+    sim = SimGraph(latency=args.graph_latency, rate_limit=args.graph_rate, app_secret=app_secret)
     per_object = args.conversations // (len(tokens) * 2)
     for i, token in enumerate(tokens):
         sim.add_page(f"BENCH{i}", token, messenger=per_object, instagram=per_object,
@@ -81,11 +90,11 @@ def build_sim(args: argparse.Namespace, tokens: list[str]) -> SimGraph:
     return sim
 
 
-def serve_sim(args: argparse.Namespace, tokens: list[str], ready: Any) -> None:
+def serve_sim(args: argparse.Namespace, tokens: list[str], app_secret: str, ready: Any) -> None:
     """The simulated Graph API in a process of its own: its clock is not shared with the fake LLM."""
 
     async def serve() -> None:
-        async with serving(build_sim(args, tokens)) as url:
+        async with serving(build_sim(args, tokens, app_secret)) as url:
             ready.put(url)
             await asyncio.Event().wait()
 
@@ -150,6 +159,19 @@ async def run_jobs(pool: Any, amqp_url: str, namespace: str, pages: int,
     return job_ids, wall, enumerated or wall
 
 
+def cpu_roots(database_url: str, amqp_url: str, procs: dict[str, Any], sim_pid: int | None) -> dict[str, int]:
+    """The root process of every group whose CPU the run reports (those /proc shows)."""
+    roots: dict[str, int] = {}
+    for name, url, port in (("postgres", database_url, 5432), ("rabbitmq", amqp_url, 5672)):
+        pid = listening_pid(urlsplit(url).port or port)
+        if pid is not None:
+            roots[name] = pid
+    roots.update({name: p.pid for name, p in procs.items()})
+    if sim_pid is not None:
+        roots["graph sim"] = sim_pid
+    return roots
+
+
 async def main(args: argparse.Namespace) -> int:
     run_id = uuid.uuid4().hex[:8]
     base_db = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -157,6 +179,7 @@ async def main(args: argparse.Namespace) -> int:
     amqp_url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
     namespace = f"lsbench_{run_id}"
     key = Fernet.generate_key().decode()
+    app_secret = uuid.uuid4().hex
     logs = Path(tempfile.mkdtemp(prefix="leadsync-bench-"))
     tokens = [f"EAAbench{i}{uuid.uuid4().hex}" for i in range(args.pages)]
     total = args.conversations // (args.pages * 2) * args.pages * 2
@@ -164,7 +187,7 @@ async def main(args: argparse.Namespace) -> int:
 
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Queue()
-    sim_proc = ctx.Process(target=serve_sim, args=(args, tokens, ready), daemon=True)
+    sim_proc = ctx.Process(target=serve_sim, args=(args, tokens, app_secret, ready), daemon=True)
     sim_proc.start()
     graph_url = await asyncio.get_running_loop().run_in_executor(None, ready.get, True, 120)
     pool = await db.create_pool(database_url, min_size=1, max_size=4)
@@ -174,6 +197,7 @@ async def main(args: argparse.Namespace) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LEADSYNC_"))}
         env.update(DATABASE_URL=database_url, AMQP_URL=amqp_url, BROKER_NAMESPACE=namespace,
                    METRICS_PORT="0", LOG_LEVEL="warning", TOKEN_ENCRYPTION_KEY=key,
+                   META_APP_SECRET=app_secret,
                    GRAPH_API_BASE_URL=graph_url, GRAPH_CALLS_PER_SECOND=str(args.graph_rate),
                    BACKFILL_PAGE_SIZE=str(args.page_size), LLM_CONCURRENCY=str(args.llm_concurrency),
                    LLM_RPM="1000000", LLM_TPM="1000000000")
@@ -184,7 +208,10 @@ async def main(args: argparse.Namespace) -> int:
             procs["assigner"] = await spawn("assigner", env, str(ROOT), logs / "assigner.log")
             procs["analyzer"] = await spawn("analyzer", env, args.analyzer_from, logs / "analyzer.log")
             await asyncio.sleep(3)  # consumers declare the topology and start listening
+            roots = cpu_roots(database_url, amqp_url, procs, sim_proc.pid)
+            cpu_before, own_before = group_cpu(roots), time.process_time()
             job_ids, wall, enumerated = await run_jobs(pool, amqp_url, namespace, args.pages, args.timeout)
+            cpu_after, own_after = group_cpu(roots), time.process_time()
             rss = {name: peak_rss_mb(p.pid) for name, p in procs.items()}
         finally:
             for p in procs.values():
@@ -198,6 +225,10 @@ async def main(args: argparse.Namespace) -> int:
     sim_proc.join()
     jobs = await pool.fetch("SELECT * FROM jobs WHERE id = ANY($1::uuid[])", job_ids)
     contacts = await pool.fetchval("SELECT count(*) FROM contacts")
+    # Which index the contact lookups used, and how many index entries each read (issue 15).
+    indexes = await pool.fetch(
+        "SELECT indexrelname, idx_scan, idx_tup_read FROM pg_stat_user_indexes "
+        "WHERE relname = 'contacts' AND idx_scan > 0 ORDER BY idx_scan DESC")
     await pool.close()
     await db.drop_database(database_url)
     await delete_topology(amqp_url, Topology(namespace))
@@ -219,6 +250,15 @@ async def main(args: argparse.Namespace) -> int:
     print(f"wall / bound         {wall / bound:.2f} (goal <= 1.5)")
     print(f"rate-limit answers   {limited} (goal 0)")
     print(f"llm calls            {llm_calls}" + ("" if llm is not None else " (tests.fakes.llm missing)"))
+    cpu = {name: cpu_after[name] - cpu_before[name] for name in roots}
+    cpu["bench + fake LLM"] = own_after - own_before
+    system = sum(cpu[n] for n in ("postgres", "rabbitmq", *procs) if n in cpu)
+    print(f"CPU per conversation {system / total * 1000:.2f} ms over the services, Postgres and "
+          f"RabbitMQ (goal <= 4); by group: "
+          + ", ".join(f"{n} {s / total * 1000:.2f}" for n, s in cpu.items()) + " ms")
+    print("contacts indexes     " + ", ".join(
+        f"{r['indexrelname']} {r['idx_scan']} scans, {r['idx_tup_read'] / r['idx_scan']:.1f} entries each"
+        for r in indexes))
     print("peak RSS             " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in rss.items())
           + " (goal < 200 MB each)")
     ok = (calls / total <= 0.1 and wall <= 1.5 * bound and limited == 0

@@ -15,6 +15,7 @@ COMMANDS = [
     "leadsync.commands.run",
     "leadsync.commands.demo",
     "leadsync.commands.pages",
+    "leadsync.commands.connected",
     "leadsync.commands.pipelines",
     "leadsync.commands.contacts",
     "leadsync.commands.analyze",

@@ -27,6 +27,8 @@ outcomes); the rest of the tree says where a failure came from, so a caller catc
     ├── UnknownVersion ............. a prompt version this analyzer cannot score with
     ├── DeadLetterError ............ a dead-letter operation that cannot go on
     ├── DemoError .................. a step of the demo failed
+    ├── BadSignedRequest ........... a Meta signed_request that does not verify
+    ├── ConnectError ............... connecting pages failed in a way the person can act on
     ├── CommandError ............... a `leadsync` command's failure: one line, exit status 1
     └── ApiError ................... an admin API answer with its status (services/webhook/api/errors.py)
 
@@ -167,6 +169,20 @@ class DeadLetterError(LeadsyncError):
 
 class DemoError(LeadsyncError):
     """A step of the demo failed; the message says which and why."""
+
+
+class BadSignedRequest(LeadsyncError, ValueError):
+    """A Meta `signed_request` missing, malformed, not HMAC-SHA256, or signed with another key."""
+
+
+class ConnectError(LeadsyncError):
+    """Connecting pages failed in a way the person can act on (Meta refused, or leadsync is not
+    set up to connect); `status` is the HTTP answer the API and the console give."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
 
 
 class CommandError(LeadsyncError):

@@ -9,6 +9,8 @@ code. Access tokens travel as a query parameter only; they never appear in error
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -74,8 +76,10 @@ class GraphClient:
         backoff: tuple[float, float] = (0.5, 8.0),
         rate_limit_wait: tuple[float, float] = (2.0, 300.0),
         slow_down_from: int = 75,
+        app_secret: str | None = None,
     ) -> None:
         self._http = http
+        self._app_secret = app_secret.encode() if app_secret else None
         self._root = f"{base_url.rstrip('/')}/{version}"
         # A margin under Meta's limit: Meta counts arrivals, and a busy event loop or network can
         # send two paced calls closer together than they were granted.
@@ -91,15 +95,24 @@ class GraphClient:
     @classmethod
     def from_settings(cls, settings: GraphSettings, http: httpx.AsyncClient) -> GraphClient:
         return cls(http, base_url=settings.graph_api_base_url, version=settings.graph_api_version,
-                   calls_per_second=settings.graph_calls_per_second)
+                   calls_per_second=settings.graph_calls_per_second,
+                   app_secret=settings.graph_app_secret)
+
+    def token_params(self, token: str) -> dict[str, str]:
+        """`access_token` and its `appsecret_proof` (DESIGN §2), the parameters of a token call."""
+        params = {"access_token": token}
+        if self._app_secret is not None:
+            params["appsecret_proof"] = appsecret_proof(token, self._app_secret)
+        return params
 
     # --- one call ----------------------------------------------------------------------------
 
     async def call(
-        self, path: str, params: dict[str, Any], *, token: str, pace: str | None,
-        reduce_on_code_1: bool = False,
+        self, path: str, params: dict[str, Any], *, token: str | None, pace: str | None,
+        reduce_on_code_1: bool = False, method: str = "GET",
     ) -> dict[str, Any]:
-        """GET `path`; waits out rate limits, retries temporary errors, raises GraphError."""
+        """`method` `path` (GET unless told); waits out rate limits, retries temporary errors,
+        raises GraphError."""
         waits = 0
         while True:
             try:
@@ -111,7 +124,7 @@ class GraphClient:
                     reraise=True,
                 ):
                     with attempt:
-                        return await self._once(path, params, token, pace, reduce_on_code_1)
+                        return await self._once(path, params, token, pace, reduce_on_code_1, method)
             except RateLimited as err:
                 # Meta's estimate when it gives one, else a growing wait: never a failure.
                 waits += 1
@@ -125,13 +138,14 @@ class GraphClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(
-        self, path: str, params: dict[str, Any], token: str, pace: str | None, reduce: bool
+        self, path: str, params: dict[str, Any], token: str | None, pace: str | None, reduce: bool,
+        method: str = "GET",
     ) -> dict[str, Any]:
         if pace is not None:
             await self._pace(pace)
         self.calls += 1
         try:
-            body = await self._request(path, params, token, pace, reduce)
+            body = await self._request(path, params, token, pace, reduce, method)
         except GraphError as err:
             CALLS.labels(_OUTCOMES.get(type(err), "error")).inc()
             raise
@@ -139,12 +153,13 @@ class GraphClient:
         return body
 
     async def _request(
-        self, path: str, params: dict[str, Any], token: str, pace: str | None, reduce: bool
+        self, path: str, params: dict[str, Any], token: str | None, pace: str | None, reduce: bool,
+        method: str = "GET",
     ) -> dict[str, Any]:
         try:
-            response = await self._http.get(
-                f"{self._root}/{path}", params={**params, "access_token": token}
-            )
+            auth = self.token_params(token) if token else {}
+            response = await self._http.request(method, f"{self._root}/{path}",
+                                                params={**params, **auth})
         except httpx.HTTPError as err:
             # httpx messages can hold the URL (and so the token): keep only the kind of failure.
             raise TemporaryError(f"Graph API unreachable ({type(err).__name__})", None) from None
@@ -255,6 +270,11 @@ class GraphClient:
                       pace: str | None = None) -> dict[str, Any]:
         fields = "first_name,last_name,name" if platform == "messenger" else "name,username"
         return await self.call(user_id, {"fields": fields}, token=token, pace=pace)
+
+
+def appsecret_proof(token: str, app_secret: bytes) -> str:
+    """Hex HMAC-SHA256 of the access token keyed with the app secret (Meta's appsecret_proof)."""
+    return hmac.new(app_secret, token.encode(), hashlib.sha256).hexdigest()
 
 
 def _items(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -99,7 +99,8 @@ class Profiles:
         # A client of its own: its per-page pacing is the profile rate, not the conversations one.
         graph = GraphClient(http, base_url=settings.graph_api_base_url,
                             version=settings.graph_api_version,
-                            calls_per_second=settings.graph_profile_calls_per_second)
+                            calls_per_second=settings.graph_profile_calls_per_second,
+                            app_secret=settings.graph_app_secret)
         return cls(pool, graph, TokenCipher(key.get_secret_value()), on_name=on_name,
                    timeout_s=timeout_s)
 

@@ -234,6 +234,7 @@ def publisher_for(settings: BaseServiceSettings, stack: contextlib.AsyncExitStac
 def consumer_for(
     settings: BaseServiceSettings, *, service: str, model: type[M], handler: Handler[M],
     pool: asyncpg.Pool, prefetch: int, on_final_failure: FinalFailure[M] | None = None,
+    max_bytes_in_flight: int | None = None,
 ) -> Consumer[M]:
     """The service's consumer of `{ns}.{service}`, its circuit probing `pool`."""
     return Consumer(
@@ -246,6 +247,7 @@ def consumer_for(
         on_final_failure=on_final_failure,
         probe=database_check(pool),
         retry_budget_s=settings.retry_budget_s,
+        max_bytes_in_flight=max_bytes_in_flight,
     )
 
 

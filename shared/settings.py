@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated, ClassVar, Literal, Self, TypeVar
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/leadsync"
@@ -142,3 +142,21 @@ class GraphSettings(BaseServiceSettings):
     # Contact-name lookups (`/{psid}`, `/{igsid}`), per page and per process.
     graph_profile_calls_per_second: float = Field(default=10.0, gt=0, le=1000)
     token_encryption_key: FernetKey = None
+    # The Meta app: every Graph call made with a token carries appsecret_proof keyed with the
+    # first META_APP_SECRET (DESIGN §2); the app id makes the app token and the OAuth dialog.
+    meta_app_secret: SecretStr | None = None
+    meta_app_id: str | None = Field(default=None, pattern=r"^[0-9]{1,32}$")
+
+    @field_validator("meta_app_id", "meta_app_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`META_APP_ID=` (compose passes an unset variable as empty) means not configured."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def graph_app_secret(self) -> str | None:
+        """The first META_APP_SECRET (the Facebook app's), the key of appsecret_proof."""
+        if self.meta_app_secret is None:
+            return None
+        found = [s.strip() for s in self.meta_app_secret.get_secret_value().split(",") if s.strip()]
+        return found[0] if found else None

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.vocabulary import ItemOutcome, JobStatus
+from shared.vocabulary import ItemOutcome, JobKind, JobStatus
 
 # `jobs.errors` keeps the first this many item errors (errors_count counts them all; every one
 # stays in job_items): past that an append would rewrite an ever larger jsonb under the job's lock.
@@ -34,7 +34,7 @@ class JobInfo:
 
     @property
     def rescore(self) -> bool:
-        return self.kind == "RESCORE"
+        return self.kind == JobKind.RESCORE
 
 
 async def is_cancelled(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
@@ -52,6 +52,78 @@ async def info(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> JobInfo 
                    params.get("prompt_version") or None)
 
 
+@dataclass(frozen=True)
+class Settlement:
+    """One item's outcome, for settle_items."""
+
+    platform: str
+    contact_id: str
+    outcome: ItemOutcome
+    error: str | None = None
+    code: int | None = None
+    detail: dict[str, Any] | None = None
+
+
+# One statement per batch of a job's items (issue 15): the items are recorded once (a redelivered
+# one inserts nothing), the job's counters and its first MAX_ERRORS errors move by what was new,
+# and the job row is locked once per batch instead of once per item. It answers how many items
+# were new and whether the job may now be complete.
+_SETTLE = """
+WITH given AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[])
+        WITH ORDINALITY AS g(platform, contact, outcome, error, code, detail, n)
+), new AS (
+    INSERT INTO job_items (job_id, platform, contact_external_id, outcome, error, detail)
+    SELECT $1::uuid, platform, contact, outcome, error, detail FROM given ORDER BY n
+    ON CONFLICT DO NOTHING
+    RETURNING platform, contact_external_id
+), counted AS (
+    SELECT count(*) FILTER (WHERE g.outcome = $9) AS synced,
+           count(*) FILTER (WHERE g.outcome = $10) AS failed,
+           coalesce(jsonb_agg(jsonb_build_object('platform', g.platform, 'id', g.contact,
+                                                 'error', coalesce(g.error, 'failed'))
+                              || CASE WHEN g.code IS NULL THEN '{}'::jsonb
+                                      ELSE jsonb_build_object('code', g.code) END
+                              ORDER BY g.n) FILTER (WHERE g.outcome = $10),
+                    '[]'::jsonb) AS errors
+    FROM new JOIN given g ON g.platform = new.platform AND g.contact = new.contact_external_id
+), bumped AS (
+    UPDATE jobs j SET
+        synced_contacts = j.synced_contacts + c.synced,
+        failed_contacts = j.failed_contacts + c.failed,
+        errors = j.errors || coalesce((
+            SELECT jsonb_agg(e ORDER BY i) FROM jsonb_array_elements(c.errors) WITH ORDINALITY AS x(e, i)
+            WHERE i <= greatest(0, $8 - j.errors_count)), '[]'::jsonb),
+        errors_count = j.errors_count + c.failed,
+        updated_at = now()
+    FROM counted c
+    WHERE j.id = $1::uuid AND c.synced + c.failed > 0
+    RETURNING j.status = $11 AND j.enumeration_done
+              AND j.synced_contacts + j.failed_contacts >= coalesce(j.total_contacts, 0) AS done
+)
+SELECT (SELECT count(*) FROM new) AS new, coalesce((SELECT done FROM bumped), false) AS done
+"""
+
+
+async def settle_items(conn: asyncpg.Connection, job_id: str, items: list[Settlement]) -> int:
+    """Record each item's outcome once, in one statement; returns how many were new.
+
+    Run inside a transaction. An item given twice counts once (its first outcome).
+    """
+    items = list({(i.platform, i.contact_id): i for i in reversed(items)}.values())[::-1]
+    if not items:
+        return 0
+    row = await conn.fetchrow(
+        _SETTLE, job_id, [i.platform for i in items], [i.contact_id for i in items],
+        [i.outcome for i in items], [i.error for i in items], [i.code for i in items],
+        [i.detail for i in items], MAX_ERRORS, ItemOutcome.SYNCED, ItemOutcome.FAILED,
+        JobStatus.IN_PROGRESS,
+    )
+    if row["done"]:
+        await complete_if_done(conn, job_id)
+    return int(row["new"])
+
+
 async def settle_item(
     conn: asyncpg.Connection,
     job_id: str,
@@ -67,37 +139,17 @@ async def settle_item(
 
     `detail` is what a RESCORE item did to its contact's stage (or would do, in a dry run).
     """
-    inserted = await conn.fetchval(
-        """
-        INSERT INTO job_items (job_id, platform, contact_external_id, outcome, error, detail)
-        VALUES ($1::uuid, $2, $3, $4, $5, $6)
-        ON CONFLICT DO NOTHING
-        RETURNING true
-        """,
-        job_id, platform, contact_id, outcome, error, detail,
-    )
-    if not inserted:
-        return False
-    item_error: dict[str, str | int] | None = None
-    if outcome == ItemOutcome.FAILED:
-        item_error = {"platform": platform, "id": contact_id, "error": error or "failed"}
-        if code is not None:
-            item_error["code"] = code
-    await conn.execute(
-        """
-        UPDATE jobs SET
-            synced_contacts = synced_contacts + ($2 = 'SYNCED')::int,
-            failed_contacts = failed_contacts + ($2 = 'FAILED')::int,
-            errors = CASE WHEN $3::jsonb IS NULL OR errors_count >= $4 THEN errors
-                          ELSE errors || jsonb_build_array($3::jsonb) END,
-            errors_count = errors_count + ($3::jsonb IS NOT NULL)::int,
-            updated_at = now()
-        WHERE id = $1::uuid
-        """,
-        job_id, outcome, item_error, MAX_ERRORS,
-    )
-    await complete_if_done(conn, job_id)
-    return True
+    return bool(await settle_items(
+        conn, job_id, [Settlement(platform, contact_id, outcome, error, code, detail)]))
+
+
+def by_job(items: list[tuple[str, Settlement]]) -> list[tuple[str, list[Settlement]]]:
+    """(job_id, settlement) pairs grouped per job, jobs and items in key order: every
+    transaction locks job rows in the same order, so two of them never deadlock."""
+    grouped: dict[str, list[Settlement]] = {}
+    for job_id, item in sorted(items, key=lambda p: (p[0], p[1].platform, p[1].contact_id)):
+        grouped.setdefault(job_id, []).append(item)
+    return list(grouped.items())
 
 
 async def complete_if_done(conn: asyncpg.Connection, job_id: str) -> bool:
@@ -109,16 +161,16 @@ async def complete_if_done(conn: asyncpg.Connection, job_id: str) -> bool:
     """
     row = await conn.fetchrow(
         """
-        UPDATE jobs SET status = 'COMPLETED', completed_at = now(), updated_at = now()
-        WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND enumeration_done
+        UPDATE jobs SET status = $2, completed_at = now(), updated_at = now()
+        WHERE id = $1::uuid AND status = $3 AND enumeration_done
           AND synced_contacts + failed_contacts >= coalesce(total_contacts, 0)
         RETURNING page_id, started_at, kind
         """,
-        job_id,
+        job_id, JobStatus.COMPLETED, JobStatus.IN_PROGRESS,
     )
     if row is None:
         return False
-    if row["kind"] == "RESCORE":
+    if row["kind"] == JobKind.RESCORE:
         await conn.execute("UPDATE jobs SET result = $2 WHERE id = $1::uuid", job_id,
                            await rescore_result(conn, job_id))
         return True
@@ -146,10 +198,8 @@ async def settle_missing(conn: asyncpg.Connection, job_id: str, reason: str) -> 
         """,
         job_id,
     )
-    settled = 0
-    for row in rows:
-        settled += await settle_item(conn, job_id, row["platform"], row["contact_external_id"],
-                                     ItemOutcome.FAILED, error=reason)
+    settled = await settle_items(conn, job_id, [
+        Settlement(r["platform"], r["contact_external_id"], ItemOutcome.FAILED, reason) for r in rows])
     await complete_if_done(conn, job_id)
     return settled
 
@@ -163,9 +213,9 @@ async def rescore_result(conn: asyncpg.Connection, job_id: str) -> dict[str, Any
     counts = await conn.fetch(
         """
         SELECT coalesce(detail ->> 'move', 'unchanged') AS move, count(*) AS n FROM job_items
-        WHERE job_id = $1::uuid AND outcome = 'SYNCED' GROUP BY 1
+        WHERE job_id = $1::uuid AND outcome = $2 GROUP BY 1
         """,
-        job_id,
+        job_id, ItemOutcome.SYNCED,
     )
     moves = dict.fromkeys(MOVES, 0)
     for row in counts:
@@ -173,12 +223,12 @@ async def rescore_result(conn: asyncpg.Connection, job_id: str) -> dict[str, Any
     examples = await conn.fetch(
         """
         SELECT detail FROM job_items
-        WHERE job_id = $1::uuid AND outcome = 'SYNCED' AND detail IS NOT NULL
+        WHERE job_id = $1::uuid AND outcome = $4 AND detail IS NOT NULL
           AND detail ->> 'move' <> 'unchanged'
         ORDER BY array_position($2::text[], detail ->> 'move'), detail ->> 'name',
                  platform, contact_external_id
         LIMIT $3
         """,
-        job_id, list(MOVES), EXAMPLES,
+        job_id, list(MOVES), EXAMPLES, ItemOutcome.SYNCED,
     )
     return {"moves": moves, "examples": [r["detail"] for r in examples]}

@@ -8,7 +8,7 @@ import sys
 
 import asyncpg
 
-from leadsync.commands import admin_db
+from leadsync.commands import admin_db, connected
 from services.webhook.api import pages
 from shared.crypto import TokenCipher
 from shared.errors import CommandError
@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add.set_defaults(func=run_add)
     listing = actions.add_parser("list", help="list pages (never their tokens)")
     listing.set_defaults(func=run_list)
+    connected.register_pages(actions)
 
 
 def read_token() -> str:
@@ -68,10 +69,10 @@ def run_list(_: argparse.Namespace) -> int:
     admin_db.print_table(
         "pages",
         ["id", "name", "instagram", "auto pipeline", "mode", "auto sync", "every (s)", "token",
-         "last synced"],
+         "health", "last synced"],
         [(p["id"], p["name"], p["instagram_account_id"], p["auto_pipeline_id"],
           p["auto_pipeline_mode"], p["auto_sync"], p["sync_interval_s"],
-          p["token_status"] if p["has_token"] else "none", p["last_synced_at"])
+          p["token_status"] if p["has_token"] else "none", p["health_status"], p["last_synced_at"])
          for p in pages_found],
     )
     return 0

@@ -19,7 +19,7 @@ import httpx
 from cryptography.fernet import Fernet
 from rich.console import Console
 
-from leadsync.demo import report, scenario, services
+from leadsync.demo import login, report, scenario, services
 from leadsync.sim.graph import serving
 from services.analyzer.settings import AnalyzerSettings
 from shared import db
@@ -69,12 +69,13 @@ async def _demo(args: argparse.Namespace, settings: AnalyzerSettings, console: C
     console.print(f"✓ fresh database and broker namespace {args.name}")
 
     pages = scenario.demo_pages(args.conversations)
-    graph = scenario.simulated_graph(pages)
     admin_token = secrets.token_urlsafe(32)
     app_secret = secrets.token_hex(16)
+    graph = scenario.simulated_graph(pages, app_secret)
     log_path = Path(tempfile.mkdtemp(prefix="leadsync-demo-")) / "services.log"
     async with serving(graph) as graph_url, contextlib.AsyncExitStack() as running:
         env = _service_env(database_url, args.name, graph_url, admin_token, app_secret)
+        env.update(META_APP_ID=graph.meta.app_id, META_WEB_BASE_URL=graph_url)
         with console.status("Starting webhook, analyzer, assigner and backfill…"):
             svc = await running.enter_async_context(
                 services.running(env, port=services.pick_port(args.port), log_path=log_path))
@@ -112,6 +113,9 @@ async def _scenario(args: argparse.Namespace, console: Console, svc: services.Se
     pool = await db.create_pool(database_url, min_size=1, max_size=2)
     try:
         async with httpx.AsyncClient(base_url=svc.url, headers=headers, timeout=10) as api:
+            notice = await login.connect_pages(svc.url, admin_token, [p.id for p in pages])
+            console.print(f"✓ pages connected through Connect pages (Facebook Login, simulated): "
+                          f"{notice}")
             pipeline_id = await scenario.configure(api, pages)
             described = ", ".join(
                 f"{p.name} ({p.messenger} Messenger" + (f", {p.instagram} Instagram" if p.instagram

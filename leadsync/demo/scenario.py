@@ -59,11 +59,16 @@ def demo_pages(conversations: int) -> list[DemoPage]:
     ]
 
 
-def simulated_graph(pages: list[DemoPage]) -> SimGraph:
-    graph = SimGraph()
+DEMO_OWNER = ("10150000000000001", "Sofía García")
+
+
+def simulated_graph(pages: list[DemoPage], app_secret: str) -> SimGraph:
+    """The simulated Meta: the pages' conversations, and the owner who may connect them."""
+    graph = SimGraph(app_secret=app_secret)
     for i, page in enumerate(pages):
         graph.add_page(page.id, page.token, messenger=page.messenger, instagram=page.instagram,
-                       instagram_account_id=page.instagram_account_id, seed=i)
+                       instagram_account_id=page.instagram_account_id, seed=i, name=page.name)
+    graph.meta.add_user(*DEMO_OWNER, [p.id for p in pages])
     return graph
 
 
@@ -75,19 +80,15 @@ async def _call(api: httpx.AsyncClient, method: str, path: str, body: Any = None
 
 
 async def configure(api: httpx.AsyncClient, pages: list[DemoPage]) -> str:
-    """The pipeline with automatic score ranges, and both pages placing contacts into it."""
+    """The pipeline with automatic score ranges, and the connected pages placing contacts into it."""
     pipeline = await _call(api, "POST", "/api/pipelines", {"name": "Sales", "stages": STAGES})
     await _call(api, "POST", f"/api/pipelines/{pipeline['id']}/score-ranges")
     for page in pages:
-        body = {
-            "id": page.id, "name": page.name, "access_token": page.token,
+        await _call(api, "PATCH", f"/api/pages/{page.id}", {
             "auto_pipeline_id": pipeline["id"], "auto_pipeline_mode": "UPDATE_EXISTING",
             # The demo starts its syncs itself; the scheduler would race it for the first one.
             "auto_sync": False,
-        }
-        if page.instagram_account_id:
-            body["instagram_account_id"] = page.instagram_account_id
-        await _call(api, "POST", "/api/pages", body)
+        })
     return str(pipeline["id"])
 
 

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from leadsync.sim.meta_app import SimMetaApp
 from leadsync.sim.threads import (
     SimConversation,
     SimPage,
@@ -37,6 +38,7 @@ from leadsync.sim.threads import (
 from shared.runtime import HttpServer
 
 MAX_LIMIT = 100
+DEFAULT_APP_ID = "1000000000001"
 # Nested data the simulated Meta accepts in one answer before it says "reduce the amount of data".
 MAX_NESTED_MESSAGES = 2500
 _FIELDS = re.compile(r"messages(?:\.limit\((\d+)\))?")
@@ -52,7 +54,10 @@ class SimGraph:
         rate_limit: float | None = None,
         usage_percent: int = 5,
         version: str = "v25.0",
+        app_secret: str,
+        app_id: str = DEFAULT_APP_ID,
     ) -> None:
+        self.meta = SimMetaApp(self, app_id=app_id, app_secret=app_secret)
         self.pages: dict[str, SimPage] = {}
         # Threads are dated back from the moment the simulation starts, newest first.
         self.epoch = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
@@ -76,6 +81,7 @@ class SimGraph:
         self.base_url = ""  # set by whoever serves the app, for paging.next URLs
         self.app = Starlette(routes=[
             Route("/_sim/stats", self._stats),
+            *self.meta.routes(),
             Route("/{version}/{object_id}/conversations", self._conversations),
             Route("/{version}/{object_id}/messages", self._messages),
             Route("/{version}/{object_id}", self._object),
@@ -86,9 +92,10 @@ class SimGraph:
     def add_page(
         self, page_id: str, token: str, *, messenger: int = 0, instagram: int = 0,
         instagram_account_id: str | None = None, long_every: int = 0, seed: int = 0,
+        name: str = "",
     ) -> SimPage:
         """A page with generated conversations; every `long_every`-th one has 45 turns."""
-        page = SimPage(page_id, token, instagram_account_id)
+        page = SimPage(page_id, token, instagram_account_id, name=name or f"Page {page_id}")
         for platform, count in (("messenger", messenger), ("instagram", instagram)):
             page.conversations[platform] = [
                 generate(page_id, platform, i, seed, self.epoch,
@@ -138,6 +145,9 @@ class SimGraph:
             await asyncio.sleep(self.latency)
         if self.down:
             return None, Response(b"Service Unavailable", status_code=500)
+        refused = self.meta.check_proof(dict(request.query_params))
+        if refused is not None:
+            return None, refused
         token = request.query_params.get("access_token", "")
         page = next((p for p in self.pages.values() if p.token == token), None)
         if token in self.expired_tokens or page is None:
@@ -239,8 +249,10 @@ class SimGraph:
                                          "after": encode_cursor(start + len(chosen))}}
             if start + len(chosen) < len(messages):
                 token = request.query_params.get("access_token", "")
+                proof = request.query_params.get("appsecret_proof", "")
                 out["paging"]["next"] = (
                     f"{self.base_url}/{self.version}/{conv.id}/messages?access_token={token}"
+                    f"&appsecret_proof={proof}"
                     f"&limit={limit}&after={encode_cursor(start + len(chosen))}{fields_query}")
         return out
 

@@ -48,6 +48,7 @@ class SimPage:
     id: str
     token: str
     instagram_account_id: str | None = None
+    name: str = ""
     conversations: dict[str, list[SimConversation]] = field(default_factory=dict)
 
 

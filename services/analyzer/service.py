@@ -79,5 +79,6 @@ async def build(
                         limits=Limits.from_settings(settings), names=names)
     consumer = consumer_for(settings, service="analyzer", model=ConversationUpdated,
                             handler=analyzer.handle, on_final_failure=analyzer.on_final_failure,
-                            pool=pool, prefetch=settings.prefetch)
+                            pool=pool, prefetch=settings.prefetch,
+                            max_bytes_in_flight=settings.analyzer_max_bytes_in_flight)
     return AnalyzerService(consumer, pool, analyzer=analyzer)

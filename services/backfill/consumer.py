@@ -16,9 +16,10 @@ import asyncpg
 import structlog
 
 from services.backfill import repository, walk
+from services.backfill.health import PageHealth, calls_for_check
 from services.backfill.rescore import RescoreWalk
 from services.backfill.settings import BackfillSettings
-from shared import logging, retry
+from shared import logging, page_health, retry
 from shared.broker import Delivery, Publisher
 from shared.crypto import TokenCipher
 from shared.errors import (
@@ -37,7 +38,11 @@ log = structlog.get_logger("leadsync.backfill")
 
 RECONNECT_NEEDED = (
     "the page's access token expired or was invalidated (Graph error {code}{sub}); reconnect the "
-    "page with a new token (PATCH /api/pages/{page}) and run the backfill again"
+    "page (Connect pages in the console, or POST /api/connect) and run the backfill again"
+)
+UNHEALTHY_PAGE = (
+    "the page's access token is no longer valid ({status}, checked before the job started); "
+    "reconnect the page (Connect pages in the console, or POST /api/connect)"
 )
 
 
@@ -50,6 +55,7 @@ class Worker:
     settings: BackfillSettings
     worker_id: str
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    health: PageHealth | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -160,6 +166,14 @@ class Worker:
             log.warning("job.failed", error=reason)
             return
         logging.add_secrets([token])
+        if self.health is not None:
+            # Before walking anything: a dead token fails the job at once (token_expired).
+            health = await self.health.check(page["id"])
+            if health is not None and health["status"] in page_health.BAD_TOKEN:
+                message = UNHEALTHY_PAGE.format(status=health["status"])
+                await repository.fail(self.pool, job_id, message, token_expired=True)
+                log.warning("job.failed", error=message, token_expired=True)
+                return
         try:
             await self._walk_through_outages(job, page, token)
         except TokenInvalid as err:
@@ -167,6 +181,8 @@ class Worker:
             message = RECONNECT_NEEDED.format(code=err.code, sub=sub, page=page["id"])
             await repository.fail(self.pool, job_id, message, token_expired=True)
             log.warning("job.failed", error=message, token_expired=True)
+            if self.health is not None:
+                await self.health.check(page["id"])
         except ClaimLost:
             log.info("job.stopped", reason="cancelled or taken over")
         except (TemporaryError, BrokerUnavailable) as err:
@@ -178,6 +194,8 @@ class Worker:
             message = f"the Graph API refused the conversation list: {err.message}"
             await repository.fail(self.pool, job_id, message)
             log.warning("job.failed", error=message, code=err.code)
+            if self.health is not None and calls_for_check(err.code):
+                await self.health.check(page["id"])
 
     async def _walk_through_outages(self, job: asyncpg.Record, page: asyncpg.Record, token: str) -> None:
         """Walk; while the database is away, wait and go on from the saved cursor (the claim

@@ -10,7 +10,7 @@ import asyncpg
 from shared import settlement
 from shared.errors import ClaimLost
 from shared.messages import Platform
-from shared.vocabulary import ACTIVE_JOB_STATUSES, ItemOutcome, JobKind, JobStatus
+from shared.vocabulary import ACTIVE_JOB_STATUSES, HealthStatus, ItemOutcome, JobKind, JobStatus
 
 # The statuses of a job still to finish, as a `$n::text[]` parameter.
 ACTIVE = list(ACTIVE_JOB_STATUSES)
@@ -82,10 +82,9 @@ async def record(
             """,
             job_id, [i.platform for i in items], [i.contact_id for i in items],
         )
-        for item in items:
-            if item.outcome is not None:
-                await settlement.settle_item(conn, job_id, item.platform, item.contact_id, item.outcome,
-                                       error=item.error, code=item.code)
+        await settlement.settle_items(conn, job_id, [
+            settlement.Settlement(i.platform, i.contact_id, i.outcome, i.error, i.code)
+            for i in items if i.outcome is not None])
         saved = await conn.fetchval(
             """
             UPDATE jobs SET total_contacts = coalesce(total_contacts, 0) + $3,
@@ -132,7 +131,12 @@ async def fail(pool: asyncpg.Pool, job_id: str, error: str, *, token_expired: bo
         )
         if page_id is not None and token_expired:
             await conn.execute(
-                "UPDATE pages SET token_status = 'expired', updated_at = now() WHERE id = $1", page_id
+                """UPDATE pages SET token_status = 'expired', updated_at = now(),
+                       health_status = CASE WHEN health_status = ANY($2::text[]) THEN health_status
+                                            ELSE $3 END
+                   WHERE id = $1""", page_id,
+                [HealthStatus.TOKEN_EXPIRED, HealthStatus.TOKEN_INVALID, HealthStatus.DISCONNECTED],
+                HealthStatus.TOKEN_EXPIRED,
             )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
@@ -66,11 +67,15 @@ async def tick(
 async def run(
     pool: asyncpg.Pool, publisher: Publisher, *, stop: asyncio.Event, interval_s: float,
     stale_after_s: float, settle_timeout_s: float = 900.0,
+    health: Callable[[], Awaitable[int]] | None = None,
 ) -> None:
-    """Tick every `interval_s` until `stop`; a failed round is logged and tried next time."""
+    """Tick every `interval_s` until `stop`; a failed round is logged and tried next time.
+    `health` checks the pages that are due for it (services/backfill/health.py)."""
     while not stop.is_set():
         try:
             await tick(pool, publisher, stale_after_s=stale_after_s, settle_timeout_s=settle_timeout_s)
+            if health is not None:
+                await health()
         except _TICK_FAILURES as err:
             # Jobs stay stale or due, so the next round picks them up again.
             log.warning("scheduler.tick_failed", error=str(err) or type(err).__name__)

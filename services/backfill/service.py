@@ -14,12 +14,14 @@ import httpx
 
 from services.backfill import scheduler
 from services.backfill.consumer import Worker
+from services.backfill.health import PageHealth
 from services.backfill.settings import BackfillSettings
 from shared import logging
 from shared.broker import Publisher
 from shared.crypto import TokenCipher
 from shared.graph import GraphClient
 from shared.messages import BackfillRequested
+from shared.meta_app import MetaApp
 from shared.runtime import Service, consumer_for, pool_for, publisher_for
 
 
@@ -40,12 +42,20 @@ async def build(
     )
     stack.push_async_callback(http.aclose)
     publisher = publisher_for(settings, stack, publisher)
+    graph = GraphClient.from_settings(settings, http)
+    meta = MetaApp.from_settings(settings, graph)
+    if meta is None:
+        log.warning("backfill.no_meta_app", reason="META_APP_ID or META_APP_SECRET is not set; "
+                    "page health is not checked")
+    checker = PageHealth(pool, meta, TokenCipher(key.get_secret_value()),
+                         settings.backfill_health_interval_s) if meta and key else None
     # Set as soon as the process is asked to stop: running jobs stop too, given back, not lost.
     stopping = asyncio.Event()
     worker = Worker(
         pool=pool,
         publisher=publisher,
-        graph=GraphClient.from_settings(settings, http),
+        graph=graph,
+        health=checker,
         cipher=TokenCipher(key.get_secret_value()) if key else None,
         settings=settings,
         worker_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
@@ -61,6 +71,7 @@ async def build(
             the_pool, the_publisher, stop=stop, interval_s=settings.backfill_scheduler_interval_s,
             stale_after_s=settings.backfill_stale_after_s,
             settle_timeout_s=settings.backfill_settle_timeout_s,
+            health=checker.sweep if checker else None,
         )
 
     return Service(consumer, pool, on_stop=stopping.set, loops={"scheduler": schedule})

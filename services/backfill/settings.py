@@ -29,3 +29,5 @@ class BackfillSettings(GraphSettings):
     # (dead-lettered after crashing a process): its missing items are recorded FAILED and it
     # completes, so the page is never blocked by a job nobody works on.
     backfill_settle_timeout_s: float = Field(default=900.0, gt=0)
+    # How often every connected page's token and webhook subscription are checked (DESIGN §3).
+    backfill_health_interval_s: float = Field(default=21_600.0, gt=0)

@@ -8,6 +8,7 @@ import hmac
 from collections.abc import AsyncIterator
 
 import asyncpg
+import httpx
 import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -16,7 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from services.webhook import api, deliveries, ops
+from services.webhook import api, deliveries, meta_callbacks, ops
 from services.webhook.accounts import InstagramPages
 from services.webhook.api.errors import exception_handlers
 from services.webhook.batcher import ConfirmBatcher
@@ -29,6 +30,8 @@ from shared import db
 from shared.broker import Publisher, Topology
 from shared.crypto import TokenCipher
 from shared.errors import BrokerUnavailable
+from shared.graph import GraphClient
+from shared.meta_app import MetaApp
 from shared.runtime import Check, healthz, readyz_endpoint
 
 log = structlog.get_logger("leadsync.webhook")
@@ -79,6 +82,7 @@ def create_app(
         )
         batcher = ConfirmBatcher(the_publisher)
         reconnector: asyncio.Task[None] | None = None
+        http = httpx.AsyncClient(timeout=httpx.Timeout(20, connect=5))
         try:
             if own_publisher:
                 try:
@@ -91,6 +95,7 @@ def create_app(
             install(app, Deps(
                 settings, the_publisher, the_pool, cipher, batcher, InstagramPages(the_pool),
                 FailureThrottle(limit=settings.auth_failures_per_minute),
+                MetaApp.from_settings(settings, GraphClient.from_settings(settings, http)),
             ))
             reconnector = asyncio.create_task(_keep_connected(the_publisher))
             yield
@@ -100,6 +105,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await reconnector
             await batcher.close()
+            await http.aclose()
             if own_publisher:
                 await the_publisher.close()
             if own_pool:
@@ -119,6 +125,7 @@ def create_app(
             Route(deliveries.PATH, verify_subscription, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz_endpoint(checks)),
+            *meta_callbacks.routes,
             api.mount(),
             ops.mount(),
         ],

@@ -16,6 +16,7 @@ from services.webhook.settings import WebhookSettings
 from services.webhook.throttle import FailureThrottle
 from shared.broker import Publisher
 from shared.crypto import TokenCipher
+from shared.meta_app import MetaApp
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Deps:
     batcher: ConfirmBatcher
     instagram: InstagramPages
     throttle: FailureThrottle
+    meta: MetaApp | None  # None without META_APP_ID: connecting pages is off
 
 
 def install(app: Starlette, deps: Deps) -> None:

@@ -27,6 +27,15 @@ class WebhookSettings(GraphSettings):
     # throttling counts); comma-separated addresses or networks, "*" for any.
     # Failed authentications one client address may make per minute before it gets 429.
     auth_failures_per_minute: int = Field(default=10, ge=1, le=1_000_000)
+    # Facebook Login (DESIGN §2): where the OAuth dialog lives, and an optional Facebook Login
+    # for Business configuration that replaces `scope` in it.
+    meta_web_base_url: str = Field(default="https://www.facebook.com", pattern=r"^https?://[^?#\s]+$")
+    meta_login_config_id: str | None = Field(default=None, pattern=r"^[0-9]{1,32}$")
+
+    @field_validator("meta_login_config_id", mode="before")
+    @classmethod
+    def _blank_config_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
     forwarded_allow_ips: str = Field(default="127.0.0.1", pattern=r"^[0-9A-Fa-f:.,/* ]+$")
 
     @field_validator("meta_app_secret", "meta_verify_token", "admin_token")

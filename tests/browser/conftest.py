@@ -9,6 +9,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from leadsync.sim.graph import SimGraph, serving
+from tests.support import secrets as test_secrets
 from tests.support.stack import Stack, running
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,7 +36,7 @@ GRAPH_PAGES = {"100": ("token-of-0", 60), "102": ("token-of-2", 600)}
 @pytest.fixture(scope="module")
 async def graph() -> AsyncIterator[tuple[SimGraph, str]]:
     """A slow simulated Graph API, so a person (and the test) can watch a job progress."""
-    sim = SimGraph(latency=0.15)
+    sim = SimGraph(latency=0.15, app_secret=test_secrets.APP_SECRET)
     for page_id, (token, threads) in GRAPH_PAGES.items():
         sim.add_page(page_id, token, messenger=threads)
     async with serving(sim) as url:

@@ -16,6 +16,7 @@ from shared import db
 from shared.broker import Topology
 from tests.fakes.llm import OK, FakeLLM
 from tests.support import chaos_harness as harness
+from tests.support import secrets as test_secrets
 from tests.support.stack import free_port
 
 
@@ -90,7 +91,7 @@ async def chaos_safety_net(server_database_url: str, database_url: str, amqp_url
 async def chaos(service_env: dict[str, Any], server_database_url: str, database_url: str,
                 amqp_url: str, namespace: str, chaos_safety_net: harness.Targets) -> AsyncIterator[Chaos]:
     mode = [OK]
-    sim = SimGraph(latency=0.002)
+    sim = SimGraph(latency=0.002, app_secret=test_secrets.APP_SECRET)
     async with serving(sim) as graph_url, FakeLLM(
             latency=0.005, responder=lambda body, calls: mode[0], hang_s=5) as llm:
         port = free_port()

@@ -22,6 +22,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from leadsync.sim.graph import SimGraph
+from tests.support import secrets as test_secrets
+from tests.support.sim_thread import serving_in_thread
 from tests.support.stack import free_port
 
 EXAMPLES = int(os.environ.get("LEADSYNC_FUZZ_EXAMPLES", "20"))
@@ -44,11 +47,17 @@ enabled = true
 
 
 @pytest.fixture(scope="module")
-def api_server(service_env) -> Iterator[tuple[str, dict[str, str]]]:
+def api_server(service_env) -> Iterator[tuple[str, dict[str, str], SimGraph]]:
     """`python -m services.webhook` on a free port, with this session's database."""
     port = free_port()
+    sim = SimGraph(app_secret=test_secrets.APP_SECRET)  # the connect routes ask Meta
+    sim.add_page("9001", "EAAPfuzzpagetoken0123456789abcdef", name="Fuzzed shop", messenger=1)
+    sim.meta.add_user("10150000000000001", "Fuzz Owner", ["9001"])
+    meta = serving_in_thread(sim)
+    graph_url = meta.__enter__()
     env = {**service_env, "PORT": str(port), "METRICS_PORT": "0", "LOG_LEVEL": "warning",
-           "PUBLIC_URL": f"http://127.0.0.1:{port}",
+           "PUBLIC_URL": f"http://127.0.0.1:{port}", "GRAPH_API_BASE_URL": graph_url,
+           "META_APP_ID": sim.meta.app_id,
            # The fuzzer sends hundreds of requests without a token on purpose.
            "AUTH_FAILURES_PER_MINUTE": "1000000"}
     url = f"http://127.0.0.1:{port}"
@@ -65,7 +74,7 @@ def api_server(service_env) -> Iterator[tuple[str, dict[str, str]]]:
                     pass
                 assert time.monotonic() < deadline and proc.poll() is None, "webhook did not start"
                 time.sleep(0.1)
-            yield url, {"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
+            yield url, {"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}, sim
             proc.terminate()
             proc.wait(20)
             log.seek(0)
@@ -74,18 +83,19 @@ def api_server(service_env) -> Iterator[tuple[str, dict[str, str]]]:
         finally:
             if proc.poll() is None:
                 proc.kill()
+            meta.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")
 def api_schema(api_server):
-    url, auth = api_server
+    url, auth, sim = api_server
     config = schemathesis.Config.from_str(CONFIG)
     schema = schemathesis.openapi.from_url(f"{url}/api/openapi.json", headers=auth, config=config)
     schema.config.update(base_url=url, headers=auth)
 
     @schema.hook
     def map_case(context, case):
-        return coherent_pipeline(case)
+        return with_user_token(coherent_pipeline(case), sim)
 
     return schema
 
@@ -106,6 +116,16 @@ def coherent_pipeline(case):
                     high = stage.get("lead_score_max", 100)
                     if number(low) and number(high) and low > high:
                         stage["lead_score_min"], stage["lead_score_max"] = high, low
+    return case
+
+
+def with_user_token(case, sim: SimGraph):
+    """A valid-by-schema connect request carries a token Meta accepts (any other Meta refuses,
+    which is right and answered 400)."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return case
+    if case.path in ("/api/connect", "/api/connect/discover") and isinstance(case.body, dict):
+        case.body["user_access_token"] = sim.meta.user_token("10150000000000001")
     return case
 
 

@@ -9,7 +9,6 @@ phase starts from the state the previous one left, counted by the named totals b
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,12 +17,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from shared.broker import Publisher, Topology
 from shared.messages import Analysis, ContactScored
 from tests.support import database
 from tests.support.eventually import eventually
+from tests.support.metrics import service_samples
 from tests.support.pipelines import STAGES
 from tests.support.stack import Stack, running
 
@@ -75,17 +74,12 @@ def scored(page: str, contact: str, score: int, status: str, at: datetime,
 
 async def assigner_metrics(logs: str) -> dict[str, float]:
     """The assigner counters summed over every assigner process (their ports are in the logs)."""
-    ports = [json.loads(line)["port"] for line in logs.splitlines()
-             if '"health.listening"' in line and '"assigner"' in line]
+    processes, samples = await service_samples(logs, "assigner")
     totals: dict[str, float] = {}
-    async with httpx.AsyncClient() as client:
-        for port in ports:
-            text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
-            for family in text_string_to_metric_families(text):
-                for sample in family.samples:
-                    if sample.name.startswith("leadsync_assigner_") and sample.name.endswith("_total"):
-                        totals[sample.name] = totals.get(sample.name, 0) + sample.value
-    assert len(ports) == 2, "expected two assigner processes"
+    for sample in samples:
+        if sample.name.startswith("leadsync_assigner_") and sample.name.endswith("_total"):
+            totals[sample.name] = totals.get(sample.name, 0) + sample.value
+    assert processes == 2, "expected two assigner processes"
     return totals
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from leadsync.sim.graph import SimGraph, serving
+from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page, api, item_counts, wait_job
 from tests.support.stack import running
 
@@ -17,7 +18,7 @@ def graph_env(url: str, **extra: str) -> dict[str, str]:
 
 
 async def test_full_backfill_of_two_pages_on_both_platforms_completes_exactly(clean_db, service_env):
-    sim = SimGraph(latency=0.1, rate_limit=20)
+    sim = SimGraph(latency=0.1, rate_limit=20, app_secret=test_secrets.APP_SECRET)
     sim.add_page("PG1", TOKENS["PG1"], messenger=12, instagram=7, instagram_account_id="IG1",
                  long_every=5)
     sim.add_page("PG2", TOKENS["PG2"], messenger=9, instagram=5, instagram_account_id="IG2")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from leadsync.sim.graph import SimGraph, serving
 from shared.messages import ChatMessage, ConversationUpdated
+from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page, api, wait_job
 from tests.support.stack import running
 
@@ -20,7 +21,7 @@ def graph_env(url: str, **extra: str) -> dict[str, str]:
 
 
 async def test_cancel_stops_graph_calls_within_a_second(clean_db, service_env, publisher):
-    sim = SimGraph(latency=0.1)
+    sim = SimGraph(latency=0.1, app_secret=test_secrets.APP_SECRET)
     sim.add_page("PC", TOKEN, messenger=80, instagram=20, instagram_account_id="IGC")
     await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PC", TOKEN, instagram="IGC")
     async with serving(sim) as url, \
@@ -54,7 +55,7 @@ async def test_cancel_stops_graph_calls_within_a_second(clean_db, service_env, p
 
 
 async def test_expired_token_fails_the_job_and_a_replaced_token_syncs_again(clean_db, service_env):
-    sim = SimGraph()
+    sim = SimGraph(app_secret=test_secrets.APP_SECRET)
     sim.add_page("PT", TOKEN, messenger=10)
     sim.expired_tokens.add(TOKEN)
     await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PT", TOKEN)
@@ -78,7 +79,7 @@ async def test_expired_token_fails_the_job_and_a_replaced_token_syncs_again(clea
 
 
 async def test_retry_runs_only_the_failed_items(clean_db, service_env):
-    sim = SimGraph()
+    sim = SimGraph(app_secret=test_secrets.APP_SECRET)
     sim.add_page("PR", TOKEN, messenger=6, instagram=3, instagram_account_id="IGR")
     broken = [sim.pages["PR"].conversations["messenger"][2], sim.pages["PR"].conversations["instagram"][1]]
     sim.failing.update(c.id for c in broken)
@@ -103,7 +104,7 @@ async def test_retry_runs_only_the_failed_items(clean_db, service_env):
 
 
 async def test_incremental_syncs_take_only_newer_conversations(clean_db, service_env):
-    sim = SimGraph()
+    sim = SimGraph(app_secret=test_secrets.APP_SECRET)
     sim.add_page("PI", TOKEN, messenger=15, instagram=8, instagram_account_id="IGI")
     await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PI", TOKEN, instagram="IGI",
                    sync_interval_s=60)

@@ -8,6 +8,7 @@ import sys
 import tempfile
 
 from leadsync.sim.graph import SimGraph, serving
+from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page, api, item_counts, wait_job
 from tests.support.eventually import eventually
 from tests.support.stack import running
@@ -16,7 +17,7 @@ TOKEN = "EAAcrashtesttoken0123456789abcdefKLM"
 
 
 async def test_killed_worker_job_resumes_from_its_cursor_and_completes_exactly(clean_db, service_env):
-    sim = SimGraph(latency=0.05)
+    sim = SimGraph(latency=0.05, app_secret=test_secrets.APP_SECRET)
     sim.add_page("PK", TOKEN, messenger=40, instagram=12, instagram_account_id="IGK")
     await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PK", TOKEN, instagram="IGK")
     async with serving(sim) as url:
@@ -51,7 +52,7 @@ async def test_killed_worker_job_resumes_from_its_cursor_and_completes_exactly(c
 
 
 async def test_a_graph_outage_pauses_the_job_and_it_resumes_from_its_cursor(clean_db, service_env):
-    sim = SimGraph()
+    sim = SimGraph(app_secret=test_secrets.APP_SECRET)
     sim.add_page("PO", TOKEN, messenger=20)
     await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PO", TOKEN)
     async with serving(sim) as url:

@@ -6,6 +6,7 @@ import httpx
 
 from leadsync.sim.graph import SimGraph, serving
 from services.webhook.signature import sign
+from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page
 from tests.support.eventually import wait_for_row
 from tests.support.meta_events import messenger_event
@@ -15,7 +16,7 @@ TOKEN = "EAAnamestoken0123456789abcdef"
 
 
 async def test_webhook_contact_is_named_from_its_profile(clean_db, service_env):
-    sim = SimGraph(latency=4.0)  # Meta is slow today: scoring must not wait for the name
+    sim = SimGraph(latency=4.0, app_secret=test_secrets.APP_SECRET)  # Meta is slow today: scoring must not wait for the name
     page = sim.add_page("PN", TOKEN, messenger=2)
     known = page.conversations["messenger"][0]
     sim.no_consent.add("PSID_NO_CONSENT")

@@ -46,6 +46,8 @@ async def test_the_demo_runs_to_the_stage_table_twice(service_env, server_databa
     assert code == 0, out
     assert "Scoring with the deterministic fallback scorer" in out
     assert "Casa Sofía Bakery" in out and "Ola Surf Shop" in out
+    # The pages come in the way a business connects its own: Facebook Login, not an insert.
+    assert "pages connected through Connect pages" in out and "Connected 2 pages" in out
     assert "100%" in out and "live traffic: 6 signed deliveries" in out
     table = out[out.index("Contacts per stage"):]
     for stage in STAGES:

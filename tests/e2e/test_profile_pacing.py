@@ -18,6 +18,7 @@ import pytest
 from leadsync.sim.graph import SimGraph, serving
 from leadsync.sim.traffic import envelope, message_item
 from services.webhook.signature import sign
+from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page
 from tests.support.stack import running
 
@@ -37,7 +38,7 @@ async def counts(pool) -> tuple[int, int]:
 
 @pytest.mark.slow
 async def test_a_burst_of_new_senders_is_paced_per_page_and_every_contact_is_named(clean_db, service_env):
-    sim = SimGraph()
+    sim = SimGraph(app_secret=test_secrets.APP_SECRET)
     sim.add_page("PB", TOKEN)
     senders = [f"9{i:015d}" for i in range(SENDERS)]
     sim.profiles.update({s: f"Customer {i}" for i, s in enumerate(senders)})

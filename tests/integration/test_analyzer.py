@@ -91,6 +91,23 @@ async def test_a_batch_is_settled_as_a_whole(analyzer_env):
         await analyzer_env["watcher"].wait_for(lambda _: all(analyzer_env["watcher"].of(c) for c in contacts))
     assert llm.calls == 3 and llm.max_in_flight == 3  # the items ran concurrently
     assert await queue_empty(analyzer_env)
+    # The delivery's results went out together: one contact.scored message of three (issue 15).
+    assert analyzer_env["watcher"].bodies == [3]
+
+
+async def test_a_batch_publishes_what_is_done_without_waiting_for_a_slow_item(analyzer_env):
+    fast, slow = uid("fast"), uid("slow")
+
+    def responder(body, _n):
+        return HANG if slow in body["messages"][-1]["content"] else OK
+
+    async with FakeLLM(responder=responder, hang_s=4.0) as llm, \
+            run(analyzer_env, llm_base_url=llm.base_url, llm_timeout_s=10):
+        await analyzer_env["publisher"].publish_batch([event(fast, f"price? {fast}"), event(slow, f"price? {slow}")])
+        await analyzer_env["watcher"].wait_for(lambda _: analyzer_env["watcher"].of(fast), timeout=3)
+        assert not analyzer_env["watcher"].of(slow)
+        await analyzer_env["watcher"].wait_for(lambda _: analyzer_env["watcher"].of(slow))
+    assert analyzer_env["watcher"].bodies == [1, 1]
 
 
 async def test_edits_replace_text_and_unsent_messages_are_not_scored(analyzer_env):

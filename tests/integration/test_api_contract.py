@@ -25,6 +25,10 @@ PUBLIC = {
     ("GET", "/ops/login"),
     ("POST", "/ops/login"),
     ("GET", "/ops/static/{path}"),
+    ("GET", "/ops/connect/callback"),  # bounces to /ops/connect/finish, which needs the session
+    ("POST", "/meta/deauthorize"),  # Meta's callbacks: signed_request (bad → 400)
+    ("POST", "/meta/data-deletion"),
+    ("GET", "/meta/data-deletion/{code}"),  # the status page a person opens from Meta
 }
 
 

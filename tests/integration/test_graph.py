@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from leadsync.sim.graph import SimGraph, serving
-from shared.errors import RateLimited, TokenInvalid
+from shared.errors import GraphError, RateLimited, TokenInvalid
 from shared.graph import GraphClient
+from tests.support import secrets as test_secrets
 
 TOKEN = "EAAtestpagetoken0123456789abcdef"
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimGraph]:
-    graph = SimGraph()
+    graph = SimGraph(app_secret=test_secrets.APP_SECRET)
     graph.add_page("P1", TOKEN, messenger=7, instagram=3, instagram_account_id="IG1", long_every=5)
     async with serving(graph):
         yield graph
 
 
 def client(sim: SimGraph, http: httpx.AsyncClient, rate: float = 50, **kw) -> GraphClient:
+    kw.setdefault("app_secret", test_secrets.APP_SECRET)
     return GraphClient(http, base_url=sim.base_url, version="v25.0", calls_per_second=rate,
                        backoff=(0.01, 0.05), rate_limit_wait=(0.05, 0.5), **kw)
 
@@ -125,3 +129,22 @@ async def test_usage_headers_near_the_limit_slow_the_client_down(sim):
         assert graph._resume_at["P1"] > 0
         assert "IG1" not in graph._resume_at
     assert not isinstance(RateLimited("x", 4), TokenInvalid)
+
+
+@pytest.mark.parametrize("secret", [None, "another-apps-secret-0123456789"])
+async def test_a_call_without_the_right_appsecret_proof_is_refused_like_meta_does(sim, secret):
+    async with httpx.AsyncClient() as http:
+        graph = client(sim, http, app_secret=secret)
+        with pytest.raises(GraphError) as err:
+            await graph.conversations("P1", "messenger", TOKEN, after=None, limit=3, pace="P1")
+    assert err.value.code == 100 and "appsecret_proof" in err.value.message
+    assert sim.meta.proof_refusals == 1
+
+
+async def test_every_call_carries_the_hmac_of_its_token_keyed_with_the_app_secret(sim):
+    async with httpx.AsyncClient() as http:
+        seen, _ = await walk(client(sim, http))
+        assert seen and sim.meta.proof_refusals == 0
+        params = client(sim, http).token_params(TOKEN)
+    expected = hmac.new(test_secrets.APP_SECRET.encode(), TOKEN.encode(), hashlib.sha256).hexdigest()
+    assert params == {"access_token": TOKEN, "appsecret_proof": expected}

@@ -11,6 +11,7 @@ from shared.crypto import TokenCipher
 from shared.graph import GraphClient
 from shared.profiles import Profiles
 from shared.settings import GraphSettings
+from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page
 
 TOKEN = "EAAprofiletesttoken0123456789abcdefUVW"
@@ -18,14 +19,15 @@ TOKEN = "EAAprofiletesttoken0123456789abcdefUVW"
 
 async def test_names_are_looked_up_once_and_missing_ones_are_none(clean_db, service_env):
     key = service_env["TOKEN_ENCRYPTION_KEY"]
-    sim = SimGraph()
+    sim = SimGraph(app_secret=test_secrets.APP_SECRET)
     sim.add_page("PP", TOKEN, messenger=3, instagram=2, instagram_account_id="IGP")
     shy = sim.pages["PP"].conversations["messenger"][2]
     sim.no_consent.add(shy.customer_id)
     await add_page(clean_db, key, "PP", TOKEN, instagram="IGP")
     await add_page(clean_db, key, "PX", "EAAunknowntoken0123456789abcdefghij")
     async with serving(sim) as url, httpx.AsyncClient() as http:
-        settings = GraphSettings(graph_api_base_url=url, token_encryption_key=key)
+        settings = GraphSettings(graph_api_base_url=url, token_encryption_key=key,
+                                meta_app_secret=test_secrets.APP_SECRET)
         profiles = Profiles.from_settings(settings, clean_db, http)
         assert profiles is not None
         keyless = GraphSettings(token_encryption_key=None)
@@ -47,11 +49,12 @@ async def test_names_are_looked_up_once_and_missing_ones_are_none(clean_db, serv
 
 async def test_a_slow_graph_api_is_asked_again_later_and_the_name_still_arrives(clean_db, service_env):
     key = service_env["TOKEN_ENCRYPTION_KEY"]
-    sim = SimGraph(latency=0.8)
+    sim = SimGraph(latency=0.8, app_secret=test_secrets.APP_SECRET)
     sim.add_page("PS", TOKEN, messenger=1)
     await add_page(clean_db, key, "PS", TOKEN)
     async with serving(sim) as url, httpx.AsyncClient() as http:
-        graph = GraphClient(http, base_url=url, version="v25.0", calls_per_second=50)
+        graph = GraphClient(http, base_url=url, version="v25.0", calls_per_second=50,
+                            app_secret=test_secrets.APP_SECRET)
         arrived: list[str] = []
 
         async def on_name(page, platform, contact, name):
@@ -76,7 +79,7 @@ async def test_a_slow_graph_api_is_asked_again_later_and_the_name_still_arrives(
 async def test_a_burst_of_new_customers_is_paced_per_page_and_each_is_asked_once(clean_db, service_env):
     """In-process, where nothing else slows the calls down: the limiter is what holds them."""
     key = service_env["TOKEN_ENCRYPTION_KEY"]
-    sim = SimGraph()
+    sim = SimGraph(app_secret=test_secrets.APP_SECRET)
     rate, customers = 20, 300
     for page, token in (("PA", TOKEN), ("PB", TOKEN + "B")):
         sim.add_page(page, token)
@@ -84,6 +87,7 @@ async def test_a_burst_of_new_customers_is_paced_per_page_and_each_is_asked_once
     sim.profiles.update({f"u{i}": f"Customer {i}" for i in range(customers)})
     async with serving(sim) as url, httpx.AsyncClient() as http:
         settings = GraphSettings(graph_api_base_url=url, token_encryption_key=key,
+                                 meta_app_secret=test_secrets.APP_SECRET,
                                  graph_profile_calls_per_second=rate)
         found: dict[tuple[str, str], str] = {}
 

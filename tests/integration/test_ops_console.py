@@ -274,3 +274,48 @@ def test_static_files_ship_with_the_package():
 
     static = resources.files("services.webhook.ops") / "static"
     assert (static / "console.js").is_file() and (static / "console.css").is_file()
+
+
+async def test_without_meta_app_id_the_console_says_how_to_connect_pages(console, clean_db):
+    await login(console)
+    listing = (await console.get("/ops/")).text
+    assert "set <code>META_APP_ID</code>" in listing and 'href="/ops/connect"' not in listing
+    r = await console.get("/ops/connect")
+    assert r.status_code == 503 and "META_APP_ID" in r.text and "docs/operations.md" in r.text
+
+
+async def test_one_page_is_disconnected_from_its_screen_after_a_confirmation(console, clean_db):
+    await seed(clean_db, pages=2)
+    await clean_db.execute(
+        "INSERT INTO contacts (page_id, platform, external_id) VALUES ('1001', 'messenger', 'c1'), "
+        "('1001', 'messenger', 'c2')")
+    csrf = await login(console)
+    detail = (await console.get("/ops/pages/1001")).text
+    assert 'action="/ops/pages/1001/disconnect"' in detail
+    r = await console.post("/ops/pages/1001/disconnect", data={"csrf": csrf})
+    assert r.status_code == 200 and "Disconnect 1 page?" in r.text and "2 contacts" in r.text
+    assert await clean_db.fetchval("SELECT health_status FROM pages WHERE id = '1001'") == "ok"
+    r = await console.post("/ops/disconnect", data={"csrf": csrf, "page_id": "1001",
+                                                    "confirm": "1", "forget": "1"})
+    assert r.status_code == 303 and "Disconnected+1+page" in r.headers["location"]
+    row = await clean_db.fetchrow("SELECT * FROM pages WHERE id = '1001'")
+    assert row["health_status"] == "disconnected" and row["access_token_enc"] is None
+    assert not row["auto_sync"]
+    assert await clean_db.fetchval("SELECT count(*) FROM contacts") == 0
+    assert await clean_db.fetchval("SELECT health_status FROM pages WHERE id = '1002'") == "ok"
+    assert 'action="/ops/pages/1001/disconnect"' not in (await console.get("/ops/pages/1001")).text
+
+
+async def test_an_unhealthy_page_shows_why_and_a_reconnect_button(console, clean_db):
+    await seed(clean_db, pages=2)
+    await clean_db.execute(
+        "UPDATE pages SET health_status = 'token_expired', token_status = 'expired', "
+        "health_detail = '{\"reason\": \"the page''s access token expired: reconnect the page\"}' "
+        "WHERE id = '1001'")
+    await login(console)
+    listing = (await console.get("/ops/")).text
+    broken = listing[listing.index('data-page-id="1001"'):listing.index('data-page-id="1002"')]
+    assert "token expired" in broken and "access token expired: reconnect" in broken
+    assert '<a class="button reconnect" href="/ops/connect">Reconnect</a>' in broken
+    healthy = listing[listing.index('data-page-id="1002"'):]
+    assert "Reconnect" not in healthy.split("</tr>")[0]

@@ -65,10 +65,10 @@ def test_no_test_bench_or_command_imports_a_main_module() -> None:
 
 # What would be a second definition of a word the vocabulary module holds.
 WORDS = {member.value for enum in (vocabulary.StageType, vocabulary.PipelineMode,
-                                   vocabulary.JobKind, vocabulary.JobStatus,
-                                   vocabulary.ItemOutcome) for member in enum}
+                                   vocabulary.JobKind, vocabulary.JobStatus, vocabulary.ItemOutcome,
+                                   vocabulary.HealthStatus) for member in enum}
 LITERAL = re.compile(r"Literal\[([^\]]*)\]")
-WORD_TUPLE = re.compile(r"[(\[{]\s*\"([A-Z_]+)\"\s*(?:,\s*\"[A-Z_]+\"\s*)+[)\]}]")
+WORD_TUPLE = re.compile(r"[(\[{]\s*\"([A-Za-z_]+)\"\s*(?:,\s*\"[A-Za-z_]+\"\s*)+[)\]}]")
 CLASSES = re.compile(r"^class (Stage|StageType|PipelineMode|JobKind|JobStatus|ItemOutcome|HealthStatus)\b", re.M)
 
 
@@ -79,10 +79,10 @@ def test_stage_types_job_statuses_and_kinds_are_defined_once(path: Path) -> None
         return
     text = source(path)
     for literal in LITERAL.findall(text):
-        words = set(re.findall(r"\"([A-Z_]+)\"", literal))
+        words = set(re.findall(r"\"([A-Za-z_]+)\"", literal))
         assert not (words and words <= WORDS), f"{relative(path)}: Literal[{literal}]"
     for match in WORD_TUPLE.finditer(text):
-        words = set(re.findall(r"\"([A-Z_]+)\"", match.group(0)))
+        words = set(re.findall(r"\"([A-Za-z_]+)\"", match.group(0)))
         assert not words <= WORDS, f"{relative(path)}: {match.group(0)}"
     assert not CLASSES.search(text), relative(path)
 

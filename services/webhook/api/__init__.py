@@ -9,13 +9,13 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
-from services.webhook.api import contacts, jobs, openapi, pages, pipelines, scores
+from services.webhook.api import connect, contacts, jobs, openapi, pages, pipelines, scores
 from services.webhook.api.auth import AdminAuth
 from services.webhook.api.errors import InternalErrors
 from services.webhook.api.spec import ApiRoute, link_methods
 
 RESOURCES: list[list[ApiRoute]] = [pages.routes, pipelines.routes, contacts.routes, scores.routes,
-                                   jobs.routes]
+                                   jobs.routes, connect.routes]
 
 
 def mount() -> Mount:

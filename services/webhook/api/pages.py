@@ -18,7 +18,7 @@ from services.webhook.deps import deps_of
 from shared.crypto import TokenCipher
 from shared.errors import Conflict, NotFound, StoreError
 from shared.logging import add_secrets
-from shared.vocabulary import PipelineMode
+from shared.vocabulary import HealthStatus, PipelineMode
 
 MAX_INTERVAL = 30 * 86400
 Interval = Annotated[int, Field(ge=60, le=MAX_INTERVAL), INTEGRAL]
@@ -26,7 +26,7 @@ Interval = Annotated[int, Field(ge=60, le=MAX_INTERVAL), INTEGRAL]
 # Everything a client may see of a page: the token only as has_token and token_status.
 COLUMNS = """id, name, instagram_account_id, auto_pipeline_id::text, auto_pipeline_mode, auto_sync,
     sync_interval_s, last_synced_at, token_status, access_token_enc IS NOT NULL AS has_token,
-    created_at, updated_at"""
+    health_status, health_checked_at, connected_by, created_at, updated_at"""
 
 
 class _Body(BaseModel):
@@ -165,6 +165,7 @@ async def patch(request: Request) -> Response:
     if "access_token" in body.model_fields_set and body.access_token is not None:
         changes["access_token_enc"] = _encrypt(request, body.access_token)
         changes["token_status"] = "ok"  # noqa: S105 - a new token clears an expired one
+        changes["health_status"] = HealthStatus.OK
     page = await update_page(deps_of(request).pool, page_id, changes)
     if page is None:
         raise not_found("page", page_id)

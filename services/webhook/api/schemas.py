@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.vocabulary import ItemOutcome, JobKind, JobStatus, PipelineMode, StageType, values
+from shared.vocabulary import HealthStatus, ItemOutcome, JobKind, JobStatus, PipelineMode, StageType, values
 
 REF = "#/components/schemas/{model}"
 TS = {"type": ["string", "null"], "format": "date-time"}
@@ -143,3 +143,39 @@ RESPONSES["CalibrationBand"] = _object(
 )
 RESPONSES["Calibration"] = _object(pipeline_id={"type": "string", "format": "uuid"},
                                    bands={"type": "array", "items": _ref("CalibrationBand")})
+
+HEALTH_STATUS = {"enum": values(HealthStatus)}
+STRINGS = {"type": "array", "items": {"type": "string"}}
+RESPONSES["PageHealth"] = {"type": "object", "required": ["status", "checked_at", "token",
+                                                           "subscription", "resubscribed"],
+                           "properties": {
+    "status": HEALTH_STATUS, "checked_at": TS, "reason": TEXT_OR_NULL,
+    "token": {"type": "object", "description": "valid, expires_at, data_access_expires_at, "
+              "scopes, missing_scopes (and error when Meta refuses it)"},
+    "subscription": {"type": "object", "description": "subscribed, fields, missing_fields"},
+    "resubscribed": {"type": "boolean", "description": "the check restored a dropped subscription"},
+}}
+RESPONSES["DiscoveredPage"] = _object(
+    id={"type": "string"}, name={"type": "string"}, instagram_account_id=TEXT_OR_NULL,
+    instagram_username=TEXT_OR_NULL, connected={"type": "boolean"},
+    health_status={"type": ["string", "null"]})
+RESPONSES["Discovered"] = _object(
+    user=_object(id={"type": "string"}, name={"type": "string"}),
+    pages={"type": "array", "items": _ref("DiscoveredPage")})
+RESPONSES["AppSubscription"] = _object(
+    callback_url={"type": "string"}, complete={"type": "boolean"}, changed=STRINGS,
+    objects={"type": "object", "description": "per object (page, instagram): subscribed, "
+             "callback_url, callback_ok, fields, missing_fields"})
+RESPONSES["Connected"] = _object(
+    connected=STRINGS,
+    failed={"type": "array", "items": _object(id={"type": "string"}, error={"type": "string"})},
+    jobs={"type": "object", "description": "page id -> its first backfill's job id",
+          "additionalProperties": {"type": "string"}},
+    app_subscription={"anyOf": [{"type": "null"}, _ref("AppSubscription")]})
+RESPONSES["Disconnected"] = _object(
+    id={"type": "string"}, unsubscribed={"type": "boolean"}, forgotten={"type": "boolean"},
+    contacts_deleted={"type": "integer"})
+RESPONSES["Page"]["properties"].update(
+    health_status=HEALTH_STATUS, health_checked_at=TS,
+    connected_by={"type": ["object", "null"], "description": "{id, name} of the Facebook user"})
+RESPONSES["Page"]["required"] += ["health_status", "health_checked_at", "connected_by"]

@@ -30,6 +30,7 @@ REASONS = {
     413: "request body larger than 1 MiB",
     422: "invalid input; `field` names it",
     429: "too many failed authentications from this address; see Retry-After",
+    502: "Meta refused the request or did not answer; `error` says what to do",
     503: "a dependency is not configured or not reachable",
 }
 # Every operation may answer these: auth, the input boundary and the auth throttle.

@@ -7,7 +7,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.webhook.ops import views
+from services.webhook.ops import connect_views, views
 from services.webhook.ops.session import RequireSession
 
 # Scripts and styles only from files of our own: an injected <script> would not run.
@@ -44,6 +44,12 @@ def mount() -> Mount:
         Route("/pages/{page_id}", views.page_detail, methods=["GET"]),
         Route("/pages/{page_id}/sync", views.sync_pages, methods=["POST"]),
         Route("/sync", views.sync_pages, methods=["POST"]),
+        Route("/connect", connect_views.start, methods=["GET"]),
+        Route("/connect", connect_views.connect_selected, methods=["POST"]),
+        Route("/connect/callback", connect_views.callback, methods=["GET"]),
+        Route("/connect/finish", connect_views.finish, methods=["GET"]),
+        Route("/disconnect", connect_views.disconnect, methods=["POST"]),
+        Route("/pages/{page_id}/disconnect", connect_views.disconnect, methods=["POST"]),
         Route("/pages/{page_id}/rescore", views.rescore_page, methods=["POST"]),
         Route("/jobs/{job_id}/cancel", views.cancel_job, methods=["POST"]),
         Route("/jobs/{job_id}/items", views.job_items, methods=["GET"]),

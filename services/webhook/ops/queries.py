@@ -39,6 +39,7 @@ async def pages(
         f"""
         SELECT p.id, p.name, p.instagram_account_id, p.token_status, p.last_synced_at,
                p.auto_sync, p.auto_pipeline_mode, pl.name AS pipeline_name,
+               p.health_status, p.health_detail ->> 'reason' AS health_reason,
                (SELECT count(*) FROM contacts c WHERE c.page_id = p.id) AS contacts,
                {_JOB_COLUMNS}
         FROM pages p
@@ -57,6 +58,7 @@ async def page(pool: asyncpg.Pool, page_id: str) -> asyncpg.Record | None:
     return await pool.fetchrow(
         f"""
         SELECT p.id, p.name, p.instagram_account_id, p.token_status, p.last_synced_at,
+               p.health_status, p.health_detail ->> 'reason' AS health_reason,
                p.auto_sync, p.sync_interval_s, p.auto_pipeline_mode, p.created_at,
                pl.name AS pipeline_name, p.auto_pipeline_id,
                (SELECT count(*) FROM contacts c WHERE c.page_id = p.id) AS contacts,

@@ -52,8 +52,33 @@ def _token(status: str) -> str:
     return f'<span class="token token-{e(status)}">{"ok" if status == "ok" else "expired"}</span>'
 
 
+def _health(row: Any) -> str:
+    status = row["health_status"]
+    label = status.replace("_", " ")
+    reason = f'<div class="muted small health-reason">{e(row["health_reason"])}</div>' \
+        if status != "ok" and row["health_reason"] else ""
+    action = ""
+    if status != "ok":
+        action = (f'<a class="button reconnect" href="/ops/connect">'
+                  f'{"Connect" if status == "disconnected" else "Reconnect"}</a>')
+    return f'<span class="health health-{e(status)}">{e(label)}</span>{reason}{action}'
+
+
+def connect_bar(*, meta_ready: bool, subscription_warning: str) -> str:
+    """The "Connect pages" button, or how to enable it; and the app-level subscription warning."""
+    if not meta_ready:
+        button = ('<p class="muted connect-hint">To connect pages with Facebook Login, set '
+                  '<code>META_APP_ID</code> and <code>META_APP_SECRET</code> on the webhook service '
+                  '(see docs/operations.md).</p>')
+    else:
+        button = '<a class="button primary connect" href="/ops/connect">Connect pages</a>'
+    warning = (f'<p class="warning" role="status">{e(subscription_warning)}</p>'
+               if subscription_warning else "")
+    return button + warning
+
+
 def pages(rows: list[Any], *, total: int, search: str, page_no: int, pages_count: int,
-          now: datetime, csrf: str, back: str, notice: str) -> str:
+          now: datetime, csrf: str, back: str, notice: str, connect: str = "") -> str:
     lines = []
     for row in rows:
         job = job_from_row(row)
@@ -66,6 +91,7 @@ def pages(rows: list[Any], *, total: int, search: str, page_no: int, pages_count
       <div class="muted small">{pid}</div></td>
   <td>{_platforms(row)}</td>
   <td class="token-cell">{_token(row['token_status'])}</td>
+  <td class="health-cell">{_health(row)}</td>
   <td class="last-sync">{ago(row['last_synced_at'], now)}</td>
   <td>{e(row['pipeline_name']) if row['pipeline_name'] else '<span class="muted">none</span>'}</td>
   <td class="num contacts">{row['contacts']}</td>
@@ -75,7 +101,7 @@ def pages(rows: list[Any], *, total: int, search: str, page_no: int, pages_count
         <button type="submit" class="primary sync"
           {"disabled" if job and job["status"] in ACTIVE_JOB_STATUSES else ""}>Sync</button></form></td>
 </tr>""")
-    empty = '<tr><td colspan="9" class="empty">No page matches.</td></tr>' if not rows else ""
+    empty = '<tr><td colspan="10" class="empty">No page matches.</td></tr>' if not rows else ""
     body = f"""
 <div class="toolbar">
   <h1>Pages <span class="count">{total}</span></h1>
@@ -90,11 +116,13 @@ def pages(rows: list[Any], *, total: int, search: str, page_no: int, pages_count
       <option value="incremental">Incremental</option><option value="full">Full</option>
     </select>
     <button type="submit" class="primary">Sync selected</button>
+    <button type="submit" formaction="/ops/disconnect" class="disconnect">Disconnect selected</button>
   </form>
+  {connect}
 </div>
 <table class="pages">
 <thead><tr><th><input type="checkbox" class="select-all" aria-label="select all"></th>
-  <th>Page</th><th>Platforms</th><th>Token</th><th>Last sync</th><th>Auto pipeline</th>
+  <th>Page</th><th>Platforms</th><th>Token</th><th>Health</th><th>Last sync</th><th>Auto pipeline</th>
   <th class="num">Contacts</th><th>Latest job</th><th></th></tr></thead>
 <tbody>{''.join(lines)}{empty}</tbody>
 </table>
@@ -196,7 +224,9 @@ def page_detail(row: Any, jobs: list[Any], *, now: datetime, csrf: str, back: st
         <input type="hidden" name="next" value="{e(back)}"><input type="hidden" name="mode" value="{mode}">
         <button type="submit" class="primary">{label}</button></form>"""
         for mode, label in (("incremental", "Sync new conversations"), ("full", "Full sync"))
-    )
+    ) + (f"""<form method="post" action="/ops/pages/{pid}/disconnect">{csrf_field(csrf)}
+        <button type="submit" class="disconnect">Disconnect</button></form>"""
+         if row["health_status"] != "disconnected" else "")
     body = f"""
 <p class="crumbs"><a href="/ops/">Pages</a> / {e(row['name'])}</p>
 <div class="toolbar"><h1>{e(row['name'])}</h1><div class="actions">{buttons}</div></div>
@@ -204,6 +234,7 @@ def page_detail(row: Any, jobs: list[Any], *, now: datetime, csrf: str, back: st
   <div><dt>Page id</dt><dd>{e(row['id'])}</dd></div>
   <div><dt>Platforms</dt><dd>{_platforms(row)}</dd></div>
   <div><dt>Token</dt><dd>{_token(row['token_status'])}</dd></div>
+  <div><dt>Health</dt><dd class="health-cell">{_health(row)}</dd></div>
   <div><dt>Last sync</dt><dd>{ago(row['last_synced_at'], now)}</dd></div>
   <div><dt>Auto pipeline</dt><dd>{e(row['pipeline_name'] or 'none')}
       <span class="muted small">{e(row['auto_pipeline_mode'].replace('_', ' ').lower())}</span></dd></div>

@@ -29,7 +29,9 @@ COOKIE = "leadsync_ops"
 IDLE_S = 30 * 60
 MAX_AGE_S = 12 * 3600
 # Paths under /ops reachable without a session.
-PUBLIC = ("/login", "/static/")
+# /connect/callback only bounces to /connect/finish: a navigation from facebook.com carries no
+# SameSite=Strict cookie, the bounce from our own page does.
+PUBLIC = ("/login", "/static/", "/connect/callback")
 # Requests that do not count as activity (the live progress poll would keep a session alive).
 PASSIVE = ("/api/",)
 _FINGERPRINT_ROUNDS = 100_000

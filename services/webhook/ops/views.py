@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from services.webhook import connect
 from services.webhook.api.jobs import RescoreBody
 from services.webhook.api.scores import calibration
 from services.webhook.boundary import ascii_int
@@ -20,6 +21,7 @@ from services.webhook.ops import actions, queries, screens, session
 from services.webhook.ops.html import layout
 from services.webhook.settings import WebhookSettings
 from shared import job_admin
+from shared.errors import ConnectError
 from shared.text import is_uuid
 from shared.vocabulary import JobKind
 
@@ -138,7 +140,32 @@ async def pages(request: Request) -> Response:
         rows, total=total, search=search, page_no=page_no,
         pages_count=max(math.ceil(total / PER_PAGE), 1), now=datetime.now(UTC),
         csrf=_csrf(request), back=_back(request), notice=request.query_params.get("notice", ""),
+        connect=screens.connect_bar(meta_ready=deps_of(request).meta is not None,
+                                    subscription_warning=await _subscription_warning(request)),
     ))
+
+
+SUBSCRIPTION_CHECK_S = 60.0
+
+
+async def _subscription_warning(request: Request) -> str:
+    """A warning when Meta's app-level subscription misses something; asked at most once a minute."""
+    deps = deps_of(request)
+    if deps.meta is None:
+        return ""
+    cached = getattr(request.app.state, "subscription_warning", None)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < SUBSCRIPTION_CHECK_S:
+        return str(cached[1])
+    try:
+        status = await connect.app_subscription_status(deps.meta, connect.callback_of(deps))
+        warning = "" if status["complete"] else (
+            "Meta's app-level webhook subscription is missing fields or points elsewhere: "
+            "connect a page or POST /api/meta/subscription to set it.")
+    except ConnectError as err:
+        warning = f"The app-level webhook subscription could not be read: {err.message}"
+    request.app.state.subscription_warning = (now, warning)
+    return warning
 
 
 def _back(request: Request) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "ensure-services.sh"
+SCRIPT = Path(__file__).resolve().parents[3] / "deploy" / "ensure-services.sh"
 TOOLS = ("bash", "grep", "sed", "seq", "ls", "sort", "tail", "sleep", "cat")
 CLOSED = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/leadsync",
           "AMQP_URL": "amqp://guest:guest@127.0.0.1:2/"}

@@ -205,12 +205,13 @@ def build_message(
 class MessagePublisher(Protocol):
     """What code that publishes needs of a publisher: `Publisher`, or a test's stand-in."""
 
-    async def publish(self, message: WireMessage, *, routing_key: str | None = None,
-                      message_id: str | None = None, headers: Mapping[str, Any] | None = None) -> None: ...
+    async def publish(
+        self, message: WireMessage, *, routing_key: str | None = None, message_id: str | None = None
+    ) -> None: ...
 
-    async def publish_batch(self, batch: Sequence[WireMessage], *, routing_key: str | None = None,
-                            message_id: str | None = None,
-                            headers: Mapping[str, Any] | None = None) -> None: ...
+    async def publish_batch(
+        self, batch: Sequence[WireMessage], *, routing_key: str | None = None, message_id: str | None = None
+    ) -> None: ...
 
 
 class Publisher:
@@ -273,19 +274,13 @@ class Publisher:
                                routing_key or message.routing_key)
 
     async def publish_batch(
-        self,
-        batch: Sequence[WireMessage],
-        *,
-        routing_key: str | None = None,
-        message_id: str | None = None,
-        headers: Mapping[str, Any] | None = None,
+        self, batch: Sequence[WireMessage], *, routing_key: str | None = None, message_id: str | None = None
     ) -> None:
         """Publish messages of one type as one batch message, to the first one's routing key (or
         `routing_key`); return once confirmed."""
-        if not batch:
-            return
-        await self.publish_raw(build_message(batch, message_id=message_id, headers=headers),
-                               routing_key or batch[0].routing_key)
+        if batch:
+            key = routing_key or batch[0].routing_key
+            await self.publish_raw(build_message(batch, message_id=message_id), key)
 
     async def publish_raw(self, message: aio_pika.Message, routing_key: str) -> None:
         exchange = await self._ensure()

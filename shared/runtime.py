@@ -31,6 +31,8 @@ from shared.messages import WireMessage
 from shared.settings import BaseServiceSettings, load
 
 Check = Callable[[], Awaitable[bool]]
+# What a service's `build` registers what it opens on, to be closed in reverse.
+Stack = contextlib.AsyncExitStack
 S = TypeVar("S", bound=BaseServiceSettings)
 
 log = structlog.get_logger("leadsync.runtime")
@@ -232,9 +234,8 @@ def publisher_for(settings: BaseServiceSettings, stack: contextlib.AsyncExitStac
 
 
 def consumer_for(
-    settings: BaseServiceSettings, *, service: str, model: type[M], handler: Handler[M],
-    pool: asyncpg.Pool, prefetch: int, on_final_failure: FinalFailure[M] | None = None,
-    max_bytes_in_flight: int | None = None,
+    settings: BaseServiceSettings, service: str, model: type[M], handler: Handler[M], pool: asyncpg.Pool,
+    prefetch: int, *, on_final_failure: FinalFailure[M] | None = None, max_bytes_in_flight: int | None = None
 ) -> Consumer[M]:
     """The service's consumer of `{ns}.{service}`, its circuit probing `pool`."""
     return Consumer(

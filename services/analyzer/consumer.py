@@ -282,10 +282,7 @@ class Analyzer:
         through = max(m.sent_at for m in history)
         await self._publish(key, events, analysis, through, len(history), only_jobs=False,
                             shadow=identified(shadow) if shadow is not None else None)
-        await repository.mark_analysed(
-            self._pool, key, revision=state.revision, analysis=analysis,
-            analyzed_through=through, message_count=len(history),
-        )
+        await self._mark(key, state.revision, analysis, through, len(history))
         EVENTS.labels("analysed").inc()
         EVENTS.labels("coalesced").inc(len(events) - 1)
         log.info("conversation.scored", score=analysis.lead_score, status=analysis.lead_status,
@@ -317,10 +314,7 @@ class Analyzer:
         through = max(m.sent_at for m in history)
         await self._publish(key, [event], analysis, through, len(history), only_jobs=False)
         if not job.dry_run:
-            await repository.mark_analysed(
-                self._pool, key, revision=state.revision, analysis=analysis,
-                analyzed_through=through, message_count=len(history),
-            )
+            await self._mark(key, state.revision, analysis, through, len(history))
         EVENTS.labels("rescored").inc()
         log.info("conversation.rescored", score=analysis.lead_score, status=analysis.lead_status,
                  dry_run=job.dry_run, prompt_version=analysis.prompt_version)
@@ -378,6 +372,11 @@ class Analyzer:
                 for job_id in job_ids
             ]):
                 await settlement.settle_items(conn, job_id, settled)
+
+    async def _mark(self, key: Key, revision: int, analysis: Analysis, through: datetime, count: int) -> None:
+        """Record the published analysis of the conversation's `revision`."""
+        await repository.mark_analysed(self._pool, key, revision=revision, analysis=analysis,
+                                       analyzed_through=through, message_count=count)
 
     async def on_final_failure(
         self, delivery: Delivery[ConversationUpdated], err: BaseException

@@ -20,12 +20,9 @@ from shared.errors import InvalidReply, LlmFailed
 from shared.messages import Analysis, ChatMessage
 from shared.vocabulary import Stage
 
-CALLS = Counter(
-    "leadsync_analyzer_llm_calls_total",
-    "LLM calls by outcome (ok, rate_limited, server_error, timeout, connection_error, "
-    "invalid_reply, client_error).",
-    ["outcome"],
-)
+OUTCOMES = "ok rate_limited server_error timeout connection_error invalid_reply client_error".split()
+CALLS = Counter("leadsync_analyzer_llm_calls_total", f"LLM calls by outcome ({', '.join(OUTCOMES)}).",
+                ["outcome"])
 LATENCY = Histogram(
     "leadsync_analyzer_llm_latency_seconds", "Duration of one LLM call, whatever its outcome.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60),

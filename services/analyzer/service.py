@@ -3,12 +3,11 @@ or fallback, with a shadow candidate), and the contact-name lookups."""
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from dataclasses import dataclass
 
-import asyncpg
 import httpx
+from asyncpg import Pool
 
 from services.analyzer.consumer import Analyzer, Limits, NameLookup
 from services.analyzer.llm import LlmScorer
@@ -21,7 +20,7 @@ from shared.broker import Publisher
 from shared.errors import UnknownVersion
 from shared.messages import ConversationUpdated
 from shared.profiles import Profiles
-from shared.runtime import Service, consumer_for, pool_for, publisher_for
+from shared.runtime import Service, Stack, consumer_for, pool_for, publisher_for
 from shared.settings import ConfigError
 
 
@@ -46,16 +45,14 @@ def scorer(settings: AnalyzerSettings) -> Scorer:
 
 
 async def build(
-    settings: AnalyzerSettings, stack: contextlib.AsyncExitStack, *,
-    pool: asyncpg.Pool | None = None, publisher: Publisher | None = None,
-    names: NameLookup | None = None,
+    settings: AnalyzerSettings, stack: Stack, *, pool: Pool | None = None,
+    publisher: Publisher | None = None, names: NameLookup | None = None
 ) -> AnalyzerService:
     """The analyzer; a pool or publisher not given is opened here, and everything opened is
     closed by `stack`. `names` replaces the Graph name lookups (tests pass their own)."""
     log = logging.get_logger("leadsync.analyzer")
     if settings.llm_enabled:
-        log.info("analyzer.llm", model=settings.llm_model, concurrency=settings.llm_concurrency,
-                 rpm=settings.llm_rpm, tpm=settings.llm_tpm, max_tokens=settings.llm_max_tokens)
+        log.info("analyzer.llm", **settings.llm_summary())
     else:
         log.info("analyzer.fallback_only", reason="OPENAI_API_KEY is not set")
     scoring = scorer(settings)
@@ -77,8 +74,8 @@ async def build(
             names = profiles.known
     analyzer = Analyzer(pool=pool, publisher=publisher, scorer=scoring,
                         limits=Limits.from_settings(settings), names=names)
-    consumer = consumer_for(settings, service="analyzer", model=ConversationUpdated,
-                            handler=analyzer.handle, on_final_failure=analyzer.on_final_failure,
-                            pool=pool, prefetch=settings.prefetch,
-                            max_bytes_in_flight=settings.analyzer_max_bytes_in_flight)
+    budget = settings.analyzer_max_bytes_in_flight
+    consumer = consumer_for(settings, "analyzer", ConversationUpdated, analyzer.handle, pool,
+                            settings.prefetch, on_final_failure=analyzer.on_final_failure,
+                            max_bytes_in_flight=budget)
     return AnalyzerService(consumer, pool, analyzer=analyzer)

@@ -54,6 +54,11 @@ class AnalyzerSettings(GraphSettings):
     # carry 20 conversations each, so prefetch alone would let 512 x 20 be decoded in memory).
     analyzer_max_bytes_in_flight: int = Field(default=2_000_000, ge=100_000)
 
+    def llm_summary(self) -> dict[str, object]:
+        """What the analyzer logs at start about its LLM (no secret in it)."""
+        return {"model": self.llm_model, "concurrency": self.llm_concurrency, "rpm": self.llm_rpm,
+                "tpm": self.llm_tpm, "max_tokens": self.llm_max_tokens}
+
     @property
     def llm_enabled(self) -> bool:
         return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())

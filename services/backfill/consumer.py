@@ -202,9 +202,7 @@ class Worker:
         holds: the watcher keeps it through failed heartbeats)."""
         delay = 1.0
         while True:
-            run = walk.JobWalk(pool=self.pool, publisher=self.publisher, graph=self.graph,
-                               settings=self.settings, worker=self.worker_id, job=job, page=page,
-                               token=token)
+            run = walk.JobWalk(self, job, page, token)
             try:
                 await run.run()
                 return

@@ -4,13 +4,12 @@ its Graph client, and the scheduler loop beside it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import uuid
 
-import asyncpg
 import httpx
+from asyncpg import Pool
 
 from services.backfill import scheduler
 from services.backfill.consumer import Worker
@@ -22,12 +21,11 @@ from shared.crypto import TokenCipher
 from shared.graph import GraphClient
 from shared.messages import BackfillRequested
 from shared.meta_app import MetaApp
-from shared.runtime import Service, consumer_for, pool_for, publisher_for
+from shared.runtime import Service, Stack, consumer_for, pool_for, publisher_for
 
 
 async def build(
-    settings: BackfillSettings, stack: contextlib.AsyncExitStack, *,
-    pool: asyncpg.Pool | None = None, publisher: Publisher | None = None,
+    settings: BackfillSettings, stack: Stack, *, pool: Pool | None = None, publisher: Publisher | None = None
 ) -> Service:
     """The backfill; a pool or publisher not given is opened here, and everything opened is
     closed by `stack` (running jobs are given back first)."""
@@ -62,8 +60,7 @@ async def build(
         stopping=stopping,
     )
     stack.push_async_callback(worker.shutdown)
-    consumer = consumer_for(settings, service="backfill", model=BackfillRequested,
-                            handler=worker.handle, pool=pool, prefetch=settings.prefetch)
+    consumer = consumer_for(settings, "backfill", BackfillRequested, worker.handle, pool, settings.prefetch)
     the_pool, the_publisher = pool, publisher
 
     async def schedule(stop: asyncio.Event) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import structlog
@@ -37,20 +37,28 @@ CONVERSATIONS = Counter(
 )
 
 
-@dataclass(kw_only=True)
-class JobWalk:
-    """One run of a job over the page's conversations, by `worker`, with the page's `token`."""
+class Runner(Protocol):
+    """What a walk uses of the worker that runs it."""
 
     pool: asyncpg.Pool
     publisher: Publisher
     graph: GraphClient
     settings: BackfillSettings
-    worker: str
+    worker_id: str
+
+
+@dataclass
+class JobWalk:
+    """One run of `job` over the page's conversations, by `runner`, with the page's `token`."""
+
+    runner: Runner
     job: asyncpg.Record
     page: asyncpg.Record
     token: str
 
     def __post_init__(self) -> None:
+        self.pool, self.publisher, self.graph = self.runner.pool, self.runner.publisher, self.runner.graph
+        self.settings, self.worker = self.runner.settings, self.runner.worker_id
         self.job_id = str(self.job["id"])
         self.instagram: str | None = self.page["instagram_account_id"]
         self.own = {self.page["id"], *([self.instagram] if self.instagram else [])}

@@ -17,13 +17,12 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from services.webhook.signature import sign
 from tests.browser.conftest import ARTIFACTS, shot
 from tests.browser.test_console import log_in
 from tests.fakes.llm import FakeLLM
 from tests.support.eventually import eventually
-from tests.support.meta_events import CONFIRMATION, messenger_echo, messenger_event
-from tests.support.pipelines import STAGES
+from tests.support.meta_events import CONFIRMATION, deliver, messenger_echo, messenger_event
+from tests.support.pipelines import sales_page
 from tests.support.stack import Stack, running
 
 pytestmark = pytest.mark.browser
@@ -65,8 +64,7 @@ class Shop:
         self.clock = 1764028800000
 
     async def deliver(self, body: bytes) -> None:
-        r = await self.api.post("/webhooks/meta", content=body,
-                                headers={"X-Hub-Signature-256": sign(body, self.secret)})
+        r = await deliver(self.api, body, self.secret)
         assert r.status_code == 200
 
     async def says(self, user: str, text: str) -> None:
@@ -94,13 +92,7 @@ class Shop:
 async def shop(clean_db, service_env, stack) -> AsyncIterator[Shop]:
     VERDICTS["now"] = TODAY
     found = Shop(stack, service_env, clean_db)
-    r = await found.api.post("/api/pipelines", json={
-        "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
-    r = await found.api.post("/api/pages", json={
-        "id": PAGE, "name": "Tienda Sofía", "access_token": "EAAscoresPAGEtoken1234567890ab",
-        "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": "UPDATE_EXISTING",
-        "auto_sync": False})
-    assert r.status_code == 201, r.text
+    await sales_page(found.api, PAGE, "Tienda Sofía", "EAAscoresPAGEtoken1234567890ab", auto_sync=False)
     yield found
     await found.api.aclose()
 

@@ -17,6 +17,7 @@ from shared.broker import Topology
 from tests.fakes.llm import OK, FakeLLM
 from tests.support import chaos_harness as harness
 from tests.support import secrets as test_secrets
+from tests.support.pipelines import SHORT, new_pipeline
 from tests.support.stack import free_port
 
 
@@ -111,12 +112,9 @@ async def chaos(service_env: dict[str, Any], server_database_url: str, database_
         try:
             async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as api:
                 await _ready(api, supervisor)
-                r = await api.post("/api/pipelines", json={"name": "Chaos", "stages": [
-                    {"name": "New", "type": "LEAD"}, {"name": "Talking", "type": "IN_PROGRESS"},
-                    {"name": "Won", "type": "WON"}, {"name": "Lost", "type": "LOST"}]})
-                assert r.status_code == 201, r.text
+                pipeline_id = await new_pipeline(api, SHORT, name="Chaos")
                 yield Chaos(env, url, database_url, admin_dsn(server_database_url), amqp_url, Topology(namespace),
-                            chaos_safety_net, supervisor, sim, llm, api, r.json()["id"], Size.from_env(),
+                            chaos_safety_net, supervisor, sim, llm, api, pipeline_id, Size.from_env(),
                             mode)
         finally:
             await supervisor.stop()

@@ -7,6 +7,7 @@ import asyncio
 from leadsync.sim.graph import SimGraph, serving
 from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page, api, item_counts, wait_job
+from tests.support.pipelines import SHORT, new_pipeline
 from tests.support.stack import running
 
 TOKENS = {"PG1": "EAApageonetoken0123456789abcdefXYZ", "PG2": "EAApagetwotoken0123456789abcdefXYZ"}
@@ -29,11 +30,7 @@ async def test_full_backfill_of_two_pages_on_both_platforms_completes_exactly(cl
     await add_page(clean_db, key, "PG2", TOKENS["PG2"], instagram="IG2")
     async with serving(sim) as url, running(service_env, extra_env=graph_env(url)) as stack, \
             api(stack.url, service_env) as client:
-        r = await client.post("/api/pipelines", json={"name": "Sales", "stages": [
-            {"name": "New", "type": "LEAD"}, {"name": "Talking", "type": "IN_PROGRESS"},
-            {"name": "Won", "type": "WON"}, {"name": "Lost", "type": "LOST"}]})
-        assert r.status_code == 201, r.text
-        pipeline_id = r.json()["id"]
+        pipeline_id = await new_pipeline(client, SHORT)
         for page in TOKENS:
             r = await client.patch(f"/api/pages/{page}", json={"auto_pipeline_id": pipeline_id})
             assert r.status_code == 200, r.text

@@ -5,11 +5,10 @@ from __future__ import annotations
 import httpx
 
 from leadsync.sim.graph import SimGraph, serving
-from services.webhook.signature import sign
 from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page
 from tests.support.eventually import wait_for_row
-from tests.support.meta_events import messenger_event
+from tests.support.meta_events import deliver, messenger_event
 from tests.support.stack import running
 
 TOKEN = "EAAnamestoken0123456789abcdef"
@@ -29,8 +28,7 @@ async def test_webhook_contact_is_named_from_its_profile(clean_db, service_env):
                 httpx.AsyncClient() as client:
             for user, mid in ((known.customer_id, "m_named"), ("PSID_NO_CONSENT", "m_anon")):
                 body = messenger_event("PN", user, mid, "hello, price?", 1764028800000)
-                r = await client.post(f"{stack.url}/webhooks/meta", content=body,
-                                      headers={"X-Hub-Signature-256": sign(body, secret)})
+                r = await deliver(client, body, secret, stack.url)
                 assert r.status_code == 200
             scored = await wait_for_row(
                 clean_db, "SELECT name FROM contacts WHERE external_id = $1 AND lead_score IS NOT NULL",

@@ -16,6 +16,7 @@ from shared import messages
 from shared.broker import MAX_EVENTS_PER_MESSAGE, Topology, declare_topology
 from shared.messages import ConversationUpdated
 from tests.support.eventually import eventually
+from tests.support.pipelines import sales_page
 from tests.support.stack import running
 from tests.support.topology import queue_depth
 
@@ -35,12 +36,9 @@ NO_GRAPH = {"GRAPH_API_BASE_URL": "http://127.0.0.1:9"}
 
 
 async def _pipeline_page(client: httpx.AsyncClient, page_id: str) -> None:
-    r = await client.post("/api/pipelines", json={"name": f"P {page_id}", "stages": [
-        {"name": "New", "type": "LEAD"}, {"name": "Talking", "type": "IN_PROGRESS"}]})
-    assert r.status_code == 201, r.text
-    r = await client.post("/api/pages", json={"id": page_id, "name": page_id, "access_token": "EAAshapes0123456789abc",
-                                              "auto_pipeline_id": r.json()["id"], "auto_sync": False})
-    assert r.status_code == 201, r.text
+    await sales_page(client, page_id, page_id, "EAAshapes0123456789abc",
+                     stages=[("New", "LEAD"), ("Talking", "IN_PROGRESS")],
+                     auto_pipeline_mode="SKIP_EXISTING", auto_sync=False)
 
 
 async def _deliver(client: httpx.AsyncClient, url: str, body: bytes, secret: str) -> httpx.Response:

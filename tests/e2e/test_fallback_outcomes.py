@@ -13,6 +13,8 @@ import httpx
 
 from leadsync.sim.traffic import envelope, message_item
 from services.webhook.signature import sign
+from tests.support.backfill import api as admin
+from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
 PAGE = "PAGE_OUTCOMES"
@@ -59,14 +61,8 @@ async def test_only_the_page_closes_a_sale_and_negations_never_decide(clean_db, 
     secret = service_env["META_APP_SECRET"].encode()
     async with running(service_env, "webhook", "analyzer", "assigner",
                        extra_env={"ANALYZER_DEBOUNCE_S": "0.3"}) as stack, httpx.AsyncClient() as client:
-        api = {"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
-        r = await client.post(f"{stack.url}/api/pipelines", headers=api, json={
-            "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
-        assert r.status_code == 201, r.text
-        r = await client.post(f"{stack.url}/api/pages", headers=api, json={
-            "id": PAGE, "name": "Outcomes", "access_token": "EAAoutcomesPAGEtoken0123456789",
-            "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": "UPDATE_EXISTING"})
-        assert r.status_code == 201, r.text
+        async with admin(stack.url, service_env) as api:
+            await sales_page(api, PAGE, "Outcomes", "EAAoutcomesPAGEtoken0123456789", stages=STAGES)
 
         # The reported defect: "not paid yet" was WON and placed in Won.
         unpaid = Customer(client, stack.url, secret, "PSID_UNPAID")

@@ -15,8 +15,8 @@ import httpx
 from services.webhook.signature import sign
 from tests.fakes.llm import FakeLLM
 from tests.support.eventually import eventually
-from tests.support.meta_events import CONFIRMATION, messenger_echo, messenger_event
-from tests.support.pipelines import STAGES
+from tests.support.meta_events import CONFIRMATION, deliver, messenger_echo, messenger_event
+from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
 PAGE = "PAGE_LLM"
@@ -51,19 +51,12 @@ async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, servic
         async with running(service_env, "webhook", "analyzer", "assigner", extra_env=extra) as stack, \
                 httpx.AsyncClient(base_url=stack.url, headers={
                     "Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}) as api:
-            r = await api.post("/api/pipelines", json={
-                "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
-            assert r.status_code == 201, r.text
-            r = await api.post("/api/pages", json={
-                "id": PAGE, "name": "LLM shop", "access_token": "EAAllmPAGEtoken1234567890abc",
-                "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": "UPDATE_EXISTING"})
-            assert r.status_code == 201, r.text
+            await sales_page(api, PAGE, "LLM shop", "EAAllmPAGEtoken1234567890abc")
 
             async def post(contact: str, mid: str, marker: str, ts_ms: int,
                            text: str = "how much?") -> None:
                 body = messenger_event(PAGE, contact, mid, f"hello #{marker}# {text}", ts_ms)
-                resp = await api.post("/webhooks/meta", content=body,
-                                      headers={"X-Hub-Signature-256": sign(body, secret)})
+                resp = await deliver(api, body, secret)
                 assert resp.status_code == 200
 
             for i, name in enumerate(EXPECTED):

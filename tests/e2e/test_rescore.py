@@ -15,12 +15,11 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.webhook.signature import sign
 from tests.fakes.llm import FakeLLM
 from tests.support.cli import leadsync
 from tests.support.eventually import eventually
-from tests.support.meta_events import messenger_event
-from tests.support.pipelines import STAGES
+from tests.support.meta_events import deliver, messenger_event
+from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
 PAGE = "PAGE_RESCORE"
@@ -64,18 +63,11 @@ async def test_a_dry_run_reports_the_moves_the_real_run_then_makes(clean_db, ser
                  "ANALYZER_DEBOUNCE_S": "0.2", "BACKFILL_HEARTBEAT_S": "0.2"}
         async with running(service_env, extra_env=extra) as stack, httpx.AsyncClient(
                 base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}) as api:
-            r = await api.post("/api/pipelines", json={
-                "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
-            r = await api.post("/api/pages", json={
-                "id": PAGE, "name": "Rescored shop", "access_token": "EAArescorePAGEtoken1234567890",
-                "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": "UPDATE_EXISTING",
-                "auto_sync": False})
-            assert r.status_code == 201, r.text
+            await sales_page(api, PAGE, "Rescored shop", "EAArescorePAGEtoken1234567890", auto_sync=False)
             for i, name in enumerate(TODAY):
                 body = messenger_event(PAGE, f"u_{name}", f"m_{name}", f"hi #{name}# "
                                        + TEXTS.get(name, "how much?"), 1764028800000 + i)
-                resp = await api.post("/webhooks/meta", content=body,
-                                      headers={"X-Hub-Signature-256": sign(body, secret)})
+                resp = await deliver(api, body, secret)
                 assert resp.status_code == 200
 
             async def placed() -> bool:

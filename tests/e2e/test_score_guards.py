@@ -17,11 +17,10 @@ import asyncpg
 import httpx
 import pytest
 
-from services.webhook.signature import sign
 from tests.fakes.llm import FakeLLM
 from tests.support.eventually import eventually
-from tests.support.meta_events import CONFIRMATION, messenger_echo, messenger_event
-from tests.support.pipelines import STAGES
+from tests.support.meta_events import CONFIRMATION, deliver, messenger_echo, messenger_event
+from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
 PAGE = "PAGE_GUARD"
@@ -47,17 +46,10 @@ class Shop:
         self.clock = T0_MS
 
     async def setup(self) -> None:
-        r = await self.api.post("/api/pipelines", json={
-            "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
-        assert r.status_code == 201, r.text
-        r = await self.api.post("/api/pages", json={
-            "id": PAGE, "name": "Guarded shop", "access_token": "EAAguardPAGEtoken1234567890abc",
-            "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": "UPDATE_EXISTING"})
-        assert r.status_code == 201, r.text
+        await sales_page(self.api, PAGE, "Guarded shop", "EAAguardPAGEtoken1234567890abc")
 
     async def _post(self, body: bytes) -> None:
-        r = await self.api.post("/webhooks/meta", content=body,
-                                headers={"X-Hub-Signature-256": sign(body, self.secret)})
+        r = await deliver(self.api, body, self.secret)
         assert r.status_code == 200
 
     async def customer(self, user: str, text: str) -> dict[str, Any]:

@@ -13,11 +13,10 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.webhook.signature import sign
 from tests.fakes.llm import FakeLLM
 from tests.support.eventually import eventually
-from tests.support.meta_events import messenger_event
-from tests.support.pipelines import STAGES
+from tests.support.meta_events import deliver, messenger_event
+from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
 PAGE = "PAGE_SHADOW"
@@ -60,17 +59,11 @@ async def test_shadow_analyses_are_ledgered_never_placed_and_their_agreement_exp
         async with running(service_env, "webhook", "analyzer", "assigner", extra_env=extra) as stack, \
                 httpx.AsyncClient(base_url=stack.url, headers={
                     "Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}) as api:
-            r = await api.post("/api/pipelines", json={
-                "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
-            r = await api.post("/api/pages", json={
-                "id": PAGE, "name": "Shadowed shop", "access_token": "EAAshadowPAGEtoken1234567890",
-                "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": "UPDATE_EXISTING"})
-            assert r.status_code == 201, r.text
+            await sales_page(api, PAGE, "Shadowed shop", "EAAshadowPAGEtoken1234567890")
             for i, contact in enumerate(VERDICTS):
                 body = messenger_event(PAGE, contact, f"m_{contact}", f"price? {contact}",
                                        1764028800000 + i)
-                resp = await api.post("/webhooks/meta", content=body,
-                                      headers={"X-Hub-Signature-256": sign(body, secret)})
+                resp = await deliver(api, body, secret)
                 assert resp.status_code == 200
 
             async def ledgered() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.admin_api import admin_client
+from tests.support.pipelines import STANDARD_RANGES
 
 STAGES = [
     {"name": "New", "type": "LEAD"}, {"name": "Warm", "type": "LEAD"},
@@ -29,8 +30,7 @@ async def test_create_get_and_generate_ranges(api):
     assert (await api.get(f"/api/pipelines/{created['id']}")).json() == created
     r = await api.post(f"/api/pipelines/{created['id']}/score-ranges")
     assert r.status_code == 200
-    assert [(s["lead_score_min"], s["lead_score_max"]) for s in r.json()["stages"]] == [
-        (0, 10), (11, 20), (21, 30), (31, 55), (56, 80), (81, 100), (0, 20), (0, 100)]
+    assert [(s["lead_score_min"], s["lead_score_max"]) for s in r.json()["stages"]] == STANDARD_RANGES
     listed = (await api.get("/api/pipelines")).json()["items"]
     assert [(p["id"], p["stage_count"]) for p in listed] == [(created["id"], 8)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
@@ -188,8 +189,9 @@ async def test_a_graph_page_is_published_in_batches_of_at_most_20_with_repeatabl
     async with private_topology(amqp_url, namespace) as topology:
         publisher = Publisher(amqp_url, topology)
         try:
-            run = walk.JobWalk(pool=clean_db, publisher=publisher, graph=None, settings=BackfillSettings(),
-                               worker="w1", job=job, page=page, token="t")
+            runner = SimpleNamespace(pool=clean_db, publisher=publisher, graph=None,
+                                     settings=BackfillSettings(), worker_id="w1")
+            run = walk.JobWalk(runner, job, page, "t")
             await run._enumerate_and_publish("messenger", result)
             await run._enumerate_and_publish("messenger", result)  # the page walked again
         finally:

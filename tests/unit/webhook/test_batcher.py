@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -30,14 +29,12 @@ class GatedPublisher:
         self.gate = asyncio.Event()
         self.fail = fail
 
-    async def publish(self, message: WireMessage, *, routing_key: str | None = None,
-                      message_id: str | None = None, headers: Mapping[str, Any] | None = None) -> None:
+    async def publish(self, message: WireMessage, *, routing_key: str | None = None, message_id: str | None = None
+                      ) -> None:
         await self._record(routing_key, message, message_id)
 
-    async def publish_batch(self, batch: Sequence[WireMessage], *, routing_key: str | None = None,
-                            message_id: str | None = None,
-                            headers: Mapping[str, Any] | None = None) -> None:
-        await self._record(routing_key, list(batch), message_id)
+    async def publish_batch(self, batch: Sequence[WireMessage], **meta: str | None) -> None:
+        await self._record(meta.get("routing_key"), list(batch), meta.get("message_id"))
 
     async def _record(self, routing_key: str | None, item: object, message_id: str | None) -> None:
         self.calls.append((routing_key or "", item, message_id or ""))

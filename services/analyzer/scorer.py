@@ -21,6 +21,8 @@ from shared.errors import LlmFailed, UnknownVersion
 from shared.messages import Analysis, ChatMessage
 from shared.vocabulary import Stage
 
+log = structlog.get_logger("leadsync.analyzer")
+
 FALLBACKS = Counter(
     "leadsync_analyzer_fallbacks_total",
     "Analyses made by the fallback scorer, by reason (no_llm, or the LLM's last failure).",
@@ -31,8 +33,6 @@ SHADOW_FAILURES = Counter(
     "Shadow analyses not made because the candidate's LLM calls failed (no shadow row then).",
     ["reason"],
 )
-
-log = structlog.get_logger("leadsync.analyzer")
 
 
 @dataclass(frozen=True)

@@ -494,10 +494,10 @@ class Consumer(Generic[M]):
         size = len(message.body)
         try:
             if self._max_bytes is not None:
+                budget = self._max_bytes
                 async with self._room:
                     # One message always goes, however large: a budget never stops everything.
-                    await self._room.wait_for(
-                        lambda: self._bytes == 0 or self._bytes + size <= self._max_bytes)  # type: ignore[operator]
+                    await self._room.wait_for(lambda: self._bytes == 0 or self._bytes + size <= budget)
                     self._bytes += size
                 try:
                     await self._settle(message)

@@ -147,7 +147,7 @@ async def apply(
     dry = rescore and job is not None and job.dry_run
     row = await repository.contact(conn, msg)
     if row is not None and row["analyzed_through"] is not None:
-        early = None
+        early: Literal["stale", "repeat"] | None = None
         if row["analyzed_through"] > msg.analyzed_through:
             early = "stale"
         elif not rescore and repository.holds_analysis(row, msg):
@@ -155,7 +155,7 @@ async def apply(
         if early is not None:
             if not dry:
                 await ledger.append(conn, row["id"], msg, msg.analysis)
-            return Outcome(early, dry_run=dry,  # type: ignore[arg-type]
+            return Outcome(early, dry_run=dry,
                            detail=_detail(row, msg, None, reason=early) if rescore else None)
     if dry:
         contact_id = row["id"] if row is not None else None

@@ -29,6 +29,7 @@ def limits(settings: AnalyzerSettings) -> Limits:
         token_budget=settings.transcript_token_budget,
         hold_s=settings.analyzer_hold_s,
         rescore_concurrency=settings.llm_concurrency,
+        connected_cache_s=settings.analyzer_connected_cache_s,
     )
 
 

@@ -22,6 +22,7 @@ from prometheus_client import Counter
 
 from services.analyzer import fallback, repository, transcript
 from services.analyzer.coalesce import Coalescer
+from services.analyzer.pages import UNCONNECTED, ConnectedPages
 from services.analyzer.prompt import Stage
 from services.analyzer.scorer import Scorer, UnknownVersion
 from services.analyzer.transcript import Key
@@ -66,6 +67,8 @@ class Limits:
     # RESCORE items scored at once (the LLM's concurrency): each asks whether its job was
     # cancelled when its turn comes, so a cancel stops the queued ones.
     rescore_concurrency: int = 16
+    # How long "this page is connected" is believed (live events of other pages are not analysed).
+    connected_cache_s: float = 10.0
 
 
 def identified(analysis: Analysis) -> Analysis:
@@ -134,6 +137,7 @@ class Analyzer:
         self._limits = limits
         self._names = names
         self._jobs = JobLookup(pool, limits.cancel_cache_s)
+        self._pages = ConnectedPages(pool, limits.connected_cache_s)
         self._rescore_slots = asyncio.Semaphore(limits.rescore_concurrency)
         self._scheduled_jobs: dict[str, bool] = {}
         self._rounds: Coalescer[Key, ConversationUpdated] = Coalescer(
@@ -183,6 +187,11 @@ class Analyzer:
                 # A scheduled sync found customer messages the webhook never brought.
                 RECONCILED.labels(event.page_id).inc(stored.new_customer)
             if event.origin == "webhook":
+                if (unconnected := await self._pages(event.page_id)) is not None:
+                    # Stored for the page's first backfill, which analyses it (DESIGN §2).
+                    UNCONNECTED.labels(unconnected).inc()
+                    log.info("conversation.not_analysed", reason=f"page {unconnected}")
+                    return
                 if state.covered:
                     EVENTS.labels("coalesced").inc()
                     return

@@ -10,6 +10,12 @@ and broker namespace of their own. Prints wall time, Graph calls per conversatio
 wall time to the bound max(LLM bound, Graph bound), the peak memory of every service process,
 and how many rate-limit answers (613) the client provoked. Goals: ≤ 0.1 calls per conversation,
 wall ≤ 1.5 x bound, < 200 MB per process, zero 613.
+
+It also prints the CPU each process group spent per conversation while the jobs ran, read from
+/proc (bench/proc_cpu.py): Postgres (the postmaster, its live backends and the ones that ended),
+RabbitMQ (the node listening on AMQP_URL's port), each service, and the fakes (the simulated
+Graph API's process; this process, which is the fake LLM plus the job watcher). Goal (issue 15):
+≤ 4 ms per conversation summed over the services, Postgres and RabbitMQ.
 """
 
 from __future__ import annotations
@@ -26,12 +32,15 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from proc_cpu import group_cpu, listening_pid  # noqa: E402
 
 from leadsync.sim.graph import SimGraph, serving  # noqa: E402
 from shared import db, job_records  # noqa: E402
@@ -149,6 +158,19 @@ async def run_jobs(pool: Any, amqp_url: str, namespace: str, pages: int,
     return job_ids, wall, enumerated or wall
 
 
+def cpu_roots(database_url: str, amqp_url: str, procs: dict[str, Any], sim_pid: int | None) -> dict[str, int]:
+    """The root process of every group whose CPU the run reports (those /proc shows)."""
+    roots: dict[str, int] = {}
+    for name, url, port in (("postgres", database_url, 5432), ("rabbitmq", amqp_url, 5672)):
+        pid = listening_pid(urlsplit(url).port or port)
+        if pid is not None:
+            roots[name] = pid
+    roots.update({name: p.pid for name, p in procs.items()})
+    if sim_pid is not None:
+        roots["graph sim"] = sim_pid
+    return roots
+
+
 async def main(args: argparse.Namespace) -> int:
     run_id = uuid.uuid4().hex[:8]
     base_db = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -185,7 +207,10 @@ async def main(args: argparse.Namespace) -> int:
             procs["assigner"] = await spawn("assigner", env, str(ROOT), logs / "assigner.log")
             procs["analyzer"] = await spawn("analyzer", env, args.analyzer_from, logs / "analyzer.log")
             await asyncio.sleep(3)  # consumers declare the topology and start listening
+            roots = cpu_roots(database_url, amqp_url, procs, sim_proc.pid)
+            cpu_before, own_before = group_cpu(roots), time.process_time()
             job_ids, wall, enumerated = await run_jobs(pool, amqp_url, namespace, args.pages, args.timeout)
+            cpu_after, own_after = group_cpu(roots), time.process_time()
             rss = {name: peak_rss_mb(p.pid) for name, p in procs.items()}
         finally:
             for p in procs.values():
@@ -199,6 +224,10 @@ async def main(args: argparse.Namespace) -> int:
     sim_proc.join()
     jobs = await pool.fetch("SELECT * FROM jobs WHERE id = ANY($1::uuid[])", job_ids)
     contacts = await pool.fetchval("SELECT count(*) FROM contacts")
+    # Which index the contact lookups used, and how many index entries each read (issue 15).
+    indexes = await pool.fetch(
+        "SELECT indexrelname, idx_scan, idx_tup_read FROM pg_stat_user_indexes "
+        "WHERE relname = 'contacts' AND idx_scan > 0 ORDER BY idx_scan DESC")
     await pool.close()
     await db.drop_database(database_url)
     await delete_topology(amqp_url, Topology(namespace))
@@ -220,6 +249,15 @@ async def main(args: argparse.Namespace) -> int:
     print(f"wall / bound         {wall / bound:.2f} (goal <= 1.5)")
     print(f"rate-limit answers   {limited} (goal 0)")
     print(f"llm calls            {llm_calls}" + ("" if llm is not None else " (tests.fakes.llm missing)"))
+    cpu = {name: cpu_after[name] - cpu_before[name] for name in roots}
+    cpu["bench + fake LLM"] = own_after - own_before
+    system = sum(cpu[n] for n in ("postgres", "rabbitmq", *procs) if n in cpu)
+    print(f"CPU per conversation {system / total * 1000:.2f} ms over the services, Postgres and "
+          f"RabbitMQ (goal <= 4); by group: "
+          + ", ".join(f"{n} {s / total * 1000:.2f}" for n, s in cpu.items()) + " ms")
+    print("contacts indexes     " + ", ".join(
+        f"{r['indexrelname']} {r['idx_scan']} scans, {r['idx_tup_read'] / r['idx_scan']:.1f} entries each"
+        for r in indexes))
     print("peak RSS             " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in rss.items())
           + " (goal < 200 MB each)")
     ok = (calls / total <= 0.1 and wall <= 1.5 * bound and limited == 0

@@ -163,6 +163,8 @@ async def publish_stats(url: str) -> str:
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"{url}/metrics")).text
     values = dict(re.findall(r"^(leadsync_\w+_(?:sum|count)) ([\d.e+]+)$", text, re.M))
+    if "leadsync_webhook_batch_items_count" not in values:
+        return "confirm batcher metrics not found at /metrics"
     flushes = float(values["leadsync_webhook_batch_items_count"])
     items = float(values["leadsync_webhook_batch_items_sum"])
     rtt = float(values["leadsync_broker_publish_seconds_sum"]) / max(1.0, float(

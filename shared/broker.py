@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 import aio_pika
 import aiormq
+import orjson
 import structlog
 from aio_pika.abc import (
     AbstractChannel,
@@ -47,7 +48,8 @@ PUBLISH_SECONDS = Histogram(
 )
 HANDLED = Counter(
     "leadsync_broker_messages_total",
-    "Messages settled by a consumer, by queue and outcome (ack, retry, dead).",
+    "Messages settled by a consumer, by queue and outcome (ack, retry, dead, split: a batch sent "
+    "back as one message per item).",
     ["queue", "outcome"],
 )
 HANDLE_SECONDS = Histogram(
@@ -359,6 +361,7 @@ class Consumer(Generic[M]):
         retry_budget_s: float = retry.DEFAULT_BUDGET_S,
         hold_max_s: float = 300.0,
         backoff_scale: float = 1.0,
+        max_bytes_in_flight: int | None = None,
     ) -> None:
         self._url = amqp_url
         self.topology = topology
@@ -371,6 +374,11 @@ class Consumer(Generic[M]):
         self._budget = retry_budget_s
         self._hold_max = hold_max_s
         self._backoff_scale = backoff_scale  # tests shorten the schedule
+        # Bodies decoded and handled at once, in bytes (None: only prefetch bounds them). With
+        # batch messages prefetch alone would let a process hold prefetch x 20 items decoded.
+        self._max_bytes = max_bytes_in_flight
+        self._bytes = 0
+        self._room = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._conn: AbstractConnection | None = None
@@ -466,8 +474,22 @@ class Consumer(Generic[M]):
         task = asyncio.current_task()
         if task is not None:
             self._inflight.add(task)
+        size = len(message.body)
         try:
-            await self._settle(message)
+            if self._max_bytes is not None:
+                async with self._room:
+                    # One message always goes, however large: a budget never stops everything.
+                    await self._room.wait_for(
+                        lambda: self._bytes == 0 or self._bytes + size <= self._max_bytes)  # type: ignore[operator]
+                    self._bytes += size
+                try:
+                    await self._settle(message)
+                finally:
+                    async with self._room:
+                        self._bytes -= size
+                        self._room.notify_all()
+            else:
+                await self._settle(message)
         finally:
             if task is not None:
                 self._inflight.discard(task)
@@ -496,7 +518,8 @@ class Consumer(Generic[M]):
             try:
                 delivery = self._decode(message, headers, state)
             except (messages.DecodeError, PermanentError) as err:
-                outcome = await self._to_dead(message, state, retry.describe(err), type(err).__name__)
+                outcome = (await self._split(message, state, err)
+                           or await self._to_dead(message, state, retry.describe(err), type(err).__name__))
                 return
             outcome = await self._attempts(message, delivery, state)
         finally:
@@ -526,6 +549,10 @@ class Consumer(Generic[M]):
                 decision = replace(decision, delay_s=decision.delay_s * self._backoff_scale)
                 state = decision.state
                 if decision.action == "dead":
+                    if not state.settle_first and len(delivery.items) > 1:
+                        split = await self._split(message, state, err)
+                        if split is not None:
+                            return split
                     if state.settle_first or self._on_final_failure is None:
                         # No hook, or the hook itself cannot be written: the stale-job sweep
                         # settles what it would have settled.
@@ -600,6 +627,49 @@ class Consumer(Generic[M]):
                         error=type(err).__name__)
             return False
         return True
+
+    async def _split(
+        self, message: AbstractIncomingMessage, state: retry.RetryState, err: BaseException
+    ) -> str | None:
+        """A batch that failed for good goes back to its queue as one message per item, so a bad
+        item fails (and is dead-lettered) alone and the others are handled (issue 15). Handlers
+        are idempotent, so items the batch already handled only settle again. None when the
+        message is no batch of several items or the copies could not be published."""
+        if not (message.headers or {}).get("batch"):
+            return None
+        try:
+            raw = orjson.loads(message.body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(raw, list) or len(raw) < 2:
+            return None
+        headers = {k: v for k, v in (message.headers or {}).items()
+                   if k not in _TRIP_HEADERS and not k.startswith("x-leadsync-") and k != "batch"}
+        # Each copy starts a fresh retry history, keeping where the batch was going.
+        headers.update(retry.RetryState(routing_key=state.routing_key or message.routing_key or "").headers())
+        copies = [
+            aio_pika.Message(
+                body=orjson.dumps(item), content_type=message.content_type,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=messages.content_id("split", message.message_id, i),
+                headers=headers, timestamp=message.timestamp,
+            )
+            for i, item in enumerate(raw)
+        ]
+        try:
+            channel = await self._side_channel()
+            await asyncio.gather(*(
+                channel.default_exchange.publish(copy, routing_key=self.queue_name, mandatory=True,
+                                                 timeout=10)
+                for copy in copies))
+        except Exception as pub_err:
+            log.warning("batch.split_publish_failed", queue=self.queue_name,
+                        error=type(pub_err).__name__)
+            return None
+        log.warning("batch.split", queue=self.queue_name, message_id=message.message_id,
+                    items=len(copies), error=retry.describe(err), error_type=type(err).__name__)
+        await _settle_safely(message.ack())
+        return "split"
 
     async def _to_dead(
         self, message: AbstractIncomingMessage, state: retry.RetryState, reason: str, error_type: str

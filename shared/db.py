@@ -31,10 +31,21 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL).
+
+    No code here sets session state: locks are transaction-scoped (pg_advisory_xact_lock), there
+    is no LISTEN, no session SET and no cursor outside a transaction. asyncpg still rolls back a
+    transaction left open before this runs. The reset query was half of all statements per
+    conversation (issue 15).
+    """
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections speak JSON(B) as Python objects."""
     return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30,
+        reset=_keep_session,
     )
 
 
@@ -107,6 +118,11 @@ async def drop_database(dsn: str) -> None:
         await admin.close()
 
 
+# The tables the pipeline looks rows up in by key on every conversation.
+_ANALYSED = ("contacts", "analyzer_conversations", "messages", "job_items", "jobs", "scores",
+             "pages", "stages", "pipelines")
+
+
 class MigrationError(RuntimeError):
     pass
 
@@ -142,6 +158,10 @@ async def migrate(dsn: str) -> list[Migration]:
                         m.checksum,
                     )
                 applied.append(m)
+            if applied:
+                # Fresh statistics, so the planner picks the unique indexes for the hot lookups
+                # from the first statement on instead of guessing over never-analysed tables.
+                await conn.execute(f"ANALYZE {', '.join(_ANALYSED)}")
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
     finally:

@@ -52,6 +52,77 @@ async def info(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> JobInfo 
                    params.get("prompt_version") or None)
 
 
+@dataclass(frozen=True)
+class Settlement:
+    """One item's outcome, for settle_items."""
+
+    platform: str
+    contact_id: str
+    outcome: Outcome
+    error: str | None = None
+    code: int | None = None
+    detail: dict[str, Any] | None = None
+
+
+# One statement per batch of a job's items (issue 15): the items are recorded once (a redelivered
+# one inserts nothing), the job's counters and its first MAX_ERRORS errors move by what was new,
+# and the job row is locked once per batch instead of once per item. It answers how many items
+# were new and whether the job may now be complete.
+_SETTLE = """
+WITH given AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[])
+        WITH ORDINALITY AS g(platform, contact, outcome, error, code, detail, n)
+), new AS (
+    INSERT INTO job_items (job_id, platform, contact_external_id, outcome, error, detail)
+    SELECT $1::uuid, platform, contact, outcome, error, detail FROM given ORDER BY n
+    ON CONFLICT DO NOTHING
+    RETURNING platform, contact_external_id
+), counted AS (
+    SELECT count(*) FILTER (WHERE g.outcome = 'SYNCED') AS synced,
+           count(*) FILTER (WHERE g.outcome = 'FAILED') AS failed,
+           coalesce(jsonb_agg(jsonb_build_object('platform', g.platform, 'id', g.contact,
+                                                 'error', coalesce(g.error, 'failed'))
+                              || CASE WHEN g.code IS NULL THEN '{}'::jsonb
+                                      ELSE jsonb_build_object('code', g.code) END
+                              ORDER BY g.n) FILTER (WHERE g.outcome = 'FAILED'),
+                    '[]'::jsonb) AS errors
+    FROM new JOIN given g ON g.platform = new.platform AND g.contact = new.contact_external_id
+), bumped AS (
+    UPDATE jobs j SET
+        synced_contacts = j.synced_contacts + c.synced,
+        failed_contacts = j.failed_contacts + c.failed,
+        errors = j.errors || coalesce((
+            SELECT jsonb_agg(e ORDER BY i) FROM jsonb_array_elements(c.errors) WITH ORDINALITY AS x(e, i)
+            WHERE i <= greatest(0, $8 - j.errors_count)), '[]'::jsonb),
+        errors_count = j.errors_count + c.failed,
+        updated_at = now()
+    FROM counted c
+    WHERE j.id = $1::uuid AND c.synced + c.failed > 0
+    RETURNING j.status = 'IN_PROGRESS' AND j.enumeration_done
+              AND j.synced_contacts + j.failed_contacts >= coalesce(j.total_contacts, 0) AS done
+)
+SELECT (SELECT count(*) FROM new) AS new, coalesce((SELECT done FROM bumped), false) AS done
+"""
+
+
+async def settle_items(conn: asyncpg.Connection, job_id: str, items: list[Settlement]) -> int:
+    """Record each item's outcome once, in one statement; returns how many were new.
+
+    Run inside a transaction. An item given twice counts once (its first outcome).
+    """
+    items = list({(i.platform, i.contact_id): i for i in reversed(items)}.values())[::-1]
+    if not items:
+        return 0
+    row = await conn.fetchrow(
+        _SETTLE, job_id, [i.platform for i in items], [i.contact_id for i in items],
+        [i.outcome for i in items], [i.error for i in items], [i.code for i in items],
+        [i.detail for i in items], MAX_ERRORS,
+    )
+    if row["done"]:
+        await complete_if_done(conn, job_id)
+    return int(row["new"])
+
+
 async def settle_item(
     conn: asyncpg.Connection,
     job_id: str,
@@ -67,37 +138,17 @@ async def settle_item(
 
     `detail` is what a RESCORE item did to its contact's stage (or would do, in a dry run).
     """
-    inserted = await conn.fetchval(
-        """
-        INSERT INTO job_items (job_id, platform, contact_external_id, outcome, error, detail)
-        VALUES ($1::uuid, $2, $3, $4, $5, $6)
-        ON CONFLICT DO NOTHING
-        RETURNING true
-        """,
-        job_id, platform, contact_id, outcome, error, detail,
-    )
-    if not inserted:
-        return False
-    item_error = None
-    if outcome == "FAILED":
-        item_error = {"platform": platform, "id": contact_id, "error": error or "failed"}
-        if code is not None:
-            item_error["code"] = code
-    await conn.execute(
-        """
-        UPDATE jobs SET
-            synced_contacts = synced_contacts + ($2 = 'SYNCED')::int,
-            failed_contacts = failed_contacts + ($2 = 'FAILED')::int,
-            errors = CASE WHEN $3::jsonb IS NULL OR errors_count >= $4 THEN errors
-                          ELSE errors || jsonb_build_array($3::jsonb) END,
-            errors_count = errors_count + ($3::jsonb IS NOT NULL)::int,
-            updated_at = now()
-        WHERE id = $1::uuid
-        """,
-        job_id, outcome, item_error, MAX_ERRORS,
-    )
-    await complete_if_done(conn, job_id)
-    return True
+    return bool(await settle_items(
+        conn, job_id, [Settlement(platform, contact_id, outcome, error, code, detail)]))
+
+
+def by_job(items: list[tuple[str, Settlement]]) -> list[tuple[str, list[Settlement]]]:
+    """(job_id, settlement) pairs grouped per job, jobs and items in key order: every
+    transaction locks job rows in the same order, so two of them never deadlock."""
+    grouped: dict[str, list[Settlement]] = {}
+    for job_id, item in sorted(items, key=lambda p: (p[0], p[1].platform, p[1].contact_id)):
+        grouped.setdefault(job_id, []).append(item)
+    return list(grouped.items())
 
 
 async def complete_if_done(conn: asyncpg.Connection, job_id: str) -> bool:
@@ -146,10 +197,8 @@ async def settle_missing(conn: asyncpg.Connection, job_id: str, reason: str) -> 
         """,
         job_id,
     )
-    settled = 0
-    for row in rows:
-        settled += await settle_item(conn, job_id, row["platform"], row["contact_external_id"],
-                                     "FAILED", error=reason)
+    settled = await settle_items(conn, job_id, [
+        Settlement(r["platform"], r["contact_external_id"], "FAILED", reason) for r in rows])
     await complete_if_done(conn, job_id)
     return settled
 

@@ -29,6 +29,7 @@ def limits(settings: AnalyzerSettings) -> Limits:
         token_budget=settings.transcript_token_budget,
         hold_s=settings.analyzer_hold_s,
         rescore_concurrency=settings.llm_concurrency,
+        analyses_in_flight=max(64, 4 * settings.llm_concurrency),
         connected_cache_s=settings.analyzer_connected_cache_s,
     )
 
@@ -56,6 +57,7 @@ def consumer(
         model=ConversationUpdated,
         handler=analyzer.handle,
         prefetch=settings.prefetch,
+        max_bytes_in_flight=settings.analyzer_max_bytes_in_flight,
         on_final_failure=analyzer.on_final_failure,
         probe=probe,
         retry_budget_s=settings.retry_budget_s,

@@ -20,16 +20,16 @@ import asyncpg
 import structlog
 from prometheus_client import Counter
 
-from services.analyzer import fallback, repository, transcript
+from services.analyzer import fallback, repository
 from services.analyzer.coalesce import Coalescer
+from services.analyzer.outbox import Outbox
 from services.analyzer.pages import UNCONNECTED, ConnectedPages
-from services.analyzer.prompt import Stage
 from services.analyzer.scorer import Scorer, UnknownVersion
 from services.analyzer.transcript import Key
 from shared import job_records, jobs
 from shared.broker import Delivery, Publisher
 from shared.errors import PermanentError
-from shared.messages import Analysis, ChatMessage, ContactScored, ConversationUpdated, Platform
+from shared.messages import Analysis, ContactScored, ConversationUpdated, Platform
 
 # A name known now, or None (and the name, once looked up, is written to the contact later).
 NameLookup = Callable[[str, Platform, str], str | None]
@@ -67,6 +67,9 @@ class Limits:
     # RESCORE items scored at once (the LLM's concurrency): each asks whether its job was
     # cancelled when its turn comes, so a cancel stops the queued ones.
     rescore_concurrency: int = 16
+    # Rounds past their store at once (snapshot, prompt, LLM call, publish): what waits for the
+    # LLM beyond it holds no transcript or prompt in memory (a backfill delivers 20 per message).
+    analyses_in_flight: int = 400
     # How long "this page is connected" is believed (live events of other pages are not analysed).
     connected_cache_s: float = 10.0
 
@@ -100,6 +103,8 @@ class JobLookup:
         self._pool = pool
         self._ttl = ttl_s
         self._seen: dict[str, tuple[float, jobs.JobInfo | None]] = {}
+        # Lookups under way: the events of a batch ask together and share one read (issue 15).
+        self._asking: dict[str, asyncio.Future[jobs.JobInfo | None]] = {}
 
     async def __call__(self, job_id: str) -> jobs.JobInfo | None:
         if not valid_job_id(job_id):
@@ -108,7 +113,29 @@ class JobLookup:
         cached = self._seen.get(job_id)
         if cached is not None and (cached[0] > now or (cached[1] and cached[1].status == "CANCELLED")):
             return cached[1]
-        job = await jobs.info(self._pool, job_id)
+        asking = self._asking.get(job_id)
+        if asking is not None:
+            try:
+                return await asyncio.shield(asking)
+            except asyncio.CancelledError:
+                if not asking.cancelled():
+                    raise  # this caller was cancelled
+                return await jobs.info(self._pool, job_id)  # the one asking was: ask again
+        asking = asyncio.get_running_loop().create_future()
+        self._asking[job_id] = asking
+        try:
+            job = await jobs.info(self._pool, job_id)
+        except asyncio.CancelledError:
+            asking.cancel()
+            raise
+        except Exception as err:
+            asking.set_exception(err)
+            asking.exception()  # retrieved: every waiter re-raises it
+            raise
+        else:
+            asking.set_result(job)
+        finally:
+            del self._asking[job_id]
         if len(self._seen) > 10_000:
             self._seen.clear()
         self._seen[job_id] = (now + self._ttl, job)
@@ -139,7 +166,10 @@ class Analyzer:
         self._jobs = JobLookup(pool, limits.cancel_cache_s)
         self._pages = ConnectedPages(pool, limits.connected_cache_s)
         self._rescore_slots = asyncio.Semaphore(limits.rescore_concurrency)
+        self._analysis_slots = asyncio.Semaphore(limits.analyses_in_flight)
         self._scheduled_jobs: dict[str, bool] = {}
+        # The outbox of each event of a batch delivery being handled (by id: events are unhashable).
+        self._outboxes: dict[int, Outbox] = {}
         self._rounds: Coalescer[Key, ConversationUpdated] = Coalescer(
             self._analyse, window=limits.debounce_s
         )
@@ -153,6 +183,12 @@ class Analyzer:
         limits are. The waiting analyses go on; the new copy finds them done (or joins them).
         """
         tasks = [asyncio.ensure_future(self._one(event)) for event in delivery.items]
+        if len(delivery.items) > 1:
+            # The delivery's contact.scored results go out as one batch message (issue 15).
+            outbox = Outbox(self._publisher, delivery.items)
+            for event, task in zip(delivery.items, tasks, strict=True):
+                self._outboxes[id(event)] = outbox
+                task.add_done_callback(lambda _, e=event, o=outbox: self._finished(e, o))
         done, pending = await asyncio.wait(tasks, timeout=self._limits.hold_s)
         for task in pending:
             task.add_done_callback(_retrieved)
@@ -164,6 +200,10 @@ class Analyzer:
             await self._publisher.publish(later if len(later) > 1 else later[0])
             EVENTS.labels("deferred").inc(len(later))
             log.info("delivery.deferred", events=len(later), held_s=self._limits.hold_s)
+
+    def _finished(self, event: ConversationUpdated, outbox: Outbox) -> None:
+        self._outboxes.pop(id(event), None)
+        outbox.arrived([event])
 
     async def _one(self, event: ConversationUpdated) -> None:
         key = Key.of(event)
@@ -180,9 +220,7 @@ class Analyzer:
                 return
             if _skipped(job):
                 return
-            async with self._pool.acquire() as conn, conn.transaction():
-                stored = await transcript.store(conn, event)
-                state = await repository.bump(conn, key, stored.changed)
+            stored, state = await repository.store(self._pool, event)
             if stored.new_customer and event.job_id is not None and await self._scheduled(event.job_id):
                 # A scheduled sync found customer messages the webhook never brought.
                 RECONCILED.labels(event.page_id).inc(stored.new_customer)
@@ -215,16 +253,15 @@ class Analyzer:
 
     async def _analyse(self, key: Key, events: list[ConversationUpdated]) -> None:
         """One round: analyse the conversation once (unless already covered) and publish."""
-        async with self._pool.acquire() as conn:
-            # Read the revision before the transcript: a change stored in between is re-analysed.
-            state = await repository.state(conn, key)
-            history: list[ChatMessage] = []
-            stages: list[Stage] = []
-            if not state.covered:
-                history = await transcript.load(
-                    conn, key, limit=self._limits.max_messages, token_budget=self._limits.token_budget
-                )
-                stages = await repository.stages(conn, key.page_id)
+        async with self._analysis_slots:
+            await self._analyse_now(key, events)
+
+    async def _analyse_now(self, key: Key, events: list[ConversationUpdated]) -> None:
+        # The revision, the transcript and the stages in one snapshot: a change stored after it
+        # has a higher revision and is analysed again.
+        seen = await repository.snapshot(self._pool, key, limit=self._limits.max_messages,
+                                         token_budget=self._limits.token_budget)
+        state, history, stages = seen.state, seen.history, seen.stages
         if state.covered:
             assert state.analysis is not None and state.analyzed_through is not None
             EVENTS.labels("coalesced").inc(len(events))
@@ -259,12 +296,9 @@ class Analyzer:
 
         A dry run leaves the conversation's recorded analysis alone: only its job hears of it.
         """
-        async with self._pool.acquire() as conn:
-            state = await repository.state(conn, key)
-            history = await transcript.load(
-                conn, key, limit=self._limits.max_messages, token_budget=self._limits.token_budget
-            )
-            stages = await repository.stages(conn, key.page_id)
+        seen = await repository.snapshot(self._pool, key, limit=self._limits.max_messages,
+                                         token_budget=self._limits.token_budget, always=True)
+        state, history, stages = seen.state, seen.history, seen.stages
         if not history:
             EVENTS.labels("empty").inc()
             await self._settle_empty(key, [event])
@@ -299,19 +333,31 @@ class Analyzer:
         `only_jobs`: the analysis was published before; only jobs still need to hear of it.
         """
         targets = {(e.origin, e.job_id): e for e in events if e.job_id is not None or not only_jobs}
-        if not targets:
-            return
         name = next((e.contact_name for e in events if e.contact_name), None)
-        if name is None:
+        if name is None and targets:
             name = self._lookup_name(key)
-        await self._publisher.publish_many([
-            (ContactScored(
+        direct: list[ContactScored] = []
+        batched: dict[int, tuple[Outbox, list[ConversationUpdated], list[ContactScored]]] = {}
+        for e in events:
+            outbox = self._outboxes.get(id(e))
+            if outbox is not None:
+                batched.setdefault(id(outbox), (outbox, [], []))[1].append(e)
+        for (origin, job_id), e in targets.items():
+            scored = ContactScored(
                 page_id=key.page_id, platform=e.platform, contact_id=key.contact_id,
                 contact_name=name, analysis=analysis, analyzed_through=through,
                 message_count=count, origin=origin, job_id=job_id, shadow=shadow,
-            ), None)
-            for (origin, job_id), e in targets.items()
-        ])
+            )
+            outbox = self._outboxes.get(id(e))
+            if outbox is None:
+                direct.append(scored)
+            else:
+                batched[id(outbox)][2].append(scored)
+        # Every event of a batch delivery is reported to its outbox, with or without a result.
+        await asyncio.gather(
+            *(outbox.publish(evs, results) for outbox, evs, results in batched.values()),
+            *([self._publisher.publish_many([(m, None) for m in direct])] if direct else []),
+        )
 
     def _lookup_name(self, key: Key) -> str | None:
         # Never awaited: a name not known yet is looked up in the background and written to
@@ -326,8 +372,10 @@ class Analyzer:
         if not job_ids:
             return
         async with self._pool.acquire() as conn, conn.transaction():
-            for job_id in sorted(job_ids):
-                await jobs.settle_item(conn, job_id, key.platform, key.contact_id, "SYNCED")
+            for job_id, settled in jobs.by_job([
+                (job_id, jobs.Settlement(key.platform, key.contact_id, "SYNCED")) for job_id in job_ids
+            ]):
+                await jobs.settle_items(conn, job_id, settled)
 
     async def on_final_failure(
         self, delivery: Delivery[ConversationUpdated], err: BaseException
@@ -338,7 +386,8 @@ class Analyzer:
             return
         reason = f"analysis failed: {str(err) or type(err).__name__}"[:500]
         async with self._pool.acquire() as conn, conn.transaction():
-            for e in items:
-                assert e.job_id is not None
-                await jobs.settle_item(conn, e.job_id, e.platform, e.contact_id, "FAILED",
-                                       error=reason)
+            for job_id, settled in jobs.by_job([
+                (e.job_id, jobs.Settlement(e.platform, e.contact_id, "FAILED", reason))
+                for e in items if e.job_id is not None
+            ]):
+                await jobs.settle_items(conn, job_id, settled)

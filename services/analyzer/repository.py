@@ -7,9 +7,10 @@ from datetime import datetime
 
 import asyncpg
 
+from services.analyzer import transcript
 from services.analyzer.prompt import Stage
 from services.analyzer.transcript import Key
-from shared.messages import Analysis
+from shared.messages import Analysis, ChatMessage, ConversationUpdated
 
 
 @dataclass(frozen=True)
@@ -28,31 +29,74 @@ class State:
         return self.analysis is not None and self.analyzed_revision >= self.revision
 
 
-async def bump(conn: asyncpg.Connection, key: Key, changed: int) -> State:
-    """Count a change to the stored transcript (none when `changed` is 0); returns the state."""
-    row = await conn.fetchrow(
-        """
-        INSERT INTO analyzer_conversations AS c (page_id, platform, contact_external_id, revision)
-        VALUES ($1, $2, $3, $4)
-        ON CONFLICT (page_id, platform, contact_external_id) DO UPDATE
-            SET revision = c.revision + excluded.revision, updated_at = now()
-        RETURNING revision, analyzed_revision, analysis, analyzed_through, message_count
-        """,
-        key.page_id, key.platform, key.contact_id, 1 if changed else 0,
-    )
-    return _state(row)
+@dataclass(frozen=True)
+class Stored:
+    """What a store changed: rows inserted or updated, and customer messages seen for the first time."""
+
+    changed: int
+    new_customer: int
 
 
-async def state(conn: asyncpg.Connection | asyncpg.Pool, key: Key) -> State:
-    row = await conn.fetchrow(
-        """
-        SELECT revision, analyzed_revision, analysis, analyzed_through, message_count
-        FROM analyzer_conversations
-        WHERE page_id = $1 AND platform = $2 AND contact_external_id = $3
-        """,
-        key.page_id, key.platform, key.contact_id,
-    )
-    return _state(row) if row is not None else State(0, 0)
+# The event's messages upserted and the change counted in one statement (no transaction of its
+# own, issue 15): the conversation's revision grows by one when any row changed.
+_STORE = f"""
+WITH stored AS ({transcript.UPSERT}
+), bumped AS (
+    INSERT INTO analyzer_conversations AS c (page_id, platform, contact_external_id, revision)
+    VALUES ($1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM stored) THEN 1 ELSE 0 END)
+    ON CONFLICT (page_id, platform, contact_external_id) DO UPDATE
+        SET revision = c.revision + excluded.revision, updated_at = now()
+    RETURNING revision, analyzed_revision, analysis, analyzed_through, message_count
+)
+SELECT b.*, (SELECT count(*) FROM stored) AS changed,
+       (SELECT count(*) FROM stored WHERE new_customer) AS new_customer
+FROM bumped b
+"""  # noqa: S608 - constant SQL fragments, no input
+
+
+async def store(conn: asyncpg.Connection | asyncpg.Pool, event: ConversationUpdated) -> tuple[Stored, State]:
+    """Upsert the event's messages and count the change; returns what changed and the state.
+
+    A redelivery changes no row (changed is 0) and leaves the revision as it was.
+    """
+    row = await conn.fetchrow(_STORE, *transcript.upsert_args(event))
+    return Stored(row["changed"], row["new_customer"]), _state(row)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A conversation as one statement saw it: its state, its transcript and the page's stages."""
+
+    state: State
+    history: list[ChatMessage]
+    stages: list[Stage]
+
+
+_SNAPSHOT = f"""
+SELECT c.revision, c.analyzed_revision, c.analysis, c.analyzed_through, c.message_count,
+       CASE WHEN $5 OR c.analysis IS NULL OR c.analyzed_revision < c.revision
+            THEN ({transcript.LOAD_JSON}) END AS history,
+       CASE WHEN $5 OR c.analysis IS NULL OR c.analyzed_revision < c.revision THEN (
+           SELECT coalesce(jsonb_agg(jsonb_build_object(
+                      'name', s.name, 'type', s.type, 'lead_score_min', s.lead_score_min,
+                      'lead_score_max', s.lead_score_max) ORDER BY s.position), '[]'::jsonb)
+           FROM pages p JOIN stages s ON s.pipeline_id = p.auto_pipeline_id WHERE p.id = $1)
+       END AS stages
+FROM (SELECT 1) one
+LEFT JOIN analyzer_conversations c
+       ON c.page_id = $1 AND c.platform = $2 AND c.contact_external_id = $3
+"""  # noqa: S608 - constant SQL fragments, no input
+
+
+async def snapshot(conn: asyncpg.Connection | asyncpg.Pool, key: Key, *, limit: int,
+                   token_budget: int, always: bool = False) -> Snapshot:
+    """The state and, unless the last analysis covers it (or `always`), the transcript within
+    the budget and the stages of the page's auto pipeline: one statement, one snapshot."""
+    row = await conn.fetchrow(_SNAPSHOT, key.page_id, key.platform, key.contact_id, limit, always)
+    state = _state(row) if row["revision"] is not None else State(0, 0)
+    history = transcript.from_json(row["history"] or [], token_budget)
+    stages = [Stage(**s) for s in row["stages"] or []]
+    return Snapshot(state, history, stages)
 
 
 def _state(row: asyncpg.Record) -> State:
@@ -76,21 +120,6 @@ async def mark_analysed(
         key.page_id, key.platform, key.contact_id, revision, analysis.model_dump(mode="json"),
         analyzed_through, message_count,
     )
-
-
-async def stages(conn: asyncpg.Connection | asyncpg.Pool, page_id: str) -> list[Stage]:
-    """The stages of the page's auto pipeline, in position order (empty without one)."""
-    rows = await conn.fetch(
-        """
-        SELECT s.name, s.type, s.lead_score_min, s.lead_score_max
-        FROM pages p JOIN stages s ON s.pipeline_id = p.auto_pipeline_id
-        WHERE p.id = $1 ORDER BY s.position
-        """,
-        page_id,
-    )
-    return [Stage(name=r["name"], type=r["type"], lead_score_min=r["lead_score_min"],
-                  lead_score_max=r["lead_score_max"]) for r in rows]
-
 
 
 async def save_names(conn: asyncpg.Connection | asyncpg.Pool,

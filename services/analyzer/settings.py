@@ -53,6 +53,9 @@ class AnalyzerSettings(GraphSettings):
     names_timeout_s: float = Field(default=10.0, gt=0, le=60)
     # Held (debounced) deliveries occupy prefetch slots, so prefetch is sized for a window's worth.
     prefetch: int = Field(default=512, ge=1, le=5000)
+    # Message bodies decoded and handled at once (ANALYZER_MAX_BYTES_IN_FLIGHT; backfill batches
+    # carry 20 conversations each, so prefetch alone would let 512 x 20 be decoded in memory).
+    analyzer_max_bytes_in_flight: int = Field(default=2_000_000, ge=100_000)
 
     @property
     def llm_enabled(self) -> bool:

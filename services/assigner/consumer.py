@@ -103,13 +103,17 @@ async def handle(
         async with pool.acquire() as conn, conn.transaction():
             # Contacts are locked first (ascending keys), job rows last (ascending ids): no cycles.
             await repository.lock_contacts(conn, [repository.contact_lock_key(m) for m in items])
-            outcomes = [await apply(conn, msg, cache, await kinds(conn, msg.job_id)) for msg in items]
-            settled = sorted(zip(items, outcomes, strict=True),
-                             key=lambda p: (p[0].job_id or "", p[0].platform, p[0].contact_id))
-            for msg, outcome in settled:
-                if msg.job_id:
-                    await jobs.settle_item(conn, msg.job_id, msg.platform, msg.contact_id, "SYNCED",
-                                           detail=outcome.detail)
+            # A page's auto pipeline is read once per batch: one transaction, one answer.
+            autos: dict[str, repository.AutoPipeline | None] = {}
+            outcomes = [await apply(conn, msg, cache, await kinds(conn, msg.job_id), autos=autos)
+                        for msg in items]
+            # One statement per job for the whole batch (issue 15).
+            for job_id, settled in jobs.by_job([
+                (msg.job_id, jobs.Settlement(msg.platform, msg.contact_id, "SYNCED",
+                                             detail=outcome.detail))
+                for msg, outcome in zip(items, outcomes, strict=True) if msg.job_id
+            ]):
+                await jobs.settle_items(conn, job_id, settled)
     except (asyncpg.ForeignKeyViolationError, asyncpg.DataError) as err:
         # A job_id that is not a uuid or names no job will not get better by retrying.
         raise PermanentError(f"contact.scored refers to data that does not exist: {err}") from err
@@ -119,7 +123,7 @@ async def handle(
 
 async def apply(
     conn: asyncpg.Connection, msg: ContactScored, cache: PipelineCache,
-    job: jobs.JobInfo | None = None,
+    job: jobs.JobInfo | None = None, *, autos: dict[str, repository.AutoPipeline | None] | None = None,
 ) -> Outcome:
     """One analysis: ledger it, drop it if stale, else update the contact and apply §7.4.
 
@@ -147,7 +151,12 @@ async def apply(
         saved = await repository.save_analysis(conn, msg)
         contact_id, pipeline_id, stage_id = saved["id"], saved["pipeline_id"], saved["stage_id"]
         await ledger.append(conn, contact_id, msg, msg.analysis)
-    auto = await repository.auto_pipeline(conn, msg.page_id)
+    if autos is not None and msg.page_id in autos:
+        auto = autos[msg.page_id]
+    else:
+        auto = await repository.auto_pipeline(conn, msg.page_id)
+        if autos is not None:
+            autos[msg.page_id] = auto
     stages = await cache.stages(conn, auto.pipeline_id, auto.version, save=not dry) if auto else ()
     a = msg.analysis
     decision = place(

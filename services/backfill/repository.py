@@ -81,10 +81,9 @@ async def record(
             """,
             job_id, [i.platform for i in items], [i.contact_id for i in items],
         )
-        for item in items:
-            if item.outcome is not None:
-                await jobs.settle_item(conn, job_id, item.platform, item.contact_id, item.outcome,
-                                       error=item.error, code=item.code)
+        await jobs.settle_items(conn, job_id, [
+            jobs.Settlement(i.platform, i.contact_id, i.outcome, i.error, i.code)
+            for i in items if i.outcome is not None])
         saved = await conn.fetchval(
             """
             UPDATE jobs SET total_contacts = coalesce(total_contacts, 0) + $3,

@@ -33,6 +33,9 @@ from shared.messages import ConversationUpdated, Platform, content_id
 
 log = structlog.get_logger("leadsync.backfill")
 
+# Conversations per conversation.updated message (a batch body, DESIGN §4 and docs/decisions.md).
+BATCH = 20
+
 CONVERSATIONS = Counter(
     "leadsync_backfill_conversations_total",
     "Conversations enumerated by backfill jobs: published, empty (settled at once) or failed.",
@@ -156,8 +159,12 @@ class JobWalk:
                 ))
         await repository.record(self.pool, self.job_id, self.worker, {}, items)
         if events:
+            # ≤ BATCH conversations per message (issue 15); a page walked again after a crash
+            # makes the same batches, so their deterministic ids let consumers absorb repeats.
+            batches = [events[i:i + BATCH] for i in range(0, len(events), BATCH)]
             await self.publisher.publish_many([
-                (e, content_id("backfill", self.job_id, e.platform, e.contact_id)) for e in events
+                (batch, content_id("backfill", self.job_id, platform, [e.contact_id for e in batch]))
+                for batch in batches
             ])
         for item in items:
             outcome = {None: "published", "SYNCED": "empty"}.get(item.outcome, "failed")

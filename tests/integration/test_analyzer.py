@@ -155,6 +155,23 @@ async def test_a_batch_is_settled_as_a_whole(env):
         await env["watcher"].wait_for(lambda _: all(env["watcher"].of(c) for c in contacts))
     assert llm.calls == 3 and llm.max_in_flight == 3  # the items ran concurrently
     assert await queue_empty(env)
+    # The delivery's results went out together: one contact.scored message of three (issue 15).
+    assert env["watcher"].bodies == [3]
+
+
+async def test_a_batch_publishes_what_is_done_without_waiting_for_a_slow_item(env):
+    fast, slow = uid("fast"), uid("slow")
+
+    def responder(body, _n):
+        return HANG if slow in body["messages"][-1]["content"] else OK
+
+    async with FakeLLM(responder=responder, hang_s=4.0) as llm, \
+            run(env, llm_base_url=llm.base_url, llm_timeout_s=10):
+        await env["publisher"].publish([event(fast, f"price? {fast}"), event(slow, f"price? {slow}")])
+        await env["watcher"].wait_for(lambda _: env["watcher"].of(fast), timeout=3)
+        assert not env["watcher"].of(slow)
+        await env["watcher"].wait_for(lambda _: env["watcher"].of(slow))
+    assert env["watcher"].bodies == [1, 1]
 
 
 async def test_edits_replace_text_and_unsent_messages_are_not_scored(env):

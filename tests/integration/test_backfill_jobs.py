@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -158,3 +159,48 @@ async def test_a_job_that_moves_again_is_not_abandoned(clean_db, publisher):
     # A walked job needs no worker: it is not handed out again and again.
     assert job_id not in await repository.stale_jobs(clean_db, 0)
 
+
+
+async def test_a_graph_page_is_published_in_batches_of_at_most_20_with_repeatable_ids(
+        clean_db, amqp_url, namespace):
+    import aio_pika
+
+    from services.backfill import walk
+    from services.backfill.settings import BackfillSettings
+    from shared.broker import Publisher
+    from shared.graph_parse import Conversation, ConversationPage
+    from shared.messages import ChatMessage, ConversationUpdated, decode
+    from tests.support.topology import private_topology
+
+    await clean_db.execute("INSERT INTO pages (id, name) VALUES ('PBATCH', 'Batch shop')")
+    job_id = str(await clean_db.fetchval(
+        "INSERT INTO jobs (page_id, kind, status, claimed_by, started_at) "
+        "VALUES ('PBATCH', 'FULL', 'IN_PROGRESS', 'w1', now()) RETURNING id"))
+    job = await clean_db.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
+    page = await clean_db.fetchrow("SELECT * FROM pages WHERE id = 'PBATCH'")
+    now = datetime.now(UTC)
+    result = ConversationPage([
+        Conversation(f"t{i}", "messenger", now, f"U{i:02d}", None,
+                     [ChatMessage(mid=f"m{i}", text="price?", sent_at=now)])
+        for i in range(45)], None)
+    async with private_topology(amqp_url, namespace) as topology:
+        publisher = Publisher(amqp_url, topology)
+        try:
+            run = walk.JobWalk(clean_db, publisher, None, BackfillSettings(), "w1", job, page, "t")  # type: ignore[arg-type]
+            await run._enumerate_and_publish("messenger", result)
+            await run._enumerate_and_publish("messenger", result)  # the page walked again
+        finally:
+            await publisher.close()
+        conn = await aio_pika.connect(amqp_url)
+        bodies = []
+        async with conn:
+            queue = await (await conn.channel()).get_queue(topology.queue("analyzer"))
+            while (msg := await queue.get(no_ack=True, fail=False)) is not None:
+                bodies.append((msg.message_id, decode(ConversationUpdated, msg.body,
+                                                      batch=bool(msg.headers.get("batch")))))
+    sizes = [len(items) for _, items in bodies]
+    assert sorted(sizes[:3]) == sorted(sizes[3:]) == [5, 20, 20]
+    ids = [mid for mid, _ in bodies]
+    assert set(ids[:3]) == set(ids[3:]) and len(set(ids)) == 3  # a repeat has the same ids
+    assert sorted(e.contact_id for _, items in bodies[:3] for e in items) == [f"U{i:02d}" for i in range(45)]
+    assert await clean_db.fetchval("SELECT total_contacts FROM jobs WHERE id = $1::uuid", job_id) == 45

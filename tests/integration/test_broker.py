@@ -14,6 +14,7 @@ from shared.broker import DELIVERY_LIMIT, RETRIES, Consumer, Delivery, Publisher
 from shared.circuit import CIRCUIT_OPEN
 from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
 from shared.messages import BackfillRequested, ContactScored, decode
+from shared.messages import encode as messages_encode
 from shared.retry import MAX_SAME_ERROR
 from tests.support.topology import private_topology, queue_depth
 
@@ -305,3 +306,70 @@ async def test_batch_body_is_handled_as_one_delivery(amqp_url, topology):
         await publisher.publish(batch)
         await eventually(lambda: bool(seen))
     assert seen == [["a", "b", "c"]]
+
+
+async def test_a_batch_with_a_permanently_bad_item_splits_and_only_that_item_is_dead_lettered(
+        amqp_url, topology):
+    seen: list[list[str]] = []
+    finals: list[list[str]] = []
+    handled: list[str] = []
+
+    async def handler(delivery: Delivery[BackfillRequested]) -> None:
+        ids = [m.job_id for m in delivery.items]
+        seen.append(ids)
+        if "bad" in ids:
+            raise PermanentError("unknown job")
+        handled.extend(ids)
+
+    async def final(delivery: Delivery[BackfillRequested], err: BaseException) -> None:
+        finals.append([m.job_id for m in delivery.items])
+
+    consumer = _consumer(amqp_url, topology, handler, on_final_failure=final)
+    async with consuming(amqp_url, topology, consumer) as publisher:
+        await publisher.publish([BackfillRequested(job_id=j) for j in ("j1", "bad", "j2")])
+        await eventually(lambda: one_dead_letter(amqp_url, topology))
+        await eventually(lambda: sorted(handled) == ["j1", "j2"])
+    assert seen[0] == ["j1", "bad", "j2"] and sorted(map(tuple, seen[1:])) == [("bad",), ("j1",), ("j2",)]
+    assert finals == [["bad"]]  # the batch's own hook never ran: each item settles alone
+    [dead] = await dead_letters(amqp_url, topology)
+    assert decode(BackfillRequested, dead.body) == [BackfillRequested(job_id="bad")]
+    assert dead.headers["x-leadsync-routing-key"] == "backfill.requested"
+
+
+async def test_a_batch_with_one_undecodable_item_splits_so_the_others_are_handled(amqp_url, topology):
+    handled: list[str] = []
+
+    async def handler(delivery: Delivery[BackfillRequested]) -> None:
+        handled.extend(m.job_id for m in delivery.items)
+
+    async with consuming(amqp_url, topology, _consumer(amqp_url, topology, handler)) as publisher:
+        await publisher.publish_raw(
+            aio_pika.Message(b'[{"job_id": "j1"}, {"not": "a job"}, {"job_id": "j2"}]',
+                             content_type="application/json", headers={"v": 1, "batch": True}),
+            "backfill.requested",
+        )
+        await eventually(lambda: one_dead_letter(amqp_url, topology))
+        await eventually(lambda: sorted(handled) == ["j1", "j2"])
+    [dead] = await dead_letters(amqp_url, topology)
+    assert dead.body == b'{"not":"a job"}'
+
+
+async def test_max_bytes_in_flight_bounds_the_bodies_handled_at_once(amqp_url, topology):
+    running, peak, done = 0, 0, []
+
+    async def handler(delivery: Delivery[BackfillRequested]) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.05)
+        running -= 1
+        done.append(delivery.items[0].job_id)
+
+    body = len(messages_encode(BackfillRequested(job_id="j00")))
+    consumer = Consumer(amqp_url=amqp_url, topology=topology, service="backfill",
+                        model=BackfillRequested, handler=handler, prefetch=16,
+                        max_bytes_in_flight=3 * body)
+    async with consuming(amqp_url, topology, consumer) as publisher:
+        await publisher.publish_many([(BackfillRequested(job_id=f"j{i:02d}"), None) for i in range(12)])
+        await eventually(lambda: len(done) == 12)
+    assert peak == 3

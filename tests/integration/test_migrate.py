@@ -94,3 +94,33 @@ async def test_bad_database_url_fails_with_one_line():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("leadsync: migrate failed")
     assert "hunter2secret" not in result.stderr
+
+
+async def test_migrate_analyses_the_tables_so_lookups_plan_on_the_unique_index(fresh_url):
+    await db.migrate(fresh_url)
+    conn = await asyncpg.connect(fresh_url)
+    try:
+        never = await conn.fetch(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY($1::text[]) "
+            "AND last_analyze IS NULL", ["contacts", "analyzer_conversations", "job_items", "jobs"])
+        assert never == []
+    finally:
+        await conn.close()
+
+
+async def test_a_released_connection_gets_no_reset_query_but_its_transaction_is_rolled_back(fresh_url):
+    await db.migrate(fresh_url)
+    pool = await db.create_pool(fresh_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            # Nothing in the code sets session state; a setting here shows no RESET ALL ran.
+            await conn.execute("SET application_name = 'kept'")
+            tx = conn.transaction()
+            await tx.start()
+            await conn.execute("INSERT INTO pages (id, name) VALUES ('RB', 'rolled back')")
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SHOW application_name") == "kept"
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SELECT count(*) FROM pages WHERE id = 'RB'") == 0
+    finally:
+        await pool.close()

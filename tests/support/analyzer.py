@@ -31,6 +31,7 @@ class ScoredWatcher:
     topology: Topology
     items: list[ContactScored] = field(default_factory=list)
     arrived: list[float] = field(default_factory=list)
+    bodies: list[int] = field(default_factory=list)  # items per AMQP message, in arrival order
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
@@ -41,6 +42,7 @@ class ScoredWatcher:
             async with self._changed:
                 self.items.extend(decoded)
                 self.arrived.extend(now for _ in decoded)
+                self.bodies.append(len(decoded))
                 self._changed.notify_all()
 
     async def wait_for(

@@ -30,6 +30,7 @@ def limits(settings: AnalyzerSettings) -> Limits:
         hold_s=settings.analyzer_hold_s,
         rescore_concurrency=settings.llm_concurrency,
         analyses_in_flight=max(64, 4 * settings.llm_concurrency),
+        connected_cache_s=settings.analyzer_connected_cache_s,
     )
 
 

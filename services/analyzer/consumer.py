@@ -23,6 +23,7 @@ from prometheus_client import Counter
 from services.analyzer import fallback, repository
 from services.analyzer.coalesce import Coalescer
 from services.analyzer.outbox import Outbox
+from services.analyzer.pages import UNCONNECTED, ConnectedPages
 from services.analyzer.scorer import Scorer, UnknownVersion
 from services.analyzer.transcript import Key
 from shared import job_records, jobs
@@ -69,6 +70,8 @@ class Limits:
     # Rounds past their store at once (snapshot, prompt, LLM call, publish): what waits for the
     # LLM beyond it holds no transcript or prompt in memory (a backfill delivers 20 per message).
     analyses_in_flight: int = 400
+    # How long "this page is connected" is believed (live events of other pages are not analysed).
+    connected_cache_s: float = 10.0
 
 
 def identified(analysis: Analysis) -> Analysis:
@@ -161,6 +164,7 @@ class Analyzer:
         self._limits = limits
         self._names = names
         self._jobs = JobLookup(pool, limits.cancel_cache_s)
+        self._pages = ConnectedPages(pool, limits.connected_cache_s)
         self._rescore_slots = asyncio.Semaphore(limits.rescore_concurrency)
         self._analysis_slots = asyncio.Semaphore(limits.analyses_in_flight)
         self._scheduled_jobs: dict[str, bool] = {}
@@ -221,6 +225,11 @@ class Analyzer:
                 # A scheduled sync found customer messages the webhook never brought.
                 RECONCILED.labels(event.page_id).inc(stored.new_customer)
             if event.origin == "webhook":
+                if (unconnected := await self._pages(event.page_id)) is not None:
+                    # Stored for the page's first backfill, which analyses it (DESIGN §2).
+                    UNCONNECTED.labels(unconnected).inc()
+                    log.info("conversation.not_analysed", reason=f"page {unconnected}")
+                    return
                 if state.covered:
                     EVENTS.labels("coalesced").inc()
                     return

@@ -40,6 +40,8 @@ async def topology(amqp_url, namespace):
 @pytest.fixture
 async def env(amqp_url, topology, pool, database_url):
     await purge(amqp_url, topology)
+    # The analyzer analyses live events of connected pages only (DESIGN §2).
+    await pool.execute("INSERT INTO pages (id, name) VALUES ('P1', 'Shop') ON CONFLICT DO NOTHING")
     publisher = Publisher(amqp_url, topology)
     async with watching(amqp_url, topology) as watcher:
         yield {"amqp_url": amqp_url, "topology": topology, "pool": pool,
@@ -72,8 +74,14 @@ async def queue_empty(env) -> bool:
     return await queue_depth(env["amqp_url"], env["topology"].queue("analyzer")) == 0
 
 
-async def new_job(pool, page: str, status: str = "IN_PROGRESS") -> str:
+async def connected(pool, page: str) -> str:
+    """The page with a row in `pages`: the analyzer analyses live events of connected pages."""
     await pool.execute("INSERT INTO pages (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING", page)
+    return page
+
+
+async def new_job(pool, page: str, status: str = "IN_PROGRESS") -> str:
+    await connected(pool, page)
     return str(await pool.fetchval(
         "INSERT INTO jobs (page_id, kind, status, started_at) VALUES ($1, 'FULL', $2, now()) "
         "RETURNING id", page, status))

@@ -44,6 +44,8 @@ async def infrastructure(pool_size: int = 20) -> AsyncIterator[Infra]:
     topology = Topology(f"bench_{run_id}")
     await db.migrate(database_url)
     pool = await db.create_pool(database_url, min_size=2, max_size=pool_size)
+    # The page the benchmarks' events belong to is connected: live events of others are not analysed.
+    await pool.execute("INSERT INTO pages (id, name) VALUES ('BENCH_PAGE', 'Bench shop')")
     try:
         yield Infra(database_url, amqp_url, topology, pool)
     finally:

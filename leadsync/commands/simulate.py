@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--platform", choices=("messenger", "instagram", "both"), default="messenger")
     p.add_argument("--rate", type=float, default=0.0,
                    help="deliveries per second (default: as fast as the endpoint answers)")
-    p.add_argument("--page-id", default="PAGE_SIM", help="Messenger entry id (default PAGE_SIM)")
+    p.add_argument("--page-id", default="PAGE_SIM",
+                   help="Messenger entry id (default PAGE_SIM); connect the page (POST /api/pages) "
+                        "for its events to be analysed, not only stored")
     p.add_argument("--ig-account-id", default="IG_SIM",
                    help="Instagram entry id; register it on a page for its events to be published")
     p.add_argument("--concurrency", type=_positive, default=4, help="requests in flight (default 4)")

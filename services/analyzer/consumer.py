@@ -24,6 +24,7 @@ from prometheus_client import Counter
 from services.analyzer import fallback, repository
 from services.analyzer.coalesce import Coalescer
 from services.analyzer.outbox import Outbox
+from services.analyzer.pages import UNCONNECTED, ConnectedPages
 from services.analyzer.scorer import Scorer
 from services.analyzer.settings import AnalyzerSettings
 from services.analyzer.transcript import Key
@@ -73,6 +74,8 @@ class Limits:
     # Rounds past their store at once (snapshot, prompt, LLM call, publish): what waits for the
     # LLM beyond it holds no transcript or prompt in memory (a backfill delivers 20 per message).
     analyses_in_flight: int = 400
+    # How long "this page is connected" is believed (live events of other pages are not analysed).
+    connected_cache_s: float = 10.0
 
     @classmethod
     def from_settings(cls, settings: AnalyzerSettings) -> Limits:
@@ -83,6 +86,7 @@ class Limits:
             hold_s=settings.analyzer_hold_s,
             rescore_concurrency=settings.llm_concurrency,
             analyses_in_flight=max(64, 4 * settings.llm_concurrency),
+            connected_cache_s=settings.analyzer_connected_cache_s,
         )
 
 
@@ -171,6 +175,7 @@ class Analyzer:
         self._limits = limits
         self._names = names
         self._jobs = JobLookup(pool, limits.cancel_cache_s)
+        self._pages = ConnectedPages(pool, limits.connected_cache_s)
         self._rescore_slots = asyncio.Semaphore(limits.rescore_concurrency)
         self._analysis_slots = asyncio.Semaphore(limits.analyses_in_flight)
         self._scheduled_jobs: dict[str, bool] = {}
@@ -231,6 +236,11 @@ class Analyzer:
                 # A scheduled sync found customer messages the webhook never brought.
                 RECONCILED.labels(event.page_id).inc(stored.new_customer)
             if event.origin == "webhook":
+                if (unconnected := await self._pages(event.page_id)) is not None:
+                    # Stored for the page's first backfill, which analyses it (DESIGN §2).
+                    UNCONNECTED.labels(unconnected).inc()
+                    log.info("conversation.not_analysed", reason=f"page {unconnected}")
+                    return
                 if state.covered:
                     EVENTS.labels("coalesced").inc()
                     return

@@ -44,6 +44,8 @@ class AnalyzerSettings(GraphSettings):
     # A delivery is held at most this long for its analyses; events still waiting for the LLM
     # are then published again, so no message nears RabbitMQ's 30-minute consumer timeout.
     analyzer_hold_s: float = Field(default=600.0, gt=0, le=1500)
+    # How long the analyzer believes a page is connected; "not connected" is asked every time.
+    analyzer_connected_cache_s: float = Field(default=10.0, ge=0, le=300)
     transcript_max_messages: int = Field(default=60, ge=1, le=1000)
     transcript_token_budget: int = Field(default=3000, ge=50, le=200_000)
     # One Graph profile call (names are looked up in the background; scoring never waits).

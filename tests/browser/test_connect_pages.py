@@ -12,8 +12,8 @@ from playwright.async_api import Browser, Page, expect
 from leadsync.sim.graph import SimGraph, serving
 from shared.meta_app import PAGE_FIELDS
 from tests.browser.conftest import shot
-from tests.browser.test_console import log_in, row
 from tests.support import secrets as test_secrets
+from tests.support.console import log_in, row
 from tests.support.stack import Stack, running
 
 pytestmark = pytest.mark.browser

@@ -6,10 +6,12 @@ import asyncio
 import re
 
 import pytest
-from playwright.async_api import Page, Request, Route, expect
+from playwright.async_api import Request, Route, expect
 
 from shared.crypto import TokenCipher
 from tests.browser.conftest import shot
+from tests.support.console import log_in, row
+from tests.support.eventually import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -69,25 +71,6 @@ async def shop(clean_db, service_env):
                   ('m2', '100', 'messenger', 'u0', true, 'Cuesta $49 con envío gratis.',
                    now() - interval '170 minutes')""")
     return {"pool": pool, "contacts": ids}
-
-
-async def log_in(page: Page, token: str) -> None:
-    await page.goto("/ops/")
-    await expect(page).to_have_url(re.compile(r"/ops/login\?next="))
-    await page.get_by_label("Admin token").fill(token)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name=re.compile("Pages"))).to_be_visible()
-
-
-def row(page: Page, name: str):
-    return page.locator("tr[data-page-id]", has=page.get_by_role("link", name=name, exact=True))
-
-
-async def eventually(condition, timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
-        await asyncio.sleep(0.1)
 
 
 async def test_log_in_sync_and_watch_the_bar_reach_100(page, shop, service_env):
@@ -220,7 +203,7 @@ async def test_polling_pauses_while_hidden_resumes_on_return_and_never_overlaps(
 
     await page.route("**/ops/api/progress**", slow)
     await page.reload()
-    await eventually(lambda: len(seen) >= 2)
+    await eventually(lambda: len(seen) >= 2, what="two polls")
     assert peak == 1, "a poll started while another was still waiting for its answer"
 
     await page.evaluate("""() => {
@@ -228,7 +211,7 @@ async def test_polling_pauses_while_hidden_resumes_on_return_and_never_overlaps(
         Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
         document.dispatchEvent(new Event('visibilitychange'));
     }""")
-    await eventually(lambda: in_flight == 0)
+    await eventually(lambda: in_flight == 0, what="no poll in flight")
     before = len(seen)
     await asyncio.sleep(4.5)  # more than two poll intervals
     assert len(seen) == before, "polled while the tab was hidden"

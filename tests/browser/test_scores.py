@@ -18,8 +18,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import ARTIFACTS, shot
-from tests.browser.test_console import log_in
 from tests.fakes.llm import FakeLLM
+from tests.support.console import log_in
 from tests.support.eventually import eventually
 from tests.support.meta_events import CONFIRMATION, deliver, messenger_echo, messenger_event
 from tests.support.pipelines import sales_page

@@ -15,6 +15,8 @@ from tests.support.stack import running
 async def test_signed_messenger_event_becomes_a_contact(clean_db, service_env):
     secret = service_env["META_APP_SECRET"].encode()
     body = messenger_event("PAGE_E2E", "PSID_1", "m_e2e_1", "¿Cuánto cuesta? price please", 1764028800000)
+    # A connected page: live events of pages nobody set up are stored, not analysed.
+    await clean_db.execute("INSERT INTO pages (id, name) VALUES ('PAGE_E2E', 'Shop')")
     async with running(service_env) as stack, httpx.AsyncClient() as client:
         r = await client.post(
             f"{stack.url}/webhooks/meta", content=body,

@@ -27,6 +27,8 @@ async def analyzer_env(amqp_url: str, topology: Topology, pool: asyncpg.Pool,
     """What an analyzer test runs against: its namespace emptied, a publisher, a watcher of
     contact.scored."""
     await purge(amqp_url, topology)
+    # The analyzer analyses live events of connected pages only (DESIGN §2).
+    await pool.execute("INSERT INTO pages (id, name) VALUES ('P1', 'Shop') ON CONFLICT DO NOTHING")
     publisher = Publisher(amqp_url, topology)
     async with watching(amqp_url, topology) as watcher:
         yield {"amqp_url": amqp_url, "topology": topology, "pool": pool,

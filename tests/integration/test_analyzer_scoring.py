@@ -11,7 +11,7 @@ from services.analyzer import fallback
 from services.analyzer.guard import CLAIM
 from shared.messages import ConversationUpdated
 from tests.fakes.llm import FakeLLM
-from tests.support.analyzer import event, queue_empty, run, uid
+from tests.support.analyzer import connected, event, queue_empty, run, uid
 
 
 async def rescore_job(pool, page: str, **params: object) -> str:
@@ -37,7 +37,7 @@ def by_number(body: dict[str, Any], wanted: str) -> list[int]:
 
 
 async def test_the_llms_evidence_becomes_mids_and_a_claimed_payment_is_not_a_sale(analyzer_env):
-    contact, page = uid("claim"), uid("page")
+    contact, page = uid("claim"), await connected(analyzer_env["pool"], uid("page"))
 
     def hostile(body, _n):  # says WON, citing the customer's own claim
         return {"lead_score": 93, "lead_status": "WON", "evidence": [*by_number(body, "paid"), 99]}
@@ -53,7 +53,7 @@ async def test_the_llms_evidence_becomes_mids_and_a_claimed_payment_is_not_a_sal
 
 
 async def test_a_rescore_replays_the_stored_transcript_and_only_a_real_run_keeps_it(analyzer_env):
-    contact, page = uid("again"), uid("page")
+    contact, page = uid("again"), await connected(analyzer_env["pool"], uid("page"))
     scores = iter([40, 75, 90])
     async with FakeLLM(responder=lambda b, n: {"lead_score": next(scores)}) as llm, \
             run(analyzer_env, llm_base_url=llm.base_url):
@@ -78,7 +78,7 @@ async def test_a_rescore_replays_the_stored_transcript_and_only_a_real_run_keeps
 
 
 async def test_a_rescore_with_the_fallbacks_version_and_an_unknown_one(analyzer_env):
-    contact, page = uid("versions"), uid("page")
+    contact, page = uid("versions"), await connected(analyzer_env["pool"], uid("page"))
     async with FakeLLM() as llm, run(analyzer_env, llm_base_url=llm.base_url):
         await analyzer_env["publisher"].publish(event(contact, "price?", page=page))
         await analyzer_env["watcher"].wait_for(lambda _: analyzer_env["watcher"].of(contact))
@@ -117,7 +117,7 @@ async def test_shadow_scoring_asks_the_candidate_model_and_publishes_both(analyz
     assert await queue_empty(analyzer_env)
 
 
-async def test_an_oversized_reply_is_stored_cut_to_the_limits(analyzer_env, clean_db):
+async def test_an_oversized_reply_is_stored_cut_to_the_limits(clean_db, analyzer_env):
     """200,000 characters from the model: the contact and its ledger row keep the first 500/1000/100."""
     from services.assigner.consumer import handle
     from services.assigner.pipelines import PipelineCache

@@ -26,8 +26,9 @@ TRANSCRIPT = {
 }
 
 
-async def test_the_service_scores_with_the_configured_llm(service_env, amqp_url, topology):
+async def test_the_service_scores_with_the_configured_llm(service_env, amqp_url, topology, pool):
     contact = f"svc_{uuid.uuid4().hex[:8]}"
+    await pool.execute("INSERT INTO pages (id, name) VALUES ('P_SVC', 'Shop') ON CONFLICT DO NOTHING")
     async with FakeLLM(score=77) as llm, watching(amqp_url, topology) as watcher:
         extra = {"BROKER_NAMESPACE": topology.namespace, "OPENAI_API_KEY": "sk-test-0123456789abcdef",
                  "OPENAI_BASE_URL": llm.base_url, "ANALYZER_DEBOUNCE_S": "0.1"}

@@ -151,8 +151,14 @@ async def queue_empty(analyzer_env) -> bool:
     return await queue_depth(analyzer_env["amqp_url"], analyzer_env["topology"].queue("analyzer")) == 0
 
 
-async def new_job(pool, page: str, status: str = "IN_PROGRESS") -> str:
+async def connected(pool, page: str) -> str:
+    """The page with a row in `pages`: the analyzer analyses live events of connected pages."""
     await pool.execute("INSERT INTO pages (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING", page)
+    return page
+
+
+async def new_job(pool, page: str, status: str = "IN_PROGRESS") -> str:
+    await connected(pool, page)
     return str(await pool.fetchval(
         "INSERT INTO jobs (page_id, kind, status, started_at) VALUES ($1, 'FULL', $2, now()) "
         "RETURNING id", page, status))

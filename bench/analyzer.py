@@ -35,28 +35,48 @@ def events(count: int) -> list[ConversationUpdated]:
     out = []
     for conv in conversations(count, seed=4):
         contact = f"bench_{conv.index}"
-        out.append(ConversationUpdated(
-            page_id="BENCH_PAGE", platform="messenger", contact_id=contact,
-            contact_name=conv.customer_name, origin="backfill",
-            messages=[ChatMessage(mid=f"{contact}_{i}", from_page=from_page, text=text,
-                                  sent_at=start + timedelta(minutes=i))
-                      for i, (from_page, text) in enumerate(conv.turns)],
-        ))
+        out.append(
+            ConversationUpdated(
+                page_id="BENCH_PAGE",
+                platform="messenger",
+                contact_id=contact,
+                contact_name=conv.customer_name,
+                origin="backfill",
+                messages=[
+                    ChatMessage(
+                        mid=f"{contact}_{i}",
+                        from_page=from_page,
+                        text=text,
+                        sent_at=start + timedelta(minutes=i),
+                    )
+                    for i, (from_page, text) in enumerate(conv.turns)
+                ],
+            )
+        )
     return out
 
 
 async def main(args: argparse.Namespace) -> None:
-    async with infrastructure() as infra, fake_llm_process(args.latency) as llm_url, \
-            watching(infra.amqp_url, infra.topology) as watcher:
+    async with (
+        infrastructure() as infra,
+        fake_llm_process(args.latency) as llm_url,
+        watching(infra.amqp_url, infra.topology) as watcher,
+    ):
         publisher = Publisher(infra.amqp_url, infra.topology)
         batch = events(args.count)
         await publisher.publish_many([(e, None) for e in batch])
         started = time.perf_counter()
         cpu_started = time.process_time()
         async with analyzer_running(
-            pool=infra.pool, database_url=infra.database_url, amqp_url=infra.amqp_url,
-            topology=infra.topology, llm_base_url=llm_url, publisher=publisher,
-            llm_concurrency=args.concurrency, llm_rpm=1_000_000, llm_tpm=100_000_000,
+            pool=infra.pool,
+            database_url=infra.database_url,
+            amqp_url=infra.amqp_url,
+            topology=infra.topology,
+            llm_base_url=llm_url,
+            publisher=publisher,
+            llm_concurrency=args.concurrency,
+            llm_rpm=1_000_000,
+            llm_tpm=100_000_000,
             llm_timeout_s=30,
         ):
             await watcher.wait_count(args.count, timeout=args.count * args.latency + 120)
@@ -70,19 +90,30 @@ async def main(args: argparse.Namespace) -> None:
     fallbacks = len(scored) - len(llm_arrivals)
     whole = end_to_end(args.count, elapsed)
     rate = sustained(llm_arrivals, args.concurrency)
-    outcomes = {s.labels["outcome"]: int(s.value) for s in next(iter(CALLS.collect())).samples
-                if s.name.endswith("_total")}
-    print(f"analyses: {args.count} in {elapsed:.1f} s; LLM calls {stats['calls']} {outcomes}, "
-          f"max in flight {stats['max_in_flight']}, fallbacks {fallbacks}")
-    print(f"throughput: end to end {whole:.1f}/s, sustained {rate:.1f}/s "
-          f"({len(llm_arrivals)} LLM-scored analyses); "
-          f"C/L = {args.concurrency}/{args.latency} = {ideal:.1f}/s")
-    print(f"analyzer process CPU: {cpu / args.count * 1000:.1f} ms per analysis "
-          f"(with the result watcher), {cpu / elapsed:.0%} of one core")
+    outcomes = {
+        s.labels["outcome"]: int(s.value)
+        for s in next(iter(CALLS.collect())).samples
+        if s.name.endswith("_total")
+    }
+    print(
+        f"analyses: {args.count} in {elapsed:.1f} s; LLM calls {stats['calls']} {outcomes}, "
+        f"max in flight {stats['max_in_flight']}, fallbacks {fallbacks}"
+    )
+    print(
+        f"throughput: end to end {whole:.1f}/s, sustained {rate:.1f}/s "
+        f"({len(llm_arrivals)} LLM-scored analyses); "
+        f"C/L = {args.concurrency}/{args.latency} = {ideal:.1f}/s"
+    )
+    print(
+        f"analyzer process CPU: {cpu / args.count * 1000:.1f} ms per analysis "
+        f"(with the result watcher), {cpu / elapsed:.0%} of one core"
+    )
     met = rate >= 0.9 * ideal
-    print(f"ratio: {rate / ideal:.2f} of C/L sustained, {whole / ideal:.2f} end to end "
-          f"(goal ≥ 0.90 sustained) → {'MET' if met else 'NOT MET'}"
-          + (f" ({fallbacks} fallback analyses excluded)" if fallbacks else ""))
+    print(
+        f"ratio: {rate / ideal:.2f} of C/L sustained, {whole / ideal:.2f} end to end "
+        f"(goal ≥ 0.90 sustained) → {'MET' if met else 'NOT MET'}"
+        + (f" ({fallbacks} fallback analyses excluded)" if fallbacks else "")
+    )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,7 @@ def resolve_queue(topology: Topology, name: str) -> str:
             return topology.dead(queue)
     choices = ", ".join(SERVICES_QUEUES)
     raise DeadLetterError(
-        f"unknown queue {name!r}: use one of {choices} (or its full name in namespace "
-        f"{topology.namespace!r})"
+        f"unknown queue {name!r}: use one of {choices} (or its full name in namespace {topology.namespace!r})"
     )
 
 
@@ -70,8 +69,14 @@ def _text(value: Any) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def describe(headers: dict[str, Any], *, message_id: str | None, body: bytes = b"",
-             timestamp: datetime | None = None, service: str | None = None) -> DeadLetter:
+def describe(
+    headers: dict[str, Any],
+    *,
+    message_id: str | None,
+    body: bytes = b"",
+    timestamp: datetime | None = None,
+    service: str | None = None,
+) -> DeadLetter:
     """Read our own failure headers, or RabbitMQ's x-death when the broker dead-lettered it."""
     if "x-leadsync-error" in headers:
         return DeadLetter(
@@ -143,8 +148,13 @@ async def _queue_size(channel: AbstractChannel, queue: str) -> int:
     return int(declared.declaration_result.message_count or 0)
 
 
-async def inspect(amqp_url: str, topology: Topology, name: str, *, limit: int,
-                  ) -> tuple[str, int, list[DeadLetter]]:
+async def inspect(
+    amqp_url: str,
+    topology: Topology,
+    name: str,
+    *,
+    limit: int,
+) -> tuple[str, int, list[DeadLetter]]:
     """(queue, how many it holds, up to `limit` of them described); nothing is removed."""
     queue = resolve_queue(topology, name)
     service = _service_of(topology, queue)
@@ -154,8 +164,13 @@ async def inspect(amqp_url: str, topology: Topology, name: str, *, limit: int,
         count = await _queue_size(channel, queue)
         held = await _hold(channel, queue, min(limit, count))
         letters = [
-            describe(dict(m.headers or {}), message_id=m.message_id, body=m.body,
-                     timestamp=_as_datetime(m.timestamp), service=service)
+            describe(
+                dict(m.headers or {}),
+                message_id=m.message_id,
+                body=m.body,
+                timestamp=_as_datetime(m.timestamp),
+                service=service,
+            )
             for m in held
         ]
         await channel.close()  # nothing was acked: every message goes back to the queue
@@ -170,8 +185,7 @@ class ReplayResult:
     skipped: list[str]
 
 
-async def replay(amqp_url: str, topology: Topology, name: str, *, limit: int | None
-                 ) -> ReplayResult:
+async def replay(amqp_url: str, topology: Topology, name: str, *, limit: int | None) -> ReplayResult:
     """Publish dead messages back to `{ns}.events` (confirmed), then remove each from the queue.
 
     Only the messages present at the start are taken, so a message that fails again while
@@ -194,8 +208,7 @@ async def replay(amqp_url: str, topology: Topology, name: str, *, limit: int | N
                 if message is None:
                     break
                 headers = dict(message.headers or {})
-                letter = describe(headers, message_id=message.message_id, body=message.body,
-                                  service=service)
+                letter = describe(headers, message_id=message.message_id, body=message.body, service=service)
                 if not letter.routing_key:
                     skipped.append(message.message_id or "(no id)")
                     continue  # held unacked until the channel closes, then back in the queue
@@ -218,4 +231,3 @@ def _rebuilt(message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_p
         headers=replay_headers(headers),
         timestamp=message.timestamp,
     )
-

@@ -105,9 +105,7 @@ class Topology:
 
 async def declare_topology(channel: AbstractChannel, topology: Topology) -> AbstractExchange:
     """Declare exchanges, queues and bindings; safe to repeat at every start."""
-    events = await channel.declare_exchange(
-        topology.events, aio_pika.ExchangeType.TOPIC, durable=True
-    )
+    events = await channel.declare_exchange(topology.events, aio_pika.ExchangeType.TOPIC, durable=True)
     dlx = await channel.declare_exchange(topology.dlx, aio_pika.ExchangeType.DIRECT, durable=True)
     for service, keys in SERVICES_QUEUES.items():
         name = topology.queue(service)
@@ -190,8 +188,11 @@ def build_message(
     if headers:
         all_headers.update(headers)
     if message_id is None:
-        message_id = (messages.content_id([messages.message_id(m) for m in items]) if batch
-                      else messages.message_id(items[0]))
+        message_id = (
+            messages.content_id([messages.message_id(m) for m in items])
+            if batch
+            else messages.message_id(items[0])
+        )
     return aio_pika.Message(
         body=messages.encode(item),
         content_type="application/json",
@@ -246,9 +247,7 @@ class Publisher:
             await self._drop()
             try:
                 self._conn = await aio_pika.connect(self._url, timeout=self._timeout)
-                self._channel = await self._conn.channel(
-                    publisher_confirms=True, on_return_raises=True
-                )
+                self._channel = await self._conn.channel(publisher_confirms=True, on_return_raises=True)
                 self._exchange = await declare_topology(self._channel, self.topology)
             except _CONNECTION_ERRORS as err:
                 await self._drop()
@@ -270,8 +269,9 @@ class Publisher:
         headers: Mapping[str, Any] | None = None,
     ) -> None:
         """Publish one message to its routing key (or `routing_key`); return once confirmed."""
-        await self.publish_raw(build_message(message, message_id=message_id, headers=headers),
-                               routing_key or message.routing_key)
+        await self.publish_raw(
+            build_message(message, message_id=message_id, headers=headers), routing_key or message.routing_key
+        )
 
     async def publish_batch(
         self, batch: Sequence[WireMessage], *, routing_key: str | None = None, message_id: str | None = None
@@ -286,9 +286,7 @@ class Publisher:
         exchange = await self._ensure()
         started = time.perf_counter()
         try:
-            await exchange.publish(
-                message, routing_key=routing_key, mandatory=True, timeout=self._timeout
-            )
+            await exchange.publish(message, routing_key=routing_key, mandatory=True, timeout=self._timeout)
         except TimeoutError as err:
             # A slow confirm says nothing about the connection: keep it for the publishes in
             # flight on it. This one is reported unconfirmed; a retry may duplicate it, which
@@ -313,8 +311,12 @@ class Publisher:
         """Publish messages (a sequence: one batch message) concurrently, each with its message
         id (None: its default), and wait for every confirm; raises if any was not confirmed."""
         results = await asyncio.gather(
-            *(self.publish(item, message_id=mid) if isinstance(item, WireMessage)
-              else self.publish_batch(item, message_id=mid) for item, mid in items),
+            *(
+                self.publish(item, message_id=mid)
+                if isinstance(item, WireMessage)
+                else self.publish_batch(item, message_id=mid)
+                for item, mid in items
+            ),
             return_exceptions=True,
         )
         for result in results:
@@ -350,8 +352,13 @@ FinalFailure = Callable[[Delivery[M], BaseException], Awaitable[None]]
 Probe = Callable[[], Awaitable[bool]]
 
 # Headers of a delivery that belong to its earlier trip, not to the message.
-_TRIP_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue",
-                 "x-first-death-reason", "x-delivery-count")
+_TRIP_HEADERS = (
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-delivery-count",
+)
 
 
 class Consumer(Generic[M]):
@@ -405,7 +412,8 @@ class Consumer(Generic[M]):
         self._tag: str | None = None
         self.circuit = (
             Circuit(probe, queue=self.queue_name, pause=self._pause, resume=self._resume)
-            if probe is not None else None
+            if probe is not None
+            else None
         )
         self.ready = asyncio.Event()
 
@@ -426,7 +434,9 @@ class Consumer(Generic[M]):
                     if self._stopping.is_set():
                         break
                     log.warning(
-                        "broker.reconnecting", queue=self.queue_name, error=type(err).__name__,
+                        "broker.reconnecting",
+                        queue=self.queue_name,
+                        error=type(err).__name__,
                         retry_in_s=delay,
                     )
                     with contextlib.suppress(asyncio.TimeoutError):
@@ -511,15 +521,14 @@ class Consumer(Generic[M]):
             if task is not None:
                 self._inflight.discard(task)
 
-    def _decode(self, message: AbstractIncomingMessage, headers: dict[str, Any],
-                state: retry.RetryState) -> Delivery[M]:
+    def _decode(
+        self, message: AbstractIncomingMessage, headers: dict[str, Any], state: retry.RetryState
+    ) -> Delivery[M]:
         try:
             version = header_int(headers, "v", default=1)
         except ValueError:
             raise PermanentError("header v is not a number") from None
-        items = messages.decode(
-            self._model, message.body, version=version, batch=bool(headers.get("batch"))
-        )
+        items = messages.decode(self._model, message.body, version=version, batch=bool(headers.get("batch")))
         # Quorum queues count earlier deliveries in x-delivery-count (absent the first time).
         count = header_int(headers, "x-delivery-count") + 1
         return Delivery(items, message.message_id, count, headers, attempt=state.attempt + 1)
@@ -535,8 +544,9 @@ class Consumer(Generic[M]):
             try:
                 delivery = self._decode(message, headers, state)
             except PermanentError as err:
-                outcome = (await self._split(message, state, err)
-                           or await self._to_dead(message, state, retry.describe(err), type(err).__name__))
+                outcome = await self._split(message, state, err) or await self._to_dead(
+                    message, state, retry.describe(err), type(err).__name__
+                )
                 return
             outcome = await self._attempts(message, delivery, state)
         finally:
@@ -573,16 +583,30 @@ class Consumer(Generic[M]):
                     if state.settle_first or self._on_final_failure is None:
                         # No hook, or the hook itself cannot be written: the stale-job sweep
                         # settles what it would have settled.
-                        return await self._to_dead(message, state, state.dead_reason or decision.why_dead,
-                                                   state.dead_type or type(err).__name__)
-                    state = replace(state, dead_reason=decision.why_dead, dead_type=type(err).__name__,
-                                    same_error=0, last_error="")
+                        return await self._to_dead(
+                            message,
+                            state,
+                            state.dead_reason or decision.why_dead,
+                            state.dead_type or type(err).__name__,
+                        )
+                    state = replace(
+                        state,
+                        dead_reason=decision.why_dead,
+                        dead_type=type(err).__name__,
+                        same_error=0,
+                        last_error="",
+                    )
                     continue  # run the hook, then dead-letter
                 RETRIES.labels(self.queue_name, decision.reason).inc()
                 log.warning(
-                    "message.retry", queue=self.queue_name, message_id=message.message_id,
-                    attempt=state.attempt, reason=decision.reason, error=retry.describe(err),
-                    error_type=type(err).__name__, retry_in_s=round(decision.delay_s, 2),
+                    "message.retry",
+                    queue=self.queue_name,
+                    message_id=message.message_id,
+                    attempt=state.attempt,
+                    reason=decision.reason,
+                    error=retry.describe(err),
+                    error_type=type(err).__name__,
+                    retry_in_s=round(decision.delay_s, 2),
                 )
                 if await self._held_through_outage(decision) and not _channel_gone(message):
                     continue
@@ -636,12 +660,13 @@ class Consumer(Generic[M]):
         try:
             channel = await self._side_channel()
             await channel.default_exchange.publish(
-                copy, routing_key=self.topology.delay(self.queue_name, step), mandatory=True,
+                copy,
+                routing_key=self.topology.delay(self.queue_name, step),
+                mandatory=True,
                 timeout=10,
             )
         except Exception as err:
-            log.warning("message.retry_publish_failed", queue=self.queue_name,
-                        error=type(err).__name__)
+            log.warning("message.retry_publish_failed", queue=self.queue_name, error=type(err).__name__)
             return False
         return True
 
@@ -660,31 +685,45 @@ class Consumer(Generic[M]):
             return None
         if not isinstance(raw, list) or len(raw) < 2:
             return None
-        headers = {k: v for k, v in (message.headers or {}).items()
-                   if k not in _TRIP_HEADERS and not k.startswith("x-leadsync-") and k != "batch"}
+        headers = {
+            k: v
+            for k, v in (message.headers or {}).items()
+            if k not in _TRIP_HEADERS and not k.startswith("x-leadsync-") and k != "batch"
+        }
         # Each copy starts a fresh retry history, keeping where the batch was going.
         headers.update(retry.RetryState(routing_key=state.routing_key or message.routing_key or "").headers())
         copies = [
             aio_pika.Message(
-                body=orjson.dumps(item), content_type=message.content_type,
+                body=orjson.dumps(item),
+                content_type=message.content_type,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 message_id=messages.content_id("split", message.message_id, i),
-                headers=headers, timestamp=message.timestamp,
+                headers=headers,
+                timestamp=message.timestamp,
             )
             for i, item in enumerate(raw)
         ]
         try:
             channel = await self._side_channel()
-            await asyncio.gather(*(
-                channel.default_exchange.publish(copy, routing_key=self.queue_name, mandatory=True,
-                                                 timeout=10)
-                for copy in copies))
+            await asyncio.gather(
+                *(
+                    channel.default_exchange.publish(
+                        copy, routing_key=self.queue_name, mandatory=True, timeout=10
+                    )
+                    for copy in copies
+                )
+            )
         except Exception as pub_err:
-            log.warning("batch.split_publish_failed", queue=self.queue_name,
-                        error=type(pub_err).__name__)
+            log.warning("batch.split_publish_failed", queue=self.queue_name, error=type(pub_err).__name__)
             return None
-        log.warning("batch.split", queue=self.queue_name, message_id=message.message_id,
-                    items=len(copies), error=retry.describe(err), error_type=type(err).__name__)
+        log.warning(
+            "batch.split",
+            queue=self.queue_name,
+            message_id=message.message_id,
+            items=len(copies),
+            error=retry.describe(err),
+            error_type=type(err).__name__,
+        )
         await _settle_safely(message.ack())
         return "split"
 
@@ -693,26 +732,34 @@ class Consumer(Generic[M]):
     ) -> str:
         """Copy the message into `{queue}.dead` with why it failed (confirmed), then ack it."""
         log.error(
-            "message.dead_lettered", queue=self.queue_name, message_id=message.message_id,
-            error=reason, error_type=error_type, attempts=state.attempt,
+            "message.dead_lettered",
+            queue=self.queue_name,
+            message_id=message.message_id,
+            error=reason,
+            error_type=error_type,
+            attempts=state.attempt,
         )
         headers = {k: v for k, v in state.headers().items() if k.startswith("x-leadsync-")}
         headers.pop(retry.DEAD_REASON, None)
         headers.pop(retry.DEAD_TYPE, None)
-        headers.update({
-            "x-leadsync-error": reason[:1000],
-            "x-leadsync-error-type": error_type,
-            "x-leadsync-queue": self.queue_name,
-            # Kept so `leadsync dlq replay` can send it back where it was going.
-            "x-leadsync-routing-key": state.routing_key or message.routing_key or "",
-            "x-leadsync-failed-at": datetime.now(UTC).isoformat(),
-            "x-leadsync-deliveries": _deliveries(message),
-        })
+        headers.update(
+            {
+                "x-leadsync-error": reason[:1000],
+                "x-leadsync-error-type": error_type,
+                "x-leadsync-queue": self.queue_name,
+                # Kept so `leadsync dlq replay` can send it back where it was going.
+                "x-leadsync-routing-key": state.routing_key or message.routing_key or "",
+                "x-leadsync-failed-at": datetime.now(UTC).isoformat(),
+                "x-leadsync-deliveries": _deliveries(message),
+            }
+        )
         try:
             channel = await self._side_channel()
             await channel.default_exchange.publish(
-                self._copy(message, headers), routing_key=self.topology.dead(self.queue_name),
-                mandatory=True, timeout=10,
+                self._copy(message, headers),
+                routing_key=self.topology.dead(self.queue_name),
+                mandatory=True,
+                timeout=10,
             )
         except Exception as pub_err:
             # Fall back to the broker's dead-lettering, which keeps the message but not its error.

@@ -29,8 +29,15 @@ CIRCUIT_OPEN = Gauge(
 
 class Circuit:
     def __init__(
-        self, probe: Probe, *, queue: str, pause: Hook, resume: Hook,
-        probe_interval_s: float = 0.5, max_probe_interval_s: float = 5.0, probe_timeout_s: float = 2.0,
+        self,
+        probe: Probe,
+        *,
+        queue: str,
+        pause: Hook,
+        resume: Hook,
+        probe_interval_s: float = 0.5,
+        max_probe_interval_s: float = 5.0,
+        probe_timeout_s: float = 2.0,
     ) -> None:
         self._probe, self._queue = probe, queue
         self._pause, self._resume = pause, resume  # what the consumer does while it is open

@@ -81,8 +81,9 @@ class DecodeError(PermanentError, ValueError):
 class GraphError(LeadsyncError):
     """A Graph API failure that is not worth repeating as is; its text is safe to store."""
 
-    def __init__(self, message: str, code: int | None, *, subcode: int | None = None,
-                 fbtrace_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, code: int | None, *, subcode: int | None = None, fbtrace_id: str | None = None
+    ) -> None:
         self.message = _TOKEN_IN_TEXT.sub(r"\1***", message)
         self.code = code
         self.subcode = subcode

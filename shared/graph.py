@@ -37,8 +37,15 @@ from shared.messages import ChatMessage, Platform
 from shared.settings import GraphSettings
 
 __all__ = [
-    "Conversation", "ConversationPage", "Failure", "GraphClient", "GraphError", "RateLimited",
-    "TemporaryError", "TokenInvalid", "TooMuchData",
+    "Conversation",
+    "ConversationPage",
+    "Failure",
+    "GraphClient",
+    "GraphError",
+    "RateLimited",
+    "TemporaryError",
+    "TokenInvalid",
+    "TooMuchData",
 ]
 
 log = structlog.get_logger("leadsync.graph")
@@ -52,8 +59,12 @@ WAITED = Counter(
     "leadsync_graph_rate_limit_wait_seconds_total",
     "Seconds spent waiting because Meta said (code or usage headers) the limit was near or hit.",
 )
-_OUTCOMES = {RateLimited: "rate_limited", TemporaryError: "temporary", TokenInvalid: "token_invalid",
-             TooMuchData: "too_much_data"}
+_OUTCOMES = {
+    RateLimited: "rate_limited",
+    TemporaryError: "temporary",
+    TokenInvalid: "token_invalid",
+    TooMuchData: "too_much_data",
+}
 
 PACING_MARGIN = 1.15
 MESSAGE_FIELDS = "id,created_time,from,message,attachments{mime_type}"
@@ -94,9 +105,13 @@ class GraphClient:
 
     @classmethod
     def from_settings(cls, settings: GraphSettings, http: httpx.AsyncClient) -> GraphClient:
-        return cls(http, base_url=settings.graph_api_base_url, version=settings.graph_api_version,
-                   calls_per_second=settings.graph_calls_per_second,
-                   app_secret=settings.graph_app_secret)
+        return cls(
+            http,
+            base_url=settings.graph_api_base_url,
+            version=settings.graph_api_version,
+            calls_per_second=settings.graph_calls_per_second,
+            app_secret=settings.graph_app_secret,
+        )
 
     def token_params(self, token: str) -> dict[str, str]:
         """`access_token` and its `appsecret_proof` (DESIGN §2), the parameters of a token call."""
@@ -108,8 +123,14 @@ class GraphClient:
     # --- one call ----------------------------------------------------------------------------
 
     async def call(
-        self, path: str, params: dict[str, Any], *, token: str | None, pace: str | None,
-        reduce_on_code_1: bool = False, method: str = "GET",
+        self,
+        path: str,
+        params: dict[str, Any],
+        *,
+        token: str | None,
+        pace: str | None,
+        reduce_on_code_1: bool = False,
+        method: str = "GET",
     ) -> dict[str, Any]:
         """`method` `path` (GET unless told); waits out rate limits, retries temporary errors,
         raises GraphError."""
@@ -120,7 +141,8 @@ class GraphClient:
                     retry=retry_if_exception_type(TemporaryError),
                     stop=stop_after_attempt(self._attempts),
                     wait=wait_exponential_jitter(
-                        multiplier=self._backoff[0], max=self._backoff[1], jitter=self._backoff[0]),
+                        multiplier=self._backoff[0], max=self._backoff[1], jitter=self._backoff[0]
+                    ),
                     reraise=True,
                 ):
                     with attempt:
@@ -138,7 +160,12 @@ class GraphClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(
-        self, path: str, params: dict[str, Any], token: str | None, pace: str | None, reduce: bool,
+        self,
+        path: str,
+        params: dict[str, Any],
+        token: str | None,
+        pace: str | None,
+        reduce: bool,
         method: str = "GET",
     ) -> dict[str, Any]:
         if pace is not None:
@@ -153,13 +180,17 @@ class GraphClient:
         return body
 
     async def _request(
-        self, path: str, params: dict[str, Any], token: str | None, pace: str | None, reduce: bool,
+        self,
+        path: str,
+        params: dict[str, Any],
+        token: str | None,
+        pace: str | None,
+        reduce: bool,
         method: str = "GET",
     ) -> dict[str, Any]:
         try:
             auth = self.token_params(token) if token else {}
-            response = await self._http.request(method, f"{self._root}/{path}",
-                                                params={**params, **auth})
+            response = await self._http.request(method, f"{self._root}/{path}", params={**params, **auth})
         except httpx.HTTPError as err:
             # httpx messages can hold the URL (and so the token): keep only the kind of failure.
             raise TemporaryError(f"Graph API unreachable ({type(err).__name__})", None) from None
@@ -193,8 +224,16 @@ class GraphClient:
     # --- conversations -----------------------------------------------------------------------
 
     async def conversations(
-        self, page_id: str, platform: Platform, token: str, *, after: str | None, limit: int,
-        messages_limit: int = 20, page_objects: Iterable[str] = (), pace: str,
+        self,
+        page_id: str,
+        platform: Platform,
+        token: str,
+        *,
+        after: str | None,
+        limit: int,
+        messages_limit: int = 20,
+        page_objects: Iterable[str] = (),
+        pace: str,
         user_id: str | None = None,
     ) -> ConversationPage:
         """One page of a platform's conversations, newest first, with their latest messages.
@@ -213,7 +252,9 @@ class GraphClient:
                 body = await self.call(
                     f"{page_id}/conversations",
                     {**params, "fields": conversation_fields(messages_limit), "limit": size},
-                    token=token, pace=pace, reduce_on_code_1=True,
+                    token=token,
+                    pace=pace,
+                    reduce_on_code_1=True,
                 )
                 break
             except TooMuchData:
@@ -231,13 +272,19 @@ class GraphClient:
         return ConversationPage(conversations, next_cursor(body), failures)
 
     async def _one_by_one(
-        self, page_id: str, platform: Platform, token: str, params: dict[str, Any],
-        own: set[str], pace: str,
+        self,
+        page_id: str,
+        platform: Platform,
+        token: str,
+        params: dict[str, Any],
+        own: set[str],
+        pace: str,
     ) -> ConversationPage:
         body = await self.call(
             f"{page_id}/conversations",
             {**params, "fields": conversation_fields(0, with_messages=False), "limit": 1},
-            token=token, pace=pace,
+            token=token,
+            pace=pace,
         )
         conversations: list[Conversation] = []
         failures: list[Failure] = []
@@ -248,7 +295,8 @@ class GraphClient:
                 continue
             try:
                 head.messages, head.more_after = await self.messages(
-                    head.id, token, own=own, after=None, limit=20, pace=pace)
+                    head.id, token, own=own, after=None, limit=20, pace=pace
+                )
                 conversations.append(head)
             except (TokenInvalid, RateLimited):
                 raise
@@ -257,7 +305,13 @@ class GraphClient:
         return ConversationPage(conversations, next_cursor(body), failures)
 
     async def messages(
-        self, conversation_id: str, token: str, *, own: set[str], after: str | None, limit: int,
+        self,
+        conversation_id: str,
+        token: str,
+        *,
+        own: set[str],
+        after: str | None,
+        limit: int,
         pace: str,
     ) -> tuple[list[ChatMessage], str | None]:
         """One page of a conversation's messages (oldest first) and the cursor of older ones."""
@@ -266,8 +320,9 @@ class GraphClient:
         body = await self.call(f"{conversation_id}/messages", params, token=token, pace=pace)
         return parse_messages(_items(body), own), next_cursor(body)
 
-    async def profile(self, user_id: str, platform: Platform, token: str, *,
-                      pace: str | None = None) -> dict[str, Any]:
+    async def profile(
+        self, user_id: str, platform: Platform, token: str, *, pace: str | None = None
+    ) -> dict[str, Any]:
         fields = "first_name,last_name,name" if platform == "messenger" else "name,username"
         return await self.call(user_id, {"fields": fields}, token=token, pace=pace)
 

@@ -25,7 +25,11 @@ FROM jobs j JOIN job_progress p ON p.id = j.id
 
 
 async def create(
-    conn: asyncpg.Connection, page_id: str, kind: JobKind, *, retry_of: str | None = None,
+    conn: asyncpg.Connection,
+    page_id: str,
+    kind: JobKind,
+    *,
+    retry_of: str | None = None,
     params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """A new PENDING job, or the page's active one (False) — the partial unique index decides.
@@ -40,7 +44,10 @@ async def create(
             ON CONFLICT (page_id) WHERE status IN ('PENDING', 'IN_PROGRESS') DO NOTHING
             RETURNING id
             """,
-            page_id, kind, retry_of, params,
+            page_id,
+            kind,
+            retry_of,
+            params,
         )
         if job_id is not None:
             job = await get(conn, str(job_id))
@@ -65,7 +72,9 @@ async def cancel(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
             UPDATE jobs SET status = $2, completed_at = now(), updated_at = now()
             WHERE id = $1::uuid AND status = ANY($3::text[]) RETURNING true
             """,
-            job_id, JobStatus.CANCELLED, ACTIVE,
+            job_id,
+            JobStatus.CANCELLED,
+            ACTIVE,
         )
     except asyncpg.DataError:
         return False  # not a UUID: no such job
@@ -74,13 +83,18 @@ async def cancel(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
 
 async def fail(conn: asyncpg.Connection | asyncpg.Pool, job_id: str, error: str) -> bool:
     """FAILED with `error`, unless it has ended already; False then."""
-    return bool(await conn.fetchval(
-        """
+    return bool(
+        await conn.fetchval(
+            """
         UPDATE jobs SET status = $3, error = $2, completed_at = now(), updated_at = now()
         WHERE id = $1::uuid AND status = ANY($4::text[]) RETURNING true
         """,
-        job_id, error[:1000], JobStatus.FAILED, ACTIVE,
-    ))
+            job_id,
+            error[:1000],
+            JobStatus.FAILED,
+            ACTIVE,
+        )
+    )
 
 
 async def get(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> dict[str, Any] | None:
@@ -104,9 +118,11 @@ async def of_page(
 async def recent(conn: asyncpg.Connection | asyncpg.Pool, *, limit: int = 20) -> list[dict[str, Any]]:
     """Active jobs first, then the latest others."""
     rows = await conn.fetch(
-        _SELECT + """ORDER BY (j.status = ANY($2::text[])) DESC, j.created_at DESC
+        _SELECT
+        + """ORDER BY (j.status = ANY($2::text[])) DESC, j.created_at DESC
         LIMIT $1""",
-        limit, ACTIVE,
+        limit,
+        ACTIVE,
     )
     return [as_dict(r) for r in rows]
 
@@ -115,8 +131,12 @@ ItemKey = tuple[str, str]  # (platform, contact_external_id): the order of a job
 
 
 async def items(
-    conn: asyncpg.Connection | asyncpg.Pool, job_id: str, *, outcome: str | None,
-    after: ItemKey | None, limit: int,
+    conn: asyncpg.Connection | asyncpg.Pool,
+    job_id: str,
+    *,
+    outcome: str | None,
+    after: ItemKey | None,
+    limit: int,
 ) -> tuple[list[dict[str, Any]], ItemKey | None]:
     """One page of a job's items in key order, and the key to continue after (None at the end)."""
     rows = await conn.fetch(
@@ -127,7 +147,11 @@ async def items(
         ORDER BY platform, contact_external_id
         LIMIT $5
         """,
-        job_id, outcome, after[0] if after else None, after[1] if after else None, limit + 1,
+        job_id,
+        outcome,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit + 1,
     )
     page = [dict(r) for r in rows[:limit]]
     more = len(rows) > limit

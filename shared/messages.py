@@ -162,9 +162,7 @@ def encode(item: WireMessage | Sequence[WireMessage]) -> bytes:
     return _adapter(type(item[0])).dump_json(list(item)) if item else b"[]"
 
 
-def decode(
-    model: type[M], body: bytes, *, version: int | None = None, batch: bool = False
-) -> list[M]:
+def decode(model: type[M], body: bytes, *, version: int | None = None, batch: bool = False) -> list[M]:
     """Parse a body into a list of messages (one item unless it is a batch)."""
     if version is not None and version > model.SCHEMA_VERSION:
         raise DecodeError(

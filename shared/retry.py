@@ -127,8 +127,11 @@ class RetryState:
             return _FRESH
 
     def headers(self) -> dict[str, Any]:
-        out: dict[str, Any] = {ATTEMPT: self.attempt, SAME_ERROR: self.same_error,
-                               LAST_ERROR: self.last_error[:200]}
+        out: dict[str, Any] = {
+            ATTEMPT: self.attempt,
+            SAME_ERROR: self.same_error,
+            LAST_ERROR: self.last_error[:200],
+        }
         if self.first_failure is not None:
             out[FIRST_FAILURE] = int(self.first_failure * 1000)
         if self.routing_key:
@@ -156,7 +159,11 @@ class Decision:
 
 
 def decide(
-    err: BaseException, state: RetryState, *, now: float, budget_s: float = DEFAULT_BUDGET_S,
+    err: BaseException,
+    state: RetryState,
+    *,
+    now: float,
+    budget_s: float = DEFAULT_BUDGET_S,
     rng: random.Random | None = None,
 ) -> Decision:
     """What to do with a message that just failed with `err`, given its earlier failures."""
@@ -170,14 +177,25 @@ def decide(
         same = state.same_error + 1 if sig == state.last_error else 1
     else:
         same = state.same_error
-    after = replace(state, attempt=state.attempt + 1, first_failure=first, same_error=same,
-                    last_error=sig if kind == "unknown" else state.last_error)
+    after = replace(
+        state,
+        attempt=state.attempt + 1,
+        first_failure=first,
+        same_error=same,
+        last_error=sig if kind == "unknown" else state.last_error,
+    )
     if kind == "unknown" and same >= MAX_SAME_ERROR:
-        return Decision("dead", kind, reason, after,
-                        why_dead=f"{text} (the same error {same} times in a row)")
+        return Decision(
+            "dead", kind, reason, after, why_dead=f"{text} (the same error {same} times in a row)"
+        )
     if now - first >= budget_s:
-        return Decision("dead", kind, reason, after,
-                        why_dead=f"{text} (still failing after the retry budget of {budget_s:g}s)")
+        return Decision(
+            "dead",
+            kind,
+            reason,
+            after,
+            why_dead=f"{text} (still failing after the retry budget of {budget_s:g}s)",
+        )
     return Decision("retry", kind, reason, after, delay_s=backoff(after.attempt, rng))
 
 

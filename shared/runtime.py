@@ -51,8 +51,7 @@ def supervise(task: asyncio.Task[Any], *, name: str, stop: asyncio.Event) -> Non
         if stop.is_set():
             return
         err = None if t.cancelled() else t.exception()
-        log.error("background.died", loop=name,
-                  error=(str(err) or type(err).__name__) if err else "ended")
+        log.error("background.died", loop=name, error=(str(err) or type(err).__name__) if err else "ended")
         _DIED.append(name)
         stop.set()
 
@@ -214,8 +213,9 @@ class Service:
 M = TypeVar("M", bound=WireMessage)
 
 
-async def pool_for(settings: BaseServiceSettings, stack: contextlib.AsyncExitStack,
-                   pool: asyncpg.Pool | None = None) -> asyncpg.Pool:
+async def pool_for(
+    settings: BaseServiceSettings, stack: contextlib.AsyncExitStack, pool: asyncpg.Pool | None = None
+) -> asyncpg.Pool:
     """`pool` when a caller gave one, else a pool of DATABASE_URL that `stack` closes."""
     if pool is None:
         pool = await db.create_pool(settings.database_url, min_size=0)
@@ -223,19 +223,30 @@ async def pool_for(settings: BaseServiceSettings, stack: contextlib.AsyncExitSta
     return pool
 
 
-def publisher_for(settings: BaseServiceSettings, stack: contextlib.AsyncExitStack,
-                  publisher: Publisher | None = None) -> Publisher:
+def publisher_for(
+    settings: BaseServiceSettings, stack: contextlib.AsyncExitStack, publisher: Publisher | None = None
+) -> Publisher:
     """`publisher` when a caller gave one, else a consumer's publisher that `stack` closes."""
     if publisher is None:
-        publisher = Publisher(settings.amqp_url.get_secret_value(),
-                              Topology(settings.broker_namespace), timeout=CONSUMER_CONFIRM_TIMEOUT)
+        publisher = Publisher(
+            settings.amqp_url.get_secret_value(),
+            Topology(settings.broker_namespace),
+            timeout=CONSUMER_CONFIRM_TIMEOUT,
+        )
         stack.push_async_callback(publisher.close)
     return publisher
 
 
 def consumer_for(
-    settings: BaseServiceSettings, service: str, model: type[M], handler: Handler[M], pool: asyncpg.Pool,
-    prefetch: int, *, on_final_failure: FinalFailure[M] | None = None, max_bytes_in_flight: int | None = None
+    settings: BaseServiceSettings,
+    service: str,
+    model: type[M],
+    handler: Handler[M],
+    pool: asyncpg.Pool,
+    prefetch: int,
+    *,
+    on_final_failure: FinalFailure[M] | None = None,
+    max_bytes_in_flight: int | None = None,
 ) -> Consumer[M]:
     """The service's consumer of `{ns}.{service}`, its circuit probing `pool`."""
     return Consumer(
@@ -262,8 +273,9 @@ def consumer_main(name: str, settings_cls: type[S], build: Build[S]) -> None:
 
     async def main(stop: asyncio.Event) -> None:
         settings = load(settings_cls)
-        logging.configure(service=name, fmt=settings.log_format, level=settings.log_level,
-                          secrets=settings.secrets())
+        logging.configure(
+            service=name, fmt=settings.log_format, level=settings.log_level, secrets=settings.secrets()
+        )
         async with contextlib.AsyncExitStack() as stack:
             service = await build(settings, stack)
             await serve(service, stop=stop, port=settings.health_port)
@@ -279,8 +291,13 @@ async def serve(service: Service, *, stop: asyncio.Event, port: int) -> None:
         supervise(task, name=loop_name, stop=stop)
         loops.append(task)
     try:
-        await serve_consumer(service.consumer, stop=stop, port=port, on_stop=service.on_stop,
-                             checks={"broker": service.broker, "database": database_check(service.pool)})
+        await serve_consumer(
+            service.consumer,
+            stop=stop,
+            port=port,
+            on_stop=service.on_stop,
+            checks={"broker": service.broker, "database": database_check(service.pool)},
+        )
     finally:
         stop.set()  # the loops end with the consumer, also when it failed
         await asyncio.gather(*loops, return_exceptions=True)

@@ -36,8 +36,7 @@ def auto_ranges(types: Sequence[str]) -> list[tuple[int, int]]:
         if stage_type != StageType.ARCHIVED and k > capacity(stage_type):
             lo, hi = BANDS[stage_type]
             raise ValueError(
-                f"{k} {stage_type} stages cannot split the band {lo}-{hi}; "
-                f"use at most {capacity(stage_type)}"
+                f"{k} {stage_type} stages cannot split the band {lo}-{hi}; use at most {capacity(stage_type)}"
             )
     seen: Counter[str] = Counter()
     ranges = []

@@ -15,14 +15,24 @@ GENERATE_HINT = "generate one with: python -c 'import secrets; print(secrets.tok
 # Every value the repository has ever shown as a secret (compose defaults, docs, .env.example):
 # anyone can read them, so no service accepts them. tests/unit/test_published_secrets.py scans
 # the repository's examples and fails when one is missing here.
-PUBLISHED_SECRETS = frozenset({
-    "dev-app-secret-change-me", "dev-verify-token-change-me", "dev-admin-token-change-me",
-    "x7P5K2cJm1cJt3nYx7lN9iH1qkq0y8z6yQ8rP1Yk3bE=", "leadsync",
-    "test-app-secret-0123456789", "test-verify-token", "test-admin-token-abcdef",
-    "bench-app-secret", "bench", "bench-admin",
-    "replace-me-with-a-generated-value", "replace-me-with-a-generated-fernet-key",
-    "replace-me-with-your-meta-app-secret",
-})
+PUBLISHED_SECRETS = frozenset(
+    {
+        "dev-app-secret-change-me",
+        "dev-verify-token-change-me",
+        "dev-admin-token-change-me",
+        "x7P5K2cJm1cJt3nYx7lN9iH1qkq0y8z6yQ8rP1Yk3bE=",
+        "leadsync",
+        "test-app-secret-0123456789",
+        "test-verify-token",
+        "test-admin-token-abcdef",
+        "bench-app-secret",
+        "bench",
+        "bench-admin",
+        "replace-me-with-a-generated-value",
+        "replace-me-with-a-generated-fernet-key",
+        "replace-me-with-your-meta-app-secret",
+    }
+)
 
 
 class BaseServiceSettings(BaseSettings):
@@ -104,8 +114,10 @@ def describe_error(err: ValidationError) -> str:
         var = str(e["loc"][0]).upper() if e["loc"] else "configuration"
         published = (e.get("ctx") or {}).get("error")
         if isinstance(published, PublishedSecret):
-            parts.append(f"{published.variable} is a value published in the leadsync repository "
-                         f"(an example, not a secret); {GENERATE_HINT}")
+            parts.append(
+                f"{published.variable} is a value published in the leadsync repository "
+                f"(an example, not a secret); {GENERATE_HINT}"
+            )
         elif e["type"] == "missing":
             parts.append(f"{var} is required but not set")
         else:

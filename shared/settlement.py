@@ -18,8 +18,14 @@ from shared.vocabulary import ItemOutcome, JobKind, JobStatus
 MAX_ERRORS = 100
 # The stage moves a RESCORE job reports (DESIGN §6 jobs.result), in the order they are shown.
 MOVES = ("into_won", "into_lost", "up", "down", "blocked", "unchanged")
-MOVE_LABELS = {"into_won": "into Won", "into_lost": "into Lost", "up": "up", "down": "down",
-               "blocked": "blocked", "unchanged": "unchanged"}
+MOVE_LABELS = {
+    "into_won": "into Won",
+    "into_lost": "into Lost",
+    "up": "up",
+    "down": "down",
+    "blocked": "blocked",
+    "unchanged": "unchanged",
+}
 EXAMPLES = 20
 
 
@@ -48,8 +54,9 @@ async def info(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> JobInfo 
     if row is None:
         return None
     params: dict[str, Any] = row["params"] or {}
-    return JobInfo(row["status"], row["kind"], bool(params.get("dry_run", False)),
-                   params.get("prompt_version") or None)
+    return JobInfo(
+        row["status"], row["kind"], bool(params.get("dry_run", False)), params.get("prompt_version") or None
+    )
 
 
 @dataclass(frozen=True)
@@ -114,9 +121,17 @@ async def settle_items(conn: asyncpg.Connection, job_id: str, items: list[Settle
     if not items:
         return 0
     row = await conn.fetchrow(
-        _SETTLE, job_id, [i.platform for i in items], [i.contact_id for i in items],
-        [i.outcome for i in items], [i.error for i in items], [i.code for i in items],
-        [i.detail for i in items], MAX_ERRORS, ItemOutcome.SYNCED, ItemOutcome.FAILED,
+        _SETTLE,
+        job_id,
+        [i.platform for i in items],
+        [i.contact_id for i in items],
+        [i.outcome for i in items],
+        [i.error for i in items],
+        [i.code for i in items],
+        [i.detail for i in items],
+        MAX_ERRORS,
+        ItemOutcome.SYNCED,
+        ItemOutcome.FAILED,
         JobStatus.IN_PROGRESS,
     )
     if row["done"]:
@@ -139,8 +154,9 @@ async def settle_item(
 
     `detail` is what a RESCORE item did to its contact's stage (or would do, in a dry run).
     """
-    return bool(await settle_items(
-        conn, job_id, [Settlement(platform, contact_id, outcome, error, code, detail)]))
+    return bool(
+        await settle_items(conn, job_id, [Settlement(platform, contact_id, outcome, error, code, detail)])
+    )
 
 
 def by_job(items: list[tuple[str, Settlement]]) -> list[tuple[str, list[Settlement]]]:
@@ -166,13 +182,16 @@ async def complete_if_done(conn: asyncpg.Connection, job_id: str) -> bool:
           AND synced_contacts + failed_contacts >= coalesce(total_contacts, 0)
         RETURNING page_id, started_at, kind
         """,
-        job_id, JobStatus.COMPLETED, JobStatus.IN_PROGRESS,
+        job_id,
+        JobStatus.COMPLETED,
+        JobStatus.IN_PROGRESS,
     )
     if row is None:
         return False
     if row["kind"] == JobKind.RESCORE:
-        await conn.execute("UPDATE jobs SET result = $2 WHERE id = $1::uuid", job_id,
-                           await rescore_result(conn, job_id))
+        await conn.execute(
+            "UPDATE jobs SET result = $2 WHERE id = $1::uuid", job_id, await rescore_result(conn, job_id)
+        )
         return True
     await conn.execute(
         """
@@ -180,7 +199,8 @@ async def complete_if_done(conn: asyncpg.Connection, job_id: str) -> bool:
                          updated_at = now()
         WHERE id = $1
         """,
-        row["page_id"], row["started_at"],
+        row["page_id"],
+        row["started_at"],
     )
     return True
 
@@ -198,8 +218,11 @@ async def settle_missing(conn: asyncpg.Connection, job_id: str, reason: str) -> 
         """,
         job_id,
     )
-    settled = await settle_items(conn, job_id, [
-        Settlement(r["platform"], r["contact_external_id"], ItemOutcome.FAILED, reason) for r in rows])
+    settled = await settle_items(
+        conn,
+        job_id,
+        [Settlement(r["platform"], r["contact_external_id"], ItemOutcome.FAILED, reason) for r in rows],
+    )
     await complete_if_done(conn, job_id)
     return settled
 
@@ -215,7 +238,8 @@ async def rescore_result(conn: asyncpg.Connection, job_id: str) -> dict[str, Any
         SELECT coalesce(detail ->> 'move', 'unchanged') AS move, count(*) AS n FROM job_items
         WHERE job_id = $1::uuid AND outcome = $2 GROUP BY 1
         """,
-        job_id, ItemOutcome.SYNCED,
+        job_id,
+        ItemOutcome.SYNCED,
     )
     moves = dict.fromkeys(MOVES, 0)
     for row in counts:
@@ -229,6 +253,9 @@ async def rescore_result(conn: asyncpg.Connection, job_id: str) -> dict[str, Any
                  platform, contact_external_id
         LIMIT $3
         """,
-        job_id, list(MOVES), EXAMPLES, ItemOutcome.SYNCED,
+        job_id,
+        list(MOVES),
+        EXAMPLES,
+        ItemOutcome.SYNCED,
     )
     return {"moves": moves, "examples": [r["detail"] for r in examples]}

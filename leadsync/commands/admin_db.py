@@ -41,6 +41,7 @@ async def connection(settings: BaseServiceSettings) -> AsyncIterator[asyncpg.Con
 
 def run(settings: BaseServiceSettings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     """Run `work` on one connection; database and store errors become a CommandError."""
+
     async def main() -> T:
         conn = await db.connect(settings.database_url)
         try:

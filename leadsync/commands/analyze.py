@@ -27,10 +27,11 @@ class TranscriptFile(BaseModel):
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "analyze", help="score a transcript file and print the Analysis JSON",
+        "analyze",
+        help="score a transcript file and print the Analysis JSON",
         description='FILE holds {"messages": [{"mid", "from_page", "text", "sent_at"}…], '
-                    '"stages": [{"name", "type", "lead_score_min", "lead_score_max"}…]}. '
-                    "Uses the LLM when OPENAI_API_KEY is set, else the fallback scorer.",
+        '"stages": [{"name", "type", "lead_score_min", "lead_score_max"}…]}. '
+        "Uses the LLM when OPENAI_API_KEY is set, else the fallback scorer.",
     )
     p.add_argument("file", metavar="FILE", help="transcript JSON file, or - for standard input")
     p.set_defaults(func=run)

@@ -19,8 +19,9 @@ from shared.vocabulary import JobKind
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("backfill", help="pull a page's existing conversations from the Graph API")
     p.add_argument("page_id", metavar="PAGE_ID")
-    p.add_argument("--incremental", action="store_true",
-                   help="only conversations updated since the page's last sync")
+    p.add_argument(
+        "--incremental", action="store_true", help="only conversations updated since the page's last sync"
+    )
     p.add_argument("--watch", action="store_true", help="show its progress until it ends")
     p.set_defaults(func=run)
 
@@ -32,27 +33,31 @@ def run(args: argparse.Namespace) -> int:
     if created:
         print(f"started {kind} job {job['id']} for page {args.page_id}")
     else:
-        print(f"page {args.page_id} already has an active job {job['id']} ({job['status']}); "
-              "not starting another")
+        print(
+            f"page {args.page_id} already has an active job {job['id']} ({job['status']}); "
+            "not starting another"
+        )
     if args.watch:
-        return asyncio.run(jobs_command.show(settings.database_url, watch=True,
-                                             job_ids=[job["id"]], until_done=True))
+        return asyncio.run(
+            jobs_command.show(settings.database_url, watch=True, job_ids=[job["id"]], until_done=True)
+        )
     return 0
 
 
-async def start(
-    settings: BaseServiceSettings, page_id: str, kind: JobKind
-) -> tuple[dict[str, Any], bool]:
+async def start(settings: BaseServiceSettings, page_id: str, kind: JobKind) -> tuple[dict[str, Any], bool]:
     """Create (or find) the page's job and tell the backfill workers about a new one."""
     async with admin_db.connection(settings) as conn:
         page = await conn.fetchrow(
-            "SELECT access_token_enc IS NOT NULL AND token_status = 'ok' AS usable "
-            "FROM pages WHERE id = $1", page_id)
+            "SELECT access_token_enc IS NOT NULL AND token_status = 'ok' AS usable FROM pages WHERE id = $1",
+            page_id,
+        )
         if page is None:
             raise CommandError(f"page {page_id!r} not found; add it first (POST /api/pages)")
         if not page["usable"]:
-            raise CommandError(f"page {page_id!r} needs a valid access token first "
-                               "(PATCH /api/pages/{id} with access_token)")
+            raise CommandError(
+                f"page {page_id!r} needs a valid access token first "
+                "(PATCH /api/pages/{id} with access_token)"
+            )
         job, created = await job_admin.create(conn, page_id, kind)
     if created:
         await announce(settings, job["id"])

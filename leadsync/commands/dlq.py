@@ -71,9 +71,14 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     now = datetime.now(UTC)
     rows = [
-        (letter.message_id or "-", letter.reason,
-         "?" if letter.deliveries is None else str(letter.deliveries),
-         _age(letter.age_s(now)), letter.routing_key or "?", letter.error)
+        (
+            letter.message_id or "-",
+            letter.reason,
+            "?" if letter.deliveries is None else str(letter.deliveries),
+            _age(letter.age_s(now)),
+            letter.routing_key or "?",
+            letter.error,
+        )
         for letter in letters
     ]
     if console.is_terminal:
@@ -83,8 +88,10 @@ def run_list(args: argparse.Namespace) -> int:
         console.print(table)
     else:  # piped: one greppable line per message, never wrapped
         for mid, reason, deliveries, age, key, error in rows:
-            print(f"{mid}  reason={reason}  deliveries={deliveries}  age={age}  "
-                  f"routing_key={key}  error={error}")
+            print(
+                f"{mid}  reason={reason}  deliveries={deliveries}  age={age}  "
+                f"routing_key={key}  error={error}"
+            )
     if count > len(letters):
         console.print(f"… and {count - len(letters)} more (--limit N to see more)")
     return 0

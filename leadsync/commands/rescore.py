@@ -29,24 +29,23 @@ from shared.vocabulary import JobKind, JobStatus
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("rescore", help="score a page's stored conversations again (see what moves)")
     p.add_argument("page_id", metavar="PAGE_ID")
-    p.add_argument("--dry-run", action="store_true",
-                   help="only report the stage moves; change no contact")
+    p.add_argument("--dry-run", action="store_true", help="only report the stage moves; change no contact")
     p.add_argument("--prompt-version", metavar="V", help="score with this prompt version")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = load(BaseServiceSettings)
-    body = admin_db.validate(RescoreBody, {"dry_run": args.dry_run,
-                                           "prompt_version": args.prompt_version})
+    body = admin_db.validate(RescoreBody, {"dry_run": args.dry_run, "prompt_version": args.prompt_version})
     job, created = asyncio.run(start(settings, args.page_id, body))
     what = "dry run" if body.dry_run else "rescore"
     if created:
         print(f"started {what} {job['id']} of page {args.page_id}")
     else:
         print(f"the same {what} of page {args.page_id} is already running: {job['id']}")
-    code = asyncio.run(jobs_command.show(settings.database_url, watch=True, job_ids=[job["id"]],
-                                         until_done=True))
+    code = asyncio.run(
+        jobs_command.show(settings.database_url, watch=True, job_ids=[job["id"]], until_done=True)
+    )
     final = asyncio.run(_read(settings, job["id"]))
     if final["status"] != JobStatus.COMPLETED:
         raise CommandError(f"the {what} ended {final['status']}: {final['error'] or 'no reason given'}")
@@ -54,16 +53,18 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-async def start(settings: BaseServiceSettings, page_id: str, body: RescoreBody
-                ) -> tuple[dict[str, Any], bool]:
+async def start(
+    settings: BaseServiceSettings, page_id: str, body: RescoreBody
+) -> tuple[dict[str, Any], bool]:
     """Create the page's RESCORE job (or find the same one running) and announce it."""
     async with admin_db.connection(settings) as conn:
         if await conn.fetchval("SELECT 1 FROM pages WHERE id = $1", page_id) is None:
             raise CommandError(f"page {page_id!r} not found; add it first (POST /api/pages)")
         job, created = await job_admin.create(conn, page_id, JobKind.RESCORE, params=body.params())
     if not created and (job["kind"], job["params"]) != (JobKind.RESCORE, body.params()):
-        raise CommandError(f"page {page_id!r} already has an active {job['kind']} job {job['id']}; "
-                           "rescore when it has ended")
+        raise CommandError(
+            f"page {page_id!r} already has an active {job['kind']} job {job['id']}; rescore when it has ended"
+        )
     if created:
         await announce(settings, job["id"])
     return job, created
@@ -92,7 +93,9 @@ def moves_table(job: dict[str, Any], *, dry_run: bool) -> Group:
         table.add_row(
             ex["name"] or ex["external_id"],
             f"{move} ({ex['reason']})" if ex["move"] == "blocked" else move,
-            ex["from"] or "-", ex["to"] or "-",
-            f"{admin_db.cell(ex['score_before'])} → {ex['score_after']}", ex["status_after"],
+            ex["from"] or "-",
+            ex["to"] or "-",
+            f"{admin_db.cell(ex['score_before'])} → {ex['score_after']}",
+            ex["status_after"],
         )
     return Group(Text(""), summary, table)

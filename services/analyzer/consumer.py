@@ -95,8 +95,6 @@ def identified(analysis: Analysis) -> Analysis:
     return analysis.model_copy(update={"analysis_id": uuid.uuid4().hex})
 
 
-
-
 def _retrieved(task: asyncio.Task[None]) -> None:
     """A deferred event's analysis finished in the background: its error is the new copy's."""
     if not task.cancelled() and task.exception() is not None:
@@ -121,8 +119,9 @@ class JobLookup:
             raise PermanentError(f"job_id {job_id[:80]!r} is not a job id (a UUID)")
         now = time.monotonic()
         cached = self._seen.get(job_id)
-        if cached is not None and (cached[0] > now
-                                   or (cached[1] and cached[1].status == JobStatus.CANCELLED)):
+        if cached is not None and (
+            cached[0] > now or (cached[1] and cached[1].status == JobStatus.CANCELLED)
+        ):
             return cached[1]
         asking = self._asking.get(job_id)
         if asking is not None:
@@ -166,8 +165,13 @@ class Analyzer:
     """The analyzer's handler and final-failure hook, with its dependencies passed in."""
 
     def __init__(
-        self, *, pool: asyncpg.Pool, publisher: Publisher, scorer: Scorer,
-        limits: Limits, names: NameLookup | None = None,
+        self,
+        *,
+        pool: asyncpg.Pool,
+        publisher: Publisher,
+        scorer: Scorer,
+        limits: Limits,
+        names: NameLookup | None = None,
     ) -> None:
         self._pool = pool
         self._publisher = publisher
@@ -181,9 +185,7 @@ class Analyzer:
         self._scheduled_jobs: dict[str, bool] = {}
         # The outbox of each event of a batch delivery being handled (by id: events are unhashable).
         self._outboxes: dict[int, Outbox] = {}
-        self._rounds: Coalescer[Key, ConversationUpdated] = Coalescer(
-            self._analyse, window=limits.debounce_s
-        )
+        self._rounds: Coalescer[Key, ConversationUpdated] = Coalescer(self._analyse, window=limits.debounce_s)
 
     async def handle(self, delivery: Delivery[ConversationUpdated]) -> None:
         """Settle a delivery as a whole: every item done, or the first error (retried).
@@ -244,8 +246,11 @@ class Analyzer:
                 if state.covered:
                     EVENTS.labels("coalesced").inc()
                     return
-                if (event.messages and all(m.from_page for m in event.messages)
-                        and not fallback.page_may_decide(event.messages)):
+                if (
+                    event.messages
+                    and all(m.from_page for m in event.messages)
+                    and not fallback.page_may_decide(event.messages)
+                ):
                     # The page's own reply says little about the lead; the customer's next
                     # message is analysed with it in the transcript. A reply that may settle the
                     # deal ("Payment received", "order cancelled") is analysed now.
@@ -258,8 +263,9 @@ class Analyzer:
         if job_id not in self._scheduled_jobs:
             if len(self._scheduled_jobs) > 10_000:
                 self._scheduled_jobs.clear()
-            self._scheduled_jobs[job_id] = bool(await self._pool.fetchval(
-                "SELECT scheduled FROM jobs WHERE id = $1::uuid", job_id))
+            self._scheduled_jobs[job_id] = bool(
+                await self._pool.fetchval("SELECT scheduled FROM jobs WHERE id = $1::uuid", job_id)
+            )
         return self._scheduled_jobs[job_id]
 
     async def _analyse(self, key: Key, events: list[ConversationUpdated]) -> None:
@@ -270,14 +276,16 @@ class Analyzer:
     async def _analyse_now(self, key: Key, events: list[ConversationUpdated]) -> None:
         # The revision, the transcript and the stages in one snapshot: a change stored after it
         # has a higher revision and is analysed again.
-        seen = await repository.snapshot(self._pool, key, limit=self._limits.max_messages,
-                                         token_budget=self._limits.token_budget)
+        seen = await repository.snapshot(
+            self._pool, key, limit=self._limits.max_messages, token_budget=self._limits.token_budget
+        )
         state, history, stages = seen.state, seen.history, seen.stages
         if state.covered:
             assert state.analysis is not None and state.analyzed_through is not None
             EVENTS.labels("coalesced").inc(len(events))
-            await self._publish(key, events, state.analysis, state.analyzed_through,
-                                state.message_count, only_jobs=True)
+            await self._publish(
+                key, events, state.analysis, state.analyzed_through, state.message_count, only_jobs=True
+            )
             return
         if not history:
             EVENTS.labels("empty").inc(len(events))
@@ -290,22 +298,41 @@ class Analyzer:
         )
         analysis = identified(analysis)
         through = max(m.sent_at for m in history)
-        await self._publish(key, events, analysis, through, len(history), only_jobs=False,
-                            shadow=identified(shadow) if shadow is not None else None)
+        await self._publish(
+            key,
+            events,
+            analysis,
+            through,
+            len(history),
+            only_jobs=False,
+            shadow=identified(shadow) if shadow is not None else None,
+        )
         await self._mark(key, state.revision, analysis, through, len(history))
         EVENTS.labels("analysed").inc()
         EVENTS.labels("coalesced").inc(len(events) - 1)
-        log.info("conversation.scored", score=analysis.lead_score, status=analysis.lead_status,
-                 fallback=analysis.used_fallback, events=len(events), messages=len(history),
-                 page_id=key.page_id, contact_id=key.contact_id)
+        log.info(
+            "conversation.scored",
+            score=analysis.lead_score,
+            status=analysis.lead_status,
+            fallback=analysis.used_fallback,
+            events=len(events),
+            messages=len(history),
+            page_id=key.page_id,
+            contact_id=key.contact_id,
+        )
 
     async def _rescore(self, key: Key, event: ConversationUpdated, job: settlement.JobInfo) -> None:
         """A RESCORE job's item: score the stored transcript again and publish it for placement.
 
         A dry run leaves the conversation's recorded analysis alone: only its job hears of it.
         """
-        seen = await repository.snapshot(self._pool, key, limit=self._limits.max_messages,
-                                         token_budget=self._limits.token_budget, always=True)
+        seen = await repository.snapshot(
+            self._pool,
+            key,
+            limit=self._limits.max_messages,
+            token_budget=self._limits.token_budget,
+            always=True,
+        )
         state, history, stages = seen.state, seen.history, seen.stages
         if not history:
             EVENTS.labels("empty").inc()
@@ -313,8 +340,9 @@ class Analyzer:
             return
         assert event.job_id is not None
         try:
-            analysis = await self._scorer.score(history, stages, now=datetime.now(UTC),
-                                                version=job.prompt_version)
+            analysis = await self._scorer.score(
+                history, stages, now=datetime.now(UTC), version=job.prompt_version
+            )
         except UnknownVersion as err:
             # Every item of the job would fail alike: the job fails once, with the reason.
             await job_admin.fail(self._pool, event.job_id, str(err))
@@ -326,12 +354,24 @@ class Analyzer:
         if not job.dry_run:
             await self._mark(key, state.revision, analysis, through, len(history))
         EVENTS.labels("rescored").inc()
-        log.info("conversation.rescored", score=analysis.lead_score, status=analysis.lead_status,
-                 dry_run=job.dry_run, prompt_version=analysis.prompt_version)
+        log.info(
+            "conversation.rescored",
+            score=analysis.lead_score,
+            status=analysis.lead_status,
+            dry_run=job.dry_run,
+            prompt_version=analysis.prompt_version,
+        )
 
     async def _publish(
-        self, key: Key, events: list[ConversationUpdated], analysis: Analysis,
-        through: datetime, count: int, *, only_jobs: bool, shadow: Analysis | None = None,
+        self,
+        key: Key,
+        events: list[ConversationUpdated],
+        analysis: Analysis,
+        through: datetime,
+        count: int,
+        *,
+        only_jobs: bool,
+        shadow: Analysis | None = None,
     ) -> None:
         """One contact.scored per (origin, job) among the events, so each job settles its item.
 
@@ -349,9 +389,16 @@ class Analyzer:
                 batched.setdefault(id(outbox), (outbox, [], []))[1].append(e)
         for (origin, job_id), e in targets.items():
             scored = ContactScored(
-                page_id=key.page_id, platform=e.platform, contact_id=key.contact_id,
-                contact_name=name, analysis=analysis, analyzed_through=through,
-                message_count=count, origin=origin, job_id=job_id, shadow=shadow,
+                page_id=key.page_id,
+                platform=e.platform,
+                contact_id=key.contact_id,
+                contact_name=name,
+                analysis=analysis,
+                analyzed_through=through,
+                message_count=count,
+                origin=origin,
+                job_id=job_id,
+                shadow=shadow,
             )
             outbox = self._outboxes.get(id(e))
             if outbox is None:
@@ -377,28 +424,37 @@ class Analyzer:
         if not job_ids:
             return
         async with self._pool.acquire() as conn, conn.transaction():
-            for job_id, settled in settlement.by_job([
-                (job_id, settlement.Settlement(key.platform, key.contact_id, ItemOutcome.SYNCED))
-                for job_id in job_ids
-            ]):
+            for job_id, settled in settlement.by_job(
+                [
+                    (job_id, settlement.Settlement(key.platform, key.contact_id, ItemOutcome.SYNCED))
+                    for job_id in job_ids
+                ]
+            ):
                 await settlement.settle_items(conn, job_id, settled)
 
     async def _mark(self, key: Key, revision: int, analysis: Analysis, through: datetime, count: int) -> None:
         """Record the published analysis of the conversation's `revision`."""
-        await repository.mark_analysed(self._pool, key, revision=revision, analysis=analysis,
-                                       analyzed_through=through, message_count=count)
+        await repository.mark_analysed(
+            self._pool,
+            key,
+            revision=revision,
+            analysis=analysis,
+            analyzed_through=through,
+            message_count=count,
+        )
 
-    async def on_final_failure(
-        self, delivery: Delivery[ConversationUpdated], err: BaseException
-    ) -> None:
+    async def on_final_failure(self, delivery: Delivery[ConversationUpdated], err: BaseException) -> None:
         """The delivery limit is reached: record each backfill item FAILED so job counts stay exact."""
         items = [e for e in delivery.items if e.job_id is not None and is_uuid(e.job_id)]
         if not items:
             return
         reason = f"analysis failed: {str(err) or type(err).__name__}"[:500]
         async with self._pool.acquire() as conn, conn.transaction():
-            for job_id, settled in settlement.by_job([
-                (e.job_id, settlement.Settlement(e.platform, e.contact_id, ItemOutcome.FAILED, reason))
-                for e in items if e.job_id is not None
-            ]):
+            for job_id, settled in settlement.by_job(
+                [
+                    (e.job_id, settlement.Settlement(e.platform, e.contact_id, ItemOutcome.FAILED, reason))
+                    for e in items
+                    if e.job_id is not None
+                ]
+            ):
                 await settlement.settle_items(conn, job_id, settled)

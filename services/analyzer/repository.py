@@ -88,27 +88,45 @@ LEFT JOIN analyzer_conversations c
 """  # noqa: S608 - constant SQL fragments, no input
 
 
-async def snapshot(conn: asyncpg.Connection | asyncpg.Pool, key: Key, *, limit: int,
-                   token_budget: int, always: bool = False) -> Snapshot:
+async def snapshot(
+    conn: asyncpg.Connection | asyncpg.Pool, key: Key, *, limit: int, token_budget: int, always: bool = False
+) -> Snapshot:
     """The state and, unless the last analysis covers it (or `always`), the transcript within
     the budget and the stages of the page's auto pipeline: one statement, one snapshot."""
     row = await conn.fetchrow(_SNAPSHOT, key.page_id, key.platform, key.contact_id, limit, always)
     state = _state(row) if row["revision"] is not None else State(0, 0)
     history = transcript.from_json(row["history"] or [], token_budget)
-    stages = [Stage(name=s["name"], type=StageType(s["type"]), lead_score_min=s["lead_score_min"],
-                    lead_score_max=s["lead_score_max"]) for s in row["stages"] or []]
+    stages = [
+        Stage(
+            name=s["name"],
+            type=StageType(s["type"]),
+            lead_score_min=s["lead_score_min"],
+            lead_score_max=s["lead_score_max"],
+        )
+        for s in row["stages"] or []
+    ]
     return Snapshot(state, history, stages)
 
 
 def _state(row: asyncpg.Record) -> State:
     analysis = Analysis.model_validate(row["analysis"]) if row["analysis"] is not None else None
-    return State(row["revision"], row["analyzed_revision"], analysis, row["analyzed_through"],
-                 row["message_count"] or 0)
+    return State(
+        row["revision"],
+        row["analyzed_revision"],
+        analysis,
+        row["analyzed_through"],
+        row["message_count"] or 0,
+    )
 
 
 async def mark_analysed(
-    conn: asyncpg.Connection | asyncpg.Pool, key: Key, *, revision: int, analysis: Analysis,
-    analyzed_through: datetime, message_count: int,
+    conn: asyncpg.Connection | asyncpg.Pool,
+    key: Key,
+    *,
+    revision: int,
+    analysis: Analysis,
+    analyzed_through: datetime,
+    message_count: int,
 ) -> None:
     """Record a published analysis; an older revision never overwrites a newer one."""
     await conn.execute(
@@ -118,13 +136,17 @@ async def mark_analysed(
         WHERE page_id = $1 AND platform = $2 AND contact_external_id = $3
           AND analyzed_revision <= $4
         """,
-        key.page_id, key.platform, key.contact_id, revision, analysis.model_dump(mode="json"),
-        analyzed_through, message_count,
+        key.page_id,
+        key.platform,
+        key.contact_id,
+        revision,
+        analysis.model_dump(mode="json"),
+        analyzed_through,
+        message_count,
     )
 
 
-async def save_names(conn: asyncpg.Connection | asyncpg.Pool,
-                     names: list[tuple[str, str, str, str]]) -> None:
+async def save_names(conn: asyncpg.Connection | asyncpg.Pool, names: list[tuple[str, str, str, str]]) -> None:
     """Names looked up after their contacts were scored (or before the assigner created them):
     the assigner keeps a stored name (`coalesce(new, stored)`), so the order of writes is free."""
     await conn.execute(

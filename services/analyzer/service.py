@@ -45,8 +45,12 @@ def scorer(settings: AnalyzerSettings) -> Scorer:
 
 
 async def build(
-    settings: AnalyzerSettings, stack: Stack, *, pool: Pool | None = None,
-    publisher: Publisher | None = None, names: NameLookup | None = None
+    settings: AnalyzerSettings,
+    stack: Stack,
+    *,
+    pool: Pool | None = None,
+    publisher: Publisher | None = None,
+    names: NameLookup | None = None,
 ) -> AnalyzerService:
     """The analyzer; a pool or publisher not given is opened here, and everything opened is
     closed by `stack`. `names` replaces the Graph name lookups (tests pass their own)."""
@@ -57,8 +61,11 @@ async def build(
         log.info("analyzer.fallback_only", reason="OPENAI_API_KEY is not set")
     scoring = scorer(settings)
     if scoring.shadow is not None:
-        log.info("analyzer.shadow", prompt_version=scoring.shadow.prompt_version,
-                 model=scoring.shadow.model or settings.llm_model)
+        log.info(
+            "analyzer.shadow",
+            prompt_version=scoring.shadow.prompt_version,
+            model=scoring.shadow.model or settings.llm_model,
+        )
     pool = await pool_for(settings, stack, pool)
     publisher = publisher_for(settings, stack, publisher)
     stack.push_async_callback(scoring.close)
@@ -67,15 +74,24 @@ async def build(
         stack.push_async_callback(http.aclose)
         writer = NameWriter(pool)
         stack.push_async_callback(writer.close)
-        profiles = Profiles.from_settings(settings, pool, http, timeout_s=settings.names_timeout_s,
-                                          on_name=writer.add)
+        profiles = Profiles.from_settings(
+            settings, pool, http, timeout_s=settings.names_timeout_s, on_name=writer.add
+        )
         if profiles is not None:
             stack.push_async_callback(profiles.close)
             names = profiles.known
-    analyzer = Analyzer(pool=pool, publisher=publisher, scorer=scoring,
-                        limits=Limits.from_settings(settings), names=names)
+    analyzer = Analyzer(
+        pool=pool, publisher=publisher, scorer=scoring, limits=Limits.from_settings(settings), names=names
+    )
     budget = settings.analyzer_max_bytes_in_flight
-    consumer = consumer_for(settings, "analyzer", ConversationUpdated, analyzer.handle, pool,
-                            settings.prefetch, on_final_failure=analyzer.on_final_failure,
-                            max_bytes_in_flight=budget)
+    consumer = consumer_for(
+        settings,
+        "analyzer",
+        ConversationUpdated,
+        analyzer.handle,
+        pool,
+        settings.prefetch,
+        on_final_failure=analyzer.on_final_failure,
+        max_bytes_in_flight=budget,
+    )
     return AnalyzerService(consumer, pool, analyzer=analyzer)

@@ -34,11 +34,17 @@ class AnalyzerSettings(GraphSettings):
     # Shadow scoring (DESIGN §7.7): a candidate prompt version and/or model scores every
     # conversation a second time; its analyses go to the ledger only, never move a contact.
     shadow_prompt_version: str | None = Field(
-        default=None, min_length=1, max_length=100,
-        validation_alias=AliasChoices("leadsync_shadow_prompt_version", "shadow_prompt_version"))
+        default=None,
+        min_length=1,
+        max_length=100,
+        validation_alias=AliasChoices("leadsync_shadow_prompt_version", "shadow_prompt_version"),
+    )
     shadow_model: str | None = Field(
-        default=None, min_length=1, max_length=200,
-        validation_alias=AliasChoices("leadsync_shadow_model", "shadow_model"))
+        default=None,
+        min_length=1,
+        max_length=200,
+        validation_alias=AliasChoices("leadsync_shadow_model", "shadow_model"),
+    )
     # Webhook events of one conversation arriving within this window share one analysis.
     analyzer_debounce_s: float = Field(default=2.0, ge=0, le=60)
     # A delivery is held at most this long for its analyses; events still waiting for the LLM
@@ -58,8 +64,13 @@ class AnalyzerSettings(GraphSettings):
 
     def llm_summary(self) -> dict[str, object]:
         """What the analyzer logs at start about its LLM (no secret in it)."""
-        return {"model": self.llm_model, "concurrency": self.llm_concurrency, "rpm": self.llm_rpm,
-                "tpm": self.llm_tpm, "max_tokens": self.llm_max_tokens}
+        return {
+            "model": self.llm_model,
+            "concurrency": self.llm_concurrency,
+            "rpm": self.llm_rpm,
+            "tpm": self.llm_tpm,
+            "max_tokens": self.llm_max_tokens,
+        }
 
     @property
     def llm_enabled(self) -> bool:

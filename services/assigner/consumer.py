@@ -105,7 +105,10 @@ class Assigner:
 
 
 async def handle(
-    delivery: Delivery[ContactScored], *, pool: asyncpg.Pool, cache: PipelineCache,
+    delivery: Delivery[ContactScored],
+    *,
+    pool: asyncpg.Pool,
+    cache: PipelineCache,
     kinds: JobKinds | None = None,
 ) -> None:
     """Settle a delivery (one message or a batch) as a whole: all its effects commit together."""
@@ -118,14 +121,22 @@ async def handle(
             await repository.lock_contacts(conn, [repository.contact_lock_key(m) for m in items])
             # A page's auto pipeline is read once per batch: one transaction, one answer.
             autos: dict[str, repository.AutoPipeline | None] = {}
-            outcomes = [await apply(conn, msg, cache, await kinds(conn, msg.job_id), autos=autos)
-                        for msg in items]
+            outcomes = [
+                await apply(conn, msg, cache, await kinds(conn, msg.job_id), autos=autos) for msg in items
+            ]
             # One statement per job for the whole batch (issue 15).
-            for job_id, settled in settlement.by_job([
-                (msg.job_id, settlement.Settlement(msg.platform, msg.contact_id, ItemOutcome.SYNCED,
-                                                   detail=outcome.detail))
-                for msg, outcome in zip(items, outcomes, strict=True) if msg.job_id
-            ]):
+            for job_id, settled in settlement.by_job(
+                [
+                    (
+                        msg.job_id,
+                        settlement.Settlement(
+                            msg.platform, msg.contact_id, ItemOutcome.SYNCED, detail=outcome.detail
+                        ),
+                    )
+                    for msg, outcome in zip(items, outcomes, strict=True)
+                    if msg.job_id
+                ]
+            ):
                 await settlement.settle_items(conn, job_id, settled)
     except (asyncpg.ForeignKeyViolationError, asyncpg.DataError) as err:
         # A job_id that is not a uuid or names no job will not get better by retrying.
@@ -135,8 +146,11 @@ async def handle(
 
 
 async def apply(
-    conn: asyncpg.Connection, msg: ContactScored, cache: PipelineCache,
-    job: settlement.JobInfo | None = None, *,
+    conn: asyncpg.Connection,
+    msg: ContactScored,
+    cache: PipelineCache,
+    job: settlement.JobInfo | None = None,
+    *,
     autos: dict[str, repository.AutoPipeline | None] | None = None,
 ) -> Outcome:
     """One analysis: ledger it, drop it if stale, else update the contact and apply §7.4.
@@ -155,8 +169,9 @@ async def apply(
         if early is not None:
             if not dry:
                 await ledger.append(conn, row["id"], msg, msg.analysis)
-            return Outcome(early, dry_run=dry,
-                           detail=_detail(row, msg, None, reason=early) if rescore else None)
+            return Outcome(
+                early, dry_run=dry, detail=_detail(row, msg, None, reason=early) if rescore else None
+            )
     if dry:
         contact_id = row["id"] if row is not None else None
         pipeline_id = row["pipeline_id"] if row is not None else None
@@ -174,16 +189,19 @@ async def apply(
     stages = await cache.stages(conn, auto.pipeline_id, auto.version, save=not dry) if auto else ()
     a = msg.analysis
     decision = place(
-        contact_pipeline_id=pipeline_id, contact_stage_id=stage_id,
+        contact_pipeline_id=pipeline_id,
+        contact_stage_id=stage_id,
         auto_pipeline_id=auto.pipeline_id if auto else None,
         mode=auto.mode if auto else PipelineMode.SKIP_EXISTING,
-        stages=stages, score=a.lead_score, status=a.lead_status, recommended=a.recommended_stage,
+        stages=stages,
+        score=a.lead_score,
+        status=a.lead_status,
+        recommended=a.recommended_stage,
     )
     shadow = None
     if msg.shadow is not None and contact_id is not None and not dry:
         shadow = await _shadow(conn, contact_id, msg, stages)
-    outcome = Outcome("applied", decision, dry, shadow,
-                      _detail(row, msg, decision) if rescore else None)
+    outcome = Outcome("applied", decision, dry, shadow, _detail(row, msg, decision) if rescore else None)
     if dry or decision.action == "keep" or auto is None or decision.target is None:
         return outcome
     assert contact_id is not None
@@ -204,21 +222,31 @@ async def apply(
     if decision.action == "blocked":
         # The contact stays; the refused target is kept in the details for a person to review.
         await repository.add_activity(
-            conn, contact_id, "STAGE_CHANGE_BLOCKED", from_stage_id=from_id, to_stage_id=None,
+            conn,
+            contact_id,
+            "STAGE_CHANGE_BLOCKED",
+            from_stage_id=from_id,
+            to_stage_id=None,
             lead_score=a.lead_score,
             details={**details, "blocked": decision.reason, "target_stage_id": target.id},
         )
         return outcome
     await repository.move(conn, contact_id, auto.pipeline_id, target.id)
     await repository.add_activity(
-        conn, contact_id, "STAGE_CHANGED", from_stage_id=from_id, to_stage_id=target.id,
-        lead_score=a.lead_score, details=details,
+        conn,
+        contact_id,
+        "STAGE_CHANGED",
+        from_stage_id=from_id,
+        to_stage_id=target.id,
+        lead_score=a.lead_score,
+        details=details,
     )
     return outcome
 
 
-async def _shadow(conn: asyncpg.Connection, contact_id: str, msg: ContactScored,
-                  stages: tuple[Any, ...]) -> Shadow | None:
+async def _shadow(
+    conn: asyncpg.Connection, contact_id: str, msg: ContactScored, stages: tuple[Any, ...]
+) -> Shadow | None:
     """Ledger the shadow analysis; compare it with the live one the first time it is seen."""
     shadow = msg.shadow
     assert shadow is not None
@@ -233,8 +261,9 @@ async def _shadow(conn: asyncpg.Connection, contact_id: str, msg: ContactScored,
     return Shadow(live.lead_status, shadow.lead_status == live.lead_status, same_stage)
 
 
-def _detail(row: asyncpg.Record | None, msg: ContactScored, decision: Decision | None, *,
-            reason: str | None = None) -> dict[str, Any]:
+def _detail(
+    row: asyncpg.Record | None, msg: ContactScored, decision: Decision | None, *, reason: str | None = None
+) -> dict[str, Any]:
     """A RESCORE item's move, as jobs.result lists it (the same for a dry and a real run)."""
     current = decision.current if decision is not None else None
     target = decision.target if decision is not None else None
@@ -271,8 +300,12 @@ def _count_shadow(shadow: Shadow) -> None:
 def report(msg: ContactScored, outcome: Outcome) -> None:
     """Metrics and one log line per analysis, after the transaction committed."""
     decision = outcome.decision
-    fields = {"page_id": msg.page_id, "contact_id": msg.contact_id, "job_id": msg.job_id,
-              "score": msg.analysis.lead_score}
+    fields = {
+        "page_id": msg.page_id,
+        "contact_id": msg.contact_id,
+        "job_id": msg.job_id,
+        "score": msg.analysis.lead_score,
+    }
     if outcome.shadow is not None:
         _count_shadow(outcome.shadow)
     if outcome.dry_run:
@@ -284,14 +317,22 @@ def report(msg: ContactScored, outcome: Outcome) -> None:
         log.info("contact.analysis_already_applied", **fields)
     elif decision is not None and decision.action == "move":
         STAGE_CHANGES.labels(str(decision.rule)).inc()
-        log.info("contact.stage_changed", **fields, rule=str(decision.rule),
-                 stage=decision.target.name if decision.target else None,
-                 previous=decision.current.name if decision.current else None)
+        log.info(
+            "contact.stage_changed",
+            **fields,
+            rule=str(decision.rule),
+            stage=decision.target.name if decision.target else None,
+            previous=decision.current.name if decision.current else None,
+        )
     elif decision is not None and decision.action == "blocked":
         (DOWNGRADES_BLOCKED if decision.reason == "downgrade" else WON_KEPT).inc()
         event = "contact.downgrade_blocked" if decision.reason == "downgrade" else "contact.won_kept"
-        log.info(event, **fields, blocked=decision.reason,
-                 stage=decision.current.name if decision.current else None,
-                 refused=decision.target.name if decision.target else None)
+        log.info(
+            event,
+            **fields,
+            blocked=decision.reason,
+            stage=decision.current.name if decision.current else None,
+            refused=decision.target.name if decision.target else None,
+        )
     else:
         log.info("contact.updated", **fields, placement=decision.reason if decision else None)

@@ -11,12 +11,23 @@ def analysis_id(msg: ContactScored, analysis: Analysis, *, shadow: bool) -> str:
     """The analysis's own id; older messages without one get a hash of what they say."""
     if analysis.analysis_id:
         return analysis.analysis_id
-    return content_id("analysis", msg.page_id, msg.platform, msg.contact_id, msg.analyzed_through,
-                      analysis.model_dump(mode="json"), shadow)
+    return content_id(
+        "analysis",
+        msg.page_id,
+        msg.platform,
+        msg.contact_id,
+        msg.analyzed_through,
+        analysis.model_dump(mode="json"),
+        shadow,
+    )
 
 
 async def append(
-    conn: asyncpg.Connection, contact_id: str, msg: ContactScored, analysis: Analysis, *,
+    conn: asyncpg.Connection,
+    contact_id: str,
+    msg: ContactScored,
+    analysis: Analysis,
+    *,
     shadow: bool = False,
 ) -> bool:
     """Append the analysis; False when the ledger already holds it (a redelivery or a republish).
@@ -26,11 +37,17 @@ async def append(
     cited = {mid for s in analysis.signals for mid in s.mids} | set(analysis.evidence)
     known: set[str] = set()
     if cited:
-        known = {r["mid"] for r in await conn.fetch(
-            """SELECT mid FROM messages WHERE mid = ANY($1::text[])
+        known = {
+            r["mid"]
+            for r in await conn.fetch(
+                """SELECT mid FROM messages WHERE mid = ANY($1::text[])
                AND page_id = $2 AND platform = $3 AND contact_external_id = $4""",
-            sorted(cited), msg.page_id, msg.platform, msg.contact_id,
-        )}
+                sorted(cited),
+                msg.page_id,
+                msg.platform,
+                msg.contact_id,
+            )
+        }
     signals = [
         {"signal": s.signal, "points": s.points, "mids": [m for m in s.mids if m in known]}
         for s in analysis.signals
@@ -45,9 +62,21 @@ async def append(
         ON CONFLICT (contact_id, analysis_id) DO NOTHING
         RETURNING true
         """,
-        contact_id, analysis_id(msg, analysis, shadow=shadow), msg.analyzed_through,
-        analysis.lead_score, analysis.lead_status, analysis.recommended_stage, analysis.confidence,
-        analysis.summary, analysis.reasoning, signals, evidence, analysis.model,
-        analysis.prompt_version, analysis.used_fallback, shadow, msg.job_id,
+        contact_id,
+        analysis_id(msg, analysis, shadow=shadow),
+        msg.analyzed_through,
+        analysis.lead_score,
+        analysis.lead_status,
+        analysis.recommended_stage,
+        analysis.confidence,
+        analysis.summary,
+        analysis.reasoning,
+        signals,
+        evidence,
+        analysis.model,
+        analysis.prompt_version,
+        analysis.used_fallback,
+        shadow,
+        msg.job_id,
     )
     return bool(inserted)

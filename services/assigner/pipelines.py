@@ -21,8 +21,9 @@ class PipelineCache:
     def __init__(self) -> None:
         self._stages: dict[str, tuple[int, tuple[Stage, ...]]] = {}
 
-    async def stages(self, conn: asyncpg.Connection, pipeline_id: str, version: int, *,
-                     save: bool = True) -> tuple[Stage, ...]:
+    async def stages(
+        self, conn: asyncpg.Connection, pipeline_id: str, version: int, *, save: bool = True
+    ) -> tuple[Stage, ...]:
         """The pipeline's stages, with §7.2 ranges generated and saved when all are still 0-100.
 
         `save=False` (a dry run) uses generated ranges without writing them.
@@ -36,8 +37,11 @@ class PipelineCache:
             if not save:
                 return tuple(generated)
             await repository.save_ranges(conn, generated)
-            log.info("pipeline.ranges_generated", pipeline_id=pipeline_id,
-                     ranges=[f"{s.name}:{s.lead_score_min}-{s.lead_score_max}" for s in generated])
+            log.info(
+                "pipeline.ranges_generated",
+                pipeline_id=pipeline_id,
+                ranges=[f"{s.name}:{s.lead_score_min}-{s.lead_score_max}" for s in generated],
+            )
             # Not cached: the save bumped the version; the next read caches what was committed.
             return tuple(generated)
         self._stages[pipeline_id] = (version, tuple(loaded))

@@ -36,7 +36,9 @@ async def contact(conn: asyncpg.Connection, msg: ContactScored) -> asyncpg.Recor
         FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id
         WHERE c.page_id = $1 AND c.platform = $2 AND c.external_id = $3
         """,
-        msg.page_id, msg.platform, msg.contact_id,
+        msg.page_id,
+        msg.platform,
+        msg.contact_id,
     )
 
 
@@ -45,8 +47,14 @@ def holds_analysis(row: asyncpg.Record, msg: ContactScored) -> bool:
     a = msg.analysis
     return (
         row["analyzed_through"] == msg.analyzed_through
-        and (row["lead_score"], row["lead_status"], row["ai_summary"], row["ai_reasoning"],
-             row["ai_confidence"], row["used_fallback"])
+        and (
+            row["lead_score"],
+            row["lead_status"],
+            row["ai_summary"],
+            row["ai_reasoning"],
+            row["ai_confidence"],
+            row["used_fallback"],
+        )
         == (a.lead_score, a.lead_status, a.summary, a.reasoning, a.confidence, a.used_fallback)
         and (msg.contact_name is None or row["name"] == msg.contact_name)
     )
@@ -75,8 +83,16 @@ async def save_analysis(conn: asyncpg.Connection, msg: ContactScored) -> asyncpg
         WHERE c.analyzed_through IS NULL OR c.analyzed_through <= EXCLUDED.analyzed_through
         RETURNING id::text, pipeline_id::text, stage_id::text
         """,
-        msg.page_id, msg.platform, msg.contact_id, msg.contact_name, a.lead_score,
-        a.lead_status, msg.analyzed_through, a.summary, a.reasoning, a.confidence,
+        msg.page_id,
+        msg.platform,
+        msg.contact_id,
+        msg.contact_name,
+        a.lead_score,
+        a.lead_status,
+        msg.analyzed_through,
+        a.summary,
+        a.reasoning,
+        a.confidence,
         a.used_fallback,
     )
 
@@ -116,9 +132,16 @@ async def stages(conn: asyncpg.Connection, pipeline_id: str) -> tuple[int, list[
     )
     version = rows[0]["version"] if rows else -1
     found = [
-        Stage(id=r["id"], name=r["name"], type=StageType(r["type"]), position=r["position"],
-              lead_score_min=r["lead_score_min"], lead_score_max=r["lead_score_max"])
-        for r in rows if r["id"] is not None
+        Stage(
+            id=r["id"],
+            name=r["name"],
+            type=StageType(r["type"]),
+            position=r["position"],
+            lead_score_min=r["lead_score_min"],
+            lead_score_max=r["lead_score_max"],
+        )
+        for r in rows
+        if r["id"] is not None
     ]
     return version, found
 
@@ -142,7 +165,9 @@ async def move(conn: asyncpg.Connection, contact_id: str, pipeline_id: str, stag
                             updated_at = now()
         WHERE id = $1::uuid
         """,
-        contact_id, pipeline_id, stage_id,
+        contact_id,
+        pipeline_id,
+        stage_id,
     )
 
 
@@ -161,5 +186,10 @@ async def add_activity(
         INSERT INTO activities (contact_id, type, from_stage_id, to_stage_id, lead_score, details)
         VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5, $6)
         """,
-        contact_id, kind, from_stage_id, to_stage_id, lead_score, details,
+        contact_id,
+        kind,
+        from_stage_id,
+        to_stage_id,
+        lead_score,
+        details,
     )

@@ -12,8 +12,17 @@ from shared.vocabulary import PipelineMode, Stage, StageType
 
 MoveKind = Literal["into_won", "into_lost", "up", "down", "blocked", "unchanged"]
 
-__all__ = ["Decision", "Match", "MoveKind", "Rule", "best_stage", "blocks_downgrade",
-           "move_kind", "place", "with_auto_ranges"]
+__all__ = [
+    "Decision",
+    "Match",
+    "MoveKind",
+    "Rule",
+    "best_stage",
+    "blocks_downgrade",
+    "move_kind",
+    "place",
+    "with_auto_ranges",
+]
 
 
 class Rule(StrEnum):
@@ -36,9 +45,7 @@ TERMINAL = (StageType.WON, StageType.LOST)
 _SCORED = (StageType.LEAD, StageType.IN_PROGRESS)
 
 
-def best_stage(
-    stages: Sequence[Stage], score: int, status: str, recommended: str = ""
-) -> Match | None:
+def best_stage(stages: Sequence[Stage], score: int, status: str, recommended: str = "") -> Match | None:
     """The stage §7.1 prescribes for (score, status); None when no stage may be chosen.
 
     ARCHIVED stages are never chosen: an archive accepting any score would swallow everyone.
@@ -56,8 +63,10 @@ def best_stage(
     eligible = [s for s in ordered if s.type not in (StageType.ARCHIVED, *TERMINAL)]
     if eligible:
         # Twice the distance keeps it in integers; min() keeps the lower position on a tie.
-        return Match(min(eligible, key=lambda s: abs(s.lead_score_min + s.lead_score_max - 2 * score)),
-                     Rule.NEAREST_MIDPOINT)
+        return Match(
+            min(eligible, key=lambda s: abs(s.lead_score_min + s.lead_score_max - 2 * score)),
+            Rule.NEAREST_MIDPOINT,
+        )
     # Only WON/LOST/ARCHIVED stages remain, and the status names none of them: nothing fits.
     # (Rules 4 and 5 could only pick a terminal stage here, which rule 1 alone may do.)
     return None
@@ -151,7 +160,6 @@ def with_auto_ranges(stages: Sequence[Stage]) -> list[Stage] | None:
     except ValueError:
         return None
     updated = [
-        replace(s, lead_score_min=lo, lead_score_max=hi)
-        for s, (lo, hi) in zip(ordered, ranges, strict=True)
+        replace(s, lead_score_min=lo, lead_score_max=hi) for s, (lo, hi) in zip(ordered, ranges, strict=True)
     ]
     return None if updated == ordered else updated

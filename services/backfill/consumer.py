@@ -119,8 +119,7 @@ class Worker:
             if outcome == "done" and not walker.cancelled() and walker.exception() is not None:
                 # Left IN_PROGRESS without heartbeats: the stale-job sweep retries it later.
                 err = walker.exception()
-                log.error("job.crashed", error=str(err) or type(err).__name__,
-                          error_type=type(err).__name__)
+                log.error("job.crashed", error=str(err) or type(err).__name__, error_type=type(err).__name__)
             elif outcome == "stopping":
                 await self._give_back(job_id)
             elif outcome == "lost":
@@ -132,7 +131,8 @@ class Worker:
         try:
             while True:
                 done, _ = await asyncio.wait(
-                    {walker, stop}, timeout=self.settings.backfill_heartbeat_s,
+                    {walker, stop},
+                    timeout=self.settings.backfill_heartbeat_s,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 if walker in done:
@@ -160,8 +160,11 @@ class Worker:
         page = await repository.page(self.pool, job["page_id"])
         token = self._token(page)
         if page is None or token is None:
-            reason = "the page no longer exists" if page is None else (
-                "the page has no usable access token; add one with PATCH /api/pages/{id}")
+            reason = (
+                "the page no longer exists"
+                if page is None
+                else ("the page has no usable access token; add one with PATCH /api/pages/{id}")
+            )
             await repository.fail(self.pool, job_id, reason)
             log.warning("job.failed", error=reason)
             return
@@ -188,8 +191,7 @@ class Worker:
         except (TemporaryError, BrokerUnavailable) as err:
             # Worth another go from the saved cursor, not a failed job: with its heartbeat
             # stopped, the stale-job sweep hands it out again after BACKFILL_STALE_AFTER_S.
-            log.warning("job.interrupted", error=str(err),
-                        retry_in_s=self.settings.backfill_stale_after_s)
+            log.warning("job.interrupted", error=str(err), retry_in_s=self.settings.backfill_stale_after_s)
         except GraphError as err:
             message = f"the Graph API refused the conversation list: {err.message}"
             await repository.fail(self.pool, job_id, message)
@@ -210,8 +212,7 @@ class Worker:
                 kind, reason = retry.classify(err)
                 if kind != "transient" or reason not in retry.SUSPECT_DATABASE:
                     raise
-                log.warning("job.interrupted", error=type(err).__name__, reason=reason,
-                            retry_in_s=delay)
+                log.warning("job.interrupted", error=type(err).__name__, reason=reason, retry_in_s=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
             with contextlib.suppress(Exception):  # still away: the next walk fails and waits again
@@ -224,8 +225,7 @@ class Worker:
         except ClaimLost:
             log.info("job.stopped", reason="cancelled or taken over")
         except BrokerUnavailable as err:
-            log.warning("job.interrupted", error=str(err),
-                        retry_in_s=self.settings.backfill_stale_after_s)
+            log.warning("job.interrupted", error=str(err), retry_in_s=self.settings.backfill_stale_after_s)
 
     def _token(self, page: asyncpg.Record | None) -> str | None:
         if page is None or page["access_token_enc"] is None or self.cipher is None:

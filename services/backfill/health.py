@@ -49,12 +49,18 @@ class PageHealth:
                  AND health_status <> $2
                  AND (health_checked_at IS NULL
                       OR health_checked_at < now() - make_interval(secs => $1))
-               ORDER BY health_checked_at NULLS FIRST LIMIT 100""", self.interval_s,
-            HealthStatus.DISCONNECTED)
+               ORDER BY health_checked_at NULLS FIRST LIMIT 100""",
+            self.interval_s,
+            HealthStatus.DISCONNECTED,
+        )
         for row in due:
             result = await self.check(row["id"])
             if result is not None and result["status"] != HealthStatus.OK:
-                log.warning("page.unhealthy", page_id=row["id"], status=result["status"],
-                            resubscribed=result["resubscribed"])
+                log.warning(
+                    "page.unhealthy",
+                    page_id=row["id"],
+                    status=result["status"],
+                    resubscribed=result["resubscribed"],
+                )
         await page_health.refresh_gauge(self.pool)
         return len(due)

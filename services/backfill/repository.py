@@ -38,7 +38,11 @@ async def claim(pool: asyncpg.Pool, job_id: str, worker: str, stale_after_s: flo
                   (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $3))))
             RETURNING *
             """,
-            job_id, worker, stale_after_s, JobStatus.IN_PROGRESS, JobStatus.PENDING,
+            job_id,
+            worker,
+            stale_after_s,
+            JobStatus.IN_PROGRESS,
+            JobStatus.PENDING,
         )
     except asyncpg.DataError:
         return None  # not a UUID: nothing to run
@@ -54,14 +58,18 @@ async def page(pool: asyncpg.Pool, page_id: str) -> asyncpg.Record | None:
 
 async def beat(pool: asyncpg.Pool, job_id: str, worker: str) -> bool:
     """Refresh the heartbeat; False when the job is no longer this worker's to run."""
-    return bool(await pool.fetchval(
-        """
+    return bool(
+        await pool.fetchval(
+            """
         UPDATE jobs SET heartbeat_at = now()
         WHERE id = $1::uuid AND status = $3 AND claimed_by = $2
         RETURNING true
         """,
-        job_id, worker, JobStatus.IN_PROGRESS,
-    ))
+            job_id,
+            worker,
+            JobStatus.IN_PROGRESS,
+        )
+    )
 
 
 async def record(
@@ -80,11 +88,19 @@ async def record(
             ON CONFLICT DO NOTHING
             RETURNING 1
             """,
-            job_id, [i.platform for i in items], [i.contact_id for i in items],
+            job_id,
+            [i.platform for i in items],
+            [i.contact_id for i in items],
         )
-        await settlement.settle_items(conn, job_id, [
-            settlement.Settlement(i.platform, i.contact_id, i.outcome, i.error, i.code)
-            for i in items if i.outcome is not None])
+        await settlement.settle_items(
+            conn,
+            job_id,
+            [
+                settlement.Settlement(i.platform, i.contact_id, i.outcome, i.error, i.code)
+                for i in items
+                if i.outcome is not None
+            ],
+        )
         saved = await conn.fetchval(
             """
             UPDATE jobs SET total_contacts = coalesce(total_contacts, 0) + $3,
@@ -93,7 +109,11 @@ async def record(
             WHERE id = $1::uuid AND status = $5 AND claimed_by = $2
             RETURNING true
             """,
-            job_id, worker, len(new), cursor, JobStatus.IN_PROGRESS,
+            job_id,
+            worker,
+            len(new),
+            cursor,
+            JobStatus.IN_PROGRESS,
         )
         if not saved:
             raise ClaimLost(job_id)
@@ -110,7 +130,9 @@ async def finish_enumeration(pool: asyncpg.Pool, job_id: str, worker: str) -> bo
             WHERE id = $1::uuid AND status = $3 AND claimed_by = $2
             RETURNING true
             """,
-            job_id, worker, JobStatus.IN_PROGRESS,
+            job_id,
+            worker,
+            JobStatus.IN_PROGRESS,
         )
         if not saved:
             raise ClaimLost(job_id)
@@ -127,14 +149,19 @@ async def fail(pool: asyncpg.Pool, job_id: str, error: str, *, token_expired: bo
             WHERE id = $1::uuid AND status = ANY($5::text[])
             RETURNING page_id
             """,
-            job_id, error, token_expired, JobStatus.FAILED, ACTIVE,
+            job_id,
+            error,
+            token_expired,
+            JobStatus.FAILED,
+            ACTIVE,
         )
         if page_id is not None and token_expired:
             await conn.execute(
                 """UPDATE pages SET token_status = 'expired', updated_at = now(),
                        health_status = CASE WHEN health_status = ANY($2::text[]) THEN health_status
                                             ELSE $3 END
-                   WHERE id = $1""", page_id,
+                   WHERE id = $1""",
+                page_id,
                 [HealthStatus.TOKEN_EXPIRED, HealthStatus.TOKEN_INVALID, HealthStatus.DISCONNECTED],
                 HealthStatus.TOKEN_EXPIRED,
             )
@@ -142,14 +169,18 @@ async def fail(pool: asyncpg.Pool, job_id: str, error: str, *, token_expired: bo
 
 async def release(pool: asyncpg.Pool, job_id: str, worker: str) -> bool:
     """Give a job back (shutdown, Graph or broker trouble) so the next worker resumes it at once."""
-    return bool(await pool.fetchval(
-        """
+    return bool(
+        await pool.fetchval(
+            """
         UPDATE jobs SET heartbeat_at = now() - interval '1 day', claimed_by = NULL, updated_at = now()
         WHERE id = $1::uuid AND status = $3 AND claimed_by = $2
         RETURNING true
         """,
-        job_id, worker, JobStatus.IN_PROGRESS,
-    ))
+            job_id,
+            worker,
+            JobStatus.IN_PROGRESS,
+        )
+    )
 
 
 async def failed_items(pool: asyncpg.Pool, job_id: str) -> list[tuple[Platform, str]]:
@@ -158,7 +189,8 @@ async def failed_items(pool: asyncpg.Pool, job_id: str) -> list[tuple[Platform, 
         SELECT platform, contact_external_id FROM job_items
         WHERE job_id = $1::uuid AND outcome = $2 ORDER BY platform, contact_external_id
         """,
-        job_id, ItemOutcome.FAILED,
+        job_id,
+        ItemOutcome.FAILED,
     )
     return [(r["platform"], r["contact_external_id"]) for r in rows]
 
@@ -181,7 +213,9 @@ async def start_due_syncs(pool: asyncpg.Pool) -> list[str]:
         ON CONFLICT (page_id) WHERE status IN ('PENDING', 'IN_PROGRESS') DO NOTHING
         RETURNING id
         """,
-        JobKind.INCREMENTAL, ACTIVE, JobKind.RESCORE,
+        JobKind.INCREMENTAL,
+        ACTIVE,
+        JobKind.RESCORE,
     )
     return [str(r["id"]) for r in rows]
 
@@ -201,7 +235,9 @@ async def stale_jobs(pool: asyncpg.Pool, stale_after_s: float) -> list[str]:
                OR heartbeat_at < now() - make_interval(secs => $1))
         RETURNING id
         """,
-        stale_after_s, ACTIVE, JobStatus.PENDING,
+        stale_after_s,
+        ACTIVE,
+        JobStatus.PENDING,
     )
     return [str(r["id"]) for r in rows]
 
@@ -226,7 +262,8 @@ async def abandoned_jobs(pool: asyncpg.Pool, settle_timeout_s: float, grace_s: f
               AND (j.stalled_at IS NULL OR j.stalled_at < greatest(j.started_at, j.heartbeat_at,
                        (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id)))
             """,
-            settle_timeout_s, JobStatus.IN_PROGRESS,
+            settle_timeout_s,
+            JobStatus.IN_PROGRESS,
         )
         rows = await conn.fetch(
             """
@@ -236,7 +273,8 @@ async def abandoned_jobs(pool: asyncpg.Pool, settle_timeout_s: float, grace_s: f
               AND greatest(j.started_at, j.heartbeat_at,
                        (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id)) <= j.stalled_at
             """,
-            grace_s, JobStatus.IN_PROGRESS,
+            grace_s,
+            JobStatus.IN_PROGRESS,
         )
     return [str(r["id"]) for r in rows]
 
@@ -245,7 +283,8 @@ async def settle_abandoned(pool: asyncpg.Pool, job_id: str, reason: str) -> int:
     """Record the job's unsettled items FAILED with `reason` and complete it."""
     async with pool.acquire() as conn, conn.transaction():
         locked = await conn.fetchval(
-            "SELECT true FROM jobs WHERE id = $1::uuid AND status = $2 FOR UPDATE", job_id,
+            "SELECT true FROM jobs WHERE id = $1::uuid AND status = $2 FOR UPDATE",
+            job_id,
             JobStatus.IN_PROGRESS,
         )
         if not locked:

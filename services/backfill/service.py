@@ -43,10 +43,15 @@ async def build(
     graph = GraphClient.from_settings(settings, http)
     meta = MetaApp.from_settings(settings, graph)
     if meta is None:
-        log.warning("backfill.no_meta_app", reason="META_APP_ID or META_APP_SECRET is not set; "
-                    "page health is not checked")
-    checker = PageHealth(pool, meta, TokenCipher(key.get_secret_value()),
-                         settings.backfill_health_interval_s) if meta and key else None
+        log.warning(
+            "backfill.no_meta_app",
+            reason="META_APP_ID or META_APP_SECRET is not set; page health is not checked",
+        )
+    checker = (
+        PageHealth(pool, meta, TokenCipher(key.get_secret_value()), settings.backfill_health_interval_s)
+        if meta and key
+        else None
+    )
     # Set as soon as the process is asked to stop: running jobs stop too, given back, not lost.
     stopping = asyncio.Event()
     worker = Worker(
@@ -65,7 +70,10 @@ async def build(
 
     async def schedule(stop: asyncio.Event) -> None:
         await scheduler.run(
-            the_pool, the_publisher, stop=stop, interval_s=settings.backfill_scheduler_interval_s,
+            the_pool,
+            the_publisher,
+            stop=stop,
+            interval_s=settings.backfill_scheduler_interval_s,
             stale_after_s=settings.backfill_stale_after_s,
             settle_timeout_s=settings.backfill_settle_timeout_s,
             health=checker.sweep if checker else None,

@@ -85,10 +85,10 @@ class JobWalk:
         since: datetime | None = None
         if self.job["kind"] == JobKind.INCREMENTAL and self.page["last_synced_at"] is not None:
             since = self.page["last_synced_at"] - timedelta(
-                seconds=self.settings.backfill_incremental_overlap_s)
+                seconds=self.settings.backfill_incremental_overlap_s
+            )
         walks = [
-            asyncio.create_task(self._list_platform(p, cursor.get(p) or {}, since))
-            for p in self.platforms()
+            asyncio.create_task(self._list_platform(p, cursor.get(p) or {}, since)) for p in self.platforms()
         ]
         try:
             await asyncio.gather(*walks)
@@ -103,8 +103,13 @@ class JobWalk:
         after = state.get("after")
         while not state.get("done"):
             result = await self.graph.conversations(
-                self.page["id"], platform, self.token, after=after,
-                limit=self.settings.backfill_page_size, page_objects=self.own, pace=self.pace(platform),
+                self.page["id"],
+                platform,
+                self.token,
+                after=after,
+                limit=self.settings.backfill_page_size,
+                page_objects=self.own,
+                pace=self.pace(platform),
             )
             older = since is not None and _drop_older(result, since)
             items = await self._enumerate_and_publish(platform, result)
@@ -120,8 +125,14 @@ class JobWalk:
             platform, contact_id = todo[index]
             try:
                 result = await self.graph.conversations(
-                    self.page["id"], platform, self.token, after=None, limit=1,
-                    page_objects=self.own, pace=self.pace(platform), user_id=contact_id,
+                    self.page["id"],
+                    platform,
+                    self.token,
+                    after=None,
+                    limit=1,
+                    page_objects=self.own,
+                    pace=self.pace(platform),
+                    user_id=contact_id,
                 )
             except (TokenInvalid, TemporaryError):
                 raise
@@ -129,7 +140,8 @@ class JobWalk:
                 # One customer's thread that still cannot be read fails alone, again.
                 result = ConversationPage([], None, [Failure("", contact_id, err.message, err.code)])
             found = any(c.contact_id == contact_id for c in result.conversations) or any(
-                f.contact_id == contact_id for f in result.failures)
+                f.contact_id == contact_id for f in result.failures
+            )
             if not found:
                 result.failures.append(Failure("", contact_id, "conversation not found", None))
             await self._enumerate_and_publish(platform, result)
@@ -154,20 +166,28 @@ class JobWalk:
                 items.append(Item(platform, conv.contact_id, ItemOutcome.SYNCED))
             else:
                 items.append(Item(platform, conv.contact_id))
-                events.append(ConversationUpdated(
-                    page_id=self.page["id"], platform=platform, contact_id=conv.contact_id,
-                    contact_name=conv.contact_name, messages=conv.messages, origin="backfill",
-                    job_id=self.job_id,
-                ))
+                events.append(
+                    ConversationUpdated(
+                        page_id=self.page["id"],
+                        platform=platform,
+                        contact_id=conv.contact_id,
+                        contact_name=conv.contact_name,
+                        messages=conv.messages,
+                        origin="backfill",
+                        job_id=self.job_id,
+                    )
+                )
         await repository.record(self.pool, self.job_id, self.worker, {}, items)
         if events:
             # ≤ BATCH conversations per message (issue 15); a page walked again after a crash
             # makes the same batches, so their deterministic ids let consumers absorb repeats.
-            batches = [events[i:i + BATCH] for i in range(0, len(events), BATCH)]
-            await self.publisher.publish_many([
-                (batch, content_id("backfill", self.job_id, platform, [e.contact_id for e in batch]))
-                for batch in batches
-            ])
+            batches = [events[i : i + BATCH] for i in range(0, len(events), BATCH)]
+            await self.publisher.publish_many(
+                [
+                    (batch, content_id("backfill", self.job_id, platform, [e.contact_id for e in batch]))
+                    for batch in batches
+                ]
+            )
         for item in items:
             outcome = {None: "published", "SYNCED": "empty"}.get(item.outcome, "failed")
             CONVERSATIONS.labels(platform, outcome).inc()
@@ -180,8 +200,12 @@ class JobWalk:
         while after and conv.platform == "messenger" and len(conv.messages) < limit:
             try:
                 older, after = await self.graph.messages(
-                    conv.id, self.token, own=self.own, after=after,
-                    limit=min(100, limit - len(conv.messages)), pace=self.pace(conv.platform),
+                    conv.id,
+                    self.token,
+                    own=self.own,
+                    after=after,
+                    limit=min(100, limit - len(conv.messages)),
+                    pace=self.pace(conv.platform),
                 )
             except (TokenInvalid, RateLimited):
                 raise
@@ -203,5 +227,10 @@ def _drop_older(result: ConversationPage, since: datetime) -> bool:
 
 
 def _failed(platform: str, failure: Failure) -> Item:
-    return Item(platform, failure.contact_id or failure.conversation_id, ItemOutcome.FAILED,
-                failure.error, failure.code)
+    return Item(
+        platform,
+        failure.contact_id or failure.conversation_id,
+        ItemOutcome.FAILED,
+        failure.error,
+        failure.code,
+    )

@@ -18,7 +18,9 @@ GC_YOUNG_THRESHOLD = 20_000
 async def main(stop: asyncio.Event) -> None:
     settings = load(WebhookSettings)
     logging.configure(
-        service="webhook", fmt=settings.log_format, level=settings.log_level,
+        service="webhook",
+        fmt=settings.log_format,
+        level=settings.log_level,
         secrets=settings.secrets(),
     )
     app = create_app(settings)
@@ -32,8 +34,7 @@ async def main(stop: asyncio.Event) -> None:
         **SERVER_OPTIONS,
     )
     await server.start()
-    health = HttpServer(health_app(app.state.checks), host=settings.host,
-                        port=settings.health_port)
+    health = HttpServer(health_app(app.state.checks), host=settings.host, port=settings.health_port)
     await health.start()
     tune_gc()
     log = logging.get_logger("leadsync.webhook")

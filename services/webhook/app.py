@@ -46,9 +46,7 @@ async def verify_subscription(request: Request) -> Response:
     params = request.query_params
     token = params.get("hub.verify_token", "")
     expected = deps.settings.meta_verify_token.get_secret_value()
-    if params.get("hub.mode") == "subscribe" and hmac.compare_digest(
-        token.encode(), expected.encode()
-    ):
+    if params.get("hub.mode") == "subscribe" and hmac.compare_digest(token.encode(), expected.encode()):
         return PlainTextResponse(params.get("hub.challenge", ""))
     REJECTED.labels("verify_token").inc()
     return PlainTextResponse("verification failed", status_code=403)
@@ -92,11 +90,19 @@ def create_app(
             key = settings.token_encryption_key
             cipher = TokenCipher(key.get_secret_value()) if key else None
             batcher.start()
-            install(app, Deps(
-                settings, the_publisher, the_pool, cipher, batcher, InstagramPages(the_pool),
-                FailureThrottle(limit=settings.auth_failures_per_minute),
-                MetaApp.from_settings(settings, GraphClient.from_settings(settings, http)),
-            ))
+            install(
+                app,
+                Deps(
+                    settings,
+                    the_publisher,
+                    the_pool,
+                    cipher,
+                    batcher,
+                    InstagramPages(the_pool),
+                    FailureThrottle(limit=settings.auth_failures_per_minute),
+                    MetaApp.from_settings(settings, GraphClient.from_settings(settings, http)),
+                ),
+            )
             reconnector = asyncio.create_task(_keep_connected(the_publisher))
             yield
         finally:
@@ -149,4 +155,3 @@ async def _keep_connected(publisher: Publisher) -> None:
                 log.info("webhook.broker_reconnected")
             except BrokerUnavailable:
                 pass
-

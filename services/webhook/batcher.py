@@ -25,9 +25,7 @@ _Waiting = tuple[list[Event], "asyncio.Future[None]"]
 class ConfirmBatcher:
     """`await submit(events)` returns once every event is confirmed, or raises the broker error."""
 
-    def __init__(
-        self, publisher: MessagePublisher, *, max_items: int = 1000, max_inflight: int = 2
-    ) -> None:
+    def __init__(self, publisher: MessagePublisher, *, max_items: int = 1000, max_inflight: int = 2) -> None:
         self._publisher = publisher
         self._max_items = max_items
         self._slots = asyncio.Semaphore(max_inflight)
@@ -118,8 +116,9 @@ class ConfirmBatcher:
         if len(events) > MAX_EVENTS_PER_MESSAGE:
             # A large delivery is split (DESIGN §4): a consumer holds each message until every
             # event in it is done, so a message must stay small enough to finish quickly.
-            chunks = [events[i:i + MAX_EVENTS_PER_MESSAGE]
-                      for i in range(0, len(events), MAX_EVENTS_PER_MESSAGE)]
+            chunks = [
+                events[i : i + MAX_EVENTS_PER_MESSAGE] for i in range(0, len(events), MAX_EVENTS_PER_MESSAGE)
+            ]
             await asyncio.gather(*(self._publish(routing_key, chunk) for chunk in chunks))
             return
         BATCH_ITEMS.observe(len(events))

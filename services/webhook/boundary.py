@@ -94,10 +94,13 @@ NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 _NAME_SCHEMA = Field(json_schema_extra={"pattern": NAME_PATTERN})
 Id = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=ID_PATTERN)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                 AfterValidator(_clean), _NAME_SCHEMA]
-Token = Annotated[SecretStr, Field(max_length=4 * KiB), AfterValidator(_clean_secret),
-                  _NAME_SCHEMA]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_clean),
+    _NAME_SCHEMA,
+]
+Token = Annotated[SecretStr, Field(max_length=4 * KiB), AfterValidator(_clean_secret), _NAME_SCHEMA]
 
 
 def _integral(value: Any) -> Any:
@@ -185,13 +188,11 @@ class InputBoundary(HttpMiddleware):
         body = await read_capped(dict(scope["headers"]), receive, cap)
         if body is None:
             # Connection: close, so the rest of an oversized body is never read either.
-            await refusal(path, 413, f"request body larger than {describe_cap(cap)}")(
-                scope, receive, send)
+            await refusal(path, 413, f"request body larger than {describe_cap(cap)}")(scope, receive, send)
             return
         field = first_control(scope, body)
         if field is not None:
-            await refusal(path, 422, f"{field}: {CONTROL_MESSAGE}", field=field)(
-                scope, receive, send)
+            await refusal(path, 422, f"{field}: {CONTROL_MESSAGE}", field=field)(scope, receive, send)
             return
         replayed = False
 

@@ -35,8 +35,16 @@ log = structlog.get_logger("leadsync.webhook")
 async def handle(deps: Deps, scope: Scope, receive: Receive, send: Send) -> None:
     started = time.perf_counter()
     status, text = await _deliver(deps, scope, receive)
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(text))]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", b"%d" % len(text)),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": text})
     metrics.request_seconds(status).observe(time.perf_counter() - started)
 
@@ -106,6 +114,7 @@ def _count_unknown(instagram: InstagramPages, parsed: Parsed, unknown: set[str])
     metrics.events("instagram", "unknown_account").inc(items)
     for account in instagram.first_report(unknown):
         log.warning(
-            "webhook.unknown_instagram_account", account_id=account,
+            "webhook.unknown_instagram_account",
+            account_id=account,
             hint="register the page with its instagram_account_id (POST /api/pages)",
         )

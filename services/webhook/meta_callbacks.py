@@ -42,8 +42,7 @@ async def _user_of(request: Request) -> str | None:
 
 
 def _bad() -> Response:
-    return JSONResponse({"error": "signed_request is missing or not signed by this app"},
-                        status_code=400)
+    return JSONResponse({"error": "signed_request is missing or not signed by this app"}, status_code=400)
 
 
 async def _disconnect_all(deps: Deps, user_id: str, *, forget: bool) -> list[str]:
@@ -71,10 +70,15 @@ async def data_deletion(request: Request) -> Response:
     code = secrets.token_hex(10)
     await deps.pool.execute(
         "INSERT INTO data_deletions (code, user_id, page_ids, status, completed_at) "
-        "VALUES ($1, $2, $3, 'completed', now())", code, user_id, page_ids)
+        "VALUES ($1, $2, $3, 'completed', now())",
+        code,
+        user_id,
+        page_ids,
+    )
     log.info("meta.data_deleted", pages=len(page_ids), confirmation_code=code)
-    return JSONResponse({"url": f"{deps.settings.public_base}/meta/data-deletion/{code}",
-                         "confirmation_code": code})
+    return JSONResponse(
+        {"url": f"{deps.settings.public_base}/meta/data-deletion/{code}", "confirmation_code": code}
+    )
 
 
 async def deletion_status(request: Request) -> Response:
@@ -83,17 +87,23 @@ async def deletion_status(request: Request) -> Response:
     if code.isascii() and code.isalnum() and len(code) <= 64:
         row = await deps_of(request).pool.fetchrow(
             "SELECT status, created_at, completed_at, jsonb_array_length(page_ids) AS pages "
-            "FROM data_deletions WHERE code = $1", code)
+            "FROM data_deletions WHERE code = $1",
+            code,
+        )
     if row is None:
-        return HTMLResponse("<!doctype html><title>Not found</title><p>No data-deletion request "
-                            "has this confirmation code.</p>", status_code=404)
+        return HTMLResponse(
+            "<!doctype html><title>Not found</title><p>No data-deletion request "
+            "has this confirmation code.</p>",
+            status_code=404,
+        )
     done = row["completed_at"].strftime("%Y-%m-%d %H:%M UTC") if row["completed_at"] else "—"
     return HTMLResponse(
         "<!doctype html><title>Data deletion</title><h1>Your data-deletion request</h1>"
         f"<p>Confirmation code: <code>{html.escape(code)}</code></p>"
         f"<p>Status: <strong>{html.escape(row['status'])}</strong> (completed {done}). "
         f"{row['pages']} connected page(s) were disconnected and their conversations, contacts "
-        "and scores deleted from leadsync.</p>")
+        "and scores deleted from leadsync.</p>"
+    )
 
 
 routes = [

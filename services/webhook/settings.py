@@ -36,6 +36,7 @@ class WebhookSettings(GraphSettings):
     @classmethod
     def _blank_config_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
     forwarded_allow_ips: str = Field(default="127.0.0.1", pattern=r"^[0-9A-Fa-f:.,/* ]+$")
 
     @field_validator("meta_app_secret", "meta_verify_token", "admin_token")

@@ -33,9 +33,12 @@ def verify(signed: str | None, secrets: list[bytes]) -> dict[str, Any]:
         raise BadSignedRequest("missing or malformed")
     sig_part, payload_part = signed.split(".")
     signature = _b64(sig_part)
-    if not any(hmac.compare_digest(signature, hmac.new(key, payload_part.encode("ascii", "replace"),
-                                                       hashlib.sha256).digest())
-               for key in secrets):
+    if not any(
+        hmac.compare_digest(
+            signature, hmac.new(key, payload_part.encode("ascii", "replace"), hashlib.sha256).digest()
+        )
+        for key in secrets
+    ):
         raise BadSignedRequest("bad signature")
     try:
         payload = orjson.loads(_b64(payload_part))

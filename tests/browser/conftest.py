@@ -21,9 +21,16 @@ async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-extensions",
-                  "--no-first-run", "--mute-audio"],
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-extensions",
+                "--no-first-run",
+                "--mute-audio",
+            ],
         )
         yield browser
         await browser.close()
@@ -46,8 +53,7 @@ async def graph() -> AsyncIterator[tuple[SimGraph, str]]:
 @pytest.fixture(scope="module")
 async def stack(service_env, graph) -> AsyncIterator[Stack]:
     """All four services, their Graph API the simulated one, a few threads per call."""
-    extra = {"GRAPH_API_BASE_URL": graph[1], "BACKFILL_PAGE_SIZE": "3",
-             "GRAPH_CALLS_PER_SECOND": "5"}
+    extra = {"GRAPH_API_BASE_URL": graph[1], "BACKFILL_PAGE_SIZE": "3", "GRAPH_CALLS_PER_SECOND": "5"}
     async with running(service_env, extra_env=extra) as s:
         yield s
 

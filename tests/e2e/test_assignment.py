@@ -61,14 +61,25 @@ BACKFILL_STALE_DROPS = 2  # phase 3: the job's day-old analysis of c02 on each p
 PAIRS = 10  # phase 4: contacts analysed twice at once, older and newer in both orders
 
 
-def scored(page: str, contact: str, score: int, status: str, at: datetime,
-           job_id: str | None = None) -> ContactScored:
+def scored(
+    page: str, contact: str, score: int, status: str, at: datetime, job_id: str | None = None
+) -> ContactScored:
     return ContactScored(
-        page_id=page, platform="instagram" if contact == "c12" else "messenger", contact_id=contact,
-        contact_name=f"Person {contact}", analyzed_through=at, message_count=4,
-        analysis=Analysis(lead_score=score, lead_status=status, confidence=80,
-                          summary=f"{status.lower()} at {score}", model="scripted"),
-        origin="backfill" if job_id else "webhook", job_id=job_id,
+        page_id=page,
+        platform="instagram" if contact == "c12" else "messenger",
+        contact_id=contact,
+        contact_name=f"Person {contact}",
+        analyzed_through=at,
+        message_count=4,
+        analysis=Analysis(
+            lead_score=score,
+            lead_status=status,
+            confidence=80,
+            summary=f"{status.lower()} at {score}",
+            model="scripted",
+        ),
+        origin="backfill" if job_id else "webhook",
+        job_id=job_id,
     )
 
 
@@ -115,8 +126,9 @@ class Scenario:
 
 
 @pytest.fixture(scope="module")
-async def scenario(pool: asyncpg.Pool, service_env: dict[str, str], amqp_url: str,
-                   namespace: str) -> AsyncIterator[Scenario]:
+async def scenario(
+    pool: asyncpg.Pool, service_env: dict[str, str], amqp_url: str, namespace: str
+) -> AsyncIterator[Scenario]:
     await database.empty(pool)
     responses: list[str] = []
 
@@ -126,32 +138,53 @@ async def scenario(pool: asyncpg.Pool, service_env: dict[str, str], amqp_url: st
     async with contextlib.AsyncExitStack() as stack:
         web = await stack.enter_async_context(running(service_env, "webhook", "assigner"))
         second = await stack.enter_async_context(running(service_env, "assigner"))
-        api = await stack.enter_async_context(httpx.AsyncClient(
-            base_url=web.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"},
-            event_hooks={"response": [keep]}))
+        api = await stack.enter_async_context(
+            httpx.AsyncClient(
+                base_url=web.url,
+                headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"},
+                event_hooks={"response": [keep]},
+            )
+        )
         publisher = Publisher(amqp_url, Topology(namespace))
         await publisher.connect()
         stack.push_async_callback(publisher.close)
 
-        r = await api.post("/api/pipelines", json={
-            "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
+        r = await api.post(
+            "/api/pipelines", json={"name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]}
+        )
         assert r.status_code == 201
         for page, mode in (("PAGE_SKIP", "SKIP_EXISTING"), ("PAGE_UPDATE", "UPDATE_EXISTING")):
-            made = await api.post("/api/pages", json={
-                "id": page, "name": page.title(), "access_token": TOKENS[page],
-                "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": mode})
+            made = await api.post(
+                "/api/pages",
+                json={
+                    "id": page,
+                    "name": page.title(),
+                    "access_token": TOKENS[page],
+                    "auto_pipeline_id": r.json()["id"],
+                    "auto_pipeline_mode": mode,
+                },
+            )
             assert made.status_code == 201, made.text
         yield Scenario(api, web, second, publisher, pool, r.json(), responses)
 
 
 async def test_phase_1_a_dozen_contacts_per_page_land_in_their_stages(scenario: Scenario) -> None:
     api, db = scenario.api, scenario.db
-    await scenario.publisher.publish_many([
-        (scored(page, c, score, status, T0), None)
-        for page in TOKENS for c, (score, status, _, _) in FIRST.items()])
+    await scenario.publisher.publish_many(
+        [
+            (scored(page, c, score, status, T0), None)
+            for page in TOKENS
+            for c, (score, status, _, _) in FIRST.items()
+        ]
+    )
 
-    await counted(db, "SELECT count(*) FROM contacts WHERE analyzed_through = $1 AND stage_id IS NOT NULL",
-                  T0, equals=FIRST_PLACEMENTS, what="the first analyses")
+    await counted(
+        db,
+        "SELECT count(*) FROM contacts WHERE analyzed_through = $1 AND stage_id IS NOT NULL",
+        T0,
+        equals=FIRST_PLACEMENTS,
+        what="the first analyses",
+    )
     ranges = (await api.get(f"/api/pipelines/{scenario.pipeline['id']}")).json()["stages"]
     assert [(s["lead_score_min"], s["lead_score_max"]) for s in ranges] == STANDARD_RANGES
     for page in TOKENS:
@@ -159,29 +192,43 @@ async def test_phase_1_a_dozen_contacts_per_page_land_in_their_stages(scenario: 
         assert {c: found[c]["stage_name"] for c in FIRST} == {c: e[2] for c, e in FIRST.items()}
         for c, (score, _, stage, rule) in FIRST.items():
             log = (await api.get(f"/api/contacts/{found[c]['id']}")).json()["activities"]
-            assert [(a["type"], a["from_stage"], a["to_stage"], a["lead_score"],
-                     a["details"]["rule"]) for a in log] == [
-                ("STAGE_CHANGED", None, stage, score, rule)]
+            assert [
+                (a["type"], a["from_stage"], a["to_stage"], a["lead_score"], a["details"]["rule"])
+                for a in log
+            ] == [("STAGE_CHANGED", None, stage, score, rule)]
 
 
 async def test_phase_2_newer_analyses_move_only_in_update_mode_unless_blocked(scenario: Scenario) -> None:
     """SKIP_EXISTING keeps placed contacts, UPDATE_EXISTING moves them, except where downgrade
     protection (or a sale) blocks the move."""
     api, db = scenario.api, scenario.db
-    await scenario.publisher.publish_many([
-        (scored(page, c, score, status, T1), None)
-        for page in TOKENS for c, (score, status, _, _) in LATER.items()])
+    await scenario.publisher.publish_many(
+        [
+            (scored(page, c, score, status, T1), None)
+            for page in TOKENS
+            for c, (score, status, _, _) in LATER.items()
+        ]
+    )
 
-    await counted(db, "SELECT count(*) FROM contacts WHERE analyzed_through = $1", T1,
-                  equals=2 * len(LATER), what="the later analyses")
+    await counted(
+        db,
+        "SELECT count(*) FROM contacts WHERE analyzed_through = $1",
+        T1,
+        equals=2 * len(LATER),
+        what="the later analyses",
+    )
     skip, update = await contacts_of(api, "PAGE_SKIP"), await contacts_of(api, "PAGE_UPDATE")
     assert {c: skip[c]["stage_name"] for c in LATER} == {c: e[2] for c, e in LATER.items()}
     assert {c: update[c]["stage_name"] for c in LATER} == {c: e[3] for c, e in LATER.items()}
     assert all(skip[c]["lead_score"] == e[0] == update[c]["lead_score"] for c, e in LATER.items())
     for c, kept, why in (("c09", "Won", "won_is_final"), ("c05", "Qualified", "downgrade")):
         log = (await api.get(f"/api/contacts/{update[c]['id']}")).json()["activities"]
-        assert (log[0]["type"], log[0]["from_stage"], log[0]["details"]["to"],
-                log[0]["details"]["blocked"]) == ("STAGE_CHANGE_BLOCKED", kept, "Lost", why)
+        assert (
+            log[0]["type"],
+            log[0]["from_stage"],
+            log[0]["details"]["to"],
+            log[0]["details"]["blocked"],
+        ) == ("STAGE_CHANGE_BLOCKED", kept, "Lost", why)
     log = (await api.get(f"/api/contacts/{update['c01']['id']}")).json()["activities"]
     assert [(a["from_stage"], a["to_stage"]) for a in log] == [("New", "Negotiation"), (None, "New")]
     log = (await api.get(f"/api/contacts/{skip['c01']['id']}")).json()["activities"]
@@ -194,34 +241,59 @@ async def test_phase_3_stale_and_repeated_backfill_analyses_change_nothing_and_c
     """A backfill job's stale analysis (older than what was applied) and a repeat of an applied
     analysis: both change nothing, both count once for their job."""
     api, db = scenario.api, scenario.db
-    jobs = {page: await db.fetchval(
-        """INSERT INTO jobs (page_id, kind, status, total_contacts, enumeration_done, started_at)
-           VALUES ($1, 'FULL', 'IN_PROGRESS', 2, true, now()) RETURNING id::text""", page)
-        for page in TOKENS}
+    jobs = {
+        page: await db.fetchval(
+            """INSERT INTO jobs (page_id, kind, status, total_contacts, enumeration_done, started_at)
+           VALUES ($1, 'FULL', 'IN_PROGRESS', 2, true, now()) RETURNING id::text""",
+            page,
+        )
+        for page in TOKENS
+    }
     before = {page: await contacts_of(api, page) for page in TOKENS}
-    await scenario.publisher.publish_many([
-        item for page in TOKENS for item in (
-            (scored(page, "c02", 99, "WON", T0 - timedelta(days=1), jobs[page]), None),
-            (scored(page, "c03", 25, "CONTACTED", T0, jobs[page]), None))])
+    await scenario.publisher.publish_many(
+        [
+            item
+            for page in TOKENS
+            for item in (
+                (scored(page, "c02", 99, "WON", T0 - timedelta(days=1), jobs[page]), None),
+                (scored(page, "c03", 25, "CONTACTED", T0, jobs[page]), None),
+            )
+        ]
+    )
 
-    await counted(db, "SELECT count(*) FROM jobs WHERE status = 'COMPLETED' AND synced_contacts = 2",
-                  equals=2, what="the jobs")
+    await counted(
+        db,
+        "SELECT count(*) FROM jobs WHERE status = 'COMPLETED' AND synced_contacts = 2",
+        equals=2,
+        what="the jobs",
+    )
     for page in TOKENS:
         after = await contacts_of(api, page)
         for c in ("c02", "c03"):
             assert after[c] == before[page][c]
     assert await db.fetchval("SELECT count(*) FROM activities") == (
-        FIRST_PLACEMENTS + LATER_MOVES + LATER_BLOCKED + LATER_NEW)
+        FIRST_PLACEMENTS + LATER_MOVES + LATER_BLOCKED + LATER_NEW
+    )
 
 
 async def test_phase_4_concurrent_older_and_newer_analyses_end_with_the_newest(scenario: Scenario) -> None:
     """Older and newer analyses of the same contacts at once, in both orders, over two assigner
     processes: each contact ends with the newest, placed once from nowhere."""
     api, db = scenario.api, scenario.db
-    pairs = [(scored("PAGE_UPDATE", f"d{i:02}", 15, "CONTACTED", T0),
-              scored("PAGE_UPDATE", f"d{i:02}", 65, "QUALIFIED", T1)) for i in range(PAIRS)]
-    await scenario.publisher.publish_many([(m, None) for i, (older, newer) in enumerate(pairs)
-                                           for m in ((newer, older) if i % 2 else (older, newer))])
+    pairs = [
+        (
+            scored("PAGE_UPDATE", f"d{i:02}", 15, "CONTACTED", T0),
+            scored("PAGE_UPDATE", f"d{i:02}", 65, "QUALIFIED", T1),
+        )
+        for i in range(PAIRS)
+    ]
+    await scenario.publisher.publish_many(
+        [
+            (m, None)
+            for i, (older, newer) in enumerate(pairs)
+            for m in ((newer, older) if i % 2 else (older, newer))
+        ]
+    )
 
     def pairs_handled() -> bool:
         # Every analysis logs exactly one line naming its contact once it is committed.
@@ -245,7 +317,8 @@ async def test_phase_4_concurrent_older_and_newer_analyses_end_with_the_newest(s
     assert totals["leadsync_assigner_downgrades_blocked_total"] == 1
     assert totals["leadsync_assigner_won_kept_total"] == 1
     assert totals["leadsync_assigner_stale_analyses_dropped_total"] == (
-        BACKFILL_STALE_DROPS + 2 * PAIRS - pair_moves)
+        BACKFILL_STALE_DROPS + 2 * PAIRS - pair_moves
+    )
 
 
 async def test_no_token_or_key_in_any_answer_or_log(scenario: Scenario, service_env: dict[str, str]) -> None:

@@ -18,8 +18,13 @@ from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
 PAGE = "PAGE_OUTCOMES"
-STAGES = [("New lead", "LEAD"), ("Interested", "IN_PROGRESS"), ("Ready to buy", "IN_PROGRESS"),
-          ("Won", "WON"), ("Lost", "LOST")]
+STAGES = [
+    ("New lead", "LEAD"),
+    ("Interested", "IN_PROGRESS"),
+    ("Ready to buy", "IN_PROGRESS"),
+    ("Won", "WON"),
+    ("Lost", "LOST"),
+]
 
 
 class Customer:
@@ -35,8 +40,11 @@ class Customer:
         self.clock += 1_000
         item = message_item(PAGE, self.psid, f"m_{self.psid}_{self.sent}", self.clock, text=text, echo=page)
         body = envelope("messenger", PAGE, [item], self.clock)
-        r = await self.client.post(f"{self.url}/webhooks/meta", content=body, headers={
-            "Content-Type": "application/json", "X-Hub-Signature-256": sign(body, self.secret)})
+        r = await self.client.post(
+            f"{self.url}/webhooks/meta",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, self.secret)},
+        )
         assert r.status_code == 200, r.text
 
 
@@ -49,7 +57,10 @@ async def contact(pool: asyncpg.Pool, psid: str, *, messages: int, timeout: floa
                       (SELECT count(*) FROM messages m WHERE m.contact_external_id = c.external_id
                          AND m.sent_at <= c.analyzed_through) AS analysed
                FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id
-               WHERE c.page_id = $1 AND c.external_id = $2""", PAGE, psid)
+               WHERE c.page_id = $1 AND c.external_id = $2""",
+            PAGE,
+            psid,
+        )
         if row is not None and row["analysed"] >= messages:
             return dict(row)
         if asyncio.get_running_loop().time() > deadline:
@@ -59,8 +70,12 @@ async def contact(pool: asyncpg.Pool, psid: str, *, messages: int, timeout: floa
 
 async def test_only_the_page_closes_a_sale_and_negations_never_decide(clean_db, service_env):
     secret = service_env["META_APP_SECRET"].encode()
-    async with running(service_env, "webhook", "analyzer", "assigner",
-                       extra_env={"ANALYZER_DEBOUNCE_S": "0.3"}) as stack, httpx.AsyncClient() as client:
+    async with (
+        running(
+            service_env, "webhook", "analyzer", "assigner", extra_env={"ANALYZER_DEBOUNCE_S": "0.3"}
+        ) as stack,
+        httpx.AsyncClient() as client,
+    ):
         async with admin(stack.url, service_env) as api:
             await sales_page(api, PAGE, "Outcomes", "EAAoutcomesPAGEtoken0123456789", stages=STAGES)
 

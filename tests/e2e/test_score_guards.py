@@ -25,6 +25,8 @@ from tests.support.stack import running
 
 PAGE = "PAGE_GUARD"
 T0_MS = 1764028800000
+
+
 def hostile(body: dict[str, Any], _n: int) -> dict[str, Any]:
     """The worst verdict the newest customer turn invites, citing what a model would cite."""
     said = json.loads(body["messages"][-1]["content"])["messages"]
@@ -60,7 +62,8 @@ class Shop:
 
         async def applied() -> bool:
             through = await self.db.fetchval(
-                "SELECT analyzed_through FROM contacts WHERE external_id = $1", user)
+                "SELECT analyzed_through FROM contacts WHERE external_id = $1", user
+            )
             return through is not None and through >= sent
 
         await eventually(applied, what=f"the analysis of {text!r}")
@@ -80,7 +83,9 @@ class Shop:
     async def contact(self, user: str) -> dict[str, Any]:
         row = await self.db.fetchrow(
             """SELECT c.id::text, c.lead_score, c.lead_status, s.name AS stage FROM contacts c
-               LEFT JOIN stages s ON s.id = c.stage_id WHERE c.external_id = $1""", user)
+               LEFT JOIN stages s ON s.id = c.stage_id WHERE c.external_id = $1""",
+            user,
+        )
         scores = (await self.api.get(f"/api/contacts/{row['id']}/scores")).json()["items"]
         # the ledger lists by the transcript time an analysis covers: the newest first
         return {**dict(row), "latest": scores[0]}
@@ -89,7 +94,9 @@ class Shop:
         rows = await self.db.fetch(
             """SELECT a.details ->> 'blocked' AS why FROM activities a
                JOIN contacts c ON c.id = a.contact_id
-               WHERE c.external_id = $1 AND a.type = 'STAGE_CHANGE_BLOCKED' ORDER BY a.id""", user)
+               WHERE c.external_id = $1 AND a.type = 'STAGE_CHANGE_BLOCKED' ORDER BY a.id""",
+            user,
+        )
         return [r["why"] for r in rows]
 
 
@@ -101,9 +108,13 @@ async def shop(request, clean_db, service_env) -> AsyncIterator[Shop]:
             llm = await stack.enter_async_context(FakeLLM(responder=hostile))
             extra.update(OPENAI_API_KEY="sk-test-fake-key-0000000000", OPENAI_BASE_URL=llm.base_url)
         services = await stack.enter_async_context(
-            running(service_env, "webhook", "analyzer", "assigner", extra_env=extra))
-        api = await stack.enter_async_context(httpx.AsyncClient(
-            base_url=services.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}))
+            running(service_env, "webhook", "analyzer", "assigner", extra_env=extra)
+        )
+        api = await stack.enter_async_context(
+            httpx.AsyncClient(
+                base_url=services.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
+            )
+        )
         found = Shop(services, api, clean_db, service_env["META_APP_SECRET"].encode())
         await found.setup()
         yield found
@@ -117,7 +128,8 @@ async def shop(request, clean_db, service_env) -> AsyncIterator[Shop]:
                       jsonb_array_elements_text(s.evidence || coalesce(
                           (SELECT jsonb_agg(m) FROM jsonb_array_elements(s.signals) g,
                                   jsonb_array_elements(g -> 'mids') m), '[]')) AS cited(mid)
-               WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.mid = cited.mid)""")
+               WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.mid = cited.mid)"""
+        )
         assert unknown == 0
         if request.param == "llm":
             assert await clean_db.fetchval("SELECT count(*) FROM scores WHERE evidence <> '[]'") == made

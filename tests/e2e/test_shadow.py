@@ -22,10 +22,12 @@ from tests.support.stack import running
 PAGE = "PAGE_SHADOW"
 CANDIDATE = "candidate-model-2"
 # contact: live verdict, the candidate's verdict
-VERDICTS = {"u_a": ((45, "QUALIFIED"), (45, "QUALIFIED")),  # agree
-            "u_b": ((72, "QUALIFIED"), (95, "WON")),  # a "sale" without the page: guarded
-            "u_c": ((30, "CONTACTED"), (70, "QUALIFIED")),  # disagree: another stage
-            "u_d": ((60, "QUALIFIED"), (8, "LOST"))}  # no refusal: guarded, still disagrees
+VERDICTS = {
+    "u_a": ((45, "QUALIFIED"), (45, "QUALIFIED")),  # agree
+    "u_b": ((72, "QUALIFIED"), (95, "WON")),  # a "sale" without the page: guarded
+    "u_c": ((30, "CONTACTED"), (70, "QUALIFIED")),  # disagree: another stage
+    "u_d": ((60, "QUALIFIED"), (8, "LOST")),
+}  # no refusal: guarded, still disagrees
 
 
 def by_model(body: dict[str, Any], _n: int) -> dict[str, Any]:
@@ -37,8 +39,11 @@ def by_model(body: dict[str, Any], _n: int) -> dict[str, Any]:
 
 
 async def metrics(logs: str) -> dict[str, dict[tuple[Any, ...], float]]:
-    [port] = [json.loads(line)["port"] for line in logs.splitlines()
-              if '"health.listening"' in line and '"assigner"' in line]
+    [port] = [
+        json.loads(line)["port"]
+        for line in logs.splitlines()
+        if '"health.listening"' in line and '"assigner"' in line
+    ]
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
     found: dict[str, dict[tuple[Any, ...], float]] = {}
@@ -49,20 +54,24 @@ async def metrics(logs: str) -> dict[str, dict[tuple[Any, ...], float]]:
     return found
 
 
-async def test_shadow_analyses_are_ledgered_never_placed_and_their_agreement_exported(
-    clean_db, service_env
-):
+async def test_shadow_analyses_are_ledgered_never_placed_and_their_agreement_exported(clean_db, service_env):
     secret = service_env["META_APP_SECRET"].encode()
     async with FakeLLM(responder=by_model) as llm:
-        extra = {"OPENAI_API_KEY": "sk-test-fake-key-0000000000", "OPENAI_BASE_URL": llm.base_url,
-                 "ANALYZER_DEBOUNCE_S": "0.2", "LEADSYNC_SHADOW_MODEL": CANDIDATE}
-        async with running(service_env, "webhook", "analyzer", "assigner", extra_env=extra) as stack, \
-                httpx.AsyncClient(base_url=stack.url, headers={
-                    "Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}) as api:
+        extra = {
+            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
+            "OPENAI_BASE_URL": llm.base_url,
+            "ANALYZER_DEBOUNCE_S": "0.2",
+            "LEADSYNC_SHADOW_MODEL": CANDIDATE,
+        }
+        async with (
+            running(service_env, "webhook", "analyzer", "assigner", extra_env=extra) as stack,
+            httpx.AsyncClient(
+                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
+            ) as api,
+        ):
             await sales_page(api, PAGE, "Shadowed shop", "EAAshadowPAGEtoken1234567890")
             for i, contact in enumerate(VERDICTS):
-                body = messenger_event(PAGE, contact, f"m_{contact}", f"price? {contact}",
-                                       1764028800000 + i)
+                body = messenger_event(PAGE, contact, f"m_{contact}", f"price? {contact}", 1764028800000 + i)
                 resp = await deliver(api, body, secret)
                 assert resp.status_code == 200
 
@@ -72,17 +81,27 @@ async def test_shadow_analyses_are_ledgered_never_placed_and_their_agreement_exp
             await eventually(ledgered, what="a live and a shadow row per contact")
             rows = await clean_db.fetch(
                 """SELECT c.external_id, s.name AS stage, c.lead_score FROM contacts c
-                   JOIN stages s ON s.id = c.stage_id ORDER BY 1""")
+                   JOIN stages s ON s.id = c.stage_id ORDER BY 1"""
+            )
             # Placed by the live model alone.
             assert {r["external_id"]: (r["stage"], r["lead_score"]) for r in rows} == {
-                "u_a": ("Qualified", 45), "u_b": ("Negotiation", 72), "u_c": ("Engaged", 30),
-                "u_d": ("Negotiation", 60)}
-            shadow = {r["external_id"]: (r["lead_score"], r["lead_status"], r["model"]) for r in await
-                      clean_db.fetch("""SELECT c.external_id, s.lead_score, s.lead_status, s.model
+                "u_a": ("Qualified", 45),
+                "u_b": ("Negotiation", 72),
+                "u_c": ("Engaged", 30),
+                "u_d": ("Negotiation", 60),
+            }
+            shadow = {
+                r["external_id"]: (r["lead_score"], r["lead_status"], r["model"])
+                for r in await clean_db.fetch("""SELECT c.external_id, s.lead_score, s.lead_status, s.model
                                         FROM scores s JOIN contacts c ON c.id = s.contact_id
-                                        WHERE s.shadow""")}
-            assert shadow == {"u_a": (45, "QUALIFIED", CANDIDATE), "u_b": (80, "QUALIFIED", CANDIDATE),
-                              "u_c": (70, "QUALIFIED", CANDIDATE), "u_d": (8, "NEW", CANDIDATE)}
+                                        WHERE s.shadow""")
+            }
+            assert shadow == {
+                "u_a": (45, "QUALIFIED", CANDIDATE),
+                "u_b": (80, "QUALIFIED", CANDIDATE),
+                "u_c": (70, "QUALIFIED", CANDIDATE),
+                "u_d": (8, "NEW", CANDIDATE),
+            }
             moves = await clean_db.fetchval("SELECT count(*) FROM activities")
             assert moves == len(VERDICTS)  # one placement each, none by a shadow
             found = await metrics(stack.logs())

@@ -22,8 +22,9 @@ async def topology(amqp_url: str, namespace: str) -> AsyncIterator[Topology]:
 
 
 @pytest.fixture
-async def analyzer_env(amqp_url: str, topology: Topology, pool: asyncpg.Pool,
-                       database_url: str) -> AsyncIterator[dict[str, Any]]:
+async def analyzer_env(
+    amqp_url: str, topology: Topology, pool: asyncpg.Pool, database_url: str
+) -> AsyncIterator[dict[str, Any]]:
     """What an analyzer test runs against: its namespace emptied, a publisher, a watcher of
     contact.scored."""
     await purge(amqp_url, topology)
@@ -31,6 +32,12 @@ async def analyzer_env(amqp_url: str, topology: Topology, pool: asyncpg.Pool,
     await pool.execute("INSERT INTO pages (id, name) VALUES ('P1', 'Shop') ON CONFLICT DO NOTHING")
     publisher = Publisher(amqp_url, topology)
     async with watching(amqp_url, topology) as watcher:
-        yield {"amqp_url": amqp_url, "topology": topology, "pool": pool,
-               "database_url": database_url, "publisher": publisher, "watcher": watcher}
+        yield {
+            "amqp_url": amqp_url,
+            "topology": topology,
+            "pool": pool,
+            "database_url": database_url,
+            "publisher": publisher,
+            "watcher": watcher,
+        }
     await publisher.close()

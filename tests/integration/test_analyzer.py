@@ -32,7 +32,8 @@ async def test_an_event_is_stored_scored_by_the_llm_and_published(analyzer_env):
     assert scored.message_count == 2 and scored.analyzed_through == T0 + timedelta(seconds=1)
     assert scored.contact_name == "Ana" and scored.origin == "webhook"
     stored = await analyzer_env["pool"].fetchval(
-        "SELECT count(*) FROM messages WHERE contact_external_id = $1", contact)
+        "SELECT count(*) FROM messages WHERE contact_external_id = $1", contact
+    )
     assert stored == 2
 
 
@@ -101,9 +102,13 @@ async def test_a_batch_publishes_what_is_done_without_waiting_for_a_slow_item(an
     def responder(body, _n):
         return HANG if slow in body["messages"][-1]["content"] else OK
 
-    async with FakeLLM(responder=responder, hang_s=4.0) as llm, \
-            run(analyzer_env, llm_base_url=llm.base_url, llm_timeout_s=10):
-        await analyzer_env["publisher"].publish_batch([event(fast, f"price? {fast}"), event(slow, f"price? {slow}")])
+    async with (
+        FakeLLM(responder=responder, hang_s=4.0) as llm,
+        run(analyzer_env, llm_base_url=llm.base_url, llm_timeout_s=10),
+    ):
+        await analyzer_env["publisher"].publish_batch(
+            [event(fast, f"price? {fast}"), event(slow, f"price? {slow}")]
+        )
         await analyzer_env["watcher"].wait_for(lambda _: analyzer_env["watcher"].of(fast), timeout=3)
         assert not analyzer_env["watcher"].of(slow)
         await analyzer_env["watcher"].wait_for(lambda _: analyzer_env["watcher"].of(slow))
@@ -123,7 +128,8 @@ async def test_edits_replace_text_and_unsent_messages_are_not_scored(analyzer_en
     assert "I want the blue one" in last
     assert "red one" not in last and "secret plan" not in last
     rows = await analyzer_env["pool"].fetch(
-        "SELECT text, deleted FROM messages WHERE contact_external_id = $1 ORDER BY mid", contact)
+        "SELECT text, deleted FROM messages WHERE contact_external_id = $1 ORDER BY mid", contact
+    )
     assert [(r["text"], r["deleted"]) for r in rows] == [("I want the blue one", False), (None, True)]
 
 
@@ -144,12 +150,14 @@ async def test_a_covered_backfill_event_still_reports_to_its_job(analyzer_env):
     job_a, job_b = await new_job(analyzer_env["pool"], page), None
     async with FakeLLM() as llm, run(analyzer_env, llm_base_url=llm.base_url):
         await analyzer_env["publisher"].publish(
-            event(contact, "price?", page=page, origin="backfill", job_id=job_a))
+            event(contact, "price?", page=page, origin="backfill", job_id=job_a)
+        )
         await analyzer_env["watcher"].wait_for(lambda _: analyzer_env["watcher"].of(contact))
         await analyzer_env["pool"].execute("UPDATE jobs SET status = 'COMPLETED' WHERE id = $1::uuid", job_a)
         job_b = await new_job(analyzer_env["pool"], page)
         await analyzer_env["publisher"].publish(
-            event(contact, "price?", page=page, origin="backfill", job_id=job_b))
+            event(contact, "price?", page=page, origin="backfill", job_id=job_b)
+        )
         await analyzer_env["watcher"].wait_for(lambda _: len(analyzer_env["watcher"].of(contact)) == 2)
     first, second = analyzer_env["watcher"].of(contact)
     assert llm.calls == 1
@@ -169,7 +177,9 @@ async def test_page_echoes_alone_are_stored_but_not_analysed(analyzer_env):
     assert llm.calls == 1
     said = orjson.loads(llm.requests[0]["messages"][-1]["content"])["messages"]
     assert [(m["speaker"], m["text"]) for m in said] == [
-        ("page", "Thanks for your message!"), ("customer", "how much?")]
+        ("page", "Thanks for your message!"),
+        ("customer", "how much?"),
+    ]
 
 
 async def test_a_known_name_is_used_and_an_unknown_one_never_waits(analyzer_env):
@@ -182,7 +192,9 @@ async def test_a_known_name_is_used_and_an_unknown_one_never_waits(analyzer_env)
     async with run(analyzer_env, names=names):
         await analyzer_env["publisher"].publish(event(fast, "hi", name=None))
         await analyzer_env["publisher"].publish(event(slow, "hi", name=None))
-        await analyzer_env["watcher"].wait_for(lambda _: analyzer_env["watcher"].of(fast) and analyzer_env["watcher"].of(slow))
+        await analyzer_env["watcher"].wait_for(
+            lambda _: analyzer_env["watcher"].of(fast) and analyzer_env["watcher"].of(slow)
+        )
     assert analyzer_env["watcher"].of(fast)[0].contact_name == f"Name of {fast}"
     assert analyzer_env["watcher"].of(slow)[0].contact_name is None
 
@@ -208,11 +220,16 @@ async def test_a_finally_failing_event_records_its_job_item_failed(analyzer_env)
     async with run(analyzer_env, publisher=broken, retry_budget_s=2):
         await analyzer_env["publisher"].publish(event(contact, "price?", origin="backfill", job_id=job_id))
         async with asyncio.timeout(20):
-            while await analyzer_env["pool"].fetchval(
-                    "SELECT failed_contacts FROM jobs WHERE id = $1::uuid", job_id) == 0:
+            while (
+                await analyzer_env["pool"].fetchval(
+                    "SELECT failed_contacts FROM jobs WHERE id = $1::uuid", job_id
+                )
+                == 0
+            ):
                 await asyncio.sleep(0.05)
     item = await analyzer_env["pool"].fetchrow(
-        "SELECT outcome, error FROM job_items WHERE job_id = $1::uuid", job_id)
+        "SELECT outcome, error FROM job_items WHERE job_id = $1::uuid", job_id
+    )
     assert item["outcome"] == "FAILED" and "RabbitMQ" in item["error"]
     errors = await analyzer_env["pool"].fetchval("SELECT errors FROM jobs WHERE id = $1::uuid", job_id)
     assert errors[0]["id"] == contact
@@ -227,7 +244,9 @@ async def test_an_event_with_a_malformed_job_id_is_dead_lettered_at_once(analyze
         conn = await aio_pika.connect(analyzer_env["amqp_url"])
         async with conn:
             channel = await conn.channel()
-            dead = await channel.get_queue(analyzer_env["topology"].dead(analyzer_env["topology"].queue("analyzer")))
+            dead = await channel.get_queue(
+                analyzer_env["topology"].dead(analyzer_env["topology"].queue("analyzer"))
+            )
             async with asyncio.timeout(10):
                 while (message := await dead.get(fail=False)) is None:
                     await asyncio.sleep(0.05)
@@ -244,18 +263,22 @@ async def test_the_prompt_carries_the_stages_of_the_pages_auto_pipeline(analyzer
     await pool.executemany(
         "INSERT INTO stages (pipeline_id, name, type, position, lead_score_min, lead_score_max) "
         "VALUES ($1, $2, $3, $4, $5, $6)",
-        [(pipeline, "Fresh", "LEAD", 0, 0, 30), (pipeline, "Talking", "IN_PROGRESS", 1, 31, 80),
-         (pipeline, "Closed", "WON", 2, 81, 100)],
+        [
+            (pipeline, "Fresh", "LEAD", 0, 0, 30),
+            (pipeline, "Talking", "IN_PROGRESS", 1, 31, 80),
+            (pipeline, "Closed", "WON", 2, 81, 100),
+        ],
     )
-    await pool.execute("INSERT INTO pages (id, name, auto_pipeline_id) VALUES ($1, $1, $2)",
-                       page, pipeline)
+    await pool.execute("INSERT INTO pages (id, name, auto_pipeline_id) VALUES ($1, $1, $2)", page, pipeline)
     async with FakeLLM() as llm, run(analyzer_env, llm_base_url=llm.base_url):
         await analyzer_env["publisher"].publish(event(contact, "price?", page=page))
         await analyzer_env["watcher"].wait_for(lambda _: analyzer_env["watcher"].of(contact))
     prompt_text = llm.requests[0]["messages"][1]["content"]
-    assert ('[{"name":"Fresh","type":"LEAD","score_min":0,"score_max":30},'
-            '{"name":"Talking","type":"IN_PROGRESS","score_min":31,"score_max":80},'
-            '{"name":"Closed","type":"WON","score_min":81,"score_max":100}]') in prompt_text
+    assert (
+        '[{"name":"Fresh","type":"LEAD","score_min":0,"score_max":30},'
+        '{"name":"Talking","type":"IN_PROGRESS","score_min":31,"score_max":80},'
+        '{"name":"Closed","type":"WON","score_min":81,"score_max":100}]'
+    ) in prompt_text
 
 
 async def test_customer_messages_a_scheduled_sync_stores_first_are_counted_as_reconciled(analyzer_env):
@@ -273,13 +296,15 @@ async def test_customer_messages_a_scheduled_sync_stores_first_are_counted_as_re
         await analyzer_env["publisher"].publish(event(live, "how much?", page=page))
         await analyzer_env["watcher"].wait_for(lambda _: analyzer_env["watcher"].of(live))
         synced = event(live, "how much?", page=page, origin="backfill", job_id=scheduled)
-        reply = event(live, "it is 20", page=page, start=5, origin="backfill", job_id=scheduled,
-                      from_page=True)
-        lost = event(missed, "still available?", "I want two", page=page, origin="backfill",
-                     job_id=scheduled)
+        reply = event(
+            live, "it is 20", page=page, start=5, origin="backfill", job_id=scheduled, from_page=True
+        )
+        lost = event(missed, "still available?", "I want two", page=page, origin="backfill", job_id=scheduled)
         by_hand = event(other, "hello", page=manual, origin="backfill", job_id=manual)
         await analyzer_env["publisher"].publish_many([(e, None) for e in (synced, reply, lost, by_hand)])
-        await analyzer_env["watcher"].wait_for(lambda _: analyzer_env["watcher"].of(missed) and analyzer_env["watcher"].of(other))
+        await analyzer_env["watcher"].wait_for(
+            lambda _: analyzer_env["watcher"].of(missed) and analyzer_env["watcher"].of(other)
+        )
     # Only the customer messages the webhook never brought, and only for the scheduled sync.
     assert counter._value.get() - before == 2
 
@@ -290,13 +315,24 @@ async def test_a_delivery_waiting_long_for_the_llm_is_acked_and_its_rest_publish
     contacts = [uid("slow") for _ in range(3)]
     deferred = EVENTS.labels("deferred")
     before = deferred._value.get()
-    async with FakeLLM(latency=1.0) as llm, run(analyzer_env, llm_base_url=llm.base_url, llm_concurrency=1,
-                                                 analyzer_hold_s=0.3, llm_timeout_s=5):
-        await analyzer_env["publisher"].publish_batch([event(c, "how much is it?", origin="backfill",
-                                              job_id=await new_job(analyzer_env["pool"], uid("page")))
-                                        for c in contacts])
+    async with (
+        FakeLLM(latency=1.0) as llm,
+        run(analyzer_env, llm_base_url=llm.base_url, llm_concurrency=1, analyzer_hold_s=0.3, llm_timeout_s=5),
+    ):
+        await analyzer_env["publisher"].publish_batch(
+            [
+                event(
+                    c,
+                    "how much is it?",
+                    origin="backfill",
+                    job_id=await new_job(analyzer_env["pool"], uid("page")),
+                )
+                for c in contacts
+            ]
+        )
         scored = await analyzer_env["watcher"].wait_for(
-            lambda items: all(any(s.contact_id == c for s in items) for c in contacts), timeout=30)
+            lambda items: all(any(s.contact_id == c for s in items) for c in contacts), timeout=30
+        )
         async with asyncio.timeout(20):  # the last copies find their analyses done and settle
             while not await queue_empty(analyzer_env):
                 await asyncio.sleep(0.1)

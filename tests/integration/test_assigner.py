@@ -29,17 +29,27 @@ async def pipeline_id(clean_db: asyncpg.Pool) -> str:
 
 async def test_first_analysis_generates_ranges_and_places_with_an_activity(clean_db, pipeline_id):
     await deliver(clean_db, PipelineCache(), scored("u1", 45))
-    ranges = await clean_db.fetch(
-        "SELECT name, lead_score_min, lead_score_max FROM stages ORDER BY position")
+    ranges = await clean_db.fetch("SELECT name, lead_score_min, lead_score_max FROM stages ORDER BY position")
     assert [(r[0], r[1], r[2]) for r in ranges] == [
-        ("New", 0, 10), ("Warm", 11, 20), ("Engaged", 21, 30), ("Qualified", 31, 55),
-        ("Negotiation", 56, 80), ("Won", 81, 100), ("Lost", 0, 20), ("Archive", 0, 100)]
+        ("New", 0, 10),
+        ("Warm", 11, 20),
+        ("Engaged", 21, 30),
+        ("Qualified", 31, 55),
+        ("Negotiation", 56, 80),
+        ("Won", 81, 100),
+        ("Lost", 0, 20),
+        ("Archive", 0, 100),
+    ]
     row = await state(clean_db, "u1")
     assert (row["stage"], row["lead_score"], row["name"]) == ("Qualified", 45, "Name u1")
     assert str(row["pipeline_id"]) == pipeline_id and row["stage_entered_at"] is not None
     [act] = await activities(clean_db, "u1")
     assert (act["type"], act["from_stage"], act["to_stage"], act["lead_score"]) == (
-        "STAGE_CHANGED", None, "Qualified", 45)
+        "STAGE_CHANGED",
+        None,
+        "Qualified",
+        45,
+    )
     assert act["details"]["rule"] == "score_range" and act["details"]["downgrade_blocked"] is False
 
 
@@ -76,7 +86,8 @@ async def test_contact_in_another_pipeline_is_left_alone(clean_db, pipeline_id):
     await clean_db.execute(
         """UPDATE contacts SET pipeline_id = $1::uuid,
                stage_id = (SELECT id FROM stages WHERE name = 'Manual')""",
-        other)
+        other,
+    )
     await deliver(clean_db, cache, scored("u1", 75, at=1))
     row = await state(clean_db, "u1")
     assert (row["stage"], row["lead_score"]) == ("Manual", 75)
@@ -84,8 +95,12 @@ async def test_contact_in_another_pipeline_is_left_alone(clean_db, pipeline_id):
 
 async def test_no_auto_pipeline_updates_the_contact_without_placing(clean_db):
     await make_page(clean_db, None)
-    await deliver(clean_db, PipelineCache(), scored("u1", 50), scored("u9", 50).model_copy(
-        update={"page_id": "UNKNOWN_PAGE"}))
+    await deliver(
+        clean_db,
+        PipelineCache(),
+        scored("u1", 50),
+        scored("u9", 50).model_copy(update={"page_id": "UNKNOWN_PAGE"}),
+    )
     row = await state(clean_db, "u1")
     assert (row["lead_score"], row["stage_id"]) == (50, None)
     assert await clean_db.fetchval("SELECT count(*) FROM activities") == 0
@@ -99,9 +114,15 @@ async def test_hot_contact_downgrade_is_blocked_and_recorded(clean_db, pipeline_
     assert (row["stage"], row["lead_score"], row["lead_status"]) == ("Negotiation", 85, "LOST")
     first, blocked = await activities(clean_db, "u1")
     assert (first["type"], first["to_stage"], first["details"]["rule"]) == (
-        "STAGE_CHANGED", "Negotiation", "score_range")
+        "STAGE_CHANGED",
+        "Negotiation",
+        "score_range",
+    )
     assert (blocked["type"], blocked["from_stage"], blocked["to_stage"]) == (
-        "STAGE_CHANGE_BLOCKED", "Negotiation", None)
+        "STAGE_CHANGE_BLOCKED",
+        "Negotiation",
+        None,
+    )
     assert blocked["details"]["blocked"] == "downgrade" and blocked["details"]["to"] == "Lost"
     # A cooled-down contact may leave the hot stage.
     await deliver(clean_db, cache, scored("u1", 15, "CONTACTED", at=2))
@@ -120,7 +141,8 @@ async def test_a_won_contact_is_never_moved_by_an_analysis(clean_db, pipeline_id
     assert (first["type"], first["to_stage"]) == ("STAGE_CHANGED", "Won")
     assert [(b["type"], b["from_stage"], b["details"]["blocked"], b["details"]["to"]) for b in blocked] == [
         ("STAGE_CHANGE_BLOCKED", "Won", "won_is_final", "Lost"),
-        ("STAGE_CHANGE_BLOCKED", "Won", "won_is_final", "Warm")]
+        ("STAGE_CHANGE_BLOCKED", "Won", "won_is_final", "Warm"),
+    ]
     assert all(b["details"]["downgrade_blocked"] is False for b in blocked)
 
 
@@ -137,7 +159,9 @@ async def test_a_lost_contact_that_comes_back_is_placed_again(clean_db, pipeline
 async def test_stale_analysis_is_dropped_but_settles_its_job_once(clean_db, pipeline_id):
     job = await clean_db.fetchval(
         """INSERT INTO jobs (page_id, kind, status, total_contacts, enumeration_done, started_at)
-           VALUES ($1, 'FULL', 'IN_PROGRESS', 2, true, now()) RETURNING id::text""", PAGE)
+           VALUES ($1, 'FULL', 'IN_PROGRESS', 2, true, now()) RETURNING id::text""",
+        PAGE,
+    )
     cache = PipelineCache()
     await deliver(clean_db, cache, scored("u1", 60, at=5))
     stale = scored("u1", 5, "NEW", at=1, job_id=job)
@@ -164,9 +188,11 @@ async def test_stage_edits_are_noticed_without_a_restart(clean_db, pipeline_id):
     await deliver(clean_db, cache, scored("u1", 45))
     assert (await state(clean_db, "u1"))["stage"] == "Qualified"
     await clean_db.execute(
-        "UPDATE stages SET lead_score_min = 40, lead_score_max = 80 WHERE name = 'Negotiation'")
+        "UPDATE stages SET lead_score_min = 40, lead_score_max = 80 WHERE name = 'Negotiation'"
+    )
     await clean_db.execute(
-        "UPDATE stages SET lead_score_min = 31, lead_score_max = 39 WHERE name = 'Qualified'")
+        "UPDATE stages SET lead_score_min = 31, lead_score_max = 39 WHERE name = 'Qualified'"
+    )
     await deliver(clean_db, cache, scored("u1", 45, at=1))
     assert (await state(clean_db, "u1"))["stage"] == "Negotiation"
 
@@ -186,8 +212,9 @@ async def test_concurrent_analyses_of_one_contact_equal_in_order_processing(
     pools = [await db.create_pool(database_url, min_size=2, max_size=4) for _ in range(2)]
     try:
         n = 25
-        pairs = [(scored(f"c{i}", 20 + i, "CONTACTED", at=1), scored(f"c{i}", 60 + i, at=2))
-                 for i in range(n)]
+        pairs = [
+            (scored(f"c{i}", 20 + i, "CONTACTED", at=1), scored(f"c{i}", 60 + i, at=2)) for i in range(n)
+        ]
         # The reference: each pair processed one after the other in analyzed_through order.
         for older, newer in pairs:
             ref = older.model_copy(update={"contact_id": "ref" + older.contact_id})
@@ -200,12 +227,19 @@ async def test_concurrent_analyses_of_one_contact_equal_in_order_processing(
             got = await state(clean_db, older.contact_id)
             want = await state(clean_db, "ref" + older.contact_id)
             assert (got["lead_score"], got["stage"], got["analyzed_through"]) == (
-                want["lead_score"], want["stage"], want["analyzed_through"])
+                want["lead_score"],
+                want["stage"],
+                want["analyzed_through"],
+            )
             final = [a["to_stage"] for a in await activities(clean_db, older.contact_id)][-1]
             assert final == want["stage"]
         # Never two placements of a contact from nowhere (a lost update would show as two).
-        assert await clean_db.fetchval(
-            "SELECT count(*) FROM activities WHERE from_stage_id IS NULL AND type = 'STAGE_CHANGED'") == 2 * n
+        assert (
+            await clean_db.fetchval(
+                "SELECT count(*) FROM activities WHERE from_stage_id IS NULL AND type = 'STAGE_CHANGED'"
+            )
+            == 2 * n
+        )
     finally:
         for p in pools:
             await p.close()

@@ -17,7 +17,8 @@ async def test_backfill_starts_one_job_and_jobs_lists_it_with_progress(clean_db,
     assert code == 0 and f"already has an active job {job_id}" in again
     await clean_db.execute(
         "UPDATE jobs SET status = 'IN_PROGRESS', started_at = now() - interval '100 seconds', "
-        "total_contacts = 40, synced_contacts = 9, failed_contacts = 1, enumeration_done = true")
+        "total_contacts = 40, synced_contacts = 9, failed_contacts = 1, enumeration_done = true"
+    )
     code, table, _ = await leadsync(service_env, "jobs")
     assert code == 0
     row = next(line for line in table.splitlines() if job_id[:8] in line)

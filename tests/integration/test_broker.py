@@ -75,8 +75,13 @@ async def one_dead_letter(amqp_url, topology) -> bool:
 
 def _consumer(amqp_url, topology, handler, **kw) -> Consumer[BackfillRequested]:
     return Consumer(
-        amqp_url=amqp_url, topology=topology, service="backfill", model=BackfillRequested,
-        handler=handler, prefetch=4, **kw,
+        amqp_url=amqp_url,
+        topology=topology,
+        service="backfill",
+        model=BackfillRequested,
+        handler=handler,
+        prefetch=4,
+        **kw,
     )
 
 
@@ -96,7 +101,8 @@ async def dead_letters(amqp_url, topology, queue="backfill") -> list[aio_pika.ab
 
 
 async def test_the_same_unexpected_error_five_times_dead_letters_it_without_spending_deliveries(
-        amqp_url, topology):
+    amqp_url, topology
+):
     seen: list[tuple[int, int]] = []
     finals: list[str] = []
 
@@ -132,7 +138,11 @@ async def test_transient_failures_retry_past_the_delivery_limit_and_then_succeed
     consumer = _consumer(amqp_url, topology, handler, backoff_scale=0.01)
     async with consuming(amqp_url, topology, consumer) as publisher:
         await publisher.publish(BackfillRequested(job_id="flaky"))
-        await eventually(lambda: len(seen) == 2 * DELIVERY_LIMIT + 1, what="every delivery of the crashing message", timeout=30)
+        await eventually(
+            lambda: len(seen) == 2 * DELIVERY_LIMIT + 1,
+            what="every delivery of the crashing message",
+            timeout=30,
+        )
         await eventually(lambda: empty(amqp_url, topology.queue("backfill")), what="the backfill queue empty")
     assert [count for _, count in seen] == [1] * (2 * DELIVERY_LIMIT + 1)
     assert [attempt for attempt, _ in seen] == list(range(1, 2 * DELIVERY_LIMIT + 2))
@@ -272,16 +282,26 @@ async def test_batch_body_is_handled_as_one_delivery(amqp_url, topology):
         seen.append([m.contact_id for m in delivery.items])
 
     consumer = Consumer(
-        amqp_url=amqp_url, topology=topology, service="assigner", model=ContactScored,
-        handler=handler, prefetch=4,
+        amqp_url=amqp_url,
+        topology=topology,
+        service="assigner",
+        model=ContactScored,
+        handler=handler,
+        prefetch=4,
     )
     from shared.messages import Analysis
 
     analysis = Analysis(lead_score=50, lead_status="NEW", confidence=10)
     now = datetime.now(UTC)
     batch = [
-        ContactScored(page_id="p", platform="messenger", contact_id=c, analysis=analysis,
-                      analyzed_through=now, message_count=1)
+        ContactScored(
+            page_id="p",
+            platform="messenger",
+            contact_id=c,
+            analysis=analysis,
+            analyzed_through=now,
+            message_count=1,
+        )
         for c in ("a", "b", "c")
     ]
     async with consuming(amqp_url, topology, consumer) as publisher:
@@ -291,7 +311,8 @@ async def test_batch_body_is_handled_as_one_delivery(amqp_url, topology):
 
 
 async def test_a_batch_with_a_permanently_bad_item_splits_and_only_that_item_is_dead_lettered(
-        amqp_url, topology):
+    amqp_url, topology
+):
     seen: list[list[str]] = []
     finals: list[list[str]] = []
     handled: list[str] = []
@@ -326,8 +347,11 @@ async def test_a_batch_with_one_undecodable_item_splits_so_the_others_are_handle
 
     async with consuming(amqp_url, topology, _consumer(amqp_url, topology, handler)) as publisher:
         await publisher.publish_raw(
-            aio_pika.Message(b'[{"job_id": "j1"}, {"not": "a job"}, {"job_id": "j2"}]',
-                             content_type="application/json", headers={"v": 1, "batch": True}),
+            aio_pika.Message(
+                b'[{"job_id": "j1"}, {"not": "a job"}, {"job_id": "j2"}]',
+                content_type="application/json",
+                headers={"v": 1, "batch": True},
+            ),
             "backfill.requested",
         )
         await eventually(lambda: one_dead_letter(amqp_url, topology), what="one dead letter")
@@ -348,9 +372,15 @@ async def test_max_bytes_in_flight_bounds_the_bodies_handled_at_once(amqp_url, t
         done.append(delivery.items[0].job_id)
 
     body = len(messages_encode(BackfillRequested(job_id="j00")))
-    consumer = Consumer(amqp_url=amqp_url, topology=topology, service="backfill",
-                        model=BackfillRequested, handler=handler, prefetch=16,
-                        max_bytes_in_flight=3 * body)
+    consumer = Consumer(
+        amqp_url=amqp_url,
+        topology=topology,
+        service="backfill",
+        model=BackfillRequested,
+        handler=handler,
+        prefetch=16,
+        max_bytes_in_flight=3 * body,
+    )
     async with consuming(amqp_url, topology, consumer) as publisher:
         await publisher.publish_many([(BackfillRequested(job_id=f"j{i:02d}"), None) for i in range(12)])
         await eventually(lambda: len(done) == 12, what="twelve messages handled")

@@ -19,16 +19,25 @@ from tests.support.topology import queue_depth
 
 def conversation(contact: str, platform: str = "instagram") -> ConversationUpdated:
     return ConversationUpdated(
-        page_id="PAGE_DLQ", platform=platform, contact_id=contact,
-        messages=[ChatMessage(mid=f"m_{contact}", text="how much?",
-                              sent_at=datetime(2026, 11, 1, tzinfo=UTC))],
+        page_id="PAGE_DLQ",
+        platform=platform,
+        contact_id=contact,
+        messages=[
+            ChatMessage(mid=f"m_{contact}", text="how much?", sent_at=datetime(2026, 11, 1, tzinfo=UTC))
+        ],
     )
 
 
 @contextlib.asynccontextmanager
 async def consuming(amqp_url, topology, handler):
-    consumer = Consumer(amqp_url=amqp_url, topology=topology, service="analyzer",
-                        model=ConversationUpdated, handler=handler, prefetch=4)
+    consumer = Consumer(
+        amqp_url=amqp_url,
+        topology=topology,
+        service="analyzer",
+        model=ConversationUpdated,
+        handler=handler,
+        prefetch=4,
+    )
     task = asyncio.create_task(consumer.run())
     await asyncio.wait_for(consumer.ready.wait(), 10)
     try:
@@ -41,7 +50,9 @@ async def consuming(amqp_url, topology, handler):
 def dlq(env: dict[str, str], topology: Topology, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "leadsync", "dlq", *args],
-        env={**env, "BROKER_NAMESPACE": topology.namespace}, capture_output=True, text=True,
+        env={**env, "BROKER_NAMESPACE": topology.namespace},
+        capture_output=True,
+        text=True,
         timeout=60,
     )
 
@@ -92,8 +103,7 @@ async def test_replay_limit_takes_only_that_many(amqp_url, topology, service_env
         await eventually(lambda: _has(amqp_url, dead, 3), what="three dead letters")
     await publisher.close()
 
-    replayed = await asyncio.to_thread(dlq, service_env, topology, "replay", "analyzer",
-                                       "--limit", "2")
+    replayed = await asyncio.to_thread(dlq, service_env, topology, "replay", "analyzer", "--limit", "2")
     assert replayed.returncode == 0, replayed.stderr
     assert "replayed 2" in replayed.stdout and "1 left" in replayed.stdout
     # Nobody consumes the main queue here: the two replayed messages wait there.
@@ -101,9 +111,7 @@ async def test_replay_limit_takes_only_that_many(amqp_url, topology, service_env
     assert await queue_depth(amqp_url, dead) == 1
 
 
-async def test_messages_dead_lettered_by_rabbitmq_are_described_from_x_death(
-    amqp_url, topology, service_env
-):
+async def test_messages_dead_lettered_by_rabbitmq_are_described_from_x_death(amqp_url, topology, service_env):
     queue = topology.queue("analyzer")
     publisher = Publisher(amqp_url, topology)
     await publisher.publish(conversation("ig_user_9"))

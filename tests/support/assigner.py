@@ -30,30 +30,48 @@ async def make_page(pool: asyncpg.Pool, pipeline_id: str | None, mode: str = "UP
         """INSERT INTO pages (id, name, auto_pipeline_id, auto_pipeline_mode)
            VALUES ($1, 'Shop', $2::uuid, $3)
            ON CONFLICT (id) DO UPDATE SET auto_pipeline_id = $2::uuid, auto_pipeline_mode = $3""",
-        PAGE, pipeline_id, mode,
+        PAGE,
+        pipeline_id,
+        mode,
     )
 
 
-def scored(contact: str, score: int, status: str = "QUALIFIED", at: int = 0, *,
-           job_id: str | None = None, summary: str = "") -> ContactScored:
+def scored(
+    contact: str,
+    score: int,
+    status: str = "QUALIFIED",
+    at: int = 0,
+    *,
+    job_id: str | None = None,
+    summary: str = "",
+) -> ContactScored:
     return ContactScored(
-        page_id=PAGE, platform="messenger", contact_id=contact, contact_name=f"Name {contact}",
-        analysis=Analysis(lead_score=score, lead_status=status, confidence=70,
-                          summary=summary or f"score {score}"),
-        analyzed_through=T0 + timedelta(minutes=at), message_count=3,
-        job_id=job_id, origin="backfill" if job_id else "webhook",
+        page_id=PAGE,
+        platform="messenger",
+        contact_id=contact,
+        contact_name=f"Name {contact}",
+        analysis=Analysis(
+            lead_score=score, lead_status=status, confidence=70, summary=summary or f"score {score}"
+        ),
+        analyzed_through=T0 + timedelta(minutes=at),
+        message_count=3,
+        job_id=job_id,
+        origin="backfill" if job_id else "webhook",
     )
 
 
-async def deliver(pool: asyncpg.Pool, cache: PipelineCache, *msgs: ContactScored,
-                  kinds: JobKinds | None = None) -> None:
+async def deliver(
+    pool: asyncpg.Pool, cache: PipelineCache, *msgs: ContactScored, kinds: JobKinds | None = None
+) -> None:
     await handle(Delivery(list(msgs), "mid", 1), pool=pool, cache=cache, kinds=kinds)
 
 
 async def state(pool: asyncpg.Pool, contact: str) -> asyncpg.Record:
     return await pool.fetchrow(
         """SELECT c.*, s.name AS stage FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id
-           WHERE c.external_id = $1""", contact)
+           WHERE c.external_id = $1""",
+        contact,
+    )
 
 
 async def activities(pool: asyncpg.Pool, contact: str) -> list[asyncpg.Record]:
@@ -61,4 +79,6 @@ async def activities(pool: asyncpg.Pool, contact: str) -> list[asyncpg.Record]:
         """SELECT a.type, a.lead_score, a.details, f.name AS from_stage, t.name AS to_stage
            FROM activities a JOIN contacts c ON c.id = a.contact_id
            LEFT JOIN stages f ON f.id = a.from_stage_id LEFT JOIN stages t ON t.id = a.to_stage_id
-           WHERE c.external_id = $1 ORDER BY a.id""", contact)
+           WHERE c.external_id = $1 ORDER BY a.id""",
+        contact,
+    )

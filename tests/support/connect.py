@@ -14,24 +14,46 @@ from tests.support.backfill import api
 from tests.support.stack import Stack, running
 
 USER = "10150000000000042"
-PAGES = {"201": ("Casa Sofía", 6, None), "202": ("Ola Surf", 4, "17841400000000202"),
-         "203": ("Third Shop", 2, None)}
+PAGES = {
+    "201": ("Casa Sofía", 6, None),
+    "202": ("Ola Surf", 4, "17841400000000202"),
+    "203": ("Third Shop", 2, None),
+}
 
 
 def simulated_meta() -> SimGraph:
     sim = SimGraph(app_secret=test_secrets.APP_SECRET)
     for i, (page_id, (name, threads, ig)) in enumerate(PAGES.items()):
-        sim.add_page(page_id, f"EAAPconnect{page_id}token0123456789abcdef", name=name,
-                     messenger=threads, instagram=2 if ig else 0, instagram_account_id=ig, seed=i)
+        sim.add_page(
+            page_id,
+            f"EAAPconnect{page_id}token0123456789abcdef",
+            name=name,
+            messenger=threads,
+            instagram=2 if ig else 0,
+            instagram_account_id=ig,
+            seed=i,
+        )
     sim.meta.add_user(USER, "Sofía Owner", list(PAGES))
     return sim
 
 
 @contextlib.asynccontextmanager
-async def connected_stack(service_env: dict[str, str], **extra: str
-                          ) -> AsyncIterator[tuple[SimGraph, Stack, httpx.AsyncClient]]:
+async def connected_stack(
+    service_env: dict[str, str], **extra: str
+) -> AsyncIterator[tuple[SimGraph, Stack, httpx.AsyncClient]]:
     sim = simulated_meta()
-    async with serving(sim) as url, running(service_env, extra_env={
-            "GRAPH_API_BASE_URL": url, "META_WEB_BASE_URL": url, "META_APP_ID": sim.meta.app_id,
-            "GRAPH_CALLS_PER_SECOND": "50", **extra}) as stack, api(stack.url, service_env) as client:
+    async with (
+        serving(sim) as url,
+        running(
+            service_env,
+            extra_env={
+                "GRAPH_API_BASE_URL": url,
+                "META_WEB_BASE_URL": url,
+                "META_APP_ID": sim.meta.app_id,
+                "GRAPH_CALLS_PER_SECOND": "50",
+                **extra,
+            },
+        ) as stack,
+        api(stack.url, service_env) as client,
+    ):
         yield sim, stack, client

@@ -13,15 +13,31 @@ T = TypeVar("T")
 
 
 @overload
-async def eventually(check: Callable[[], Awaitable[T]], *, what: str, timeout: float = ...,
-                     interval: float = ..., detail: Callable[[], str] | None = ...) -> T: ...
+async def eventually(
+    check: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    timeout: float = ...,
+    interval: float = ...,
+    detail: Callable[[], str] | None = ...,
+) -> T: ...
 @overload
-async def eventually(check: Callable[[], T], *, what: str, timeout: float = ...,
-                     interval: float = ..., detail: Callable[[], str] | None = ...) -> T: ...
+async def eventually(
+    check: Callable[[], T],
+    *,
+    what: str,
+    timeout: float = ...,
+    interval: float = ...,
+    detail: Callable[[], str] | None = ...,
+) -> T: ...
 
 
 async def eventually(
-    check: Callable[[], Any], *, what: str, timeout: float = 30, interval: float = 0.1,
+    check: Callable[[], Any],
+    *,
+    what: str,
+    timeout: float = 30,
+    interval: float = 0.1,
     detail: Callable[[], str] | None = None,
 ) -> Any:
     """Call `check` (plain or async) until it returns a truthy value, and return that value.
@@ -44,6 +60,7 @@ async def eventually(
 
 async def wait_for_row(pool: asyncpg.Pool, query: str, *args: object, timeout: float = 20) -> asyncpg.Record:
     """The first row `query` returns once it returns one."""
-    row: asyncpg.Record = await eventually(lambda: pool.fetchrow(query, *args), what=f"a row of {query!r}",
-                                           timeout=timeout)
+    row: asyncpg.Record = await eventually(
+        lambda: pool.fetchrow(query, *args), what=f"a row of {query!r}", timeout=timeout
+    )
     return row

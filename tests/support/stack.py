@@ -57,17 +57,30 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def running(
-    env: dict[str, str], *services: str, extra_env: dict[str, str] | None = None,
+    env: dict[str, str],
+    *services: str,
+    extra_env: dict[str, str] | None = None,
     ready_timeout: float = 30,
 ) -> AsyncIterator[Stack]:
     """Run `leadsync run SERVICES` until the block ends; waits until every one answers /readyz."""
     port = free_port()
-    full_env = {**env, "PORT": str(port), "PUBLIC_URL": f"http://127.0.0.1:{port}",
-                "METRICS_PORT": "0", **(extra_env or {})}
+    full_env = {
+        **env,
+        "PORT": str(port),
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "METRICS_PORT": "0",
+        **(extra_env or {}),
+    }
     log = tempfile.NamedTemporaryFile(prefix="leadsync-stack-", suffix=".log", delete=False)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadsync", "run", *services,
-        env=full_env, stdout=log, stderr=log,
+        sys.executable,
+        "-m",
+        "leadsync",
+        "run",
+        *services,
+        env=full_env,
+        stdout=log,
+        stderr=log,
     )
     stack = Stack(proc, port, log.name)
     try:

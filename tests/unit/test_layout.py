@@ -23,8 +23,11 @@ from shared.runtime import Service
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMERS = ("analyzer", "assigner", "backfill")
-SOURCE = [p for top in ("shared", "services", "leadsync", "bench", "tests")
-          for p in sorted((ROOT / top).rglob("*.py"))]
+SOURCE = [
+    p
+    for top in ("shared", "services", "leadsync", "bench", "tests")
+    for p in sorted((ROOT / top).rglob("*.py"))
+]
 
 
 def source(path: Path) -> str:
@@ -48,8 +51,10 @@ def test_each_consumer_service_is_a_build_run_by_consumer_main(name: str) -> Non
     build = importlib.import_module(f"services.{name}.service").build
     params = inspect.signature(build).parameters
     assert list(params)[:4] == ["settings", "stack", "pool", "publisher"]
-    assert all(params[p].kind is inspect.Parameter.KEYWORD_ONLY and params[p].default is None
-               for p in list(params)[2:])
+    assert all(
+        params[p].kind is inspect.Parameter.KEYWORD_ONLY and params[p].default is None
+        for p in list(params)[2:]
+    )
     assert inspect.signature(build).return_annotation in ("Service", "AnalyzerService")
     assert (ROOT / "services" / name / "consumer.py").exists()  # the handler, by one name
 
@@ -64,16 +69,30 @@ def test_no_test_bench_or_command_imports_a_main_module() -> None:
 
 
 # What would be a second definition of a word the vocabulary module holds.
-WORDS = {member.value for enum in (vocabulary.StageType, vocabulary.PipelineMode,
-                                   vocabulary.JobKind, vocabulary.JobStatus, vocabulary.ItemOutcome,
-                                   vocabulary.HealthStatus) for member in enum}
+WORDS = {
+    member.value
+    for enum in (
+        vocabulary.StageType,
+        vocabulary.PipelineMode,
+        vocabulary.JobKind,
+        vocabulary.JobStatus,
+        vocabulary.ItemOutcome,
+        vocabulary.HealthStatus,
+    )
+    for member in enum
+}
 LITERAL = re.compile(r"Literal\[([^\]]*)\]")
 WORD_TUPLE = re.compile(r"[(\[{]\s*\"([A-Za-z_]+)\"\s*(?:,\s*\"[A-Za-z_]+\"\s*)+[)\]}]")
-CLASSES = re.compile(r"^class (Stage|StageType|PipelineMode|JobKind|JobStatus|ItemOutcome|HealthStatus)\b", re.M)
+CLASSES = re.compile(
+    r"^class (Stage|StageType|PipelineMode|JobKind|JobStatus|ItemOutcome|HealthStatus)\b", re.M
+)
 
 
-@pytest.mark.parametrize("path", [p for p in SOURCE if p.parts[len(ROOT.parts)] in
-                                  ("shared", "services", "leadsync", "bench")], ids=relative)
+@pytest.mark.parametrize(
+    "path",
+    [p for p in SOURCE if p.parts[len(ROOT.parts)] in ("shared", "services", "leadsync", "bench")],
+    ids=relative,
+)
 def test_stage_types_job_statuses_and_kinds_are_defined_once(path: Path) -> None:
     if path == ROOT / "shared" / "vocabulary.py":
         return
@@ -105,8 +124,11 @@ def test_every_project_exception_is_in_the_one_tree() -> None:
             if isinstance(cls, type) and issubclass(cls, BaseException) and cls.__module__ == name:
                 found[f"{name}.{cls.__name__}"] = cls
     assert outside <= set(found)
-    strays = [name for name, cls in found.items()
-              if name not in outside and not issubclass(cls, errors.LeadsyncError)]
+    strays = [
+        name
+        for name, cls in found.items()
+        if name not in outside and not issubclass(cls, errors.LeadsyncError)
+    ]
     assert strays == []
     # Defined in shared/errors.py, but for the admin API's HTTP answer, which is the API's own.
     elsewhere = {name for name in found if not name.startswith("shared.errors.")} - outside
@@ -138,7 +160,7 @@ def test_the_webhook_reaches_its_dependencies_only_through_deps_of() -> None:
 
 def test_make_lint_runs_the_three_gates_and_ci_runs_it_before_the_tests() -> None:
     makefile = source(ROOT / "Makefile")
-    lint = makefile[makefile.index("\nlint:"):].split("\n\n")[0]
+    lint = makefile[makefile.index("\nlint:") :].split("\n\n")[0]
     assert "ruff check ." in lint and "ruff format --check ." in lint and "mypy" in lint
     assert re.search(r"^strict = true$", source(ROOT / "pyproject.toml"), re.M)
     ci = source(ROOT / ".ci" / "run")

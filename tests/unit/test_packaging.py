@@ -33,7 +33,8 @@ def test_no_other_distribution_provides_our_top_level_packages() -> None:
         others = [name for name in providers(top) if name.lower() != "leadsync"]
         assert others == [], (
             f"installed distribution(s) {others} also provide a top-level `{top}` package; leadsync "
-            "is an application and must be installed in an environment of its own (docs/decisions.md)")
+            "is an application and must be installed in an environment of its own (docs/decisions.md)"
+        )
 
 
 def test_the_packages_imported_are_this_checkout() -> None:

@@ -29,8 +29,9 @@ class AdminAuth(HttpMiddleware):
         wait = deps.throttle.retry_after(client, time.monotonic())
         if wait is not None:
             deps.throttle.refused(client, surface=SURFACE)
-            response = error_response(429, f"too many failed authentications from {client}; "
-                                           f"try again in {wait} s")
+            response = error_response(
+                429, f"too many failed authentications from {client}; try again in {wait} s"
+            )
             response.headers["Retry-After"] = str(wait)
             await response(scope, receive, send)
             return

@@ -27,8 +27,7 @@ COLUMNS = """c.id::text, c.page_id, c.platform, c.external_id, c.name, c.pipelin
 
 
 class ContactQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid",
-                              json_schema_extra=never_null("page_id", "stage_id", "cursor"))
+    model_config = ConfigDict(extra="forbid", json_schema_extra=never_null("page_id", "stage_id", "cursor"))
 
     page_id: Id | None = None
     stage_id: UUID | None = None
@@ -37,8 +36,7 @@ class ContactQuery(BaseModel):
     cursor: UUID | None = Field(default=None, description="next_cursor of the previous page")
 
 
-async def list_contacts(conn: asyncpg.Connection | asyncpg.Pool, query: ContactQuery
-                        ) -> dict[str, Any]:
+async def list_contacts(conn: asyncpg.Connection | asyncpg.Pool, query: ContactQuery) -> dict[str, Any]:
     """One page of contacts in id order (stable under inserts), with the cursor of the next."""
     rows = await conn.fetch(
         f"""
@@ -50,15 +48,17 @@ async def list_contacts(conn: asyncpg.Connection | asyncpg.Pool, query: ContactQ
         ORDER BY c.id
         LIMIT $4
         """,  # noqa: S608 - constant COLUMNS
-        query.page_id, query.stage_id, query.cursor, query.limit + 1,
+        query.page_id,
+        query.stage_id,
+        query.cursor,
+        query.limit + 1,
     )
     items = [dict(r) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     return {"items": items, "next_cursor": str(items[-1]["id"]) if more else None}
 
 
-async def get_contact(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID
-                      ) -> dict[str, Any] | None:
+async def get_contact(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         f"SELECT {COLUMNS} FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id WHERE c.id = $1",  # noqa: S608 - constant COLUMNS
         contact_id,
@@ -76,7 +76,8 @@ async def get_contact(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID
         ORDER BY a.id DESC
         LIMIT $2
         """,
-        contact_id, MAX_ACTIVITIES,
+        contact_id,
+        MAX_ACTIVITIES,
     )
     return {**dict(row), "activities": [dict(a) for a in activities]}
 
@@ -92,10 +93,24 @@ async def show(request: Request) -> Response:
 
 
 routes: list[ApiRoute] = [
-    ApiRoute("/contacts", index, "GET", Operation(
-        "Contacts, filtered by page and stage, in pages of `limit`", ((200, "ContactList"),),
-        query=ContactQuery)),
-    ApiRoute("/contacts/{contact_id}", show, "GET", Operation(
-        "A contact with its activity log, newest first", ((200, "ContactWithActivities"),),
-        path_schemas={"contact_id": {"type": "string", "format": "uuid"}})),
+    ApiRoute(
+        "/contacts",
+        index,
+        "GET",
+        Operation(
+            "Contacts, filtered by page and stage, in pages of `limit`",
+            ((200, "ContactList"),),
+            query=ContactQuery,
+        ),
+    ),
+    ApiRoute(
+        "/contacts/{contact_id}",
+        show,
+        "GET",
+        Operation(
+            "A contact with its activity log, newest first",
+            ((200, "ContactWithActivities"),),
+            path_schemas={"contact_id": {"type": "string", "format": "uuid"}},
+        ),
+    ),
 ]

@@ -125,8 +125,9 @@ class InternalErrors(HttpMiddleware):
             await self.app(scope, receive, watch)
         except Exception:
             request_id = uuid.uuid4().hex
-            log.exception("api.internal_error", request_id=request_id, method=scope["method"],
-                          path=scope["path"])
+            log.exception(
+                "api.internal_error", request_id=request_id, method=scope["method"], path=scope["path"]
+            )
             if started:
                 return  # the answer is under way; the log line is all we can add
             response = error_response(500, "internal error", request_id=request_id)

@@ -41,16 +41,19 @@ class PageCreate(_Body):
     auto_pipeline_id: UUID | None = None
     auto_pipeline_mode: PipelineMode = PipelineMode.SKIP_EXISTING
     auto_sync: bool = True
-    sync_interval_s: Interval = Field(default=3600,
-                                      description="seconds between automatic incremental syncs")
+    sync_interval_s: Interval = Field(default=3600, description="seconds between automatic incremental syncs")
 
 
 class PageUpdate(_Body):
     """Only the fields sent change; auto_pipeline_id and instagram_account_id may be null."""
 
     # Omitted means unchanged; only the two nullable ones may be sent as null.
-    model_config = ConfigDict(extra="forbid", json_schema_extra=never_null(
-        "name", "access_token", "auto_pipeline_mode", "auto_sync", "sync_interval_s"))
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=never_null(
+            "name", "access_token", "auto_pipeline_mode", "auto_sync", "sync_interval_s"
+        ),
+    )
 
     name: Name | None = None
     access_token: Token | None = None
@@ -60,8 +63,9 @@ class PageUpdate(_Body):
     auto_sync: bool | None = None
     sync_interval_s: Interval | None = None
 
-    @field_validator("name", "access_token", "auto_pipeline_mode", "auto_sync", "sync_interval_s",
-                     mode="before")
+    @field_validator(
+        "name", "access_token", "auto_pipeline_mode", "auto_sync", "sync_interval_s", mode="before"
+    )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -72,8 +76,11 @@ class PageUpdate(_Body):
 def _cipher(request: Request) -> TokenCipher:
     cipher: TokenCipher | None = deps_of(request).cipher
     if cipher is None:
-        raise ApiError(503, "TOKEN_ENCRYPTION_KEY is not set: set it to a Fernet key on the webhook "
-                            "service to store page access tokens")
+        raise ApiError(
+            503,
+            "TOKEN_ENCRYPTION_KEY is not set: set it to a Fernet key on the webhook "
+            "service to store page access tokens",
+        )
     return cipher
 
 
@@ -92,8 +99,9 @@ async def list_pages(conn: asyncpg.Connection | asyncpg.Pool) -> list[dict[str, 
     return [dict(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM pages ORDER BY id")]  # noqa: S608 - constant SQL
 
 
-async def insert_page(conn: asyncpg.Connection | asyncpg.Pool, page: PageCreate, token_enc: bytes
-                      ) -> dict[str, Any]:
+async def insert_page(
+    conn: asyncpg.Connection | asyncpg.Pool, page: PageCreate, token_enc: bytes
+) -> dict[str, Any]:
     """Insert a page; Conflict when the id or Instagram account is taken, NotFound for no such pipeline."""
     try:
         row = await conn.fetchrow(
@@ -104,14 +112,19 @@ async def insert_page(conn: asyncpg.Connection | asyncpg.Pool, page: PageCreate,
             ON CONFLICT (id) DO NOTHING
             RETURNING {COLUMNS}
             """,  # noqa: S608 - constant SQL
-            page.id, page.name, token_enc, page.instagram_account_id, page.auto_pipeline_id,
-            page.auto_pipeline_mode, page.auto_sync, page.sync_interval_s,
+            page.id,
+            page.name,
+            token_enc,
+            page.instagram_account_id,
+            page.auto_pipeline_id,
+            page.auto_pipeline_mode,
+            page.auto_sync,
+            page.sync_interval_s,
         )
     except (asyncpg.ForeignKeyViolationError, asyncpg.UniqueViolationError) as err:
         raise _conflict(err) from None
     if row is None:
-        raise Conflict(f"page {page.id!r} already exists; PATCH /api/pages/{page.id} changes it",
-                       field="id")
+        raise Conflict(f"page {page.id!r} already exists; PATCH /api/pages/{page.id} changes it", field="id")
     return dict(row)
 
 
@@ -122,8 +135,9 @@ def _conflict(err: asyncpg.PostgresError) -> StoreError:
     return Conflict("instagram_account_id: already linked to another page", field="instagram_account_id")
 
 
-async def update_page(conn: asyncpg.Connection | asyncpg.Pool, page_id: str,
-                      changes: dict[str, Any]) -> dict[str, Any] | None:
+async def update_page(
+    conn: asyncpg.Connection | asyncpg.Pool, page_id: str, changes: dict[str, Any]
+) -> dict[str, Any] | None:
     """Apply the given column values; None when the page does not exist."""
     if not changes:
         return await get_page(conn, page_id)
@@ -131,7 +145,8 @@ async def update_page(conn: asyncpg.Connection | asyncpg.Pool, page_id: str,
     try:
         row = await conn.fetchrow(
             f"UPDATE pages SET {sets}, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}",  # noqa: S608 - constant SQL
-            page_id, *changes.values(),
+            page_id,
+            *changes.values(),
         )
     except (asyncpg.ForeignKeyViolationError, asyncpg.UniqueViolationError) as err:
         raise _conflict(err) from None
@@ -175,13 +190,34 @@ async def patch(request: Request) -> Response:
 PAGE_ID = {"page_id": {"type": "string", "pattern": ID_PATTERN, "maxLength": 100}}
 
 routes: list[ApiRoute] = [
-    ApiRoute("/pages", create, "POST", Operation(
-        "Add a page (its access token is stored encrypted)", ((201, "Page"),),
-        body=PageCreate, errors=(404, 409, 503))),
+    ApiRoute(
+        "/pages",
+        create,
+        "POST",
+        Operation(
+            "Add a page (its access token is stored encrypted)",
+            ((201, "Page"),),
+            body=PageCreate,
+            errors=(404, 409, 503),
+        ),
+    ),
     ApiRoute("/pages", index, "GET", Operation("List pages", ((200, "PageList"),))),
-    ApiRoute("/pages/{page_id}", show, "GET", Operation(
-        "One page (never its token)", ((200, "Page"),), path_schemas=PAGE_ID)),
-    ApiRoute("/pages/{page_id}", patch, "PATCH", Operation(
-        "Change a page's settings or replace its token", ((200, "Page"),), body=PageUpdate,
-        errors=(409, 503), path_schemas=PAGE_ID)),
+    ApiRoute(
+        "/pages/{page_id}",
+        show,
+        "GET",
+        Operation("One page (never its token)", ((200, "Page"),), path_schemas=PAGE_ID),
+    ),
+    ApiRoute(
+        "/pages/{page_id}",
+        patch,
+        "PATCH",
+        Operation(
+            "Change a page's settings or replace its token",
+            ((200, "Page"),),
+            body=PageUpdate,
+            errors=(409, 503),
+            path_schemas=PAGE_ID,
+        ),
+    ),
 ]

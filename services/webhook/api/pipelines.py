@@ -80,14 +80,17 @@ async def insert_pipeline(conn: asyncpg.Connection, body: PipelineIn) -> str:
             INSERT INTO stages (pipeline_id, name, type, position, lead_score_min, lead_score_max)
             VALUES ($1::uuid, $2, $3, $4, $5, $6)
             """,
-            [(pipeline_id, s.name, s.type, i, s.lead_score_min, s.lead_score_max)
-             for i, s in enumerate(body.stages)],
+            [
+                (pipeline_id, s.name, s.type, i, s.lead_score_min, s.lead_score_max)
+                for i, s in enumerate(body.stages)
+            ],
         )
     return pipeline_id
 
 
-async def get_pipeline(conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID | str
-                       ) -> dict[str, Any] | None:
+async def get_pipeline(
+    conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID | str
+) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         "SELECT id::text, name, created_at FROM pipelines WHERE id = $1::uuid", str(pipeline_id)
     )
@@ -159,14 +162,33 @@ async def score_ranges(request: Request) -> Response:
 PIPELINE_ID = {"pipeline_id": {"type": "string", "format": "uuid"}}
 
 routes: list[ApiRoute] = [
-    ApiRoute("/pipelines", create, "POST", Operation(
-        "Create a pipeline with its stages", ((201, "Pipeline"),), body=PipelineIn,
-        description="Stage names must differ (case-insensitively) and each stage's "
-                    "lead_score_max must be at least its lead_score_min.")),
+    ApiRoute(
+        "/pipelines",
+        create,
+        "POST",
+        Operation(
+            "Create a pipeline with its stages",
+            ((201, "Pipeline"),),
+            body=PipelineIn,
+            description="Stage names must differ (case-insensitively) and each stage's "
+            "lead_score_max must be at least its lead_score_min.",
+        ),
+    ),
     ApiRoute("/pipelines", index, "GET", Operation("List pipelines", ((200, "PipelineList"),))),
-    ApiRoute("/pipelines/{pipeline_id}", show, "GET", Operation(
-        "A pipeline and its stages", ((200, "Pipeline"),), path_schemas=PIPELINE_ID)),
-    ApiRoute("/pipelines/{pipeline_id}/score-ranges", score_ranges, "POST", Operation(
-        "Give every stage its automatic score range (DESIGN 7.2)", ((200, "Pipeline"),),
-        path_schemas=PIPELINE_ID)),
+    ApiRoute(
+        "/pipelines/{pipeline_id}",
+        show,
+        "GET",
+        Operation("A pipeline and its stages", ((200, "Pipeline"),), path_schemas=PIPELINE_ID),
+    ),
+    ApiRoute(
+        "/pipelines/{pipeline_id}/score-ranges",
+        score_ranges,
+        "POST",
+        Operation(
+            "Give every stage its automatic score range (DESIGN 7.2)",
+            ((200, "Pipeline"),),
+            path_schemas=PIPELINE_ID,
+        ),
+    ),
 ]

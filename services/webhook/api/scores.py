@@ -33,8 +33,13 @@ class ScoresQuery(BaseModel):
     include_shadow: bool = Field(default=False, description="also the shadow candidate's rows")
 
 
-async def ledger(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID | str, *,
-                 limit: int = 100, include_shadow: bool = False) -> list[dict[str, Any]]:
+async def ledger(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    contact_id: UUID | str,
+    *,
+    limit: int = 100,
+    include_shadow: bool = False,
+) -> list[dict[str, Any]]:
     """A contact's analyses, newest first (by the transcript time they cover, then by arrival)."""
     rows = await conn.fetch(
         f"""
@@ -43,13 +48,16 @@ async def ledger(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID | str
         ORDER BY s.analyzed_through DESC NULLS LAST, s.id DESC
         LIMIT $3
         """,  # noqa: S608 - constant LEDGER_COLUMNS
-        str(contact_id), include_shadow, limit,
+        str(contact_id),
+        include_shadow,
+        limit,
     )
     return [dict(r) for r in rows]
 
 
-async def calibration(conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID | str
-                      ) -> list[dict[str, Any]]:
+async def calibration(
+    conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID | str
+) -> list[dict[str, Any]]:
     """Per score decile: contacts of the pipeline scored in it before their outcome, and how many
     of them ended in a WON and a LOST stage.
 
@@ -76,19 +84,27 @@ async def calibration(conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID
                count(*) FILTER (WHERE outcome = $3) AS lost
         FROM bands GROUP BY band
         """,
-        str(pipeline_id), StageType.WON, StageType.LOST,
+        str(pipeline_id),
+        StageType.WON,
+        StageType.LOST,
     )
     found = {r["band"]: r for r in rows}
     bands = []
     for band in range(BANDS):
         row = found.get(band)
         contacts, won, lost = (row["contacts"], row["won"], row["lost"]) if row else (0, 0, 0)
-        bands.append({
-            "band": f"{band * 10 + 1}-{band * 10 + 10}", "score_min": band * 10 + 1,
-            "score_max": band * 10 + 10, "contacts": contacts, "won": won, "lost": lost,
-            "open": contacts - won - lost,
-            "win_rate": round(won / contacts, 4) if contacts else None,
-        })
+        bands.append(
+            {
+                "band": f"{band * 10 + 1}-{band * 10 + 10}",
+                "score_min": band * 10 + 1,
+                "score_max": band * 10 + 10,
+                "contacts": contacts,
+                "won": won,
+                "lost": lost,
+                "open": contacts - won - lost,
+                "win_rate": round(won / contacts, 4) if contacts else None,
+            }
+        )
     return bands
 
 
@@ -113,10 +129,25 @@ async def pipeline_calibration(request: Request) -> Response:
 UUID_PATH = {"type": "string", "format": "uuid"}
 
 routes: list[ApiRoute] = [
-    ApiRoute("/contacts/{contact_id}/scores", contact_scores, "GET", Operation(
-        "The contact's score ledger: every analysis, newest first", ((200, "ScoreList"),),
-        query=ScoresQuery, path_schemas={"contact_id": UUID_PATH})),
-    ApiRoute("/pipelines/{pipeline_id}/calibration", pipeline_calibration, "GET", Operation(
-        "Per score decile, how many contacts later reached WON and LOST", ((200, "Calibration"),),
-        path_schemas={"pipeline_id": UUID_PATH})),
+    ApiRoute(
+        "/contacts/{contact_id}/scores",
+        contact_scores,
+        "GET",
+        Operation(
+            "The contact's score ledger: every analysis, newest first",
+            ((200, "ScoreList"),),
+            query=ScoresQuery,
+            path_schemas={"contact_id": UUID_PATH},
+        ),
+    ),
+    ApiRoute(
+        "/pipelines/{pipeline_id}/calibration",
+        pipeline_calibration,
+        "GET",
+        Operation(
+            "Per score decile, how many contacts later reached WON and LOST",
+            ((200, "Calibration"),),
+            path_schemas={"pipeline_id": UUID_PATH},
+        ),
+    ),
 ]

@@ -30,13 +30,19 @@ class SyncOutcome:
     not_announced: int = 0
 
 
-async def sync_pages(pool: asyncpg.Pool, publisher: Publisher, page_ids: list[str], kind: JobKind
-                     ) -> SyncOutcome:
+async def sync_pages(
+    pool: asyncpg.Pool, publisher: Publisher, page_ids: list[str], kind: JobKind
+) -> SyncOutcome:
     """Start one job per page that has a usable token and no active job."""
     outcome = SyncOutcome()
-    rows = {r["id"]: r["usable"] for r in await pool.fetch(
-        """SELECT id, access_token_enc IS NOT NULL AND token_status = 'ok' AS usable
-           FROM pages WHERE id = ANY($1::text[])""", page_ids)}
+    rows = {
+        r["id"]: r["usable"]
+        for r in await pool.fetch(
+            """SELECT id, access_token_enc IS NOT NULL AND token_status = 'ok' AS usable
+           FROM pages WHERE id = ANY($1::text[])""",
+            page_ids,
+        )
+    }
     for page_id in dict.fromkeys(page_ids):
         if page_id not in rows:
             outcome.unknown.append(page_id)
@@ -54,8 +60,9 @@ async def sync_pages(pool: asyncpg.Pool, publisher: Publisher, page_ids: list[st
     return outcome
 
 
-async def rescore(pool: asyncpg.Pool, publisher: Publisher, page_id: str, *, dry_run: bool,
-                  prompt_version: str | None) -> str:
+async def rescore(
+    pool: asyncpg.Pool, publisher: Publisher, page_id: str, *, dry_run: bool, prompt_version: str | None
+) -> str:
     """Start a RESCORE job of the page (like POST /api/pages/{id}/rescore); the notice to show."""
     params = {"dry_run": dry_run, "prompt_version": prompt_version}
     async with pool.acquire() as conn:

@@ -101,10 +101,12 @@ async def login(request: Request) -> Response:
     wait = deps.throttle.retry_after(client, time.monotonic())
     if wait is not None:
         deps.throttle.refused(client, surface="ops_login")
-        page = screens.login(next_path=next_path, error=f"Too many failed sign-ins from your "
-                             f"address: try again in {wait} s.")
-        return HTMLResponse(page, status_code=429, headers={"Retry-After": str(wait),
-                                                           "Cache-Control": "no-store"})
+        page = screens.login(
+            next_path=next_path, error=f"Too many failed sign-ins from your address: try again in {wait} s."
+        )
+        return HTMLResponse(
+            page, status_code=429, headers={"Retry-After": str(wait), "Cache-Control": "no-store"}
+        )
     offered = _field(form, "token") or ""
     if not offered or not session.password_matches(_token(request), offered):
         deps.throttle.failed(client, time.monotonic(), surface="ops_login")
@@ -112,8 +114,13 @@ async def login(request: Request) -> Response:
     cookie, _ = await session.open_session(deps.pool, _token(request))
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
-        session.COOKIE, cookie, max_age=session.MAX_AGE_S, path="/ops", httponly=True,
-        samesite="strict", secure=_settings(request).secure_cookies,
+        session.COOKIE,
+        cookie,
+        max_age=session.MAX_AGE_S,
+        path="/ops",
+        httponly=True,
+        samesite="strict",
+        secure=_settings(request).secure_cookies,
     )
     return response
 
@@ -124,8 +131,13 @@ async def logout(request: Request) -> Response:
         return form
     await session.close(deps_of(request).pool, session.cookie_of(request.scope))
     response = RedirectResponse("/ops/login", status_code=303)
-    response.delete_cookie(session.COOKIE, path="/ops", secure=_settings(request).secure_cookies,
-                           httponly=True, samesite="strict")
+    response.delete_cookie(
+        session.COOKIE,
+        path="/ops",
+        secure=_settings(request).secure_cookies,
+        httponly=True,
+        samesite="strict",
+    )
     return response
 
 
@@ -133,16 +145,24 @@ async def pages(request: Request) -> Response:
     pool = deps_of(request).pool
     search = request.query_params.get("q", "").strip()[:200]
     page_no = max(_int(request.query_params.get("p"), 1), 1)
-    rows, total = await queries.pages(
-        pool, search=search, offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE
+    rows, total = await queries.pages(pool, search=search, offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
+    return _html(
+        screens.pages(
+            rows,
+            total=total,
+            search=search,
+            page_no=page_no,
+            pages_count=max(math.ceil(total / PER_PAGE), 1),
+            now=datetime.now(UTC),
+            csrf=_csrf(request),
+            back=_back(request),
+            notice=request.query_params.get("notice", ""),
+            connect=screens.connect_bar(
+                meta_ready=deps_of(request).meta is not None,
+                subscription_warning=await _subscription_warning(request),
+            ),
+        )
     )
-    return _html(screens.pages(
-        rows, total=total, search=search, page_no=page_no,
-        pages_count=max(math.ceil(total / PER_PAGE), 1), now=datetime.now(UTC),
-        csrf=_csrf(request), back=_back(request), notice=request.query_params.get("notice", ""),
-        connect=screens.connect_bar(meta_ready=deps_of(request).meta is not None,
-                                    subscription_warning=await _subscription_warning(request)),
-    ))
 
 
 SUBSCRIPTION_CHECK_S = 60.0
@@ -159,9 +179,14 @@ async def _subscription_warning(request: Request) -> str:
         return str(cached[1])
     try:
         status = await connect.app_subscription_status(deps.meta, connect.callback_of(deps))
-        warning = "" if status["complete"] else (
-            "Meta's app-level webhook subscription is missing fields or points elsewhere: "
-            "connect a page or POST /api/meta/subscription to set it.")
+        warning = (
+            ""
+            if status["complete"]
+            else (
+                "Meta's app-level webhook subscription is missing fields or points elsewhere: "
+                "connect a page or POST /api/meta/subscription to set it."
+            )
+        )
     except ConnectError as err:
         warning = f"The app-level webhook subscription could not be read: {err.message}"
     request.app.state.subscription_warning = (now, warning)
@@ -185,11 +210,17 @@ async def page_detail(request: Request) -> Response:
     if row is None:
         return _html(layout("Not found", "<p>No such page.</p>", csrf=_csrf(request)), 404)
     jobs = await queries.page_jobs(pool, page_id)
-    return _html(screens.page_detail(
-        row, jobs, now=datetime.now(UTC), csrf=_csrf(request), back=_back(request),
-        notice=request.query_params.get("notice", ""),
-        rescore=await queries.latest_rescore(pool, page_id),
-    ))
+    return _html(
+        screens.page_detail(
+            row,
+            jobs,
+            now=datetime.now(UTC),
+            csrf=_csrf(request),
+            back=_back(request),
+            notice=request.query_params.get("notice", ""),
+            rescore=await queries.latest_rescore(pool, page_id),
+        )
+    )
 
 
 async def sync_pages(request: Request) -> Response:
@@ -197,8 +228,7 @@ async def sync_pages(request: Request) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
-    ids = [request.path_params["page_id"]] if "page_id" in request.path_params else form.get(
-        "page_id", [])
+    ids = [request.path_params["page_id"]] if "page_id" in request.path_params else form.get("page_id", [])
     kind = JobKind.INCREMENTAL if _field(form, "mode") == "incremental" else JobKind.FULL
     back = _safe_next(_field(form, "next"))
     if not ids:
@@ -219,8 +249,10 @@ def _sync_notice(outcome: actions.SyncOutcome, kind: str) -> str:
     if outcome.already_running:
         parts.append(f"{_plural(len(outcome.already_running), 'page')} already had a job running.")
     if outcome.need_token:
-        parts.append(f"{_plural(len(outcome.need_token), 'page')} need a valid access token first "
-                     "(PATCH /api/pages/{id}).")
+        parts.append(
+            f"{_plural(len(outcome.need_token), 'page')} need a valid access token first "
+            "(PATCH /api/pages/{id})."
+        )
     if outcome.not_announced:
         parts.append("RabbitMQ is unreachable: the scheduler starts the jobs once it is back.")
     return " ".join(parts) or "No such page."
@@ -240,10 +272,13 @@ async def rescore_page(request: Request) -> Response:
     try:
         RescoreBody(dry_run=True, prompt_version=version)
     except ValidationError:
-        return RedirectResponse(_with_notice(back, "A prompt version is letters, digits, '.', '_', "
-                                             "':' or '-' (up to 100)."), status_code=303)
-    notice = await actions.rescore(deps.pool, deps.publisher, page_id,
-                                   dry_run=_field(form, "dry_run") != "0", prompt_version=version)
+        return RedirectResponse(
+            _with_notice(back, "A prompt version is letters, digits, '.', '_', ':' or '-' (up to 100)."),
+            status_code=303,
+        )
+    notice = await actions.rescore(
+        deps.pool, deps.publisher, page_id, dry_run=_field(form, "dry_run") != "0", prompt_version=version
+    )
     return RedirectResponse(_with_notice(back, notice), status_code=303)
 
 
@@ -265,8 +300,7 @@ async def job_items(request: Request) -> Response:
         return _html(layout("Not found", "<p>No such job.</p>", csrf=_csrf(request)), 404)
     cursor = request.query_params.get("cursor")
     after = job_admin.decode_item_cursor(cursor) if cursor and ":" in cursor else None
-    items, next_after = await job_admin.items(pool, job["id"], outcome="FAILED", after=after,
-                                                limit=PER_ITEMS)
+    items, next_after = await job_admin.items(pool, job["id"], outcome="FAILED", after=after, limit=PER_ITEMS)
     next_cursor = job_admin.encode_item_cursor(next_after) if next_after else None
     return _html(screens.job_items(job, items, next_cursor=next_cursor, csrf=_csrf(request)))
 
@@ -282,8 +316,6 @@ async def progress(request: Request) -> Response:
     return JSONResponse({"jobs": jobs, "pages": pages}, headers={"Cache-Control": "no-store"})
 
 
-
-
 async def stage_board(request: Request) -> Response:
     pool = deps_of(request).pool
     pipelines = await queries.pipelines(pool)
@@ -291,21 +323,25 @@ async def stage_board(request: Request) -> Response:
     selected = next((p for p in pipelines if str(p["id"]) == wanted), None)
     if selected is None and pipelines:
         selected = max(pipelines, key=lambda p: p["contacts"])
-    board = await queries.stage_board(pool, str(selected["id"]), per_stage=PER_STAGE) \
-        if selected else []
+    board = await queries.stage_board(pool, str(selected["id"]), per_stage=PER_STAGE) if selected else []
     bands = await calibration(pool, str(selected["id"])) if selected else []
-    return _html(screens.stage_board(pipelines, selected, board, per_stage=PER_STAGE,
-                                     csrf=_csrf(request), calibration=bands))
+    return _html(
+        screens.stage_board(
+            pipelines, selected, board, per_stage=PER_STAGE, csrf=_csrf(request), calibration=bands
+        )
+    )
 
 
 async def contact(request: Request) -> Response:
     pool = deps_of(request).pool
     row = await queries.contact(pool, request.path_params["contact_id"])
     if row is None:
-        return _html(layout("Not found", "<p>No such contact.</p>", csrf=_csrf(request)),
-                     404)
+        return _html(layout("Not found", "<p>No such contact.</p>", csrf=_csrf(request)), 404)
     activities = await queries.activities(pool, str(row["id"]))
     messages = await queries.recent_messages(pool, row)
     history = await queries.score_history(pool, str(row["id"]))
-    return _html(screens.contact(row, activities, messages, now=datetime.now(UTC),
-                                 csrf=_csrf(request), history=history))
+    return _html(
+        screens.contact(
+            row, activities, messages, now=datetime.now(UTC), csrf=_csrf(request), history=history
+        )
+    )

@@ -59,7 +59,10 @@ def test_the_guards_would_see_a_scorer_that_trusts_claims_and_ignores_negation()
 
     def naive(conversation):
         text = " ".join(m.text or "" for m in conversation.messages if not m.from_page).lower()
-        won, lost = any(w in text for w in ("paid", "pagué", "paguei", "bayad na")), "stop" in text or "caro" in text
+        won, lost = (
+            any(w in text for w in ("paid", "pagué", "paguei", "bayad na")),
+            "stop" in text or "caro" in text,
+        )
         status = "WON" if won else "LOST" if lost else "QUALIFIED"
         analysis = fallback.score(conversation.messages, now=scoring_corpus.NOW)
         analysis = analysis.model_copy(update={"lead_status": status})

@@ -19,8 +19,12 @@ def waves(count: int, concurrency: int, latency: float) -> list[float]:
     return [latency * (1 + i // concurrency) for i in range(count)]
 
 
-@pytest.mark.parametrize(("count", "concurrency", "latency"), [(1200, 16, 0.4), (1280, 32, 0.4), (640, 16, 1.0)])
-def test_sustained_rate_of_an_ideal_pipeline_is_c_over_l(count: int, concurrency: int, latency: float) -> None:
+@pytest.mark.parametrize(
+    ("count", "concurrency", "latency"), [(1200, 16, 0.4), (1280, 32, 0.4), (640, 16, 1.0)]
+)
+def test_sustained_rate_of_an_ideal_pipeline_is_c_over_l(
+    count: int, concurrency: int, latency: float
+) -> None:
     measured = rates.sustained(waves(count, concurrency, latency), concurrency)
     assert measured == pytest.approx(concurrency / latency)
 

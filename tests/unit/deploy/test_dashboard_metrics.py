@@ -20,12 +20,14 @@ def registered_names() -> set[str]:
     for module in pkgutil.walk_packages(services.__path__, "services."):
         if not module.name.endswith("__main__"):
             importlib.import_module(module.name)
-    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"),
-                "gauge": ("",), "summary": ("_sum", "_count")}
+    suffixes = {
+        "counter": ("_total",),
+        "histogram": ("_bucket", "_sum", "_count"),
+        "gauge": ("",),
+        "summary": ("_sum", "_count"),
+    }
     return {
-        metric.name + suffix
-        for metric in REGISTRY.collect()
-        for suffix in suffixes.get(metric.type, ("",))
+        metric.name + suffix for metric in REGISTRY.collect() for suffix in suffixes.get(metric.type, ("",))
     }
 
 

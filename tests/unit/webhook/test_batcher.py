@@ -29,8 +29,9 @@ class GatedPublisher:
         self.gate = asyncio.Event()
         self.fail = fail
 
-    async def publish(self, message: WireMessage, *, routing_key: str | None = None, message_id: str | None = None
-                      ) -> None:
+    async def publish(
+        self, message: WireMessage, *, routing_key: str | None = None, message_id: str | None = None
+    ) -> None:
         await self._record(routing_key, message, message_id)
 
     async def publish_batch(self, batch: Sequence[WireMessage], **meta: str | None) -> None:
@@ -59,15 +60,20 @@ async def test_requests_waiting_on_busy_slots_share_one_batch_per_routing_key():
     first = asyncio.create_task(batcher.submit([event(0)]))
     await settle()
     assert len(publisher.calls) == 1  # idle: published at once, as a plain message
-    later = [asyncio.create_task(batcher.submit([event(n, p)]))
-             for n, p in ((1, "messenger"), (2, "instagram"), (3, "messenger"))]
+    later = [
+        asyncio.create_task(batcher.submit([event(n, p)]))
+        for n, p in ((1, "messenger"), (2, "instagram"), (3, "messenger"))
+    ]
     await settle()
     assert len(publisher.calls) == 1 and not any(t.done() for t in later)
     publisher.gate.set()
     await asyncio.gather(first, *later)
     keys = sorted((key, len(item) if isinstance(item, list) else 1) for key, item, _ in publisher.calls)
-    assert keys == [("conversation.updated.instagram", 1), ("conversation.updated.messenger", 1),
-                    ("conversation.updated.messenger", 2)]
+    assert keys == [
+        ("conversation.updated.instagram", 1),
+        ("conversation.updated.messenger", 1),
+        ("conversation.updated.messenger", 2),
+    ]
     await batcher.close()
 
 

@@ -16,15 +16,22 @@ def test_a_request_signed_with_the_app_secret_gives_its_payload():
     assert verify(signed_request(GOOD, KEY), [b"other-app", KEY.encode()]) == GOOD
 
 
-@pytest.mark.parametrize("signed", [
-    None, "", ".", "a.b.c", "%%%.%%%",
-    signed_request(GOOD, "someone-elses-secret"),
-    signed_request(GOOD, KEY)[:-2] + "fQ",  # payload changed after signing
-    signed_request({**GOOD, "algorithm": "HMAC-SHA1"}, KEY),
-    signed_request({**GOOD, "user_id": None}, KEY),
-    signed_request({**GOOD, "user_id": "١٢٣"}, KEY),  # non-ASCII digits
-    "x" * 9000,
-])
+@pytest.mark.parametrize(
+    "signed",
+    [
+        None,
+        "",
+        ".",
+        "a.b.c",
+        "%%%.%%%",
+        signed_request(GOOD, "someone-elses-secret"),
+        signed_request(GOOD, KEY)[:-2] + "fQ",  # payload changed after signing
+        signed_request({**GOOD, "algorithm": "HMAC-SHA1"}, KEY),
+        signed_request({**GOOD, "user_id": None}, KEY),
+        signed_request({**GOOD, "user_id": "١٢٣"}, KEY),  # non-ASCII digits
+        "x" * 9000,
+    ],
+)
 def test_anything_else_is_refused(signed):
     with pytest.raises(BadSignedRequest):
         verify(signed, [KEY.encode()])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -58,13 +59,20 @@ async def stack(service_env, graph) -> AsyncIterator[Stack]:
         yield s
 
 
-@pytest.fixture
-async def page(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=stack.url, viewport={"width": 1360, "height": 860})
+@contextlib.asynccontextmanager
+async def browser_page(browser: Browser, url: str) -> AsyncIterator[Page]:
+    """A page of a fresh browser context on `url`, closed after."""
+    context = await browser.new_context(base_url=url, viewport={"width": 1360, "height": 860})
     page = await context.new_page()
     page.set_default_timeout(15_000)
     yield page
     await context.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
+    async with browser_page(browser, stack.url) as opened:
+        yield opened
 
 
 async def shot(page: Page, name: str) -> None:

@@ -11,8 +11,8 @@ from playwright.async_api import Browser, Page, expect
 
 from leadsync.sim.graph import SimGraph, serving
 from shared.meta_app import PAGE_FIELDS
-from tests.browser.conftest import shot
-from tests.support import secrets as test_secrets
+from tests.browser.conftest import browser_page, shot
+from tests.support.connect import simulated_meta
 from tests.support.console import log_in, row
 from tests.support.stack import Stack, running
 
@@ -28,18 +28,7 @@ SHOPS = {
 
 @pytest.fixture(scope="module")
 async def meta() -> AsyncIterator[tuple[SimGraph, str]]:
-    sim = SimGraph(latency=0.05, app_secret=test_secrets.APP_SECRET)
-    for i, (page_id, (name, threads, ig)) in enumerate(SHOPS.items()):
-        sim.add_page(
-            page_id,
-            f"EAAPbrowser{page_id}token0123456789abc",
-            name=name,
-            messenger=threads,
-            instagram=2 if ig else 0,
-            instagram_account_id=ig,
-            seed=i,
-        )
-    sim.meta.add_user(OWNER, "Luna Owner", list(SHOPS))
+    sim = simulated_meta(SHOPS, (OWNER, "Luna Owner"), "EAAPbrowser{}token0123456789abc", latency=0.05)
     async with serving(sim) as url:
         yield sim, url
 
@@ -60,11 +49,8 @@ async def connect_stack(service_env, meta) -> AsyncIterator[Stack]:
 
 @pytest.fixture
 async def page(browser: Browser, connect_stack: Stack) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=connect_stack.url, viewport={"width": 1360, "height": 860})
-    page = await context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    await context.close()
+    async with browser_page(browser, connect_stack.url) as opened:
+        yield opened
 
 
 async def test_connect_two_of_three_pages_watch_them_sync_then_disconnect_both(

@@ -21,19 +21,25 @@ PAGES = {
 }
 
 
-def simulated_meta() -> SimGraph:
-    sim = SimGraph(app_secret=test_secrets.APP_SECRET)
-    for i, (page_id, (name, threads, ig)) in enumerate(PAGES.items()):
+def simulated_meta(
+    pages: dict[str, tuple[str, int, str | None]] = PAGES,
+    user: tuple[str, str] = (USER, "Sofía Owner"),
+    token: str = "EAAPconnect{}token0123456789abcdef",
+    latency: float = 0.0,
+) -> SimGraph:
+    """The simulated Meta with `pages` (name, Messenger threads, Instagram account) of one user."""
+    sim = SimGraph(latency=latency, app_secret=test_secrets.APP_SECRET)
+    for i, (page_id, (name, threads, ig)) in enumerate(pages.items()):
         sim.add_page(
             page_id,
-            f"EAAPconnect{page_id}token0123456789abcdef",
+            token.format(page_id),
             name=name,
             messenger=threads,
             instagram=2 if ig else 0,
             instagram_account_id=ig,
             seed=i,
         )
-    sim.meta.add_user(USER, "Sofía Owner", list(PAGES))
+    sim.meta.add_user(user[0], user[1], list(pages))
     return sim
 
 

@@ -72,16 +72,8 @@ async def running(
         **(extra_env or {}),
     }
     log = tempfile.NamedTemporaryFile(prefix="leadsync-stack-", suffix=".log", delete=False)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "leadsync",
-        "run",
-        *services,
-        env=full_env,
-        stdout=log,
-        stderr=log,
-    )
+    command = [sys.executable, "-m", "leadsync", "run", *services]
+    proc = await asyncio.create_subprocess_exec(*command, env=full_env, stdout=log, stderr=log)
     stack = Stack(proc, port, log.name)
     try:
         await _wait_ready(stack, services or SERVICES, ready_timeout)

@@ -16,6 +16,7 @@ from shared.meta_app import APP_FIELDS, PAGE_FIELDS
 from tests.support import secrets as test_secrets
 from tests.support.backfill import wait_job
 from tests.support.connect import PAGES, USER, connected_stack
+from tests.support.eventually import eventually
 from tests.support.metrics import service_samples
 
 
@@ -171,10 +172,13 @@ async def test_disconnect_unsubscribes_and_drops_the_token_and_forget_deletes_th
 
 async def _settled(pool, page_id: str, contacts: int, timeout: float = 30) -> None:
     """Contacts are written by the assigner after the job's items settle: wait for them."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while await pool.fetchval("SELECT count(*) FROM contacts WHERE page_id = $1", page_id) < contacts:
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.1)
+
+    async def placed() -> bool:
+        return bool(
+            await pool.fetchval("SELECT count(*) FROM contacts WHERE page_id = $1", page_id) >= contacts
+        )
+
+    await eventually(placed, what=f"{contacts} contacts of page {page_id}", timeout=timeout)
 
 
 async def test_a_user_token_meta_refuses_is_a_clear_400_and_nothing_is_stored(clean_db, service_env):
@@ -257,18 +261,16 @@ async def test_the_backfill_service_checks_every_page_on_its_own_and_exports_the
         assert r.json()["connected"] == ["201", "202"]
         sim.meta.drop_subscription("201")
         sim.meta.revoke_page_token("202")
-        deadline = asyncio.get_running_loop().time() + 20
-        while True:
+
+        async def checked() -> tuple[dict[str, str], dict[str, float]] | None:
             statuses = dict(await clean_db.fetch("SELECT id, health_status FROM pages"))
             gauge = await _backfill_gauge(stack.logs())
-            if (
-                "201" in sim.meta.page_subscriptions
-                and statuses.get("202") == "token_expired"
-                and gauge.get("token_expired") == 1
-            ):
-                break
-            assert asyncio.get_running_loop().time() < deadline, (statuses, gauge)
-            await asyncio.sleep(0.2)
+            seen = "201" in sim.meta.page_subscriptions and statuses.get("202") == "token_expired"
+            return (statuses, gauge) if seen and gauge.get("token_expired") == 1 else None
+
+        found = await eventually(checked, what="both pages checked", timeout=20, interval=0.2)
+        assert found is not None
+        statuses, gauge = found
         assert statuses["201"] == "ok" and gauge.get("unsubscribed") == 0
         page = (await client.get("/api/pages/202/health")).json()
         assert page["status"] == "token_expired"

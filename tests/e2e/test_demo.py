@@ -29,14 +29,11 @@ async def demo_name(server_database_url, amqp_url, run_id):
     await delete_topology(amqp_url, Topology(name))
 
 
-async def run_demo(
-    env: dict[str, str], name: str, conversations: int = 20, traffic: int = 6
-) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "leadsync",
-        "demo",
+async def demo(
+    env: dict[str, str], name: str, conversations: int, traffic: int, *more: str
+) -> asyncio.subprocess.Process:
+    """`leadsync demo` as a user runs it, its output (stdout and stderr) piped."""
+    command = [
         "--conversations",
         str(conversations),
         "--traffic",
@@ -45,10 +42,24 @@ async def run_demo(
         "0",
         "--name",
         name,
+    ]
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "leadsync",
+        "demo",
+        *command,
+        *more,
         env={**env, "COLUMNS": "140"},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+
+
+async def run_demo(
+    env: dict[str, str], name: str, conversations: int = 20, traffic: int = 6
+) -> tuple[int, str]:
+    proc = await demo(env, name, conversations, traffic)
     out, _ = await asyncio.wait_for(proc.communicate(), 170)
     return proc.returncode or 0, out.decode()
 
@@ -113,24 +124,7 @@ async def test_the_demo_says_it_scores_with_the_llm_when_a_key_is_set(service_en
 
 
 async def test_keep_running_serves_the_console_until_ctrl_c(service_env, demo_name):
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "leadsync",
-        "demo",
-        "--conversations",
-        "10",
-        "--traffic",
-        "0",
-        "--port",
-        "0",
-        "--name",
-        demo_name,
-        "--keep-running",
-        env={**service_env, "COLUMNS": "140"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    proc = await demo(service_env, demo_name, 10, 0, "--keep-running")
     seen = ""
     assert proc.stdout is not None
     while "Ctrl-C stops everything" not in seen:

@@ -4,7 +4,6 @@ page's own "Payment received" does, and a later "ok stop" does not undo it."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -14,6 +13,7 @@ import httpx
 from leadsync.sim.traffic import envelope, message_item
 from services.webhook.signature import sign
 from tests.support.backfill import api as admin
+from tests.support.eventually import eventually
 from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
@@ -50,9 +50,9 @@ class Customer:
 
 async def contact(pool: asyncpg.Pool, psid: str, *, messages: int, timeout: float = 40) -> dict[str, Any]:
     """The contact once an analysis covering its first `messages` messages has been applied."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        row = await pool.fetchrow(
+
+    async def analysed() -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await pool.fetchrow(
             """SELECT c.lead_status, c.lead_score, c.ai_reasoning, s.name AS stage,
                       (SELECT count(*) FROM messages m WHERE m.contact_external_id = c.external_id
                          AND m.sent_at <= c.analyzed_through) AS analysed
@@ -61,11 +61,10 @@ async def contact(pool: asyncpg.Pool, psid: str, *, messages: int, timeout: floa
             PAGE,
             psid,
         )
-        if row is not None and row["analysed"] >= messages:
-            return dict(row)
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{psid} not analysed through {messages} messages: {row}")
-        await asyncio.sleep(0.1)
+        return row if row is not None and row["analysed"] >= messages else None
+
+    row = await eventually(analysed, what=f"{psid} analysed through {messages} messages", timeout=timeout)
+    return dict(row)
 
 
 async def test_only_the_page_closes_a_sale_and_negations_never_decide(clean_db, service_env):

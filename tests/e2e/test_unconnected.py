@@ -5,6 +5,7 @@ connecting the page analyses them through its first backfill. Signed webhooks ag
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 
 import httpx
@@ -13,6 +14,7 @@ from leadsync.sim.graph import SimGraph
 from services.webhook.signature import sign
 from tests.support.backfill import wait_job
 from tests.support.connect import USER, connected_stack
+from tests.support.eventually import eventually
 from tests.support.meta_events import messenger_event
 from tests.support.metrics import service_samples
 
@@ -40,10 +42,19 @@ async def _unconnected(logs: str) -> dict[str, float]:
 
 
 async def _counted(stack, reason: str, at_least: float, timeout: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while (await _unconnected(stack.logs())).get(reason, 0) < at_least:
-        assert asyncio.get_running_loop().time() < deadline, stack.logs()[-3000:]
-        await asyncio.sleep(0.1)
+    async def counted() -> bool:
+        return (await _unconnected(stack.logs())).get(reason, 0) >= at_least
+
+    await eventually(
+        counted,
+        what=f"{at_least:g} {reason} events counted",
+        timeout=timeout,
+        detail=lambda: stack.logs()[-3000:],
+    )
+
+
+async def _scored_once(pool, page_id: str, contact: str) -> bool:
+    return (await _scored(pool, page_id, contact))[0] > 0
 
 
 async def _scored(pool, page_id: str, contact: str) -> tuple[int, int]:
@@ -95,11 +106,13 @@ async def test_events_of_pages_not_connected_are_stored_not_analysed_until_conne
         assert r.json()["connected"] == ["201", "203"], r.text
         for job_id in r.json()["jobs"].values():
             await wait_job(clean_db, job_id)
-        deadline = asyncio.get_running_loop().time() + 20
         for page_id, contact in (("203", unknown), ("201", gone)):
-            while (await _scored(clean_db, page_id, contact))[0] == 0:
-                assert asyncio.get_running_loop().time() < deadline, stack.logs()[-3000:]
-                await asyncio.sleep(0.1)
+            await eventually(
+                functools.partial(_scored_once, clean_db, page_id, contact),
+                what=f"{contact} scored",
+                timeout=20,
+                detail=lambda: stack.logs()[-3000:],
+            )
         # The analysis covered the message the webhook stored while the page was not connected.
         last = await clean_db.fetchval(
             "SELECT max(sent_at) FROM messages WHERE page_id = '203' AND contact_external_id = $1", unknown
@@ -114,7 +127,10 @@ async def test_events_of_pages_not_connected_are_stored_not_analysed_until_conne
         # Connected now: a live event is analysed at once, and counted as nothing else.
         before = await _unconnected(stack.logs())
         again, _ = await _customer_writes(stack, sim, "203", secret, new=True, text="price please?")
-        while (await _scored(clean_db, "203", again))[0] == 0:
-            assert asyncio.get_running_loop().time() < deadline + 20, stack.logs()[-3000:]
-            await asyncio.sleep(0.1)
+        await eventually(
+            functools.partial(_scored_once, clean_db, "203", again),
+            what=f"{again} scored",
+            timeout=40,
+            detail=lambda: stack.logs()[-3000:],
+        )
         assert await _unconnected(stack.logs()) == before

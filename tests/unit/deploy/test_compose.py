@@ -21,6 +21,7 @@ from services.assigner.settings import AssignerSettings
 from services.backfill.settings import BackfillSettings
 from services.webhook.settings import WebhookSettings
 from shared.settings import PUBLISHED_SECRETS
+from tests.support.secrets import SECRET_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[3]
 # Debian's docker-compose (`make test` installs it, like Chromium): parses and interpolates the
@@ -132,17 +133,6 @@ def test_the_dockerfile_installs_every_package_the_services_import():
     assert {"shared", "services", "leadsync"} <= copied
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".venv" in ignored and ".git" in ignored
-
-
-SECRET_VARIABLES = (
-    "META_APP_SECRET",
-    "META_VERIFY_TOKEN",
-    "ADMIN_TOKEN",
-    "TOKEN_ENCRYPTION_KEY",
-    "POSTGRES_PASSWORD",
-    "RABBITMQ_PASSWORD",
-    "GRAFANA_ADMIN_PASSWORD",
-)
 
 
 def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

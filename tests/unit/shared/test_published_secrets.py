@@ -11,17 +11,10 @@ from pydantic import ValidationError
 from services.webhook.settings import WebhookSettings
 from shared.settings import PUBLISHED_SECRETS
 from tests.support import secrets as test_secrets
+from tests.support.secrets import SECRET_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[3]
-SECRETS = (
-    "META_APP_SECRET",
-    "META_VERIFY_TOKEN",
-    "ADMIN_TOKEN",
-    "TOKEN_ENCRYPTION_KEY",
-    "POSTGRES_PASSWORD",
-    "RABBITMQ_PASSWORD",
-    "GRAFANA_ADMIN_PASSWORD",
-)
+SECRETS = SECRET_VARIABLES
 # `NAME=value`, `NAME: value`, `${NAME:-value}` — a value is anything up to a quote, space or brace.
 ASSIGNED = re.compile(r"\b(" + "|".join(SECRETS) + r")(?:\s*[=:]\s*|:-)[\"']?([^\s\"'`}$<>…,)]+)")
 

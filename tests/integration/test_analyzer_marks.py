@@ -18,21 +18,21 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 def mark(contact: str, revision: int, score: int, *, count: int = 3) -> Mark:
     analysis = Analysis(lead_score=score, lead_status="QUALIFIED", confidence=70)
-    return Mark(Key("P1", "messenger", contact), revision, analysis, T0, count)
+    return Mark(Key("PMARKS", "messenger", contact), revision, analysis, T0, count)
 
 
 @pytest.fixture
 async def conversations(clean_db: asyncpg.Pool) -> asyncpg.Pool:
-    await clean_db.execute("DELETE FROM analyzer_conversations WHERE page_id = 'P1'")
+    await clean_db.execute("DELETE FROM analyzer_conversations WHERE page_id = 'PMARKS'")
     await clean_db.executemany(
         """INSERT INTO analyzer_conversations (page_id, platform, contact_external_id, revision)
-           VALUES ('P1', 'messenger', $1, 2)""", [(c,) for c in ("u1", "u2", "u3")])
+           VALUES ('PMARKS', 'messenger', $1, 2)""", [(c,) for c in ("u1", "u2", "u3")])
     return clean_db
 
 
 async def stored(pool: asyncpg.Pool) -> dict[str, tuple[int, int | None]]:
     rows = await pool.fetch("SELECT contact_external_id, analyzed_revision, analysis->>'lead_score' "
-                            "AS score FROM analyzer_conversations")
+                            "AS score FROM analyzer_conversations WHERE page_id = 'PMARKS'")
     return {r["contact_external_id"]: (r["analyzed_revision"], r["score"] and int(r["score"]))
             for r in rows}
 

@@ -24,7 +24,13 @@ import structlog
 
 from shared import logging
 from shared.crypto import TokenCipher
-from shared.graph import GraphClient, GraphError, TemporaryError, TokenInvalid
+from shared.graph import (
+    CONCURRENT_PACING_MARGIN,
+    GraphClient,
+    GraphError,
+    TemporaryError,
+    TokenInvalid,
+)
 from shared.messages import Platform
 from shared.settings import GraphSettings
 from shared.text import clean
@@ -101,7 +107,8 @@ class Profiles:
         graph = GraphClient(http, base_url=settings.graph_api_base_url,
                             version=settings.graph_api_version,
                             calls_per_second=settings.graph_profile_calls_per_second,
-                            app_secret=settings.graph_app_secret)
+                            app_secret=settings.graph_app_secret,
+                            margin=CONCURRENT_PACING_MARGIN)
         return cls(pool, graph, TokenCipher(key.get_secret_value()), on_name=on_name,
                    timeout_s=timeout_s)
 

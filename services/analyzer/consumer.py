@@ -159,6 +159,7 @@ class Analyzer:
         limits: Limits = Limits(), names: NameLookup | None = None,
     ) -> None:
         self._pool = pool
+        self._marks = repository.Marks(pool)
         self._publisher = publisher
         self._scorer = scorer
         self._limits = limits
@@ -281,10 +282,7 @@ class Analyzer:
         through = max(m.sent_at for m in history)
         await self._publish(key, events, analysis, through, len(history), only_jobs=False,
                             shadow=identified(shadow) if shadow is not None else None)
-        await repository.mark_analysed(
-            self._pool, key, revision=state.revision, analysis=analysis,
-            analyzed_through=through, message_count=len(history),
-        )
+        await self._marks.add(repository.Mark(key, state.revision, analysis, through, len(history)))
         EVENTS.labels("analysed").inc()
         EVENTS.labels("coalesced").inc(len(events) - 1)
         log.info("conversation.scored", score=analysis.lead_score, status=analysis.lead_status,
@@ -316,10 +314,8 @@ class Analyzer:
         through = max(m.sent_at for m in history)
         await self._publish(key, [event], analysis, through, len(history), only_jobs=False)
         if not job.dry_run:
-            await repository.mark_analysed(
-                self._pool, key, revision=state.revision, analysis=analysis,
-                analyzed_through=through, message_count=len(history),
-            )
+            await self._marks.add(repository.Mark(key, state.revision, analysis, through,
+                                                  len(history)))
         EVENTS.labels("rescored").inc()
         log.info("conversation.rescored", score=analysis.lead_score, status=analysis.lead_status,
                  dry_run=job.dry_run, prompt_version=analysis.prompt_version)

@@ -25,7 +25,7 @@ import structlog
 from shared import logging
 from shared.crypto import TokenCipher
 from shared.errors import DATABASE_ERRORS, GraphError, TemporaryError, TokenInvalid
-from shared.graph import GraphClient
+from shared.graph import CONCURRENT_PACING_MARGIN, GraphClient
 from shared.messages import Platform
 from shared.settings import GraphSettings
 from shared.text import clean
@@ -117,6 +117,7 @@ class Profiles:
             version=settings.graph_api_version,
             calls_per_second=settings.graph_profile_calls_per_second,
             app_secret=settings.graph_app_secret,
+            margin=CONCURRENT_PACING_MARGIN,
         )
         return cls(pool, graph, TokenCipher(key.get_secret_value()), on_name=on_name, timeout_s=timeout_s)
 

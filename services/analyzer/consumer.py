@@ -174,6 +174,7 @@ class Analyzer:
         names: NameLookup | None = None,
     ) -> None:
         self._pool = pool
+        self._marks = repository.Marks(pool)
         self._publisher = publisher
         self._scorer = scorer
         self._limits = limits
@@ -307,7 +308,7 @@ class Analyzer:
             only_jobs=False,
             shadow=identified(shadow) if shadow is not None else None,
         )
-        await self._mark(key, state.revision, analysis, through, len(history))
+        await self._marks.add(repository.Mark(key, state.revision, analysis, through, len(history)))
         EVENTS.labels("analysed").inc()
         EVENTS.labels("coalesced").inc(len(events) - 1)
         log.info(
@@ -352,7 +353,7 @@ class Analyzer:
         through = max(m.sent_at for m in history)
         await self._publish(key, [event], analysis, through, len(history), only_jobs=False)
         if not job.dry_run:
-            await self._mark(key, state.revision, analysis, through, len(history))
+            await self._marks.add(repository.Mark(key, state.revision, analysis, through, len(history)))
         EVENTS.labels("rescored").inc()
         log.info(
             "conversation.rescored",
@@ -431,17 +432,6 @@ class Analyzer:
                 ]
             ):
                 await settlement.settle_items(conn, job_id, settled)
-
-    async def _mark(self, key: Key, revision: int, analysis: Analysis, through: datetime, count: int) -> None:
-        """Record the published analysis of the conversation's `revision`."""
-        await repository.mark_analysed(
-            self._pool,
-            key,
-            revision=revision,
-            analysis=analysis,
-            analyzed_through=through,
-            message_count=count,
-        )
 
     async def on_final_failure(self, delivery: Delivery[ConversationUpdated], err: BaseException) -> None:
         """The delivery limit is reached: record each backfill item FAILED so job counts stay exact."""

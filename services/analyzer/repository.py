@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -119,31 +121,105 @@ def _state(row: asyncpg.Record) -> State:
     )
 
 
-async def mark_analysed(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    key: Key,
-    *,
-    revision: int,
-    analysis: Analysis,
-    analyzed_through: datetime,
-    message_count: int,
-) -> None:
-    """Record a published analysis; an older revision never overwrites a newer one."""
+@dataclass(frozen=True)
+class Mark:
+    """A published analysis to record on its conversation."""
+
+    key: Key
+    revision: int
+    analysis: Analysis
+    analyzed_through: datetime
+    message_count: int
+
+
+async def mark_analysed(conn: asyncpg.Connection | asyncpg.Pool, marks: Sequence[Mark]) -> None:
+    """Record published analyses in one statement; an older revision never overwrites a newer one
+    (of one conversation's marks only the newest is written: the others would lose to it)."""
+    newest: dict[Key, Mark] = {}
+    for m in marks:
+        if m.key not in newest or newest[m.key].revision <= m.revision:
+            newest[m.key] = m
+    rows = [newest[k] for k in sorted(newest, key=lambda k: (k.page_id, k.platform, k.contact_id))]
     await conn.execute(
         """
-        UPDATE analyzer_conversations SET analyzed_revision = $4, analysis = $5,
-               analyzed_through = $6, message_count = $7, updated_at = now()
-        WHERE page_id = $1 AND platform = $2 AND contact_external_id = $3
-          AND analyzed_revision <= $4
+        UPDATE analyzer_conversations c SET analyzed_revision = m.revision,
+               analysis = m.analysis::jsonb, analyzed_through = m.analyzed_through,
+               message_count = m.message_count, updated_at = now()
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
+                    $6::timestamptz[], $7::int[])
+             AS m(page_id, platform, contact_external_id, revision, analysis, analyzed_through,
+                  message_count)
+        WHERE c.page_id = m.page_id AND c.platform = m.platform
+          AND c.contact_external_id = m.contact_external_id AND c.analyzed_revision <= m.revision
         """,
-        key.page_id,
-        key.platform,
-        key.contact_id,
-        revision,
-        analysis.model_dump(mode="json"),
-        analyzed_through,
-        message_count,
+        [m.key.page_id for m in rows],
+        [m.key.platform for m in rows],
+        [m.key.contact_id for m in rows],
+        [m.revision for m in rows],
+        [m.analysis.model_dump_json() for m in rows],
+        [m.analyzed_through for m in rows],
+        [m.message_count for m in rows],
     )
+
+
+class Marks:
+    """`await marks.add(mark)` returns once the mark is written (or raises its error).
+
+    Marks that arrive while one statement runs go together in the next (issue 15: a delivery's
+    analyses are published together, so they are marked together). When a statement of several
+    fails, each is written alone, so only a bad one fails.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._pending: list[tuple[Mark, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def add(self, mark: Mark) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((mark, done))
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._write())
+        await asyncio.shield(done)
+
+    async def _write(self) -> None:
+        batch: list[tuple[Mark, asyncio.Future[None]]] = []
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await mark_analysed(self._pool, [m for m, _ in batch])
+                except Exception as err:
+                    if len(batch) == 1:
+                        _settle(batch, err)
+                        continue
+                    for one in batch:  # each alone: only a bad one fails
+                        try:
+                            await mark_analysed(self._pool, [one[0]])
+                        except Exception as alone:
+                            _settle([one], alone)
+                        else:
+                            _settle([one], None)
+                else:
+                    _settle(batch, None)
+        except BaseException:
+            for _, done in batch + self._pending:
+                done.cancel()
+            self._pending = []
+            raise
+        finally:
+            self._writer = None
+
+
+def _settle(batch: list[tuple[Mark, asyncio.Future[None]]], err: BaseException | None) -> None:
+    for _, done in batch:
+        if done.done():
+            continue
+        if err is None:
+            done.set_result(None)
+        else:
+            done.set_exception(err)
+            done.exception()  # retrieved: its waiter re-raises it
 
 
 async def save_names(conn: asyncpg.Connection | asyncpg.Pool, names: list[tuple[str, str, str, str]]) -> None:

@@ -121,9 +121,14 @@ async def handle(
             await repository.lock_contacts(conn, [repository.contact_lock_key(m) for m in items])
             # A page's auto pipeline is read once per batch: one transaction, one answer.
             autos: dict[str, repository.AutoPipeline | None] = {}
-            outcomes = [
-                await apply(conn, msg, cache, await kinds(conn, msg.job_id), autos=autos) for msg in items
-            ]
+            found: dict[int, Outcome] = {}
+            # Set-based statements per round; a contact seen twice goes again in the next round,
+            # so it is applied oldest first as if delivered in order (issue 15).
+            for batch in _rounds(items):
+                infos = [await kinds(conn, items[i].job_id) for i in batch]
+                done = await apply(conn, [items[i] for i in batch], cache, infos, autos=autos)
+                found.update(zip(batch, done, strict=True))
+            outcomes = [found[i] for i in range(len(items))]
             # One statement per job for the whole batch (issue 15).
             for job_id, settled in settlement.by_job(
                 [
@@ -145,47 +150,100 @@ async def handle(
         report(msg, outcome)
 
 
+def _rounds(items: list[ContactScored]) -> list[list[int]]:
+    """Indexes of the items by round: each contact at most once per round, in the items' order."""
+    rounds: list[list[int]] = []
+    seen: dict[repository.Key, int] = {}
+    for i, msg in enumerate(items):
+        n = seen[repository.key_of(msg)] = seen.get(repository.key_of(msg), -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(i)
+    return rounds
+
+
 async def apply(
     conn: asyncpg.Connection,
-    msg: ContactScored,
+    msgs: list[ContactScored],
     cache: PipelineCache,
-    job: settlement.JobInfo | None = None,
+    infos: list[settlement.JobInfo | None],
     *,
-    autos: dict[str, repository.AutoPipeline | None] | None = None,
-) -> Outcome:
-    """One analysis: ledger it, drop it if stale, else update the contact and apply §7.4.
+    autos: dict[str, repository.AutoPipeline | None],
+) -> list[Outcome]:
+    """Analyses of distinct contacts: ledger each, drop it if stale, else update the contact and
+    apply §7.4, in a few set-based statements for all of them.
 
     A dry run (a RESCORE job with dry_run) decides the same way and writes nothing.
     """
+    rows = await repository.contacts(conn, msgs)
+    early: dict[int, Outcome] = {}
+    entries: list[ledger.Entry] = []
+    for i, (msg, job) in enumerate(zip(msgs, infos, strict=True)):
+        rescore = job is not None and job.rescore
+        dry = rescore and job is not None and job.dry_run
+        row = rows.get(repository.key_of(msg))
+        if row is None or row["analyzed_through"] is None:
+            continue
+        reason: Literal["stale", "repeat"] | None = None
+        if row["analyzed_through"] > msg.analyzed_through:
+            reason = "stale"
+        elif not rescore and repository.holds_analysis(row, msg):
+            reason = "repeat"
+        if reason is not None:
+            if not dry:
+                entries.append((row["id"], msg, msg.analysis, False))
+            early[i] = Outcome(
+                reason, dry_run=dry, detail=_detail(row, msg, None, reason=reason) if rescore else None
+            )
+    live = [
+        i
+        for i, job in enumerate(infos)
+        if i not in early and not (job is not None and job.rescore and job.dry_run)
+    ]
+    saved = await repository.save_analyses(conn, [msgs[i] for i in live]) if live else {}
+    for i in live:
+        msg = msgs[i]
+        contact_id = saved[repository.key_of(msg)]["id"]
+        entries.append((contact_id, msg, msg.analysis, False))
+        if msg.shadow is not None:
+            entries.append((contact_id, msg, msg.shadow, True))
+    inserted = await ledger.append(conn, entries)
+    activities: list[repository.Activity] = []
+    outcomes: list[Outcome] = []
+    for i, (msg, job) in enumerate(zip(msgs, infos, strict=True)):
+        if i in early:
+            outcomes.append(early[i])
+            continue
+        row = rows.get(repository.key_of(msg))
+        dry = job is not None and job.rescore and job.dry_run
+        stored = row if dry else saved[repository.key_of(msg)]
+        outcomes.append(await _place(conn, msg, cache, job, row, stored, inserted, autos, activities))
+    await repository.record(conn, activities)
+    return outcomes
+
+
+async def _place(
+    conn: asyncpg.Connection,
+    msg: ContactScored,
+    cache: PipelineCache,
+    job: settlement.JobInfo | None,
+    row: asyncpg.Record | None,
+    stored: asyncpg.Record | None,
+    inserted: set[tuple[str, str]],
+    autos: dict[str, repository.AutoPipeline | None],
+    activities: list[repository.Activity],
+) -> Outcome:
+    """§7.4 for one analysis whose contact is up to date; its move and activity are added to
+    `activities` (written with the batch's)."""
     rescore = job is not None and job.rescore
     dry = rescore and job is not None and job.dry_run
-    row = await repository.contact(conn, msg)
-    if row is not None and row["analyzed_through"] is not None:
-        early: Literal["stale", "repeat"] | None = None
-        if row["analyzed_through"] > msg.analyzed_through:
-            early = "stale"
-        elif not rescore and repository.holds_analysis(row, msg):
-            early = "repeat"
-        if early is not None:
-            if not dry:
-                await ledger.append(conn, row["id"], msg, msg.analysis)
-            return Outcome(
-                early, dry_run=dry, detail=_detail(row, msg, None, reason=early) if rescore else None
-            )
-    if dry:
-        contact_id = row["id"] if row is not None else None
-        pipeline_id = row["pipeline_id"] if row is not None else None
-        stage_id = row["stage_id"] if row is not None else None
-    else:
-        saved = await repository.save_analysis(conn, msg)
-        contact_id, pipeline_id, stage_id = saved["id"], saved["pipeline_id"], saved["stage_id"]
-        await ledger.append(conn, contact_id, msg, msg.analysis)
-    if autos is not None and msg.page_id in autos:
+    contact_id = stored["id"] if stored is not None else None
+    pipeline_id = stored["pipeline_id"] if stored is not None else None
+    stage_id = stored["stage_id"] if stored is not None else None
+    if msg.page_id in autos:
         auto = autos[msg.page_id]
     else:
-        auto = await repository.auto_pipeline(conn, msg.page_id)
-        if autos is not None:
-            autos[msg.page_id] = auto
+        auto = autos[msg.page_id] = await repository.auto_pipeline(conn, msg.page_id)
     stages = await cache.stages(conn, auto.pipeline_id, auto.version, save=not dry) if auto else ()
     a = msg.analysis
     decision = place(
@@ -200,7 +258,9 @@ async def apply(
     )
     shadow = None
     if msg.shadow is not None and contact_id is not None and not dry:
-        shadow = await _shadow(conn, contact_id, msg, stages)
+        shadow_id = ledger.analysis_id(msg, msg.shadow, shadow=True)
+        if (contact_id, shadow_id) in inserted:
+            shadow = _shadow(msg, stages)
     outcome = Outcome("applied", decision, dry, shadow, _detail(row, msg, decision) if rescore else None)
     if dry or decision.action == "keep" or auto is None or decision.target is None:
         return outcome
@@ -221,37 +281,35 @@ async def apply(
     from_id = current.id if current else None
     if decision.action == "blocked":
         # The contact stays; the refused target is kept in the details for a person to review.
-        await repository.add_activity(
-            conn,
-            contact_id,
-            "STAGE_CHANGE_BLOCKED",
-            from_stage_id=from_id,
-            to_stage_id=None,
-            lead_score=a.lead_score,
-            details={**details, "blocked": decision.reason, "target_stage_id": target.id},
+        activities.append(
+            repository.Activity(
+                contact_id,
+                "STAGE_CHANGE_BLOCKED",
+                from_id,
+                None,
+                a.lead_score,
+                {**details, "blocked": decision.reason, "target_stage_id": target.id},
+            )
         )
         return outcome
-    await repository.move(conn, contact_id, auto.pipeline_id, target.id)
-    await repository.add_activity(
-        conn,
-        contact_id,
-        "STAGE_CHANGED",
-        from_stage_id=from_id,
-        to_stage_id=target.id,
-        lead_score=a.lead_score,
-        details=details,
+    activities.append(
+        repository.Activity(
+            contact_id,
+            "STAGE_CHANGED",
+            from_id,
+            target.id,
+            a.lead_score,
+            details,
+            move_to=(auto.pipeline_id, target.id),
+        )
     )
     return outcome
 
 
-async def _shadow(
-    conn: asyncpg.Connection, contact_id: str, msg: ContactScored, stages: tuple[Any, ...]
-) -> Shadow | None:
-    """Ledger the shadow analysis; compare it with the live one the first time it is seen."""
+def _shadow(msg: ContactScored, stages: tuple[Any, ...]) -> Shadow:
+    """Compare a shadow analysis the ledger saw for the first time with the live one."""
     shadow = msg.shadow
     assert shadow is not None
-    if not await ledger.append(conn, contact_id, msg, shadow, shadow=True):
-        return None
     live = msg.analysis
     same_stage = None
     if stages:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import orjson
 
 from shared.messages import ContactScored
 from shared.vocabulary import PipelineMode, Stage, StageType
@@ -27,19 +28,33 @@ async def lock_contacts(conn: asyncpg.Connection, keys: Sequence[int]) -> None:
     await conn.executemany("SELECT pg_advisory_xact_lock($1)", [(k,) for k in sorted(set(keys))])
 
 
-async def contact(conn: asyncpg.Connection, msg: ContactScored) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+Key = tuple[str, str, str]  # (page_id, platform, external_id)
+
+
+def key_of(msg: ContactScored) -> Key:
+    return (msg.page_id, msg.platform, msg.contact_id)
+
+
+def _keys(msgs: Sequence[ContactScored]) -> list[list[str]]:
+    return [[m.page_id for m in msgs], [m.platform for m in msgs], [m.contact_id for m in msgs]]
+
+
+async def contacts(conn: asyncpg.Connection, msgs: Sequence[ContactScored]) -> dict[Key, asyncpg.Record]:
+    """The stored rows of a batch's contacts, in one statement (on the unique key's index)."""
+    rows = await conn.fetch(
         """
-        SELECT c.id::text, c.name, c.pipeline_id::text, c.stage_id::text, s.name AS stage_name,
+        SELECT c.page_id, c.platform, c.external_id,
+               c.id::text, c.name, c.pipeline_id::text, c.stage_id::text, s.name AS stage_name,
                c.lead_score, c.lead_status, c.analyzed_through, c.ai_summary, c.ai_reasoning,
                c.ai_confidence, c.used_fallback
-        FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id
-        WHERE c.page_id = $1 AND c.platform = $2 AND c.external_id = $3
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS k(page_id, platform, external_id)
+        JOIN contacts c
+          ON c.page_id = k.page_id AND c.platform = k.platform AND c.external_id = k.external_id
+        LEFT JOIN stages s ON s.id = c.stage_id
         """,
-        msg.page_id,
-        msg.platform,
-        msg.contact_id,
+        *_keys(msgs),
     )
+    return {(r["page_id"], r["platform"], r["external_id"]): r for r in rows}
 
 
 def holds_analysis(row: asyncpg.Record, msg: ContactScored) -> bool:
@@ -60,15 +75,21 @@ def holds_analysis(row: asyncpg.Record, msg: ContactScored) -> bool:
     )
 
 
-async def save_analysis(conn: asyncpg.Connection, msg: ContactScored) -> asyncpg.Record:
-    """Create or refresh the contact from an analysis; the WHERE keeps newer analyses (§7.5)."""
-    a = msg.analysis
-    return await conn.fetchrow(
+async def save_analyses(conn: asyncpg.Connection, msgs: Sequence[ContactScored]) -> dict[Key, asyncpg.Record]:
+    """Create or refresh contacts from analyses (one per contact) in one statement; the WHERE
+    keeps newer analyses (§7.5)."""
+    rows = await conn.fetch(
         """
         INSERT INTO contacts AS c (page_id, platform, external_id, name, lead_score, lead_status,
             analyzed_through, last_message_at, ai_summary, ai_reasoning, ai_confidence,
             used_fallback)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11)
+        SELECT k.page_id, k.platform, k.external_id, k.name, k.lead_score, k.lead_status,
+               k.analyzed_through, k.analyzed_through, k.ai_summary, k.ai_reasoning,
+               k.ai_confidence, k.used_fallback
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
+                    $7::timestamptz[], $8::text[], $9::text[], $10::int[], $11::boolean[])
+             AS k(page_id, platform, external_id, name, lead_score, lead_status, analyzed_through,
+                  ai_summary, ai_reasoning, ai_confidence, used_fallback)
         ON CONFLICT (page_id, platform, external_id) DO UPDATE SET
             name = coalesce(EXCLUDED.name, c.name),
             lead_score = EXCLUDED.lead_score,
@@ -81,20 +102,19 @@ async def save_analysis(conn: asyncpg.Connection, msg: ContactScored) -> asyncpg
             used_fallback = EXCLUDED.used_fallback,
             updated_at = now()
         WHERE c.analyzed_through IS NULL OR c.analyzed_through <= EXCLUDED.analyzed_through
-        RETURNING id::text, pipeline_id::text, stage_id::text
+        RETURNING page_id, platform, external_id, id::text, pipeline_id::text, stage_id::text
         """,
-        msg.page_id,
-        msg.platform,
-        msg.contact_id,
-        msg.contact_name,
-        a.lead_score,
-        a.lead_status,
-        msg.analyzed_through,
-        a.summary,
-        a.reasoning,
-        a.confidence,
-        a.used_fallback,
+        *_keys(msgs),
+        [m.contact_name for m in msgs],
+        [m.analysis.lead_score for m in msgs],
+        [m.analysis.lead_status for m in msgs],
+        [m.analyzed_through for m in msgs],
+        [m.analysis.summary for m in msgs],
+        [m.analysis.reasoning for m in msgs],
+        [m.analysis.confidence for m in msgs],
+        [m.analysis.used_fallback for m in msgs],
     )
+    return {(r["page_id"], r["platform"], r["external_id"]): r for r in rows}
 
 
 @dataclass(frozen=True)
@@ -158,38 +178,47 @@ async def save_ranges(conn: asyncpg.Connection, updated: Sequence[Stage]) -> Non
     )
 
 
-async def move(conn: asyncpg.Connection, contact_id: str, pipeline_id: str, stage_id: str) -> None:
-    await conn.execute(
-        """
-        UPDATE contacts SET pipeline_id = $2::uuid, stage_id = $3::uuid, stage_entered_at = now(),
-                            updated_at = now()
-        WHERE id = $1::uuid
-        """,
-        contact_id,
-        pipeline_id,
-        stage_id,
-    )
+@dataclass(frozen=True)
+class Activity:
+    """One activities row; `move_to` set when the contact also moves to that pipeline's stage."""
+
+    contact_id: str
+    kind: str
+    from_stage_id: str | None
+    to_stage_id: str | None
+    lead_score: int
+    details: dict[str, Any]
+    move_to: tuple[str, str] | None = None  # (pipeline_id, stage_id)
 
 
-async def add_activity(
-    conn: asyncpg.Connection,
-    contact_id: str,
-    kind: str,
-    *,
-    from_stage_id: str | None,
-    to_stage_id: str | None,
-    lead_score: int,
-    details: dict[str, Any],
-) -> None:
-    await conn.execute(
-        """
-        INSERT INTO activities (contact_id, type, from_stage_id, to_stage_id, lead_score, details)
-        VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5, $6)
-        """,
-        contact_id,
-        kind,
-        from_stage_id,
-        to_stage_id,
-        lead_score,
-        details,
-    )
+async def record(conn: asyncpg.Connection, activities: Sequence[Activity]) -> None:
+    """A batch's moves in one statement and its activities in another (in the batch's order)."""
+    moves = [(a.contact_id, *a.move_to) for a in activities if a.move_to is not None]
+    if moves:
+        await conn.execute(
+            """
+            UPDATE contacts c SET pipeline_id = m.pipeline_id::uuid, stage_id = m.stage_id::uuid,
+                                  stage_entered_at = now(), updated_at = now()
+            FROM unnest($1::text[], $2::text[], $3::text[]) AS m(id, pipeline_id, stage_id)
+            WHERE c.id = m.id::uuid
+            """,
+            *(list(column) for column in zip(*moves, strict=True)),
+        )
+    if activities:
+        await conn.execute(
+            """
+            INSERT INTO activities (contact_id, type, from_stage_id, to_stage_id, lead_score, details)
+            SELECT a.contact_id::uuid, a.type, a.from_stage_id::uuid, a.to_stage_id::uuid,
+                   a.lead_score, a.details::jsonb
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])
+                 WITH ORDINALITY AS a(contact_id, type, from_stage_id, to_stage_id, lead_score,
+                                      details, n)
+            ORDER BY a.n
+            """,
+            [a.contact_id for a in activities],
+            [a.kind for a in activities],
+            [a.from_stage_id for a in activities],
+            [a.to_stage_id for a in activities],
+            [a.lead_score for a in activities],
+            [orjson.dumps(a.details).decode() for a in activities],
+        )

@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from services.assigner.pipelines import PipelineCache
+from shared import db
 from shared.messages import ContactScored
 from tests.support.assigner import (
     PAGE,
@@ -181,6 +182,30 @@ async def test_a_batch_applies_one_contacts_analyses_oldest_first(clean_db, pipe
     moves = [(a["from_stage"], a["to_stage"]) for a in await activities(clean_db, "u1")]
     assert moves == [(None, "Warm"), ("Warm", "Negotiation")]
     assert (await state(clean_db, "u1"))["lead_score"] == 70
+
+
+async def test_a_batch_takes_the_same_few_statements_whatever_its_size(clean_db, pipeline_id, database_url):
+    # Set-based per batch (issue 15): 20 contacts cost the statements 2 do, not ten times more.
+    cache = PipelineCache()
+
+    async def statements(*msgs: ContactScored) -> int:
+        pool = await db.create_pool(database_url, min_size=1, max_size=1)
+        seen: list[str] = []
+        try:
+            async with pool.acquire() as conn:
+                conn.add_query_logger(lambda record: seen.append(record.query))
+            await deliver(pool, cache, *msgs)
+        finally:
+            await pool.close()
+        return len(seen)
+
+    await statements(scored("w0", 70))  # the stages' ranges generated and saved
+    await statements(scored("w1", 70))  # and the saved stages cached
+    small = await statements(*(scored(f"a{i}", 70 + i) for i in range(2)))
+    big = await statements(*(scored(f"b{i}", 70 + i % 2) for i in range(20)))
+    assert big == small
+    assert len(await activities(clean_db, "b19")) == 1
+    assert (await state(clean_db, "b19"))["stage"] == "Negotiation"
 
 
 async def test_stage_edits_are_noticed_without_a_restart(clean_db, pipeline_id):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
@@ -111,6 +112,23 @@ async def test_pacing_at_the_page_limit_provokes_no_rate_limit_answers(sim):
         await walk(client(sim, http, rate=10), platform="instagram", limit=1, pace="IG1")
     assert sim.rate_limited == 0
     assert sim.calls["conversations"] == 10
+
+
+async def test_a_call_sent_late_does_not_bring_the_next_calls_within_the_limit(sim):
+    # A busy event loop sends a granted call late; the next ones must not bunch up behind it.
+    sim.rate_limit = 2
+    sent = 0
+
+    async def late_first(_: httpx.Request) -> None:
+        nonlocal sent
+        sent += 1
+        if sent == 1:
+            await asyncio.sleep(0.45)
+
+    async with httpx.AsyncClient(event_hooks={"request": [late_first]}) as http:
+        convs, _ = await walk(client(sim, http, rate=2), limit=3)
+    assert len(convs) == 7
+    assert sim.rate_limited == 0
 
 
 async def test_expired_token_raises_token_invalid_without_the_token_in_it(sim):

@@ -74,8 +74,11 @@ demo: install services
 run: install services
 	@$(BIN)/leadsync migrate && $(BIN)/leadsync run
 
+# The style guide's gates: lint, formatting, and types (mypy --strict, configured in pyproject.toml).
 lint: install
 	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/artifacts

@@ -66,8 +66,13 @@ async def fake_llm_process(latency: float) -> AsyncIterator[str]:
     """tests/fakes/llm.py in a child process (so it does not share the analyzer's event loop,
     as a real LLM server would not); yields its base URL."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.fakes.llm", "--latency", str(latency),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "tests.fakes.llm",
+        "--latency",
+        str(latency),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None

@@ -23,9 +23,18 @@ from shared import db, logging
 from shared.broker import Delivery
 from shared.messages import Analysis, ContactScored
 from shared.settings import DEFAULT_DATABASE_URL
+from shared.vocabulary import PipelineMode
 
-STAGES = [("New", "LEAD"), ("Warm", "LEAD"), ("Engaged", "LEAD"), ("Qualified", "IN_PROGRESS"),
-          ("Negotiation", "IN_PROGRESS"), ("Won", "WON"), ("Lost", "LOST"), ("Archive", "ARCHIVED")]
+STAGES = [
+    ("New", "LEAD"),
+    ("Warm", "LEAD"),
+    ("Engaged", "LEAD"),
+    ("Qualified", "IN_PROGRESS"),
+    ("Negotiation", "IN_PROGRESS"),
+    ("Won", "WON"),
+    ("Lost", "LOST"),
+    ("Archive", "ARCHIVED"),
+]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -33,9 +42,12 @@ def message(i: int, contacts: int) -> ContactScored:
     score = (i * 37) % 100 + 1
     status = "WON" if score > 95 else "LOST" if score < 4 else "QUALIFIED"
     return ContactScored(
-        page_id="BENCH", platform="messenger", contact_id=f"c{i % contacts}",
-        analysis=Analysis(lead_score=score, lead_status=status, confidence=50),  # type: ignore[arg-type]
-        analyzed_through=T0 + timedelta(seconds=i), message_count=3,
+        page_id="BENCH",
+        platform="messenger",
+        contact_id=f"c{i % contacts}",
+        analysis=Analysis(lead_score=score, lead_status=status, confidence=50),
+        analyzed_through=T0 + timedelta(seconds=i),
+        message_count=3,
     )
 
 
@@ -49,9 +61,14 @@ async def main(args: argparse.Namespace) -> None:
         pipeline = await pool.fetchval("INSERT INTO pipelines (name) VALUES ('B') RETURNING id")
         await pool.executemany(
             "INSERT INTO stages (pipeline_id, name, type, position) VALUES ($1, $2, $3, $4)",
-            [(pipeline, n, t, i) for i, (n, t) in enumerate(STAGES)])
-        await pool.execute("""INSERT INTO pages (id, name, auto_pipeline_id, auto_pipeline_mode)
-                              VALUES ('BENCH', 'Bench', $1, 'UPDATE_EXISTING')""", pipeline)
+            [(pipeline, n, t, i) for i, (n, t) in enumerate(STAGES)],
+        )
+        await pool.execute(
+            """INSERT INTO pages (id, name, auto_pipeline_id, auto_pipeline_mode)
+                              VALUES ('BENCH', 'Bench', $1, $2)""",
+            pipeline,
+            PipelineMode.UPDATE_EXISTING,
+        )
         cache = PipelineCache()
         queue = [message(i, args.contacts) for i in range(args.messages)]
         if not args.newest_first:
@@ -70,11 +87,13 @@ async def main(args: argparse.Namespace) -> None:
         elapsed = time.perf_counter() - started
         moves = await pool.fetchval("SELECT count(*) FROM activities")
         latencies.sort()
-        print(f"{args.messages} messages over {args.contacts} contacts"
-              f"{' (newest first: the older ones are stale)' if args.newest_first else ''}, concurrency "
-              f"{args.concurrency}: {args.messages / elapsed:.0f} msg/s; latency p50 "
-              f"{statistics.median(latencies) * 1000:.1f} ms, p99 "
-              f"{latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms; {moves} activities")
+        print(
+            f"{args.messages} messages over {args.contacts} contacts"
+            f"{' (newest first: the older ones are stale)' if args.newest_first else ''}, concurrency "
+            f"{args.concurrency}: {args.messages / elapsed:.0f} msg/s; latency p50 "
+            f"{statistics.median(latencies) * 1000:.1f} ms, p99 "
+            f"{latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms; {moves} activities"
+        )
     finally:
         await pool.close()
         await db.drop_database(url)

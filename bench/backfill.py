@@ -43,11 +43,12 @@ sys.path.insert(0, str(ROOT))
 from proc_cpu import group_cpu, listening_pid  # noqa: E402
 
 from leadsync.sim.graph import SimGraph, serving  # noqa: E402
-from shared import db, job_records  # noqa: E402
+from shared import db, job_admin  # noqa: E402
 from shared.broker import Publisher, Topology, delete_topology  # noqa: E402
 from shared.crypto import TokenCipher  # noqa: E402
 from shared.messages import BackfillRequested  # noqa: E402
 from shared.settings import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL  # noqa: E402
+from shared.vocabulary import ACTIVE_JOB_STATUSES, JobKind  # noqa: E402
 
 try:
     from tests.fakes.llm import FakeLLM
@@ -65,8 +66,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--llm-latency", type=float, default=0.2)
     p.add_argument("--llm-concurrency", type=int, default=100)
     p.add_argument("--long-every", type=int, default=50, help="every Nth thread has 45 messages")
-    p.add_argument("--analyzer-from", default=str(ROOT),
-                   help="source tree to run the analyzer service from (default: this one)")
+    p.add_argument(
+        "--analyzer-from",
+        default=str(ROOT),
+        help="source tree to run the analyzer service from (default: this one)",
+    )
     p.add_argument("--timeout", type=float, default=900)
     return p.parse_args()
 
@@ -84,8 +88,15 @@ def build_sim(args: argparse.Namespace, tokens: list[str], app_secret: str) -> S
     sim = SimGraph(latency=args.graph_latency, rate_limit=args.graph_rate, app_secret=app_secret)
     per_object = args.conversations // (len(tokens) * 2)
     for i, token in enumerate(tokens):
-        sim.add_page(f"BENCH{i}", token, messenger=per_object, instagram=per_object,
-                     instagram_account_id=f"IGB{i}", long_every=args.long_every, seed=i)
+        sim.add_page(
+            f"BENCH{i}",
+            token,
+            messenger=per_object,
+            instagram=per_object,
+            instagram_account_id=f"IGB{i}",
+            long_every=args.long_every,
+            seed=i,
+        )
     return sim
 
 
@@ -103,8 +114,14 @@ def serve_sim(args: argparse.Namespace, tokens: list[str], app_secret: str, read
 async def spawn(service: str, env: dict[str, str], tree: str, log: Path) -> asyncio.subprocess.Process:
     out = log.open("wb")
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", f"services.{service}", cwd=tree, stdout=out, stderr=out,
-        env={**env, "PYTHONPATH": tree, "PYTHONDONTWRITEBYTECODE": "1"})
+        sys.executable,
+        "-m",
+        f"services.{service}",
+        cwd=tree,
+        stdout=out,
+        stderr=out,
+        env={**env, "PYTHONPATH": tree, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
 
 
 async def prepare(args: argparse.Namespace, database_url: str, key: str, tokens: list[str]) -> None:
@@ -112,28 +129,43 @@ async def prepare(args: argparse.Namespace, database_url: str, key: str, tokens:
     await db.migrate(database_url)
     if Path(args.analyzer_from).resolve() != ROOT:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "leadsync", "migrate", cwd=args.analyzer_from,
-            env={**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": args.analyzer_from,
-                 "PYTHONDONTWRITEBYTECODE": "1"}, stdout=asyncio.subprocess.DEVNULL)
+            sys.executable,
+            "-m",
+            "leadsync",
+            "migrate",
+            cwd=args.analyzer_from,
+            env={
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "PYTHONPATH": args.analyzer_from,
+                "PYTHONDONTWRITEBYTECODE": "1",
+            },
+            stdout=asyncio.subprocess.DEVNULL,
+        )
         await proc.wait()
     conn = await db.connect(database_url)
     cipher = TokenCipher(key)
     for i, token in enumerate(tokens):
         await conn.execute(
             "INSERT INTO pages (id, name, access_token_enc, instagram_account_id) VALUES ($1, $2, $3, $4)",
-            f"BENCH{i}", f"Bench shop {i}", cipher.encrypt(token), f"IGB{i}")
+            f"BENCH{i}",
+            f"Bench shop {i}",
+            cipher.encrypt(token),
+            f"IGB{i}",
+        )
     await conn.close()
 
 
-async def run_jobs(pool: Any, amqp_url: str, namespace: str, pages: int,
-                   timeout: float) -> tuple[list[str], float, float]:
+async def run_jobs(
+    pool: Any, amqp_url: str, namespace: str, pages: int, timeout: float
+) -> tuple[list[str], float, float]:
     """Start a FULL job per page; returns the job ids, the wall time and when the walk ended."""
     publisher = Publisher(amqp_url, Topology(namespace))
     started = time.monotonic()
     job_ids = []
     async with pool.acquire() as conn:
         for i in range(pages):
-            job, _ = await job_records.create(conn, f"BENCH{i}", "FULL")
+            job, _ = await job_admin.create(conn, f"BENCH{i}", JobKind.FULL)
             job_ids.append(job["id"])
     await publisher.publish_many([(BackfillRequested(job_id=j), None) for j in job_ids])
     await publisher.close()
@@ -142,16 +174,21 @@ async def run_jobs(pool: Any, amqp_url: str, namespace: str, pages: int,
     while time.monotonic() - started < timeout:
         rows = await pool.fetch(
             "SELECT status, enumeration_done, coalesce(total_contacts, 0) AS total, "
-            "synced_contacts + failed_contacts AS settled FROM jobs WHERE id = ANY($1::uuid[])", job_ids)
+            "synced_contacts + failed_contacts AS settled FROM jobs WHERE id = ANY($1::uuid[])",
+            job_ids,
+        )
         if enumerated is None and all(r["enumeration_done"] for r in rows):
             enumerated = time.monotonic() - started
         if time.monotonic() - started >= next_report:
             # Where the work is: enumerated by the walk, analysed (contacts), settled.
             contacts = await pool.fetchval("SELECT count(*) FROM contacts")
-            print(f"  t={next_report:4.0f}s enumerated {sum(r['total'] for r in rows):6d} "
-                  f"contacts {contacts:6d} settled {sum(r['settled'] for r in rows):6d}", flush=True)
+            print(
+                f"  t={next_report:4.0f}s enumerated {sum(r['total'] for r in rows):6d} "
+                f"contacts {contacts:6d} settled {sum(r['settled'] for r in rows):6d}",
+                flush=True,
+            )
             next_report += 10
-        if all(r["status"] not in ("PENDING", "IN_PROGRESS") for r in rows):
+        if all(r["status"] not in ACTIVE_JOB_STATUSES for r in rows):
             break
         await asyncio.sleep(0.1)
     wall = time.monotonic() - started
@@ -194,12 +231,21 @@ async def main(args: argparse.Namespace) -> int:
     procs: dict[str, asyncio.subprocess.Process] = {}
     async with llm_cm as llm:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LEADSYNC_"))}
-        env.update(DATABASE_URL=database_url, AMQP_URL=amqp_url, BROKER_NAMESPACE=namespace,
-                   METRICS_PORT="0", LOG_LEVEL="warning", TOKEN_ENCRYPTION_KEY=key,
-                   META_APP_SECRET=app_secret,
-                   GRAPH_API_BASE_URL=graph_url, GRAPH_CALLS_PER_SECOND=str(args.graph_rate),
-                   BACKFILL_PAGE_SIZE=str(args.page_size), LLM_CONCURRENCY=str(args.llm_concurrency),
-                   LLM_RPM="1000000", LLM_TPM="1000000000")
+        env.update(
+            DATABASE_URL=database_url,
+            AMQP_URL=amqp_url,
+            BROKER_NAMESPACE=namespace,
+            METRICS_PORT="0",
+            LOG_LEVEL="warning",
+            TOKEN_ENCRYPTION_KEY=key,
+            META_APP_SECRET=app_secret,
+            GRAPH_API_BASE_URL=graph_url,
+            GRAPH_CALLS_PER_SECOND=str(args.graph_rate),
+            BACKFILL_PAGE_SIZE=str(args.page_size),
+            LLM_CONCURRENCY=str(args.llm_concurrency),
+            LLM_RPM="1000000",
+            LLM_TPM="1000000000",
+        )
         if llm is not None:
             env.update(OPENAI_API_KEY="bench-key", OPENAI_BASE_URL=llm.base_url)
         try:
@@ -227,7 +273,8 @@ async def main(args: argparse.Namespace) -> int:
     # Which index the contact lookups used, and how many index entries each read (issue 15).
     indexes = await pool.fetch(
         "SELECT indexrelname, idx_scan, idx_tup_read FROM pg_stat_user_indexes "
-        "WHERE relname = 'contacts' AND idx_scan > 0 ORDER BY idx_scan DESC")
+        "WHERE relname = 'contacts' AND idx_scan > 0 ORDER BY idx_scan DESC"
+    )
     await pool.close()
     await db.drop_database(database_url)
     await delete_topology(amqp_url, Topology(namespace))
@@ -238,30 +285,51 @@ async def main(args: argparse.Namespace) -> int:
     graph_bound = max(stats["calls_by_object"].values()) / args.graph_rate
     bound = max(llm_bound, graph_bound)
     settled = sum(j["synced_contacts"] + j["failed_contacts"] for j in jobs)
-    print(f"conversations        {total} on {args.pages} pages x 2 platforms "
-          f"({len(stats['calls_by_object'])} rate-limited objects)")
-    print(f"jobs                 {', '.join(j['status'] for j in jobs)}; settled {settled}/{total}; "
-          f"contacts {contacts}")
+    print(
+        f"conversations        {total} on {args.pages} pages x 2 platforms "
+        f"({len(stats['calls_by_object'])} rate-limited objects)"
+    )
+    print(
+        f"jobs                 {', '.join(j['status'] for j in jobs)}; settled {settled}/{total}; "
+        f"contacts {contacts}"
+    )
     print(f"wall                 {wall:.1f} s (Graph walk done after {enumerated:.1f} s)")
     print(f"graph calls          {calls} = {calls / total:.4f} per conversation (goal <= 0.1)")
-    print(f"bound                {bound:.1f} s = max(LLM {llm_bound:.1f} s, Graph {graph_bound:.1f} s "
-          f"[busiest object; all calls / {args.graph_rate:g}/s = {calls / args.graph_rate:.1f} s])")
+    print(
+        f"bound                {bound:.1f} s = max(LLM {llm_bound:.1f} s, Graph {graph_bound:.1f} s "
+        f"[busiest object; all calls / {args.graph_rate:g}/s = {calls / args.graph_rate:.1f} s])"
+    )
     print(f"wall / bound         {wall / bound:.2f} (goal <= 1.5)")
     print(f"rate-limit answers   {limited} (goal 0)")
     print(f"llm calls            {llm_calls}" + ("" if llm is not None else " (tests.fakes.llm missing)"))
     cpu = {name: cpu_after[name] - cpu_before[name] for name in roots}
     cpu["bench + fake LLM"] = own_after - own_before
     system = sum(cpu[n] for n in ("postgres", "rabbitmq", *procs) if n in cpu)
-    print(f"CPU per conversation {system / total * 1000:.2f} ms over the services, Postgres and "
-          f"RabbitMQ (goal <= 4); by group: "
-          + ", ".join(f"{n} {s / total * 1000:.2f}" for n, s in cpu.items()) + " ms")
-    print("contacts indexes     " + ", ".join(
-        f"{r['indexrelname']} {r['idx_scan']} scans, {r['idx_tup_read'] / r['idx_scan']:.1f} entries each"
-        for r in indexes))
-    print("peak RSS             " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in rss.items())
-          + " (goal < 200 MB each)")
-    ok = (calls / total <= 0.1 and wall <= 1.5 * bound and limited == 0
-          and all(mb < 200 for mb in rss.values()) and settled == total)
+    print(
+        f"CPU per conversation {system / total * 1000:.2f} ms over the services, Postgres and "
+        f"RabbitMQ (goal <= 4); by group: "
+        + ", ".join(f"{n} {s / total * 1000:.2f}" for n, s in cpu.items())
+        + " ms"
+    )
+    print(
+        "contacts indexes     "
+        + ", ".join(
+            f"{r['indexrelname']} {r['idx_scan']} scans, {r['idx_tup_read'] / r['idx_scan']:.1f} entries each"
+            for r in indexes
+        )
+    )
+    print(
+        "peak RSS             "
+        + ", ".join(f"{n} {mb:.0f} MB" for n, mb in rss.items())
+        + " (goal < 200 MB each)"
+    )
+    ok = (
+        calls / total <= 0.1
+        and wall <= 1.5 * bound
+        and limited == 0
+        and all(mb < 200 for mb in rss.values())
+        and settled == total
+    )
     print("result               " + ("all goals met" if ok else f"goal missed (logs in {logs})"))
     if ok:
         shutil.rmtree(logs, ignore_errors=True)  # the service logs only matter when a goal is missed

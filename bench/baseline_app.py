@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from services.webhook.__main__ import SERVER_OPTIONS
+from services.webhook.app import SERVER_OPTIONS
 from shared.runtime import HttpServer, run
 
 

@@ -79,8 +79,11 @@ def delivery(index: int, items: int = 1) -> bytes:
     for k in range(items):
         conv = conversation(index * items + k)
         text = next(t for from_page, t in conv.turns if not from_page)
-        messaging.append(message_item(PAGE, contact_id("messenger", conv.index), f"m_bench_{index}_{k}",
-                                      START_MS + index, text=text))
+        messaging.append(
+            message_item(
+                PAGE, contact_id("messenger", conv.index), f"m_bench_{index}_{k}", START_MS + index, text=text
+            )
+        )
     return envelope("messenger", PAGE, messaging, START_MS + index)
 
 
@@ -101,8 +104,16 @@ end
 
 
 def run_wrk(wrk: str, port: int, script: str, duration: int, connections: int) -> WrkResult:
-    cmd = [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script,
-           f"http://127.0.0.1:{port}/webhooks/meta"]
+    cmd = [
+        wrk,
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "-s",
+        script,
+        f"http://127.0.0.1:{port}/webhooks/meta",
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
 
     def latency(pct: str) -> float:
@@ -116,7 +127,8 @@ def run_wrk(wrk: str, port: int, script: str, duration: int, connections: int) -
     return WrkResult(
         requests=requests,
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        p50_ms=latency("50"), p99_ms=latency("99"),
+        p50_ms=latency("50"),
+        p99_ms=latency("99"),
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
         errors=sum(int(g) for g in errors.groups()) if errors else 0,
     )
@@ -167,10 +179,13 @@ async def publish_stats(url: str) -> str:
         return "confirm batcher metrics not found at /metrics"
     flushes = float(values["leadsync_webhook_batch_items_count"])
     items = float(values["leadsync_webhook_batch_items_sum"])
-    rtt = float(values["leadsync_broker_publish_seconds_sum"]) / max(1.0, float(
-        values["leadsync_broker_publish_seconds_count"]))
-    return (f"{flushes:.0f} confirmed publishes, {items / max(1.0, flushes):.1f} events each on "
-            f"average, mean confirm round trip {rtt * 1000:.1f} ms")
+    rtt = float(values["leadsync_broker_publish_seconds_sum"]) / max(
+        1.0, float(values["leadsync_broker_publish_seconds_count"])
+    )
+    return (
+        f"{flushes:.0f} confirmed publishes, {items / max(1.0, flushes):.1f} events each on "
+        f"average, mean confirm round trip {rtt * 1000:.1f} ms"
+    )
 
 
 async def large_batches(url: str, rounds: int) -> tuple[float, float]:
@@ -213,9 +228,16 @@ def main() -> None:
     namespace = f"bench_{uuid.uuid4().hex[:8]}"
     script = Path(tempfile.mkstemp(suffix=".lua", prefix="leadsync-bench-")[1])
     script.write_text(wrk_script([delivery(i) for i in range(2000)]))
-    env = {**os.environ, "AMQP_URL": amqp_url, "BROKER_NAMESPACE": namespace, "LOG_LEVEL": "warning",
-           "META_APP_SECRET": SECRET.decode(), "META_VERIFY_TOKEN": secrets.token_urlsafe(16),
-           "ADMIN_TOKEN": secrets.token_urlsafe(32), "METRICS_PORT": "0"}
+    env = {
+        **os.environ,
+        "AMQP_URL": amqp_url,
+        "BROKER_NAMESPACE": namespace,
+        "LOG_LEVEL": "warning",
+        "META_APP_SECRET": SECRET.decode(),
+        "META_VERIFY_TOKEN": secrets.token_urlsafe(16),
+        "ADMIN_TOKEN": secrets.token_urlsafe(32),
+        "METRICS_PORT": "0",
+    }
     bare_port, hook_port = free_port(), free_port()
     bare_proc = start([sys.executable, "bench/baseline_app.py", str(bare_port)], env)
     hook_proc = start([sys.executable, "-m", "services.webhook"], {**env, "PORT": str(hook_port)})
@@ -241,20 +263,30 @@ def main() -> None:
     hook = max(hook_runs, key=lambda r: r.rps)
     accepted = sum(r.requests - r.non_2xx for r in hook_runs)
     ratio = hook.rps / bare.rps
-    print(f"\nwrk -t1 -c{args.connections} -d{args.duration}s x {args.rounds} rounds each, alternating; "
-          f"{os.cpu_count()} CPUs (shared machine); best round of each:")
+    print(
+        f"\nwrk -t1 -c{args.connections} -d{args.duration}s x {args.rounds} rounds each, alternating; "
+        f"{os.cpu_count()} CPUs (shared machine); best round of each:"
+    )
     print(f"{'':22}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'errors':>8}   all rounds req/s")
     for name, r, runs in (("bare Starlette", bare, bare_runs), ("webhook + RabbitMQ", hook, hook_runs)):
-        print(f"{name:22}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{r.non_2xx:>9}{r.errors:>8}   "
-              + " ".join(f"{x.rps:.0f}" for x in runs))
-    print(f"ratio webhook/bare: {ratio:.2f} (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'}); "
-          f"webhook p99 {hook.p99_ms:.1f} ms (goal <= 50: {'met' if hook.p99_ms <= 50 else 'NOT met'})")
+        print(
+            f"{name:22}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{r.non_2xx:>9}{r.errors:>8}   "
+            + " ".join(f"{x.rps:.0f}" for x in runs)
+        )
+    print(
+        f"ratio webhook/bare: {ratio:.2f} (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'}); "
+        f"webhook p99 {hook.p99_ms:.1f} ms (goal <= 50: {'met' if hook.p99_ms <= 50 else 'NOT met'})"
+    )
     print(f"webhook publishing: {publishes}")
-    print(f"events answered 200: {accepted}; confirmed in {namespace}.analyzer: {queued} "
-          f"({'all there' if queued >= accepted else 'MISSING ' + str(accepted - queued)}; "
-          f"extra ones were in flight when wrk stopped)")
-    print(f"1000-item deliveries x{args.batch_rounds}: p50 {big_p50:.0f} ms, p99 {big_p99:.0f} ms "
-          f"(goal < 250: {'met' if big_p99 < 250 else 'NOT met'})")
+    print(
+        f"events answered 200: {accepted}; confirmed in {namespace}.analyzer: {queued} "
+        f"({'all there' if queued >= accepted else 'MISSING ' + str(accepted - queued)}; "
+        f"extra ones were in flight when wrk stopped)"
+    )
+    print(
+        f"1000-item deliveries x{args.batch_rounds}: p50 {big_p50:.0f} ms, p99 {big_p99:.0f} ms "
+        f"(goal < 250: {'met' if big_p99 < 250 else 'NOT met'})"
+    )
     if queued < accepted:
         sys.exit("bench: events answered 200 are missing from the queue")
 

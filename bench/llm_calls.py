@@ -26,7 +26,7 @@ from analyzer_harness import infrastructure, percentile
 
 from leadsync.sim.corpus import conversations
 from shared.broker import Publisher
-from shared.messages import ChatMessage, ConversationUpdated
+from shared.messages import ChatMessage, ContactScored, ConversationUpdated
 from tests.fakes.llm import FakeLLM
 from tests.support.analyzer import analyzer_running, watching
 
@@ -49,16 +49,37 @@ def schedule(args: argparse.Namespace) -> list[Sent]:
         previous: bool | None = None
         n = 0
 
-        def add(at: float, from_page: bool, text: str | None, attachments: list[str] | None = None,
-                *, contact: str = contact, name: str = conv.customer_name) -> None:
+        def add(
+            at: float,
+            from_page: bool,
+            text: str | None,
+            attachments: list[str] | None = None,
+            *,
+            contact: str = contact,
+            name: str = conv.customer_name,
+        ) -> None:
             nonlocal n
             n += 1
-            message = ChatMessage(mid=f"{contact}_{n}", from_page=from_page, text=text,
-                                  attachments=attachments or [],
-                                  sent_at=base + timedelta(seconds=at))
-            plan.append(Sent(at, ConversationUpdated(
-                page_id="BENCH_PAGE", platform="messenger", contact_id=contact,
-                contact_name=name, messages=[message]), not from_page))
+            message = ChatMessage(
+                mid=f"{contact}_{n}",
+                from_page=from_page,
+                text=text,
+                attachments=attachments or [],
+                sent_at=base + timedelta(seconds=at),
+            )
+            plan.append(
+                Sent(
+                    at,
+                    ConversationUpdated(
+                        page_id="BENCH_PAGE",
+                        platform="messenger",
+                        contact_id=contact,
+                        contact_name=name,
+                        messages=[message],
+                    ),
+                    not from_page,
+                )
+            )
 
         for from_page, text in conv.turns:
             if previous is not None:
@@ -96,42 +117,61 @@ async def replay(plan: list[Sent], publisher: Publisher) -> dict[str, tuple[floa
 async def main(args: argparse.Namespace) -> None:
     plan = schedule(args)
     customer_messages = sum(1 for s in plan if s.customer)
-    async with infrastructure() as infra, FakeLLM(latency=args.latency) as llm, \
-            watching(infra.amqp_url, infra.topology) as watcher:
+    async with (
+        infrastructure() as infra,
+        FakeLLM(latency=args.latency) as llm,
+        watching(infra.amqp_url, infra.topology) as watcher,
+    ):
         publisher = Publisher(infra.amqp_url, infra.topology)
         async with analyzer_running(
-            pool=infra.pool, database_url=infra.database_url, amqp_url=infra.amqp_url,
-            topology=infra.topology, llm_base_url=llm.base_url, publisher=publisher,
-            analyzer_debounce_s=args.debounce, llm_timeout_s=30, llm_rpm=1_000_000,
+            pool=infra.pool,
+            database_url=infra.database_url,
+            amqp_url=infra.amqp_url,
+            topology=infra.topology,
+            llm_base_url=llm.base_url,
+            publisher=publisher,
+            analyzer_debounce_s=args.debounce,
+            llm_timeout_s=30,
+            llm_rpm=1_000_000,
             llm_tpm=100_000_000,
         ):
             last = await replay(plan, publisher)
 
-            def covered(items: list) -> bool:
+            def covered(items: list[ContactScored]) -> bool:
                 through: dict[str, datetime] = {}
                 for s in items:
-                    through[s.contact_id] = max(through.get(s.contact_id, s.analyzed_through),
-                                                s.analyzed_through)
+                    through[s.contact_id] = max(
+                        through.get(s.contact_id, s.analyzed_through), s.analyzed_through
+                    )
                 return all(c in through and through[c] >= sent for c, (_, sent) in last.items())
 
             await watcher.wait_for(covered, timeout=60)
         await publisher.close()
     latencies = []
     for contact, (published, sent_at) in last.items():
-        arrivals = [at for s, at in zip(watcher.items, watcher.arrived, strict=True)
-                    if s.contact_id == contact and s.analyzed_through >= sent_at]
+        arrivals = [
+            at
+            for s, at in zip(watcher.items, watcher.arrived, strict=True)
+            if s.contact_id == contact and s.analyzed_through >= sent_at
+        ]
         latencies.append(min(arrivals) - published)
     ratio = llm.calls / customer_messages
     p95 = percentile(latencies, 0.95)
     bound = args.debounce + args.latency + 1.0
-    print(f"conversations {len(last)}, customer messages {customer_messages}, "
-          f"events {len(plan)}, contact.scored {len(watcher.items)}")
-    print(f"LLM calls: {llm.calls} → {ratio:.3f} per customer message (goal ≤ 0.30) → "
-          f"{'MET' if ratio <= 0.3 else 'NOT MET'}; floor (one per conversation) "
-          f"{len(last) / customer_messages:.3f}")
-    print(f"last message → contact.scored: p50 {percentile(latencies, 0.5):.2f} s, p95 {p95:.2f} s, "
-          f"max {max(latencies):.2f} s (goal p95 < debounce {args.debounce} + LLM {args.latency} + 1 "
-          f"= {bound:.1f} s) → {'MET' if p95 < bound else 'NOT MET'}")
+    print(
+        f"conversations {len(last)}, customer messages {customer_messages}, "
+        f"events {len(plan)}, contact.scored {len(watcher.items)}"
+    )
+    print(
+        f"LLM calls: {llm.calls} → {ratio:.3f} per customer message (goal ≤ 0.30) → "
+        f"{'MET' if ratio <= 0.3 else 'NOT MET'}; floor (one per conversation) "
+        f"{len(last) / customer_messages:.3f}"
+    )
+    print(
+        f"last message → contact.scored: p50 {percentile(latencies, 0.5):.2f} s, p95 {p95:.2f} s, "
+        f"max {max(latencies):.2f} s (goal p95 < debounce {args.debounce} + LLM {args.latency} + 1 "
+        f"= {bound:.1f} s) → {'MET' if p95 < bound else 'NOT MET'}"
+    )
 
 
 if __name__ == "__main__":
@@ -140,9 +180,21 @@ if __name__ == "__main__":
     parser.add_argument("--debounce", type=float, default=2.0, help="ANALYZER_DEBOUNCE_S")
     parser.add_argument("--latency", type=float, default=0.5, help="fake LLM latency, seconds")
     parser.add_argument("--stagger", type=float, default=0.1, help="seconds between conversation starts")
-    parser.add_argument("--burst-gap", type=float, nargs=2, default=(0.2, 1.0), metavar=("LO", "HI"),
-                        help="seconds between a customer's consecutive messages")
-    parser.add_argument("--turn-gap", type=float, nargs=2, default=(0.2, 1.0), metavar=("LO", "HI"),
-                        help="seconds between a message and the other side's answer")
+    parser.add_argument(
+        "--burst-gap",
+        type=float,
+        nargs=2,
+        default=(0.2, 1.0),
+        metavar=("LO", "HI"),
+        help="seconds between a customer's consecutive messages",
+    )
+    parser.add_argument(
+        "--turn-gap",
+        type=float,
+        nargs=2,
+        default=(0.2, 1.0),
+        metavar=("LO", "HI"),
+        help="seconds between a message and the other side's answer",
+    )
     parser.add_argument("--seed", type=int, default=7)
     asyncio.run(main(parser.parse_args()))

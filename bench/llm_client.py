@@ -32,11 +32,17 @@ from shared.messages import ChatMessage
 
 def transcript() -> list[ChatMessage]:
     start = datetime.now(UTC) - timedelta(hours=1)
-    lines = ["Hi, is the blue sofa still available?", "Yes! It is 450 EUR.",
-             "Great, can you deliver to Lyon on Friday?", "We can, delivery is 30 EUR.",
-             "Perfect, I'll take it. How do I pay?"]
-    return [ChatMessage(mid=f"m{i}", from_page=i % 2 == 1, text=t, sent_at=start + timedelta(minutes=i))
-            for i, t in enumerate(lines)]
+    lines = [
+        "Hi, is the blue sofa still available?",
+        "Yes! It is 450 EUR.",
+        "Great, can you deliver to Lyon on Friday?",
+        "We can, delivery is 30 EUR.",
+        "Perfect, I'll take it. How do I pay?",
+    ]
+    return [
+        ChatMessage(mid=f"m{i}", from_page=i % 2 == 1, text=t, sent_at=start + timedelta(minutes=i))
+        for i, t in enumerate(lines)
+    ]
 
 
 async def sdk_default(base_url: str, calls: int, concurrency: int) -> float:
@@ -49,10 +55,18 @@ async def sdk_default(base_url: str, calls: int, concurrency: int) -> float:
         async with slots:
             request = prompt.build(messages, ())
             response = await client.chat.completions.create(  # type: ignore[call-overload]
-                model="gpt-4o-mini", messages=request, response_format=prompt.RESPONSE_FORMAT,
-                temperature=0, max_tokens=800)
-            prompt.parse_reply(response.choices[0].message.content, model="gpt-4o-mini",
-                               messages=messages, version=prompt.PROMPT_VERSION)
+                model="gpt-4o-mini",
+                messages=request,
+                response_format=prompt.RESPONSE_FORMAT,
+                temperature=0,
+                max_tokens=800,
+            )
+            prompt.parse_reply(
+                response.choices[0].message.content,
+                model="gpt-4o-mini",
+                messages=messages,
+                version=prompt.PROMPT_VERSION,
+            )
 
     await one()  # connections and lazy imports outside the measurement
     cpu = time.process_time()
@@ -63,8 +77,13 @@ async def sdk_default(base_url: str, calls: int, concurrency: int) -> float:
 
 
 async def leadsync(base_url: str, calls: int, concurrency: int) -> float:
-    settings = AnalyzerSettings(openai_api_key=f"sk-{uuid.uuid4().hex}", openai_base_url=base_url,  # type: ignore[call-arg]
-                                llm_concurrency=concurrency, llm_rpm=10_000_000, llm_tpm=10**10)
+    settings = AnalyzerSettings(
+        openai_api_key=f"sk-{uuid.uuid4().hex}",
+        openai_base_url=base_url,
+        llm_concurrency=concurrency,
+        llm_rpm=10_000_000,
+        llm_tpm=10**10,
+    )
     scorer = LlmScorer.from_settings(settings)
     messages = transcript()
     await scorer.analyse(messages)
@@ -82,8 +101,10 @@ async def main(args: argparse.Namespace) -> None:
             for name, run in (("sdk", sdk_default), ("leadsync", leadsync)):
                 results[name].append(await run(url, args.calls, args.concurrency) / args.calls * 1000)
     for name, figures in results.items():
-        print(f"{name:9s} CPU per call: best {min(figures):.3f} ms; rounds "
-              + ", ".join(f"{f:.3f}" for f in figures))
+        print(
+            f"{name:9s} CPU per call: best {min(figures):.3f} ms; rounds "
+            + ", ".join(f"{f:.3f}" for f in figures)
+        )
     print(f"ratio leadsync/sdk (best rounds): {min(results['leadsync']) / min(results['sdk']):.2f}")
 
 

@@ -20,7 +20,7 @@ def _stat(pid: int) -> tuple[int, float, float] | None:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = raw[raw.rindex(")") + 2:].split()
+    fields = raw[raw.rindex(")") + 2 :].split()
     # After the name: state ppid ... utime(12) stime(13) cutime(14) cstime(15), counted from 0.
     ppid = int(fields[1])
     own = (int(fields[11]) + int(fields[12])) / _TICK

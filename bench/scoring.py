@@ -26,7 +26,10 @@ from tests.support import scoring_corpus as corpus  # noqa: E402
 
 GOAL = 0.9
 COLUMNS: tuple[tuple[str, dict[str, str]], ...] = (
-    ("dev", {"split": "dev"}), ("held-out", {"split": "holdout"}), ("all", {}))
+    ("dev", {"split": "dev"}),
+    ("held-out", {"split": "holdout"}),
+    ("all", {}),
+)
 
 
 def ratio(report: corpus.Report, **where: str) -> str:
@@ -63,18 +66,23 @@ def speed(conversations: list[corpus.Conversation]) -> tuple[float, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--misses", action="store_true", help="list every disagreement with its reasoning")
     args = parser.parse_args()
     conversations = corpus.load()
     report = corpus.Report(corpus.evaluate(conversations))
     dev = sum(c.split == "dev" for c in conversations)
-    print(f"Scoring corpus {corpus.DATA.relative_to(ROOT)}: {len(conversations)} conversations "
-          f"({dev} dev, {len(conversations) - dev} held-out), "
-          f"{sum(len(c.messages) for c in conversations)} messages")
-    print(f"Label from the scorer's output: WON/LOST by status; otherwise COLD 1-{corpus.WARM_FROM - 1}, "
-          f"WARM {corpus.WARM_FROM}-{corpus.HOT_FROM - 1}, HOT {corpus.HOT_FROM}-80\n")
+    print(
+        f"Scoring corpus {corpus.DATA.relative_to(ROOT)}: {len(conversations)} conversations "
+        f"({dev} dev, {len(conversations) - dev} held-out), "
+        f"{sum(len(c.messages) for c in conversations)} messages"
+    )
+    print(
+        f"Label from the scorer's output: WON/LOST by status; otherwise COLD 1-{corpus.WARM_FROM - 1}, "
+        f"WARM {corpus.WARM_FROM}-{corpus.HOT_FROM - 1}, HOT {corpus.HOT_FROM}-80\n"
+    )
     print("Agreement" + " " * 7 + "".join(f"{name:>16}" for name, _ in COLUMNS))
     print("  overall   " + "".join(f"{ratio(report, **where):>16}" for _, where in COLUMNS))
     print()
@@ -91,12 +99,16 @@ def main() -> int:
         for r in report.misses:
             print(f"  {r.conversation.id} [{r.conversation.label} -> {r.predicted}] {r.analysis.reasoning}")
     cold, warm = speed(conversations)
-    print(f"\nSpeed (machine-dependent): {cold:.0f} us per message read for the first time, "
-          f"{warm:.0f} us when re-scored (readings memoised)")
+    print(
+        f"\nSpeed (machine-dependent): {cold:.0f} us per message read for the first time, "
+        f"{warm:.0f} us when re-scored (readings memoised)"
+    )
     agreeing, total = report.agreement()
     met = agreeing / total >= GOAL and not won and not lost
-    print(f"\nGoal (>= {GOAL} agreement, 0 WON without confirmation, 0 LOST from negation): "
-          f"{'met' if met else 'NOT met'}")
+    print(
+        f"\nGoal (>= {GOAL} agreement, 0 WON without confirmation, 0 LOST from negation): "
+        f"{'met' if met else 'NOT met'}"
+    )
     return 0 if met else 1
 
 

@@ -102,14 +102,24 @@ async def main(args: argparse.Namespace) -> int:
     await db.migrate(dsn)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LEADSYNC_"))}
-    env.update(DATABASE_URL=dsn, AMQP_URL=amqp_url, BROKER_NAMESPACE=topology.namespace, PORT=str(port),
-               METRICS_PORT="0", META_APP_SECRET=SECRET, META_VERIFY_TOKEN="soak-verify",
-               ADMIN_TOKEN=ADMIN, TOKEN_ENCRYPTION_KEY=Fernet.generate_key().decode(),
-               LOG_LEVEL="warning", ANALYZER_DEBOUNCE_S="0.5",
-               GRAPH_API_BASE_URL="http://127.0.0.1:9")  # no name lookups leave the machine
+    env.update(
+        DATABASE_URL=dsn,
+        AMQP_URL=amqp_url,
+        BROKER_NAMESPACE=topology.namespace,
+        PORT=str(port),
+        METRICS_PORT="0",
+        META_APP_SECRET=SECRET,
+        META_VERIFY_TOKEN="soak-verify",
+        ADMIN_TOKEN=ADMIN,
+        TOKEN_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        LOG_LEVEL="warning",
+        ANALYZER_DEBOUNCE_S="0.5",
+        GRAPH_API_BASE_URL="http://127.0.0.1:9",
+    )  # no name lookups leave the machine
     log = open(f"/tmp/leadsync-soak-{run_id}.log", "wb")  # the services' output, kept for a look
     stack = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadsync", "run", *SERVICES, env=env, stdout=log, stderr=log)
+        sys.executable, "-m", "leadsync", "run", *SERVICES, env=env, stdout=log, stderr=log
+    )
     samples = Samples()
     url = f"http://127.0.0.1:{port}"
     try:
@@ -119,18 +129,46 @@ async def main(args: argparse.Namespace) -> int:
                     if (await api.get("/readyz")).status_code == 200 and len(children(stack.pid)) == 3:
                         break
                 await asyncio.sleep(0.1)
-            pipeline = (await api.post("/api/pipelines", json={"name": "Soak", "stages": [
-                {"name": "New", "type": "LEAD"}, {"name": "Hot", "type": "IN_PROGRESS"}]})).json()["id"]
-            r = await api.post("/api/pages", json={
-                "id": PAGE, "name": "Soak", "access_token": "EAAsoak0123456789",
-                "auto_pipeline_id": pipeline, "auto_sync": False})
+            pipeline = (
+                await api.post(
+                    "/api/pipelines",
+                    json={
+                        "name": "Soak",
+                        "stages": [{"name": "New", "type": "LEAD"}, {"name": "Hot", "type": "IN_PROGRESS"}],
+                    },
+                )
+            ).json()["id"]
+            r = await api.post(
+                "/api/pages",
+                json={
+                    "id": PAGE,
+                    "name": "Soak",
+                    "access_token": "EAAsoak0123456789",
+                    "auto_pipeline_id": pipeline,
+                    "auto_sync": False,
+                },
+            )
             r.raise_for_status()
         pids = children(stack.pid)
         t0 = time.monotonic()
         sender = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "leadsync", "simulate", "--url", f"{url}/webhooks/meta", "--secret", SECRET,
-            "--count", str(args.count), "--page-id", PAGE, "--concurrency", str(args.concurrency), env=env,
-            stdout=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "leadsync",
+            "simulate",
+            "--url",
+            f"{url}/webhooks/meta",
+            "--secret",
+            SECRET,
+            "--count",
+            str(args.count),
+            "--page-id",
+            PAGE,
+            "--concurrency",
+            str(args.concurrency),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+        )
         waiter = asyncio.create_task(sender.communicate())
         while not waiter.done():
             await sample(pids, amqp_url, topology, samples, t0)
@@ -143,8 +181,9 @@ async def main(args: argparse.Namespace) -> int:
             if all(d[-1] == 0 for d in samples.depth.values()):
                 break
             await asyncio.sleep(args.sample_s)
-        dead = {s: await queue_depth(amqp_url, topology.dead(topology.queue(s)))
-                for s in ("analyzer", "assigner")}
+        dead = {
+            s: await queue_depth(amqp_url, topology.dead(topology.queue(s))) for s in ("analyzer", "assigner")
+        }
     finally:
         if stack.returncode is None:
             stack.send_signal(signal.SIGTERM)
@@ -165,8 +204,10 @@ def report(args: argparse.Namespace, sent: str, traffic_s: float, s: Samples, de
         growth = end - after_warmup
         flag = growth > max(20.0, 0.10 * after_warmup)
         grew |= flag
-        print(f"{name:9} RSS after warm-up {after_warmup:6.1f} MiB, end {end:6.1f} MiB, "
-              f"peak {peak:6.1f} MiB, growth {growth:+6.1f} MiB{'  <-- grows' if flag else ''}")
+        print(
+            f"{name:9} RSS after warm-up {after_warmup:6.1f} MiB, end {end:6.1f} MiB, "
+            f"peak {peak:6.1f} MiB, growth {growth:+6.1f} MiB{'  <-- grows' if flag else ''}"
+        )
     for name, depths in sorted(s.depth.items()):
         print(f"{name:9} queue depth max {max(depths)}, at the end {depths[-1]}")
     print(f"dead letters: {dead}")

@@ -7,6 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from shared.errors import CommandError
+
 # Each module registers its subcommands; the order is the order of `leadsync --help`.
 COMMANDS = [
     "leadsync.commands.migrate",
@@ -23,10 +25,6 @@ COMMANDS = [
     "leadsync.commands.simulate",
     "leadsync.commands.dlq",
 ]
-
-
-class CommandError(Exception):
-    """A failure to report as one line with exit status 1."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,19 +13,16 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
 from shared import messages
 from shared.broker import SERVICES_QUEUES, Publisher, Topology
+from shared.errors import DeadLetterError, DecodeError
 
 # Headers that describe a failure, not the message: stripped before a replay.
 _FAILURE_HEADERS = ("x-death", "x-delivery-count", "x-first-death-", "x-last-death-", "x-leadsync-")
 # What each queue consumes, to recover a routing key from the body when no header holds it.
-_MODELS: dict[str, type[messages._Wire]] = {
+_MODELS: dict[str, type[messages.WireMessage]] = {
     "analyzer": messages.ConversationUpdated,
     "assigner": messages.ContactScored,
     "backfill": messages.BackfillRequested,
 }
-
-
-class DeadLetterError(Exception):
-    """A dead-letter operation that cannot go on; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +48,7 @@ def resolve_queue(topology: Topology, name: str) -> str:
             return topology.dead(queue)
     choices = ", ".join(SERVICES_QUEUES)
     raise DeadLetterError(
-        f"unknown queue {name!r}: use one of {choices} (or its full name in namespace "
-        f"{topology.namespace!r})"
+        f"unknown queue {name!r}: use one of {choices} (or its full name in namespace {topology.namespace!r})"
     )
 
 
@@ -73,8 +69,14 @@ def _text(value: Any) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def describe(headers: dict[str, Any], *, message_id: str | None, body: bytes = b"",
-             timestamp: datetime | None = None, service: str | None = None) -> DeadLetter:
+def describe(
+    headers: dict[str, Any],
+    *,
+    message_id: str | None,
+    body: bytes = b"",
+    timestamp: datetime | None = None,
+    service: str | None = None,
+) -> DeadLetter:
     """Read our own failure headers, or RabbitMQ's x-death when the broker dead-lettered it."""
     if "x-leadsync-error" in headers:
         return DeadLetter(
@@ -114,9 +116,9 @@ def _routing_key_from_body(body: bytes, service: str | None) -> str | None:
         return None
     try:
         items = messages.decode(model, body, batch=body.lstrip().startswith(b"["))
-    except messages.DecodeError:
+    except DecodeError:
         return None
-    return items[0].routing_key if items else None  # type: ignore[attr-defined]
+    return items[0].routing_key if items else None
 
 
 def replay_headers(headers: dict[str, Any]) -> dict[str, Any]:
@@ -146,8 +148,13 @@ async def _queue_size(channel: AbstractChannel, queue: str) -> int:
     return int(declared.declaration_result.message_count or 0)
 
 
-async def inspect(amqp_url: str, topology: Topology, name: str, *, limit: int,
-                  ) -> tuple[str, int, list[DeadLetter]]:
+async def inspect(
+    amqp_url: str,
+    topology: Topology,
+    name: str,
+    *,
+    limit: int,
+) -> tuple[str, int, list[DeadLetter]]:
     """(queue, how many it holds, up to `limit` of them described); nothing is removed."""
     queue = resolve_queue(topology, name)
     service = _service_of(topology, queue)
@@ -157,8 +164,13 @@ async def inspect(amqp_url: str, topology: Topology, name: str, *, limit: int,
         count = await _queue_size(channel, queue)
         held = await _hold(channel, queue, min(limit, count))
         letters = [
-            describe(dict(m.headers or {}), message_id=m.message_id, body=m.body,
-                     timestamp=_as_datetime(m.timestamp), service=service)
+            describe(
+                dict(m.headers or {}),
+                message_id=m.message_id,
+                body=m.body,
+                timestamp=_as_datetime(m.timestamp),
+                service=service,
+            )
             for m in held
         ]
         await channel.close()  # nothing was acked: every message goes back to the queue
@@ -173,8 +185,7 @@ class ReplayResult:
     skipped: list[str]
 
 
-async def replay(amqp_url: str, topology: Topology, name: str, *, limit: int | None
-                 ) -> ReplayResult:
+async def replay(amqp_url: str, topology: Topology, name: str, *, limit: int | None) -> ReplayResult:
     """Publish dead messages back to `{ns}.events` (confirmed), then remove each from the queue.
 
     Only the messages present at the start are taken, so a message that fails again while
@@ -197,8 +208,7 @@ async def replay(amqp_url: str, topology: Topology, name: str, *, limit: int | N
                 if message is None:
                     break
                 headers = dict(message.headers or {})
-                letter = describe(headers, message_id=message.message_id, body=message.body,
-                                  service=service)
+                letter = describe(headers, message_id=message.message_id, body=message.body, service=service)
                 if not letter.routing_key:
                     skipped.append(message.message_id or "(no id)")
                     continue  # held unacked until the channel closes, then back in the queue
@@ -221,4 +231,3 @@ def _rebuilt(message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_p
         headers=replay_headers(headers),
         timestamp=message.timestamp,
     )
-

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import aio_pika
 import aiormq
@@ -25,7 +25,9 @@ from prometheus_client import Counter, Histogram
 
 from shared import messages, retry
 from shared.circuit import Circuit
-from shared.errors import BrokerUnavailable, PermanentError, PublishNotConfirmed
+from shared.errors import BrokerUnavailable, DeadLettered, PermanentError, PublishNotConfirmed
+from shared.headers import header_int
+from shared.messages import WireMessage
 
 DELIVERY_LIMIT = 5
 # One AMQP message carries at most this many events (DESIGN §4); larger deliveries are split.
@@ -103,9 +105,7 @@ class Topology:
 
 async def declare_topology(channel: AbstractChannel, topology: Topology) -> AbstractExchange:
     """Declare exchanges, queues and bindings; safe to repeat at every start."""
-    events = await channel.declare_exchange(
-        topology.events, aio_pika.ExchangeType.TOPIC, durable=True
-    )
+    events = await channel.declare_exchange(topology.events, aio_pika.ExchangeType.TOPIC, durable=True)
     dlx = await channel.declare_exchange(topology.dlx, aio_pika.ExchangeType.DIRECT, durable=True)
     for service, keys in SERVICES_QUEUES.items():
         name = topology.queue(service)
@@ -173,24 +173,26 @@ _CONNECTION_ERRORS = (
 
 
 def build_message(
-    item: messages._Wire | list[messages._Wire],
+    item: WireMessage | Sequence[WireMessage],
     *,
     message_id: str | None = None,
-    headers: dict[str, Any] | None = None,
+    headers: Mapping[str, Any] | None = None,
 ) -> aio_pika.Message:
-    """An AMQP message of the contract: JSON, persistent, deterministic id, header v."""
-    batch = isinstance(item, list)
-    sample = item[0] if batch and item else item
-    all_headers: dict[str, Any] = {"v": type(sample).SCHEMA_VERSION}
+    """An AMQP message of the contract: JSON, persistent, deterministic id, header v; a sequence
+    is one batch message (header batch=true) of messages of one type."""
+    batch = not isinstance(item, WireMessage)
+    items: Sequence[WireMessage] = item if not isinstance(item, WireMessage) else (item,)
+    all_headers: dict[str, Any] = {"v": type(items[0]).SCHEMA_VERSION if items else 1}
     if batch:
         all_headers["batch"] = True
     if headers:
         all_headers.update(headers)
     if message_id is None:
-        if batch:
-            message_id = messages.content_id([messages.message_id(m) for m in item])  # type: ignore[union-attr]
-        else:
-            message_id = messages.message_id(item)  # type: ignore[arg-type]
+        message_id = (
+            messages.content_id([messages.message_id(m) for m in items])
+            if batch
+            else messages.message_id(items[0])
+        )
     return aio_pika.Message(
         body=messages.encode(item),
         content_type="application/json",
@@ -199,6 +201,18 @@ def build_message(
         headers=all_headers,
         timestamp=datetime.now(UTC),
     )
+
+
+class MessagePublisher(Protocol):
+    """What code that publishes needs of a publisher: `Publisher`, or a test's stand-in."""
+
+    async def publish(
+        self, message: WireMessage, *, routing_key: str | None = None, message_id: str | None = None
+    ) -> None: ...
+
+    async def publish_batch(
+        self, batch: Sequence[WireMessage], *, routing_key: str | None = None, message_id: str | None = None
+    ) -> None: ...
 
 
 class Publisher:
@@ -233,9 +247,7 @@ class Publisher:
             await self._drop()
             try:
                 self._conn = await aio_pika.connect(self._url, timeout=self._timeout)
-                self._channel = await self._conn.channel(
-                    publisher_confirms=True, on_return_raises=True
-                )
+                self._channel = await self._conn.channel(publisher_confirms=True, on_return_raises=True)
                 self._exchange = await declare_topology(self._channel, self.topology)
             except _CONNECTION_ERRORS as err:
                 await self._drop()
@@ -250,27 +262,31 @@ class Publisher:
 
     async def publish(
         self,
-        item: messages._Wire | list[messages._Wire],
+        message: WireMessage,
         *,
         routing_key: str | None = None,
         message_id: str | None = None,
-        headers: dict[str, Any] | None = None,
+        headers: Mapping[str, Any] | None = None,
     ) -> None:
-        """Publish one message (or one batch) and return once RabbitMQ confirmed it."""
-        if routing_key is None:
-            sample = item[0] if isinstance(item, list) else item
-            routing_key = sample.routing_key  # type: ignore[attr-defined]
+        """Publish one message to its routing key (or `routing_key`); return once confirmed."""
         await self.publish_raw(
-            build_message(item, message_id=message_id, headers=headers), routing_key
+            build_message(message, message_id=message_id, headers=headers), routing_key or message.routing_key
         )
+
+    async def publish_batch(
+        self, batch: Sequence[WireMessage], *, routing_key: str | None = None, message_id: str | None = None
+    ) -> None:
+        """Publish messages of one type as one batch message, to the first one's routing key (or
+        `routing_key`); return once confirmed."""
+        if batch:
+            key = routing_key or batch[0].routing_key
+            await self.publish_raw(build_message(batch, message_id=message_id), key)
 
     async def publish_raw(self, message: aio_pika.Message, routing_key: str) -> None:
         exchange = await self._ensure()
         started = time.perf_counter()
         try:
-            await exchange.publish(
-                message, routing_key=routing_key, mandatory=True, timeout=self._timeout
-            )
+            await exchange.publish(message, routing_key=routing_key, mandatory=True, timeout=self._timeout)
         except TimeoutError as err:
             # A slow confirm says nothing about the connection: keep it for the publishes in
             # flight on it. This one is reported unconfirmed; a retry may duplicate it, which
@@ -290,11 +306,18 @@ class Publisher:
         PUBLISH_SECONDS.observe(time.perf_counter() - started)
 
     async def publish_many(
-        self, items: Sequence[tuple[messages._Wire | list[messages._Wire], str | None]]
+        self, items: Sequence[tuple[WireMessage | Sequence[WireMessage], str | None]]
     ) -> None:
-        """Publish concurrently and wait for every confirm; raises if any was not confirmed."""
+        """Publish messages (a sequence: one batch message) concurrently, each with its message
+        id (None: its default), and wait for every confirm; raises if any was not confirmed."""
         results = await asyncio.gather(
-            *(self.publish(item, message_id=mid) for item, mid in items), return_exceptions=True
+            *(
+                self.publish(item, message_id=mid)
+                if isinstance(item, WireMessage)
+                else self.publish_batch(item, message_id=mid)
+                for item, mid in items
+            ),
+            return_exceptions=True,
         )
         for result in results:
             if isinstance(result, BaseException):
@@ -310,7 +333,7 @@ class Publisher:
             await self._drop()
 
 
-M = TypeVar("M", bound=messages._Wire)
+M = TypeVar("M", bound=WireMessage)
 
 
 @dataclass
@@ -329,12 +352,13 @@ FinalFailure = Callable[[Delivery[M], BaseException], Awaitable[None]]
 Probe = Callable[[], Awaitable[bool]]
 
 # Headers of a delivery that belong to its earlier trip, not to the message.
-_TRIP_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue",
-                 "x-first-death-reason", "x-delivery-count")
-
-
-class DeadLettered(Exception):
-    """The error a final-failure hook receives when it runs again after failing to write."""
+_TRIP_HEADERS = (
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-delivery-count",
+)
 
 
 class Consumer(Generic[M]):
@@ -388,7 +412,8 @@ class Consumer(Generic[M]):
         self._tag: str | None = None
         self.circuit = (
             Circuit(probe, queue=self.queue_name, pause=self._pause, resume=self._resume)
-            if probe is not None else None
+            if probe is not None
+            else None
         )
         self.ready = asyncio.Event()
 
@@ -409,7 +434,9 @@ class Consumer(Generic[M]):
                     if self._stopping.is_set():
                         break
                     log.warning(
-                        "broker.reconnecting", queue=self.queue_name, error=type(err).__name__,
+                        "broker.reconnecting",
+                        queue=self.queue_name,
+                        error=type(err).__name__,
                         retry_in_s=delay,
                     )
                     with contextlib.suppress(asyncio.TimeoutError):
@@ -477,10 +504,10 @@ class Consumer(Generic[M]):
         size = len(message.body)
         try:
             if self._max_bytes is not None:
+                budget = self._max_bytes
                 async with self._room:
                     # One message always goes, however large: a budget never stops everything.
-                    await self._room.wait_for(
-                        lambda: self._bytes == 0 or self._bytes + size <= self._max_bytes)  # type: ignore[operator]
+                    await self._room.wait_for(lambda: self._bytes == 0 or self._bytes + size <= budget)
                     self._bytes += size
                 try:
                     await self._settle(message)
@@ -494,17 +521,16 @@ class Consumer(Generic[M]):
             if task is not None:
                 self._inflight.discard(task)
 
-    def _decode(self, message: AbstractIncomingMessage, headers: dict[str, Any],
-                state: retry.RetryState) -> Delivery[M]:
+    def _decode(
+        self, message: AbstractIncomingMessage, headers: dict[str, Any], state: retry.RetryState
+    ) -> Delivery[M]:
         try:
-            version = int(headers.get("v", 1))
-        except (TypeError, ValueError):
+            version = header_int(headers, "v", default=1)
+        except ValueError:
             raise PermanentError("header v is not a number") from None
-        items = messages.decode(
-            self._model, message.body, version=version, batch=bool(headers.get("batch"))
-        )
+        items = messages.decode(self._model, message.body, version=version, batch=bool(headers.get("batch")))
         # Quorum queues count earlier deliveries in x-delivery-count (absent the first time).
-        count = int(headers.get("x-delivery-count", 0) or 0) + 1
+        count = header_int(headers, "x-delivery-count") + 1
         return Delivery(items, message.message_id, count, headers, attempt=state.attempt + 1)
 
     async def _settle(self, message: AbstractIncomingMessage) -> None:
@@ -517,9 +543,10 @@ class Consumer(Generic[M]):
         try:
             try:
                 delivery = self._decode(message, headers, state)
-            except (messages.DecodeError, PermanentError) as err:
-                outcome = (await self._split(message, state, err)
-                           or await self._to_dead(message, state, retry.describe(err), type(err).__name__))
+            except PermanentError as err:
+                outcome = await self._split(message, state, err) or await self._to_dead(
+                    message, state, retry.describe(err), type(err).__name__
+                )
                 return
             outcome = await self._attempts(message, delivery, state)
         finally:
@@ -556,16 +583,30 @@ class Consumer(Generic[M]):
                     if state.settle_first or self._on_final_failure is None:
                         # No hook, or the hook itself cannot be written: the stale-job sweep
                         # settles what it would have settled.
-                        return await self._to_dead(message, state, state.dead_reason or decision.why_dead,
-                                                   state.dead_type or type(err).__name__)
-                    state = replace(state, dead_reason=decision.why_dead, dead_type=type(err).__name__,
-                                    same_error=0, last_error="")
+                        return await self._to_dead(
+                            message,
+                            state,
+                            state.dead_reason or decision.why_dead,
+                            state.dead_type or type(err).__name__,
+                        )
+                    state = replace(
+                        state,
+                        dead_reason=decision.why_dead,
+                        dead_type=type(err).__name__,
+                        same_error=0,
+                        last_error="",
+                    )
                     continue  # run the hook, then dead-letter
                 RETRIES.labels(self.queue_name, decision.reason).inc()
                 log.warning(
-                    "message.retry", queue=self.queue_name, message_id=message.message_id,
-                    attempt=state.attempt, reason=decision.reason, error=retry.describe(err),
-                    error_type=type(err).__name__, retry_in_s=round(decision.delay_s, 2),
+                    "message.retry",
+                    queue=self.queue_name,
+                    message_id=message.message_id,
+                    attempt=state.attempt,
+                    reason=decision.reason,
+                    error=retry.describe(err),
+                    error_type=type(err).__name__,
+                    retry_in_s=round(decision.delay_s, 2),
                 )
                 if await self._held_through_outage(decision) and not _channel_gone(message):
                     continue
@@ -619,12 +660,13 @@ class Consumer(Generic[M]):
         try:
             channel = await self._side_channel()
             await channel.default_exchange.publish(
-                copy, routing_key=self.topology.delay(self.queue_name, step), mandatory=True,
+                copy,
+                routing_key=self.topology.delay(self.queue_name, step),
+                mandatory=True,
                 timeout=10,
             )
         except Exception as err:
-            log.warning("message.retry_publish_failed", queue=self.queue_name,
-                        error=type(err).__name__)
+            log.warning("message.retry_publish_failed", queue=self.queue_name, error=type(err).__name__)
             return False
         return True
 
@@ -643,31 +685,45 @@ class Consumer(Generic[M]):
             return None
         if not isinstance(raw, list) or len(raw) < 2:
             return None
-        headers = {k: v for k, v in (message.headers or {}).items()
-                   if k not in _TRIP_HEADERS and not k.startswith("x-leadsync-") and k != "batch"}
+        headers = {
+            k: v
+            for k, v in (message.headers or {}).items()
+            if k not in _TRIP_HEADERS and not k.startswith("x-leadsync-") and k != "batch"
+        }
         # Each copy starts a fresh retry history, keeping where the batch was going.
         headers.update(retry.RetryState(routing_key=state.routing_key or message.routing_key or "").headers())
         copies = [
             aio_pika.Message(
-                body=orjson.dumps(item), content_type=message.content_type,
+                body=orjson.dumps(item),
+                content_type=message.content_type,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 message_id=messages.content_id("split", message.message_id, i),
-                headers=headers, timestamp=message.timestamp,
+                headers=headers,
+                timestamp=message.timestamp,
             )
             for i, item in enumerate(raw)
         ]
         try:
             channel = await self._side_channel()
-            await asyncio.gather(*(
-                channel.default_exchange.publish(copy, routing_key=self.queue_name, mandatory=True,
-                                                 timeout=10)
-                for copy in copies))
+            await asyncio.gather(
+                *(
+                    channel.default_exchange.publish(
+                        copy, routing_key=self.queue_name, mandatory=True, timeout=10
+                    )
+                    for copy in copies
+                )
+            )
         except Exception as pub_err:
-            log.warning("batch.split_publish_failed", queue=self.queue_name,
-                        error=type(pub_err).__name__)
+            log.warning("batch.split_publish_failed", queue=self.queue_name, error=type(pub_err).__name__)
             return None
-        log.warning("batch.split", queue=self.queue_name, message_id=message.message_id,
-                    items=len(copies), error=retry.describe(err), error_type=type(err).__name__)
+        log.warning(
+            "batch.split",
+            queue=self.queue_name,
+            message_id=message.message_id,
+            items=len(copies),
+            error=retry.describe(err),
+            error_type=type(err).__name__,
+        )
         await _settle_safely(message.ack())
         return "split"
 
@@ -676,26 +732,34 @@ class Consumer(Generic[M]):
     ) -> str:
         """Copy the message into `{queue}.dead` with why it failed (confirmed), then ack it."""
         log.error(
-            "message.dead_lettered", queue=self.queue_name, message_id=message.message_id,
-            error=reason, error_type=error_type, attempts=state.attempt,
+            "message.dead_lettered",
+            queue=self.queue_name,
+            message_id=message.message_id,
+            error=reason,
+            error_type=error_type,
+            attempts=state.attempt,
         )
         headers = {k: v for k, v in state.headers().items() if k.startswith("x-leadsync-")}
         headers.pop(retry.DEAD_REASON, None)
         headers.pop(retry.DEAD_TYPE, None)
-        headers.update({
-            "x-leadsync-error": reason[:1000],
-            "x-leadsync-error-type": error_type,
-            "x-leadsync-queue": self.queue_name,
-            # Kept so `leadsync dlq replay` can send it back where it was going.
-            "x-leadsync-routing-key": state.routing_key or message.routing_key or "",
-            "x-leadsync-failed-at": datetime.now(UTC).isoformat(),
-            "x-leadsync-deliveries": int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1,
-        })
+        headers.update(
+            {
+                "x-leadsync-error": reason[:1000],
+                "x-leadsync-error-type": error_type,
+                "x-leadsync-queue": self.queue_name,
+                # Kept so `leadsync dlq replay` can send it back where it was going.
+                "x-leadsync-routing-key": state.routing_key or message.routing_key or "",
+                "x-leadsync-failed-at": datetime.now(UTC).isoformat(),
+                "x-leadsync-deliveries": _deliveries(message),
+            }
+        )
         try:
             channel = await self._side_channel()
             await channel.default_exchange.publish(
-                self._copy(message, headers), routing_key=self.topology.dead(self.queue_name),
-                mandatory=True, timeout=10,
+                self._copy(message, headers),
+                routing_key=self.topology.dead(self.queue_name),
+                mandatory=True,
+                timeout=10,
             )
         except Exception as pub_err:
             # Fall back to the broker's dead-lettering, which keeps the message but not its error.
@@ -724,3 +788,11 @@ async def _settle_safely(op: Awaitable[Any]) -> None:
         await op
     except _CONNECTION_ERRORS as err:
         log.warning("message.settle_failed", error=type(err).__name__)
+
+
+def _deliveries(message: AbstractIncomingMessage) -> int:
+    """Deliveries of the message so far, this one included (quorum queues count the earlier ones)."""
+    try:
+        return header_int(message.headers, "x-delivery-count") + 1
+    except ValueError:
+        return 1

@@ -29,15 +29,19 @@ CIRCUIT_OPEN = Gauge(
 
 class Circuit:
     def __init__(
-        self, probe: Probe, *, queue: str, pause: Hook, resume: Hook,
-        probe_interval_s: float = 0.5, max_probe_interval_s: float = 5.0, probe_timeout_s: float = 2.0,
+        self,
+        probe: Probe,
+        *,
+        queue: str,
+        pause: Hook,
+        resume: Hook,
+        probe_interval_s: float = 0.5,
+        max_probe_interval_s: float = 5.0,
+        probe_timeout_s: float = 2.0,
     ) -> None:
-        self._probe = probe
-        self._queue = queue
-        self._pause = pause
-        self._resume = resume
-        self._interval = probe_interval_s
-        self._max_interval = max_probe_interval_s
+        self._probe, self._queue = probe, queue
+        self._pause, self._resume = pause, resume  # what the consumer does while it is open
+        self._interval, self._max_interval = probe_interval_s, max_probe_interval_s
         self._timeout = probe_timeout_s
         self._closed = asyncio.Event()
         self._closed.set()

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import orjson
 
+from shared.errors import MigrationError
+
 # Any constant works; it only has to be the same for every process that migrates.
 _MIGRATION_LOCK = 0x1EAD5
 _SCHEMA_TABLE = """
@@ -44,7 +46,11 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections speak JSON(B) as Python objects."""
     return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30,
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        command_timeout=30,
         reset=_keep_session,
     )
 
@@ -119,12 +125,17 @@ async def drop_database(dsn: str) -> None:
 
 
 # The tables the pipeline looks rows up in by key on every conversation.
-_ANALYSED = ("contacts", "analyzer_conversations", "messages", "job_items", "jobs", "scores",
-             "pages", "stages", "pipelines")
-
-
-class MigrationError(RuntimeError):
-    pass
+_ANALYSED = (
+    "contacts",
+    "analyzer_conversations",
+    "messages",
+    "job_items",
+    "jobs",
+    "scores",
+    "pages",
+    "stages",
+    "pipelines",
+)
 
 
 async def migrate(dsn: str) -> list[Migration]:

@@ -22,16 +22,8 @@ from aiolimiter import AsyncLimiter
 from prometheus_client import Counter
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from shared.graph_errors import (
-    GraphError,
-    RateLimited,
-    TemporaryError,
-    TokenInvalid,
-    TooMuchData,
-    error_from,
-    slow_down,
-    usage_of,
-)
+from shared.errors import GraphError, RateLimited, TemporaryError, TokenInvalid, TooMuchData
+from shared.graph_errors import error_from, slow_down, usage_of
 from shared.graph_parse import (
     Conversation,
     ConversationPage,
@@ -45,8 +37,15 @@ from shared.messages import ChatMessage, Platform
 from shared.settings import GraphSettings
 
 __all__ = [
-    "Conversation", "ConversationPage", "Failure", "GraphClient", "GraphError", "RateLimited",
-    "TemporaryError", "TokenInvalid", "TooMuchData",
+    "Conversation",
+    "ConversationPage",
+    "Failure",
+    "GraphClient",
+    "GraphError",
+    "RateLimited",
+    "TemporaryError",
+    "TokenInvalid",
+    "TooMuchData",
 ]
 
 log = structlog.get_logger("leadsync.graph")
@@ -60,8 +59,12 @@ WAITED = Counter(
     "leadsync_graph_rate_limit_wait_seconds_total",
     "Seconds spent waiting because Meta said (code or usage headers) the limit was near or hit.",
 )
-_OUTCOMES = {RateLimited: "rate_limited", TemporaryError: "temporary", TokenInvalid: "token_invalid",
-             TooMuchData: "too_much_data"}
+_OUTCOMES = {
+    RateLimited: "rate_limited",
+    TemporaryError: "temporary",
+    TokenInvalid: "token_invalid",
+    TooMuchData: "too_much_data",
+}
 
 PACING_MARGIN = 1.05
 # Calls made concurrently on one object (name lookups) are spaced from their grants only: a
@@ -107,9 +110,13 @@ class GraphClient:
 
     @classmethod
     def from_settings(cls, settings: GraphSettings, http: httpx.AsyncClient) -> GraphClient:
-        return cls(http, base_url=settings.graph_api_base_url, version=settings.graph_api_version,
-                   calls_per_second=settings.graph_calls_per_second,
-                   app_secret=settings.graph_app_secret)
+        return cls(
+            http,
+            base_url=settings.graph_api_base_url,
+            version=settings.graph_api_version,
+            calls_per_second=settings.graph_calls_per_second,
+            app_secret=settings.graph_app_secret,
+        )
 
     def token_params(self, token: str) -> dict[str, str]:
         """`access_token` and its `appsecret_proof` (DESIGN §2), the parameters of a token call."""
@@ -121,8 +128,14 @@ class GraphClient:
     # --- one call ----------------------------------------------------------------------------
 
     async def call(
-        self, path: str, params: dict[str, Any], *, token: str | None, pace: str | None,
-        reduce_on_code_1: bool = False, method: str = "GET",
+        self,
+        path: str,
+        params: dict[str, Any],
+        *,
+        token: str | None,
+        pace: str | None,
+        reduce_on_code_1: bool = False,
+        method: str = "GET",
     ) -> dict[str, Any]:
         """`method` `path` (GET unless told); waits out rate limits, retries temporary errors,
         raises GraphError."""
@@ -133,7 +146,8 @@ class GraphClient:
                     retry=retry_if_exception_type(TemporaryError),
                     stop=stop_after_attempt(self._attempts),
                     wait=wait_exponential_jitter(
-                        multiplier=self._backoff[0], max=self._backoff[1], jitter=self._backoff[0]),
+                        multiplier=self._backoff[0], max=self._backoff[1], jitter=self._backoff[0]
+                    ),
                     reraise=True,
                 ):
                     with attempt:
@@ -151,7 +165,12 @@ class GraphClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(
-        self, path: str, params: dict[str, Any], token: str | None, pace: str | None, reduce: bool,
+        self,
+        path: str,
+        params: dict[str, Any],
+        token: str | None,
+        pace: str | None,
+        reduce: bool,
         method: str = "GET",
     ) -> dict[str, Any]:
         if pace is not None:
@@ -166,19 +185,22 @@ class GraphClient:
             if pace is not None:
                 # The next call on this object goes an interval after this one's answer, not its
                 # grant: a call sent late (a busy event loop) cannot arrive close to the next one.
-                self._resume_at[pace] = max(self._resume_at.get(pace, 0),
-                                            time.monotonic() + self._interval)
+                self._resume_at[pace] = max(self._resume_at.get(pace, 0), time.monotonic() + self._interval)
         CALLS.labels("ok").inc()
         return body
 
     async def _request(
-        self, path: str, params: dict[str, Any], token: str | None, pace: str | None, reduce: bool,
+        self,
+        path: str,
+        params: dict[str, Any],
+        token: str | None,
+        pace: str | None,
+        reduce: bool,
         method: str = "GET",
     ) -> dict[str, Any]:
         try:
             auth = self.token_params(token) if token else {}
-            response = await self._http.request(method, f"{self._root}/{path}",
-                                                params={**params, **auth})
+            response = await self._http.request(method, f"{self._root}/{path}", params={**params, **auth})
         except httpx.HTTPError as err:
             # httpx messages can hold the URL (and so the token): keep only the kind of failure.
             raise TemporaryError(f"Graph API unreachable ({type(err).__name__})", None) from None
@@ -212,8 +234,16 @@ class GraphClient:
     # --- conversations -----------------------------------------------------------------------
 
     async def conversations(
-        self, page_id: str, platform: Platform, token: str, *, after: str | None, limit: int,
-        messages_limit: int = 20, page_objects: Iterable[str] = (), pace: str,
+        self,
+        page_id: str,
+        platform: Platform,
+        token: str,
+        *,
+        after: str | None,
+        limit: int,
+        messages_limit: int = 20,
+        page_objects: Iterable[str] = (),
+        pace: str,
         user_id: str | None = None,
     ) -> ConversationPage:
         """One page of a platform's conversations, newest first, with their latest messages.
@@ -232,7 +262,9 @@ class GraphClient:
                 body = await self.call(
                     f"{page_id}/conversations",
                     {**params, "fields": conversation_fields(messages_limit), "limit": size},
-                    token=token, pace=pace, reduce_on_code_1=True,
+                    token=token,
+                    pace=pace,
+                    reduce_on_code_1=True,
                 )
                 break
             except TooMuchData:
@@ -250,13 +282,19 @@ class GraphClient:
         return ConversationPage(conversations, next_cursor(body), failures)
 
     async def _one_by_one(
-        self, page_id: str, platform: Platform, token: str, params: dict[str, Any],
-        own: set[str], pace: str,
+        self,
+        page_id: str,
+        platform: Platform,
+        token: str,
+        params: dict[str, Any],
+        own: set[str],
+        pace: str,
     ) -> ConversationPage:
         body = await self.call(
             f"{page_id}/conversations",
             {**params, "fields": conversation_fields(0, with_messages=False), "limit": 1},
-            token=token, pace=pace,
+            token=token,
+            pace=pace,
         )
         conversations: list[Conversation] = []
         failures: list[Failure] = []
@@ -267,7 +305,8 @@ class GraphClient:
                 continue
             try:
                 head.messages, head.more_after = await self.messages(
-                    head.id, token, own=own, after=None, limit=20, pace=pace)
+                    head.id, token, own=own, after=None, limit=20, pace=pace
+                )
                 conversations.append(head)
             except (TokenInvalid, RateLimited):
                 raise
@@ -276,7 +315,13 @@ class GraphClient:
         return ConversationPage(conversations, next_cursor(body), failures)
 
     async def messages(
-        self, conversation_id: str, token: str, *, own: set[str], after: str | None, limit: int,
+        self,
+        conversation_id: str,
+        token: str,
+        *,
+        own: set[str],
+        after: str | None,
+        limit: int,
         pace: str,
     ) -> tuple[list[ChatMessage], str | None]:
         """One page of a conversation's messages (oldest first) and the cursor of older ones."""
@@ -285,8 +330,9 @@ class GraphClient:
         body = await self.call(f"{conversation_id}/messages", params, token=token, pace=pace)
         return parse_messages(_items(body), own), next_cursor(body)
 
-    async def profile(self, user_id: str, platform: Platform, token: str, *,
-                      pace: str | None = None) -> dict[str, Any]:
+    async def profile(
+        self, user_id: str, platform: Platform, token: str, *, pace: str | None = None
+    ) -> dict[str, Any]:
         fields = "first_name,last_name,name" if platform == "messenger" else "name,username"
         return await self.call(user_id, {"fields": fields}, token=token, pace=pace)
 

@@ -2,49 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from shared.errors import GraphError, RateLimited, TemporaryError, TokenInvalid, TooMuchData
+
 TOKEN_CODES = frozenset({190})
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, 80001, 80002, 80006})
 TEMPORARY_CODES = frozenset({1, 2})
-_TOKEN_IN_TEXT = re.compile(r"(access_token=)[^&\s\"']+", re.IGNORECASE)
-
-
-class GraphError(Exception):
-    """A Graph API failure that is not worth repeating as is; its text is safe to store."""
-
-    def __init__(self, message: str, code: int | None, *, subcode: int | None = None,
-                 fbtrace_id: str | None = None) -> None:
-        self.message = _TOKEN_IN_TEXT.sub(r"\1***", message)
-        self.code = code
-        self.subcode = subcode
-        self.fbtrace_id = fbtrace_id
-        super().__init__(self.message)
-
-
-class TokenInvalid(GraphError):
-    """Code 190: the page token expired or was invalidated; the page must be reconnected."""
-
-
-class RateLimited(GraphError):
-    """Codes 4, 17, 32, 613… or usage at 100 %: wait (retry_after seconds when Meta says) and go on."""
-
-    def __init__(self, message: str, code: int | None, *, retry_after: float = 0.0, **kw: Any) -> None:
-        super().__init__(message, code, **kw)
-        self.retry_after = retry_after
-
-
-class TemporaryError(GraphError):
-    """Codes 1, 2, HTTP 5xx and network failures: retried with backoff."""
-
-
-class TooMuchData(GraphError):
-    """Code 1 on a request with nested fields: ask for less (smaller pages)."""
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def cursor_params(cursor: str | None) -> dict[str, str]:
     if not cursor:
         return {}
     if cursor.startswith(QUERY_CURSOR):
-        return dict(parse_qsl(cursor[len(QUERY_CURSOR):]))
+        return dict(parse_qsl(cursor[len(QUERY_CURSOR) :]))
     return {"after": cursor}
 
 

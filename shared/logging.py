@@ -79,9 +79,7 @@ def _orjson_dumps(obj: Any, default: Any = None) -> str:
     return orjson.dumps(obj, default=default or str).decode()
 
 
-def configure(
-    *, service: str, fmt: str = "json", level: str = "info", secrets: Iterable[str] = ()
-) -> None:
+def configure(*, service: str, fmt: str = "json", level: str = "info", secrets: Iterable[str] = ()) -> None:
     """Configure structlog for this process; call once at start."""
     _redactor.add(secrets)
     renderer: Any
@@ -99,9 +97,7 @@ def configure(
     ]
     structlog.configure(
         processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]
-        ),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )

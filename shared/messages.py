@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Literal, TypeVar
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+
+from shared.errors import DecodeError
 
 Platform = Literal["messenger", "instagram"]
 Origin = Literal["webhook", "backfill"]
@@ -23,14 +26,21 @@ def _as_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
-class _Wire(BaseModel):
+class WireMessage(BaseModel):
+    """Base of every model on the wire (DESIGN §5): immutable, unknown fields ignored, with the
+    schema version its header `v` carries and the routing key it is published with."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     SCHEMA_VERSION: ClassVar[int] = 1
     ROUTING_KEY: ClassVar[str] = ""
 
+    @property
+    def routing_key(self) -> str:
+        return self.ROUTING_KEY
 
-class ChatMessage(_Wire):
+
+class ChatMessage(WireMessage):
     mid: str = Field(min_length=1, max_length=512)
     from_page: bool = False
     text: str | None = None
@@ -72,7 +82,7 @@ def newest_per_mid(messages: list[ChatMessage]) -> list[ChatMessage]:
     ]
 
 
-class ConversationUpdated(_Wire):
+class ConversationUpdated(WireMessage):
     page_id: str = Field(min_length=1)
     platform: Platform
     contact_id: str = Field(min_length=1)
@@ -117,7 +127,7 @@ class Analysis(BaseModel):
     analysis_id: str = Field(default="", max_length=100)
 
 
-class ContactScored(_Wire):
+class ContactScored(WireMessage):
     ROUTING_KEY: ClassVar[str] = "contact.scored"
 
     page_id: str = Field(min_length=1)
@@ -133,40 +143,26 @@ class ContactScored(_Wire):
     # §7.7): written to the ledger with shadow = true, never used to place the contact.
     shadow: Analysis | None = None
 
-    @property
-    def routing_key(self) -> str:
-        return self.ROUTING_KEY
 
-
-class BackfillRequested(_Wire):
+class BackfillRequested(WireMessage):
     ROUTING_KEY: ClassVar[str] = "backfill.requested"
 
     job_id: str = Field(min_length=1)
 
-    @property
-    def routing_key(self) -> str:
-        return self.ROUTING_KEY
-
 
 WireModel = ConversationUpdated | ContactScored | BackfillRequested
-M = TypeVar("M", bound=_Wire)
+M = TypeVar("M", bound=WireMessage)
 
 
-class DecodeError(ValueError):
-    """A body that is not a valid message of the expected type; never worth redelivering."""
-
-
-def encode(item: _Wire | list[_Wire]) -> bytes:
+def encode(item: WireMessage | Sequence[WireMessage]) -> bytes:
     """JSON bytes of one message or of a batch of messages of one type."""
-    if isinstance(item, list):
-        # One pydantic-core call for the whole batch: half the cost of dumping item by item.
-        return _adapter(type(item[0])).dump_json(item) if item else b"[]"
-    return item.model_dump_json().encode()
+    if isinstance(item, WireMessage):
+        return item.model_dump_json().encode()
+    # One pydantic-core call for the whole batch: half the cost of dumping item by item.
+    return _adapter(type(item[0])).dump_json(list(item)) if item else b"[]"
 
 
-def decode(
-    model: type[M], body: bytes, *, version: int | None = None, batch: bool = False
-) -> list[M]:
+def decode(model: type[M], body: bytes, *, version: int | None = None, batch: bool = False) -> list[M]:
     """Parse a body into a list of messages (one item unless it is a batch)."""
     if version is not None and version > model.SCHEMA_VERSION:
         raise DecodeError(
@@ -181,7 +177,8 @@ def decode(
     if not isinstance(items, list):
         raise DecodeError("batch body is not a JSON list")
     try:
-        return _adapter(model).validate_python(items)
+        decoded: list[M] = _adapter(model).validate_python(items)
+        return decoded
     except ValueError as err:
         raise DecodeError(f"not a valid {model.__name__}: {err}") from None
 
@@ -204,6 +201,6 @@ def content_id(*parts: object) -> str:
     return digest.hexdigest()[:32]
 
 
-def message_id(msg: _Wire) -> str:
+def message_id(msg: WireMessage) -> str:
     """The default deterministic message_id: a hash of the message content."""
     return content_id(type(msg).__name__, msg.model_dump(mode="json"))

@@ -18,8 +18,7 @@ PAGE_FIELDS = ("messages", "message_echoes", "messaging_postbacks", "message_edi
 # The app level, per object: Instagram echoes come with `messages`.
 APP_FIELDS = {"page": PAGE_FIELDS, "instagram": ("messages", "messaging_postbacks")}
 # Permissions leadsync needs, and why (docs/operations.md lists them for the Meta dashboard).
-PAGE_SCOPES = ("pages_show_list", "pages_manage_metadata", "pages_messaging",
-               "pages_read_engagement")
+PAGE_SCOPES = ("pages_show_list", "pages_manage_metadata", "pages_messaging", "pages_read_engagement")
 INSTAGRAM_SCOPES = ("instagram_basic", "instagram_manage_messages")
 LOGIN_SCOPES = (*PAGE_SCOPES, *INSTAGRAM_SCOPES, "business_management")
 ACCOUNT_FIELDS = "id,name,access_token,tasks,instagram_business_account{id,username}"
@@ -63,15 +62,26 @@ class MetaApp:
 
     async def exchange_code(self, code: str, redirect_uri: str) -> str:
         """The dialog's code → a short-lived user token (the redirect_uri must match the dialog's)."""
-        body = await self._get("oauth/access_token", None, client_id=self.app_id,
-                               client_secret=self._secret, redirect_uri=redirect_uri, code=code)
+        body = await self._get(
+            "oauth/access_token",
+            None,
+            client_id=self.app_id,
+            client_secret=self._secret,
+            redirect_uri=redirect_uri,
+            code=code,
+        )
         return str(body["access_token"])
 
     async def long_lived(self, user_token: str) -> str:
         """A short-lived user token → a long-lived one (about 60 days), whose page tokens last."""
-        body = await self._get("oauth/access_token", None, grant_type="fb_exchange_token",
-                               client_id=self.app_id, client_secret=self._secret,
-                               fb_exchange_token=user_token)
+        body = await self._get(
+            "oauth/access_token",
+            None,
+            grant_type="fb_exchange_token",
+            client_id=self.app_id,
+            client_secret=self._secret,
+            fb_exchange_token=user_token,
+        )
         return str(body["access_token"])
 
     async def me(self, user_token: str) -> dict[str, str]:
@@ -91,10 +101,15 @@ class MetaApp:
                 if not isinstance(item, dict) or not item.get("id") or not item.get("access_token"):
                     continue
                 ig = item.get("instagram_business_account") or {}
-                found.append(AccountPage(str(item["id"]), str(item.get("name") or item["id"]),
-                                         str(item["access_token"]),
-                                         str(ig["id"]) if ig.get("id") else None,
-                                         str(ig["username"]) if ig.get("username") else None))
+                found.append(
+                    AccountPage(
+                        str(item["id"]),
+                        str(item.get("name") or item["id"]),
+                        str(item["access_token"]),
+                        str(ig["id"]) if ig.get("id") else None,
+                        str(ig["username"]) if ig.get("username") else None,
+                    )
+                )
             paging = body.get("paging") or {}
             after = (paging.get("cursors") or {}).get("after")
             if not paging.get("next") or not after:
@@ -111,13 +126,16 @@ class MetaApp:
         return None
 
     async def subscribe_page(self, page_id: str, page_token: str) -> None:
-        await self.graph.call(f"{page_id}/subscribed_apps",
-                              {"subscribed_fields": ",".join(PAGE_FIELDS)}, token=page_token,
-                              pace=None, method="POST")
+        await self.graph.call(
+            f"{page_id}/subscribed_apps",
+            {"subscribed_fields": ",".join(PAGE_FIELDS)},
+            token=page_token,
+            pace=None,
+            method="POST",
+        )
 
     async def unsubscribe_page(self, page_id: str, page_token: str) -> None:
-        await self.graph.call(f"{page_id}/subscribed_apps", {}, token=page_token, pace=None,
-                              method="DELETE")
+        await self.graph.call(f"{page_id}/subscribed_apps", {}, token=page_token, pace=None, method="DELETE")
 
     async def app_subscriptions(self) -> list[dict[str, Any]]:
         body = await self._get(f"{self.app_id}/subscriptions", self.app_token)
@@ -125,10 +143,19 @@ class MetaApp:
 
     async def subscribe_app(self, obj: str, callback_url: str, verify_token: str) -> None:
         """Meta runs the hub.challenge handshake against `callback_url` before it answers."""
-        await self.graph.call(f"{self.app_id}/subscriptions", {
-            "object": obj, "callback_url": callback_url, "verify_token": verify_token,
-            "fields": ",".join(APP_FIELDS[obj]), "include_values": "true",
-        }, token=self.app_token, pace=None, method="POST")
+        await self.graph.call(
+            f"{self.app_id}/subscriptions",
+            {
+                "object": obj,
+                "callback_url": callback_url,
+                "verify_token": verify_token,
+                "fields": ",".join(APP_FIELDS[obj]),
+                "include_values": "true",
+            },
+            token=self.app_token,
+            pace=None,
+            method="POST",
+        )
 
     # --- tokens ------------------------------------------------------------------------------
 

@@ -17,8 +17,9 @@ import structlog
 from prometheus_client import Gauge
 
 from shared.crypto import TokenCipher
-from shared.graph import GraphError, TemporaryError, TokenInvalid
+from shared.errors import GraphError, TemporaryError, TokenInvalid
 from shared.meta_app import INSTAGRAM_SCOPES, PAGE_FIELDS, PAGE_SCOPES, MetaApp
+from shared.vocabulary import HealthStatus
 
 log = structlog.get_logger("leadsync.page_health")
 
@@ -28,46 +29,61 @@ UNHEALTHY = Gauge(
     "missing_permissions, unsubscribed).",
     ["reason"],
 )
-REASONS = ("token_expired", "token_invalid", "missing_permissions", "unsubscribed")
-BAD_TOKEN = frozenset({"token_expired", "token_invalid"})
+REASONS = (
+    HealthStatus.TOKEN_EXPIRED,
+    HealthStatus.TOKEN_INVALID,
+    HealthStatus.MISSING_PERMISSIONS,
+    HealthStatus.UNSUBSCRIBED,
+)
+BAD_TOKEN = frozenset({HealthStatus.TOKEN_EXPIRED, HealthStatus.TOKEN_INVALID})
 EXPIRED_SUBCODES = frozenset({463})
 
 
 @dataclass(frozen=True)
 class Health:
-    status: str
+    status: HealthStatus
     token: dict[str, Any]
     subscription: dict[str, Any]
 
 
-def assess(debug: dict[str, Any], fields: list[str] | None, *, instagram: bool,
-           now: datetime) -> Health:
+def assess(debug: dict[str, Any], fields: list[str] | None, *, instagram: bool, now: datetime) -> Health:
     """debug_token's data and our subscribed fields (None: not subscribed) → the page's health."""
     scopes = [str(s) for s in debug.get("scopes") or []]
     needed = (*PAGE_SCOPES, *(INSTAGRAM_SCOPES if instagram else ()))
     missing_scopes = [s for s in needed if s not in scopes]
     expires = _ts(debug.get("expires_at"))
     valid = bool(debug.get("is_valid"))
-    token: dict[str, Any] = {"valid": valid, "expires_at": expires,
-             "data_access_expires_at": _ts(debug.get("data_access_expires_at")),
-             "scopes": scopes, "missing_scopes": missing_scopes}
+    token: dict[str, Any] = {
+        "valid": valid,
+        "expires_at": expires,
+        "data_access_expires_at": _ts(debug.get("data_access_expires_at")),
+        "scopes": scopes,
+        "missing_scopes": missing_scopes,
+    }
     error = debug.get("error") if isinstance(debug.get("error"), dict) else None
     if error:
-        token["error"] = {"code": error.get("code"), "subcode": error.get("subcode"),
-                          "message": str(error.get("message", ""))[:300]}
+        token["error"] = {
+            "code": error.get("code"),
+            "subcode": error.get("subcode"),
+            "message": str(error.get("message", ""))[:300],
+        }
     missing_fields = [f for f in PAGE_FIELDS if fields is None or f not in fields]
-    subscription = {"subscribed": fields is not None, "fields": fields or [],
-                    "missing_fields": missing_fields}
+    subscription = {
+        "subscribed": fields is not None,
+        "fields": fields or [],
+        "missing_fields": missing_fields,
+    }
     if not valid:
         expired = (error is not None and error.get("subcode") in EXPIRED_SUBCODES) or (
-            expires is not None and expires <= now)
-        status = "token_expired" if expired else "token_invalid"
+            expires is not None and expires <= now
+        )
+        status = HealthStatus.TOKEN_EXPIRED if expired else HealthStatus.TOKEN_INVALID
     elif missing_scopes:
-        status = "missing_permissions"
+        status = HealthStatus.MISSING_PERMISSIONS
     elif missing_fields:
-        status = "unsubscribed"
+        status = HealthStatus.UNSUBSCRIBED
     else:
-        status = "ok"
+        status = HealthStatus.OK
     return Health(status, token, subscription)
 
 
@@ -82,40 +98,51 @@ def _ts(value: Any) -> datetime | None:
 
 def report(status: str, checked_at: datetime | None, detail: dict[str, Any]) -> dict[str, Any]:
     """The API's health shape from the stored columns."""
-    return {"status": status, "checked_at": checked_at,
-            "token": detail.get("token") or {}, "subscription": detail.get("subscription") or {},
-            "resubscribed": bool(detail.get("resubscribed")), "reason": detail.get("reason")}
+    return {
+        "status": status,
+        "checked_at": checked_at,
+        "token": detail.get("token") or {},
+        "subscription": detail.get("subscription") or {},
+        "resubscribed": bool(detail.get("resubscribed")),
+        "reason": detail.get("reason"),
+    }
 
 
 REASON_TEXT = {
-    "token_expired": "the page's access token expired: reconnect the page",
-    "token_invalid": "Meta no longer accepts the page's access token (a password change, a lost "
-                     "page role or the app removed): reconnect the page",
-    "missing_permissions": "the page was connected without permissions leadsync needs ({}): "
-                           "reconnect it and allow them",
-    "unsubscribed": "Meta no longer sends this page's messages to leadsync and restoring the "
-                    "subscription failed: reconnect the page",
-    "disconnected": "the page is disconnected: connect it again to sync it",
+    HealthStatus.TOKEN_EXPIRED: "the page's access token expired: reconnect the page",
+    HealthStatus.TOKEN_INVALID: "Meta no longer accepts the page's access token (a password change, a lost "
+    "page role or the app removed): reconnect the page",
+    HealthStatus.MISSING_PERMISSIONS: "the page was connected without permissions leadsync needs ({}): "
+    "reconnect it and allow them",
+    HealthStatus.UNSUBSCRIBED: "Meta no longer sends this page's messages to leadsync and restoring the "
+    "subscription failed: reconnect the page",
+    HealthStatus.DISCONNECTED: "the page is disconnected: connect it again to sync it",
 }
 
 
-async def check(pool: asyncpg.Pool | asyncpg.Connection, meta: MetaApp, cipher: TokenCipher,
-                page_id: str, *, now: datetime | None = None) -> dict[str, Any] | None:
+async def check(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    meta: MetaApp,
+    cipher: TokenCipher,
+    page_id: str,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any] | None:
     """Ask Meta about the page now, restore a dropped subscription, store and return the report.
 
     None when the page does not exist. A page without a token is `disconnected` (no Graph call).
     Meta being unreachable raises TemporaryError and changes nothing.
     """
     row = await pool.fetchrow(
-        "SELECT id, access_token_enc, instagram_account_id, health_status FROM pages WHERE id = $1",
-        page_id)
+        "SELECT id, access_token_enc, instagram_account_id, health_status FROM pages WHERE id = $1", page_id
+    )
     if row is None:
         return None
     now = now or datetime.now(UTC)
     token = _decrypt(cipher, row["access_token_enc"])
     if token is None:
-        detail: dict[str, Any] = {"reason": REASON_TEXT["disconnected"]}
-        return await _store(pool, page_id, "disconnected", now, detail)
+        detail: dict[str, Any] = {"reason": REASON_TEXT[HealthStatus.DISCONNECTED]}
+        return await _store(pool, page_id, HealthStatus.DISCONNECTED, now, detail)
     debug = await meta.debug_token(token)
     fields: list[str] | None = None
     resubscribed = False
@@ -130,28 +157,36 @@ async def check(pool: asyncpg.Pool | asyncpg.Connection, meta: MetaApp, cipher: 
         except TemporaryError:
             raise
         except TokenInvalid as err:
-            debug = {**debug, "is_valid": False, "error": {"code": err.code, "subcode": err.subcode,
-                                                            "message": err.message}}
+            debug = {
+                **debug,
+                "is_valid": False,
+                "error": {"code": err.code, "subcode": err.subcode, "message": err.message},
+            }
         except GraphError as err:
             log.warning("page.subscription_check_failed", page_id=page_id, code=err.code)
     health = assess(debug, fields, instagram=bool(row["instagram_account_id"]), now=now)
-    detail = {"token": health.token, "subscription": health.subscription,
-              "resubscribed": resubscribed}
-    if health.status != "ok":
-        detail["reason"] = REASON_TEXT[health.status].format(
-            ", ".join(health.token["missing_scopes"]))
+    detail = {"token": health.token, "subscription": health.subscription, "resubscribed": resubscribed}
+    if health.status != HealthStatus.OK:
+        detail["reason"] = REASON_TEXT[health.status].format(", ".join(health.token["missing_scopes"]))
     return await _store(pool, page_id, health.status, now, detail)
 
 
-async def _store(pool: asyncpg.Pool | asyncpg.Connection, page_id: str, status: str,
-                 now: datetime, detail: dict[str, Any]) -> dict[str, Any]:
+async def _store(
+    pool: asyncpg.Pool | asyncpg.Connection, page_id: str, status: str, now: datetime, detail: dict[str, Any]
+) -> dict[str, Any]:
     token_status = "expired" if status in BAD_TOKEN else "ok"
     await pool.execute(
         """UPDATE pages SET health_status = $2, health_checked_at = $3, health_detail = $4::jsonb,
-               token_status = CASE WHEN $2 = 'disconnected' THEN token_status ELSE $5 END,
+               token_status = CASE WHEN $2 = $6 THEN token_status ELSE $5 END,
                updated_at = now()
            WHERE id = $1""",
-        page_id, status, now, detail, token_status)
+        page_id,
+        status,
+        now,
+        detail,
+        token_status,
+        HealthStatus.DISCONNECTED,
+    )
     return report(status, now, detail)
 
 
@@ -167,9 +202,11 @@ def _decrypt(cipher: TokenCipher, token_enc: bytes | None) -> str | None:
 async def refresh_gauge(pool: asyncpg.Pool) -> dict[str, int]:
     """Set leadsync_pages_unhealthy from the table (every reason, zeros included)."""
     rows = await pool.fetch(
-        "SELECT health_status, count(*) AS n FROM pages WHERE health_status <> 'ok' "
-        "AND health_status <> 'disconnected' GROUP BY health_status")
-    counts = {reason: 0 for reason in REASONS}
+        "SELECT health_status, count(*) AS n FROM pages WHERE health_status <> ALL($1::text[]) "
+        "GROUP BY health_status",
+        [HealthStatus.OK, HealthStatus.DISCONNECTED],
+    )
+    counts: dict[str, int] = {reason: 0 for reason in REASONS}
     counts.update({r["health_status"]: int(r["n"]) for r in rows})
     for reason, n in counts.items():
         UNHEALTHY.labels(reason).set(n)

@@ -24,13 +24,8 @@ import structlog
 
 from shared import logging
 from shared.crypto import TokenCipher
-from shared.graph import (
-    CONCURRENT_PACING_MARGIN,
-    GraphClient,
-    GraphError,
-    TemporaryError,
-    TokenInvalid,
-)
+from shared.errors import DATABASE_ERRORS, GraphError, TemporaryError, TokenInvalid
+from shared.graph import CONCURRENT_PACING_MARGIN, GraphClient
 from shared.messages import Platform
 from shared.settings import GraphSettings
 from shared.text import clean
@@ -68,19 +63,26 @@ class TtlCache:
 
 class Profiles:
     def __init__(
-        self, pool: asyncpg.Pool, graph: GraphClient, cipher: TokenCipher, *,
-        ttl_s: float = 24 * 3600, miss_ttl_s: float = 600, failure_ttl_s: float = 60,
-        timeout_s: float = 3.0, max_size: int = 50_000, concurrency: int = 8,
-        max_pending: int = 50_000, on_name: NameSink | None = None,
+        self,
+        pool: asyncpg.Pool,
+        graph: GraphClient,
+        cipher: TokenCipher,
+        *,
+        ttl_s: float = 24 * 3600,
+        miss_ttl_s: float = 600,
+        failure_ttl_s: float = 60,
+        timeout_s: float = 3.0,
+        max_size: int = 50_000,
+        concurrency: int = 8,
+        max_pending: int = 50_000,
+        on_name: NameSink | None = None,
         retry_after_s: tuple[float, ...] = RETRY_AFTER_S,
     ) -> None:
-        self._pool = pool
-        self._graph = graph
-        self._cipher = cipher
+        self._pool, self._graph, self._cipher = pool, graph, cipher
         self._names = TtlCache(ttl_s, max_size)
         self._tokens = TtlCache(300, 1000)
-        self._miss_ttl = miss_ttl_s
-        self._failure_ttl = failure_ttl_s
+        # How long a name that does not exist, and a lookup that failed, are not asked again.
+        self._miss_ttl, self._failure_ttl = miss_ttl_s, failure_ttl_s
         self._timeout = timeout_s
         self._concurrency = concurrency
         self._max_pending = max_pending
@@ -96,21 +98,28 @@ class Profiles:
 
     @classmethod
     def from_settings(
-        cls, settings: GraphSettings, pool: asyncpg.Pool, http: httpx.AsyncClient, *,
-        on_name: NameSink | None = None, timeout_s: float = 3.0,
+        cls,
+        settings: GraphSettings,
+        pool: asyncpg.Pool,
+        http: httpx.AsyncClient,
+        *,
+        on_name: NameSink | None = None,
+        timeout_s: float = 3.0,
     ) -> Profiles | None:
         """Profiles for a service's wiring; None without TOKEN_ENCRYPTION_KEY (no token to use)."""
         key = settings.token_encryption_key
         if key is None:
             return None
         # A client of its own: its per-page pacing is the profile rate, not the conversations one.
-        graph = GraphClient(http, base_url=settings.graph_api_base_url,
-                            version=settings.graph_api_version,
-                            calls_per_second=settings.graph_profile_calls_per_second,
-                            app_secret=settings.graph_app_secret,
-                            margin=CONCURRENT_PACING_MARGIN)
-        return cls(pool, graph, TokenCipher(key.get_secret_value()), on_name=on_name,
-                   timeout_s=timeout_s)
+        graph = GraphClient(
+            http,
+            base_url=settings.graph_api_base_url,
+            version=settings.graph_api_version,
+            calls_per_second=settings.graph_profile_calls_per_second,
+            app_secret=settings.graph_app_secret,
+            margin=CONCURRENT_PACING_MARGIN,
+        )
+        return cls(pool, graph, TokenCipher(key.get_secret_value()), on_name=on_name, timeout_s=timeout_s)
 
     def known(self, page_id: str, platform: Platform, contact_id: str) -> str | None:
         """The cached name now; when there is none yet, the lookup is queued (see on_name)."""
@@ -133,8 +142,11 @@ class Profiles:
         if len(self._pending) >= self._max_pending:
             if not self._full_reported:
                 self._full_reported = True
-                log.warning("profile.queue_full", pending=len(self._pending),
-                            hint="names of further new customers are looked up on their next message")
+                log.warning(
+                    "profile.queue_full",
+                    pending=len(self._pending),
+                    hint="names of further new customers are looked up on their next message",
+                )
             future.set_result(None)
             return future
         self._pending[key] = future
@@ -182,9 +194,8 @@ class Profiles:
                 if name and self._on_name is not None:
                     try:
                         await self._on_name(*key, name)
-                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
-                        log.warning("profile.name_not_saved", page_id=page_id,
-                                    error=type(err).__name__)
+                    except DATABASE_ERRORS as err:
+                        log.warning("profile.name_not_saved", page_id=page_id, error=type(err).__name__)
         finally:
             self._workers[page_id] -= 1
             if not self._workers[page_id] and not queue:
@@ -214,13 +225,18 @@ class Profiles:
             log.info("profile.unreachable", page_id=page_id, platform=platform, error=err.message)
             return None, True
         except GraphError as err:
-            log.info("profile.unavailable", page_id=page_id, platform=platform, code=err.code,
-                     reason="no consent yet" if err.code == NO_CONSENT else err.message)
+            log.info(
+                "profile.unavailable",
+                page_id=page_id,
+                platform=platform,
+                code=err.code,
+                reason="no consent yet" if err.code == NO_CONSENT else err.message,
+            )
             if isinstance(err, TokenInvalid):
                 self._tokens.put((page_id,), None, self._miss_ttl)
             self._names.put(key, None, self._miss_ttl)
             return None, False
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        except DATABASE_ERRORS as err:
             log.warning("profile.failed", page_id=page_id, error=type(err).__name__)
             return None, True
         except ValueError as err:  # a stored token that cannot be decrypted: ask again later
@@ -235,9 +251,11 @@ class Profiles:
         if token is None:
             return None
         body = await self._graph.profile(contact_id, platform, token, pace=f"profile:{page_id}")
-        name = body.get("name") or " ".join(
-            p for p in (body.get("first_name"), body.get("last_name")) if p
-        ) or body.get("username")
+        name = (
+            body.get("name")
+            or " ".join(p for p in (body.get("first_name"), body.get("last_name")) if p)
+            or body.get("username")
+        )
         return clean(str(name)).strip() or None if name else None
 
     async def _token(self, page_id: str) -> str | None:

@@ -24,7 +24,7 @@ import aiormq
 import asyncpg
 
 from shared.errors import BrokerUnavailable, PermanentError, RetryableError
-from shared.messages import DecodeError
+from shared.headers import header_int, header_text
 
 # Delay queues, one per backoff step: 1 s doubling to 5 min.
 STEPS_S: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 300)
@@ -65,7 +65,7 @@ SUSPECT_DATABASE = ("database_unavailable", "timeout")
 
 def classify(err: BaseException) -> tuple[Kind, str]:
     """The kind of a failure and its reason (the metric label)."""
-    if isinstance(err, DecodeError | PermanentError):
+    if isinstance(err, PermanentError):
         return "permanent", "permanent"
     if isinstance(err, _DB_CONFLICT):
         return "transient", "database_conflict"
@@ -115,20 +115,23 @@ class RetryState:
         try:
             first = headers.get(FIRST_FAILURE)
             return cls(
-                attempt=int(headers.get(ATTEMPT, 0) or 0),
-                first_failure=int(first) / 1000 if first is not None else None,
-                same_error=int(headers.get(SAME_ERROR, 0) or 0),
-                last_error=_text(headers.get(LAST_ERROR)) or "",
-                routing_key=_text(headers.get(ROUTING_KEY)),
-                dead_reason=_text(headers.get(DEAD_REASON)) or "",
-                dead_type=_text(headers.get(DEAD_TYPE)) or "",
+                attempt=header_int(headers, ATTEMPT),
+                first_failure=header_int(headers, FIRST_FAILURE) / 1000 if first is not None else None,
+                same_error=header_int(headers, SAME_ERROR),
+                last_error=header_text(headers, LAST_ERROR) or "",
+                routing_key=header_text(headers, ROUTING_KEY),
+                dead_reason=header_text(headers, DEAD_REASON) or "",
+                dead_type=header_text(headers, DEAD_TYPE) or "",
             )
-        except (TypeError, ValueError):
+        except ValueError:
             return _FRESH
 
     def headers(self) -> dict[str, Any]:
-        out: dict[str, Any] = {ATTEMPT: self.attempt, SAME_ERROR: self.same_error,
-                               LAST_ERROR: self.last_error[:200]}
+        out: dict[str, Any] = {
+            ATTEMPT: self.attempt,
+            SAME_ERROR: self.same_error,
+            LAST_ERROR: self.last_error[:200],
+        }
         if self.first_failure is not None:
             out[FIRST_FAILURE] = int(self.first_failure * 1000)
         if self.routing_key:
@@ -140,12 +143,6 @@ class RetryState:
 
 
 _FRESH = RetryState()
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    return str(value) if value else None
 
 
 Action = Literal["retry", "dead"]
@@ -162,7 +159,11 @@ class Decision:
 
 
 def decide(
-    err: BaseException, state: RetryState, *, now: float, budget_s: float = DEFAULT_BUDGET_S,
+    err: BaseException,
+    state: RetryState,
+    *,
+    now: float,
+    budget_s: float = DEFAULT_BUDGET_S,
     rng: random.Random | None = None,
 ) -> Decision:
     """What to do with a message that just failed with `err`, given its earlier failures."""
@@ -176,14 +177,25 @@ def decide(
         same = state.same_error + 1 if sig == state.last_error else 1
     else:
         same = state.same_error
-    after = replace(state, attempt=state.attempt + 1, first_failure=first, same_error=same,
-                    last_error=sig if kind == "unknown" else state.last_error)
+    after = replace(
+        state,
+        attempt=state.attempt + 1,
+        first_failure=first,
+        same_error=same,
+        last_error=sig if kind == "unknown" else state.last_error,
+    )
     if kind == "unknown" and same >= MAX_SAME_ERROR:
-        return Decision("dead", kind, reason, after,
-                        why_dead=f"{text} (the same error {same} times in a row)")
+        return Decision(
+            "dead", kind, reason, after, why_dead=f"{text} (the same error {same} times in a row)"
+        )
     if now - first >= budget_s:
-        return Decision("dead", kind, reason, after,
-                        why_dead=f"{text} (still failing after the retry budget of {budget_s:g}s)")
+        return Decision(
+            "dead",
+            kind,
+            reason,
+            after,
+            why_dead=f"{text} (still failing after the retry budget of {budget_s:g}s)",
+        )
     return Decision("retry", kind, reason, after, delay_s=backoff(after.attempt, rng))
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from shared.vocabulary import StageType
+
 # The score band of each stage category; ARCHIVED keeps the whole scale and is not split.
 BANDS: dict[str, tuple[int, int]] = {
-    "LEAD": (0, 30),
-    "IN_PROGRESS": (31, 80),
-    "WON": (81, 100),
-    "LOST": (0, 20),
-    "ARCHIVED": (0, 100),
+    StageType.LEAD: (0, 30),
+    StageType.IN_PROGRESS: (31, 80),
+    StageType.WON: (81, 100),
+    StageType.LOST: (0, 20),
+    StageType.ARCHIVED: (0, 100),
 }
 DEFAULT_RANGE = (0, 100)
 
@@ -31,17 +33,16 @@ def auto_ranges(types: Sequence[str]) -> list[tuple[int, int]]:
     """
     counts = Counter(types)
     for stage_type, k in counts.items():
-        if stage_type != "ARCHIVED" and k > capacity(stage_type):
+        if stage_type != StageType.ARCHIVED and k > capacity(stage_type):
             lo, hi = BANDS[stage_type]
             raise ValueError(
-                f"{k} {stage_type} stages cannot split the band {lo}-{hi}; "
-                f"use at most {capacity(stage_type)}"
+                f"{k} {stage_type} stages cannot split the band {lo}-{hi}; use at most {capacity(stage_type)}"
             )
     seen: Counter[str] = Counter()
     ranges = []
     for stage_type in types:
         lo, hi = BANDS[stage_type]
-        if stage_type == "ARCHIVED":
+        if stage_type == StageType.ARCHIVED:
             ranges.append((lo, hi))
             continue
         i, k = seen[stage_type], counts[stage_type]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Literal, Self, TypeVar
+from typing import Annotated, ClassVar, Literal, Self, TypeVar
 
 from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,14 +15,24 @@ GENERATE_HINT = "generate one with: python -c 'import secrets; print(secrets.tok
 # Every value the repository has ever shown as a secret (compose defaults, docs, .env.example):
 # anyone can read them, so no service accepts them. tests/unit/test_published_secrets.py scans
 # the repository's examples and fails when one is missing here.
-PUBLISHED_SECRETS = frozenset({
-    "dev-app-secret-change-me", "dev-verify-token-change-me", "dev-admin-token-change-me",
-    "x7P5K2cJm1cJt3nYx7lN9iH1qkq0y8z6yQ8rP1Yk3bE=", "leadsync",
-    "test-app-secret-0123456789", "test-verify-token", "test-admin-token-abcdef",
-    "bench-app-secret", "bench", "bench-admin",
-    "replace-me-with-a-generated-value", "replace-me-with-a-generated-fernet-key",
-    "replace-me-with-your-meta-app-secret",
-})
+PUBLISHED_SECRETS = frozenset(
+    {
+        "dev-app-secret-change-me",
+        "dev-verify-token-change-me",
+        "dev-admin-token-change-me",
+        "x7P5K2cJm1cJt3nYx7lN9iH1qkq0y8z6yQ8rP1Yk3bE=",
+        "leadsync",
+        "test-app-secret-0123456789",
+        "test-verify-token",
+        "test-admin-token-abcdef",
+        "bench-app-secret",
+        "bench",
+        "bench-admin",
+        "replace-me-with-a-generated-value",
+        "replace-me-with-a-generated-fernet-key",
+        "replace-me-with-your-meta-app-secret",
+    }
+)
 
 
 class BaseServiceSettings(BaseSettings):
@@ -51,9 +61,13 @@ class BaseServiceSettings(BaseSettings):
                 raise PublishedSecret(field.alias or name)
         return self
 
-    def metrics_port_or(self, default: int) -> int:
+    # Where the service serves /healthz, /readyz and /metrics unless METRICS_PORT says otherwise.
+    DEFAULT_METRICS_PORT: ClassVar[int] = 9100
+
+    @property
+    def health_port(self) -> int:
         """METRICS_PORT when set (0 picks a free port), else the service's default."""
-        return default if self.metrics_port is None else self.metrics_port
+        return self.DEFAULT_METRICS_PORT if self.metrics_port is None else self.metrics_port
 
     def secrets(self) -> list[str]:
         """Every secret value this object holds, for the log redactor."""
@@ -100,8 +114,10 @@ def describe_error(err: ValidationError) -> str:
         var = str(e["loc"][0]).upper() if e["loc"] else "configuration"
         published = (e.get("ctx") or {}).get("error")
         if isinstance(published, PublishedSecret):
-            parts.append(f"{published.variable} is a value published in the leadsync repository "
-                         f"(an example, not a secret); {GENERATE_HINT}")
+            parts.append(
+                f"{published.variable} is a value published in the leadsync repository "
+                f"(an example, not a secret); {GENERATE_HINT}"
+            )
         elif e["type"] == "missing":
             parts.append(f"{var} is required but not set")
         else:

@@ -9,6 +9,7 @@ surrogate. Every boundary that writes customer text cleans it first, so the mess
 from __future__ import annotations
 
 import re
+import uuid
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -24,6 +25,15 @@ def clean(value: str) -> str:
     except UnicodeEncodeError:
         return _SURROGATE.sub("", value)
     return value
+
+
+def is_uuid(value: str) -> bool:
+    """Whether a `uuid` column can hold `value` (ids from outside are checked before a query)."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def clean_optional(value: str | None) -> str | None:

@@ -12,11 +12,8 @@ import pytest
 
 from shared import db
 from shared.broker import Publisher, Topology, delete_topology
+from tests.support import database, servers
 from tests.support import secrets as test_secrets
-from tests.support import servers
-
-TABLES = ["scores", "activities", "job_items", "jobs", "messages", "contacts", "stages", "pages",
-          "pipelines", "console_sessions"]
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +61,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 async def clean_db(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
     """Empty every table before the test: tests that need a known state use this."""
-    await pool.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    await database.empty(pool)
     yield pool
 
 

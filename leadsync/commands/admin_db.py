@@ -8,7 +8,8 @@ models and SQL, so they work before any service runs, exactly as `leadsync migra
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -17,17 +18,29 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from services.webhook.api.errors import ApiError
 from shared import db
+from shared.errors import DATABASE_ERRORS, CommandError, StoreError
 from shared.settings import BaseServiceSettings
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 
+@contextlib.asynccontextmanager
+async def connection(settings: BaseServiceSettings) -> AsyncIterator[asyncpg.Connection]:
+    """One connection to DATABASE_URL, closed after; unreachable is a CommandError."""
+    try:
+        conn = await db.connect(settings.database_url)
+    except DATABASE_ERRORS as err:
+        raise CommandError(f"cannot reach the database: {err}") from None
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
 def run(settings: BaseServiceSettings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run `work` on one connection; database and API errors become a CommandError."""
-    from leadsync.cli import CommandError
+    """Run `work` on one connection; database and store errors become a CommandError."""
 
     async def main() -> T:
         conn = await db.connect(settings.database_url)
@@ -38,18 +51,16 @@ def run(settings: BaseServiceSettings, work: Callable[[asyncpg.Connection], Awai
 
     try:
         return asyncio.run(main())
-    except ApiError as err:
+    except StoreError as err:
         raise CommandError(err.message) from None
     except asyncpg.UndefinedTableError:
         raise CommandError("the database has no leadsync tables; run `leadsync migrate` first") from None
-    except (OSError, asyncpg.PostgresError) as err:
+    except DATABASE_ERRORS as err:
         raise CommandError(f"database error: {err}") from None
 
 
 def validate(model: type[M], data: dict[str, Any]) -> M:
     """The API's validation, reported as one line naming the field."""
-    from leadsync.cli import CommandError
-
     try:
         return model.model_validate(data)
     except ValidationError as err:

@@ -11,8 +11,9 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.analyzer.prompt import Stage
+from shared.errors import CommandError
 from shared.messages import Analysis, ChatMessage
+from shared.vocabulary import Stage
 
 
 class TranscriptFile(BaseModel):
@@ -26,18 +27,17 @@ class TranscriptFile(BaseModel):
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "analyze", help="score a transcript file and print the Analysis JSON",
+        "analyze",
+        help="score a transcript file and print the Analysis JSON",
         description='FILE holds {"messages": [{"mid", "from_page", "text", "sent_at"}…], '
-                    '"stages": [{"name", "type", "lead_score_min", "lead_score_max"}…]}. '
-                    "Uses the LLM when OPENAI_API_KEY is set, else the fallback scorer.",
+        '"stages": [{"name", "type", "lead_score_min", "lead_score_max"}…]}. '
+        "Uses the LLM when OPENAI_API_KEY is set, else the fallback scorer.",
     )
     p.add_argument("file", metavar="FILE", help="transcript JSON file, or - for standard input")
     p.set_defaults(func=run)
 
 
 def read(path: str) -> TranscriptFile:
-    from leadsync.cli import CommandError
-
     try:
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as err:
@@ -56,7 +56,8 @@ def read(path: str) -> TranscriptFile:
 
 
 async def analyse(transcript: TranscriptFile) -> Analysis:
-    from services.analyzer.__main__ import scorer
+    # Imported here: the analyzer (and openai) load only when a transcript is scored.
+    from services.analyzer.service import scorer
     from services.analyzer.settings import AnalyzerSettings
     from shared import logging
     from shared.settings import load

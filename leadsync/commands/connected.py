@@ -21,7 +21,8 @@ from leadsync.commands import admin_db
 from services.webhook import connect
 from shared import db, page_health
 from shared.crypto import TokenCipher
-from shared.graph import GraphClient, GraphError
+from shared.errors import DATABASE_ERRORS, CommandError, ConnectError, GraphError
+from shared.graph import GraphClient
 from shared.meta_app import MetaApp
 from shared.settings import GraphSettings, load
 
@@ -44,15 +45,22 @@ class Tools:
 
 
 def register_pages(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    health = actions.add_parser("health", help="check connected pages' tokens and webhook "
-                                "subscriptions now (a dropped subscription is restored)")
+    health = actions.add_parser(
+        "health",
+        help="check connected pages' tokens and webhook "
+        "subscriptions now (a dropped subscription is restored)",
+    )
     health.add_argument("page_id", nargs="?", help="one page (default: every connected page)")
     health.set_defaults(func=run_health)
-    gone = actions.add_parser("disconnect", help="disconnect a page: unsubscribe, drop its token, "
-                              "auto sync off (its history stays)")
+    gone = actions.add_parser(
+        "disconnect", help="disconnect a page: unsubscribe, drop its token, auto sync off (its history stays)"
+    )
     gone.add_argument("page_id")
-    gone.add_argument("--forget", action="store_true",
-                      help="also delete its contacts, messages, activities, scores and job items")
+    gone.add_argument(
+        "--forget",
+        action="store_true",
+        help="also delete its contacts, messages, activities, scores and job items",
+    )
     gone.set_defaults(func=run_disconnect)
 
 
@@ -60,8 +68,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("meta", help="the Meta app's webhook subscription")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     subscribe = actions.add_parser(
-        "subscribe", help="set the app-level webhook subscription (object page and instagram, "
-        "callback PUBLIC_URL/webhooks/meta); the webhook must be up for Meta's handshake")
+        "subscribe",
+        help="set the app-level webhook subscription (object page and instagram, "
+        "callback PUBLIC_URL/webhooks/meta); the webhook must be up for Meta's handshake",
+    )
     subscribe.set_defaults(func=run_subscribe)
 
 
@@ -72,45 +82,52 @@ async def _tools() -> AsyncIterator[Tools]:
     try:
         async with httpx.AsyncClient(timeout=20) as http:
             key = settings.token_encryption_key
-            yield Tools(pool, TokenCipher(key.get_secret_value()) if key else None,
-                        MetaApp.from_settings(settings, GraphClient.from_settings(settings, http)),
-                        settings)
+            yield Tools(
+                pool,
+                TokenCipher(key.get_secret_value()) if key else None,
+                MetaApp.from_settings(settings, GraphClient.from_settings(settings, http)),
+                settings,
+            )
     finally:
         await pool.close()
 
 
 def _run(work: Callable[[Tools], Awaitable[T]]) -> T:
-    from leadsync.cli import CommandError
-
     async def main() -> T:
         async with _tools() as tools:
             return await work(tools)
 
     try:
         return asyncio.run(main())
-    except connect.ConnectError as err:
+    except ConnectError as err:
         raise CommandError(err.message) from None
     except GraphError as err:
         raise CommandError(connect.meta_error(err, "asking Meta").message) from None
-    except (OSError, asyncpg.PostgresError) as err:
+    except DATABASE_ERRORS as err:
         raise CommandError(f"database error: {err}") from None
 
 
 def _needs_meta(tools: Tools) -> tuple[MetaApp, TokenCipher]:
     if tools.meta is None:
-        raise connect.ConnectError("META_APP_ID and META_APP_SECRET must be set to ask Meta")
+        raise ConnectError("META_APP_ID and META_APP_SECRET must be set to ask Meta")
     if tools.cipher is None:
-        raise connect.ConnectError("TOKEN_ENCRYPTION_KEY is not set: it decrypts the page tokens")
+        raise ConnectError("TOKEN_ENCRYPTION_KEY is not set: it decrypts the page tokens")
     return tools.meta, tools.cipher
 
 
 def run_health(args: argparse.Namespace) -> int:
-    from leadsync.cli import CommandError
-
     async def work(tools: Tools) -> list[dict[str, Any]]:
         meta, cipher = _needs_meta(tools)
-        ids = [args.page_id] if args.page_id else [r["id"] for r in await tools.pool.fetch(
-            "SELECT id FROM pages WHERE access_token_enc IS NOT NULL ORDER BY id")]
+        ids = (
+            [args.page_id]
+            if args.page_id
+            else [
+                r["id"]
+                for r in await tools.pool.fetch(
+                    "SELECT id FROM pages WHERE access_token_enc IS NOT NULL ORDER BY id"
+                )
+            ]
+        )
         out = []
         for page_id in ids:
             result = await page_health.check(tools.pool, meta, cipher, page_id)
@@ -121,21 +138,29 @@ def run_health(args: argparse.Namespace) -> int:
         return out
 
     results = _run(work)
-    admin_db.print_table("page health", ["page", "status", "resubscribed", "missing scopes",
-                                         "missing fields", "reason"], [
-        (r["id"], r["status"], r["resubscribed"],
-         ", ".join(r["token"].get("missing_scopes") or []),
-         ", ".join(r["subscription"].get("missing_fields") or []), r.get("reason") or "")
-        for r in results])
+    admin_db.print_table(
+        "page health",
+        ["page", "status", "resubscribed", "missing scopes", "missing fields", "reason"],
+        [
+            (
+                r["id"],
+                r["status"],
+                r["resubscribed"],
+                ", ".join(r["token"].get("missing_scopes") or []),
+                ", ".join(r["subscription"].get("missing_fields") or []),
+                r.get("reason") or "",
+            )
+            for r in results
+        ],
+    )
     return 0 if all(r["status"] == "ok" for r in results) else 1
 
 
 def run_disconnect(args: argparse.Namespace) -> int:
-    from leadsync.cli import CommandError
-
     async def work(tools: Tools) -> dict[str, Any] | None:
-        return await connect.disconnect(tools.pool, tools.cipher, tools.meta, args.page_id,
-                                        forget=args.forget)
+        return await connect.disconnect(
+            tools.pool, tools.cipher, tools.meta, args.page_id, forget=args.forget
+        )
 
     result = _run(work)
     if result is None:
@@ -151,16 +176,20 @@ def run_subscribe(_: argparse.Namespace) -> int:
         meta, _ = _needs_meta(tools)
         verify = tools.settings.meta_verify_token
         if verify is None:
-            raise connect.ConnectError("META_VERIFY_TOKEN is not set: Meta sends it to the webhook "
-                                       "in the subscription handshake")
+            raise ConnectError(
+                "META_VERIFY_TOKEN is not set: Meta sends it to the webhook in the subscription handshake"
+            )
         return await connect.ensure_app_subscription(
-            meta, tools.settings.public_url.rstrip("/") + "/webhooks/meta",
-            verify.get_secret_value())
+            meta, tools.settings.public_url.rstrip("/") + "/webhooks/meta", verify.get_secret_value()
+        )
 
     result = _run(work)
     for obj, gap in result["objects"].items():
-        state = "ok" if not gap["missing_fields"] and gap["callback_ok"] else \
-            f"missing {', '.join(gap['missing_fields']) or 'callback'}"
+        state = (
+            "ok"
+            if not gap["missing_fields"] and gap["callback_ok"]
+            else f"missing {', '.join(gap['missing_fields']) or 'callback'}"
+        )
         print(f"{obj}: {state} ({', '.join(gap['fields'])})")
     print(f"callback {result['callback_url']}; changed: {', '.join(result['changed']) or 'nothing'}")
     return 0 if result["complete"] else 1

@@ -8,6 +8,7 @@ import asyncpg
 
 from leadsync.commands import admin_db
 from services.webhook.api import contacts
+from shared.errors import CommandError
 from shared.settings import BaseServiceSettings, load
 
 
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 async def _stage_id(conn: asyncpg.Connection, page_id: str, stage: str) -> str | None:
     """A stage of the page's auto pipeline (or of any pipeline its contacts are in) by name or id."""
-    return await conn.fetchval(
+    result: str | None = await conn.fetchval(
         """
         SELECT s.id::text FROM stages s
         WHERE (s.id::text = $2 OR lower(s.name) = lower($2))
@@ -29,13 +30,13 @@ async def _stage_id(conn: asyncpg.Connection, page_id: str, stage: str) -> str |
                                 UNION SELECT pipeline_id FROM contacts WHERE page_id = $1)
         ORDER BY s.position LIMIT 1
         """,
-        page_id, stage.strip(),
+        page_id,
+        stage.strip(),
     )
+    return result
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadsync.cli import CommandError
-
     async def fetch(conn: asyncpg.Connection) -> list[dict[str, object]]:
         stage_id = None
         if args.stage:
@@ -45,9 +46,15 @@ def run(args: argparse.Namespace) -> int:
         found: list[dict[str, object]] = []
         cursor = None
         while len(found) < args.limit:
-            query = admin_db.validate(contacts.ContactQuery, {
-                "page_id": args.page, "stage_id": stage_id, "cursor": cursor,
-                "limit": min(contacts.MAX_LIMIT, args.limit - len(found))})
+            query = admin_db.validate(
+                contacts.ContactQuery,
+                {
+                    "page_id": args.page,
+                    "stage_id": stage_id,
+                    "cursor": cursor,
+                    "limit": min(contacts.MAX_LIMIT, args.limit - len(found)),
+                },
+            )
             page = await contacts.list_contacts(conn, query)
             found += page["items"]
             cursor = page["next_cursor"]
@@ -56,12 +63,20 @@ def run(args: argparse.Namespace) -> int:
         return found
 
     # Hottest first: the contacts a salesperson should look at.
-    rows = sorted(admin_db.run(load(BaseServiceSettings), fetch),
-                  key=lambda c: -int(c["lead_score"] or 0))  # type: ignore[call-overload]
+    rows = sorted(admin_db.run(load(BaseServiceSettings), fetch), key=lambda c: -int(c["lead_score"] or 0))  # type: ignore[call-overload]
     admin_db.print_table(
         f"contacts of page {args.page} ({len(rows)})",
         ["name", "platform", "score", "status", "stage", "since"],
-        [(c["name"] or c["external_id"], c["platform"], c["lead_score"], c["lead_status"],
-          c["stage_name"], c["stage_entered_at"]) for c in rows],
+        [
+            (
+                c["name"] or c["external_id"],
+                c["platform"],
+                c["lead_score"],
+                c["lead_status"],
+                c["stage_name"],
+                c["stage_entered_at"],
+            )
+            for c in rows
+        ],
     )
     return 0

@@ -4,19 +4,38 @@ from __future__ import annotations
 
 import argparse
 
+from shared.errors import CommandError, DemoError
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="run the whole system on simulated Meta data, then summarise")
-    p.add_argument("--conversations", type=_at_least(10), default=300,
-                   help="conversations on the simulated Graph API (default 300)")
-    p.add_argument("--traffic", type=_at_least(0), default=60,
-                   help="live webhook deliveries sent after the backfill (default 60)")
-    p.add_argument("--port", type=_at_least(0), default=8000,
-                   help="webhook/console port when free (default 8000, else any free port)")
-    p.add_argument("--name", default="leadsync_demo", type=_identifier,
-                   help="database and broker namespace the demo resets and uses (leadsync_demo)")
-    p.add_argument("--keep-running", action="store_true",
-                   help="leave the stack up for the ops console until Ctrl-C")
+    p.add_argument(
+        "--conversations",
+        type=_at_least(10),
+        default=300,
+        help="conversations on the simulated Graph API (default 300)",
+    )
+    p.add_argument(
+        "--traffic",
+        type=_at_least(0),
+        default=60,
+        help="live webhook deliveries sent after the backfill (default 60)",
+    )
+    p.add_argument(
+        "--port",
+        type=_at_least(0),
+        default=8000,
+        help="webhook/console port when free (default 8000, else any free port)",
+    )
+    p.add_argument(
+        "--name",
+        default="leadsync_demo",
+        type=_identifier,
+        help="database and broker namespace the demo resets and uses (leadsync_demo)",
+    )
+    p.add_argument(
+        "--keep-running", action="store_true", help="leave the stack up for the ops console until Ctrl-C"
+    )
     p.set_defaults(func=run)
 
 
@@ -25,6 +44,7 @@ def _at_least(low: int):  # type: ignore[no-untyped-def]
         if not value.isdigit() or int(value) < low:
             raise argparse.ArgumentTypeError(f"expected a whole number of at least {low}")
         return int(value)
+
     return parse
 
 
@@ -35,13 +55,12 @@ def _identifier(value: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadsync.cli import CommandError
-    from leadsync.demo import runner, scenario
+    from leadsync.demo import runner
     from services.analyzer.settings import AnalyzerSettings
     from shared.settings import load
 
     settings = load(AnalyzerSettings)
     try:
         return runner.main(args, settings)
-    except (scenario.DemoError, RuntimeError, OSError) as err:
+    except (DemoError, RuntimeError, OSError) as err:
         raise CommandError(f"demo failed: {err}") from None

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.table import Table
 
 from leadsync import deadletters
 from shared.broker import Topology
-from shared.errors import BrokerUnavailable, PublishNotConfirmed
+from shared.errors import BrokerUnavailable, CommandError, DeadLetterError
 from shared.settings import BaseServiceSettings, load
+
+T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -49,14 +53,12 @@ def _settings() -> tuple[str, Topology]:
     return settings.amqp_url.get_secret_value(), Topology(settings.broker_namespace)
 
 
-def _call(coro):  # type: ignore[no-untyped-def]
-    from leadsync.cli import CommandError
-
+def _call(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
-    except deadletters.DeadLetterError as err:
+    except DeadLetterError as err:
         raise CommandError(str(err)) from None
-    except (BrokerUnavailable, PublishNotConfirmed, OSError) as err:
+    except (BrokerUnavailable, OSError) as err:
         raise CommandError(f"RabbitMQ: {err}; nothing was removed from the queue") from None
 
 
@@ -69,9 +71,14 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     now = datetime.now(UTC)
     rows = [
-        (letter.message_id or "-", letter.reason,
-         "?" if letter.deliveries is None else str(letter.deliveries),
-         _age(letter.age_s(now)), letter.routing_key or "?", letter.error)
+        (
+            letter.message_id or "-",
+            letter.reason,
+            "?" if letter.deliveries is None else str(letter.deliveries),
+            _age(letter.age_s(now)),
+            letter.routing_key or "?",
+            letter.error,
+        )
         for letter in letters
     ]
     if console.is_terminal:
@@ -81,8 +88,10 @@ def run_list(args: argparse.Namespace) -> int:
         console.print(table)
     else:  # piped: one greppable line per message, never wrapped
         for mid, reason, deliveries, age, key, error in rows:
-            print(f"{mid}  reason={reason}  deliveries={deliveries}  age={age}  "
-                  f"routing_key={key}  error={error}")
+            print(
+                f"{mid}  reason={reason}  deliveries={deliveries}  age={age}  "
+                f"routing_key={key}  error={error}"
+            )
     if count > len(letters):
         console.print(f"… and {count - len(letters)} more (--limit N to see more)")
     return 0

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-import asyncpg
-
 from shared import db
+from shared.errors import DATABASE_ERRORS, CommandError, MigrationError
 from shared.settings import BaseServiceSettings, load
+
+_FAILURES: tuple[type[BaseException], ...] = (*DATABASE_ERRORS, MigrationError)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -17,12 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(_: argparse.Namespace) -> int:
-    from leadsync.cli import CommandError
-
     settings = load(BaseServiceSettings)
     try:
         applied = asyncio.run(db.migrate(settings.database_url))
-    except (OSError, asyncpg.PostgresError, db.MigrationError) as err:
+    except _FAILURES as err:
         raise CommandError(f"migrate failed: {err}") from None
     name = db.database_name(settings.database_url)
     if applied:

@@ -30,14 +30,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("pipelines", help="create and list sales pipelines")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     create = actions.add_parser(
-        "create", help="create a pipeline; stages in the order given",
+        "create",
+        help="create a pipeline; stages in the order given",
         description="Stage types: LEAD, IN_PROGRESS, WON, LOST, ARCHIVED. Stages left without a "
-                    "range get automatic ones (DESIGN 7.2) when the assigner first uses them, "
-                    "or at once with --auto-ranges.",
+        "range get automatic ones (DESIGN 7.2) when the assigner first uses them, "
+        "or at once with --auto-ranges.",
     )
     create.add_argument("name")
-    create.add_argument("--stage", dest="stages", action="append", type=stage_spec, default=[],
-                        metavar="NAME:TYPE[:MIN-MAX]")
+    create.add_argument(
+        "--stage", dest="stages", action="append", type=stage_spec, default=[], metavar="NAME:TYPE[:MIN-MAX]"
+    )
     create.add_argument("--auto-ranges", action="store_true", help="generate score ranges now")
     create.set_defaults(func=run_create)
     listing = actions.add_parser("list", help="list pipelines and their stages")
@@ -57,8 +59,10 @@ def run_create(args: argparse.Namespace) -> int:
     print_pipeline(created)
     ranges = [(s.lead_score_min, s.lead_score_max) for s in body.stages]
     if ranges and not args.auto_ranges and all_default(ranges):
-        print("score ranges are still 0-100: the assigner generates them when it first uses this "
-              "pipeline (or run with --auto-ranges)")
+        print(
+            "score ranges are still 0-100: the assigner generates them when it first uses this "
+            "pipeline (or run with --auto-ranges)"
+        )
     return 0
 
 
@@ -66,9 +70,12 @@ def print_pipeline(pipeline: dict[str, object]) -> None:
     stages = pipeline["stages"]
     assert isinstance(stages, list)
     admin_db.print_table(
-        f"pipeline {pipeline['name']} ({pipeline['id']})", ["#", "stage", "type", "score range"],
-        [(s["position"], s["name"], s["type"], f"{s['lead_score_min']}-{s['lead_score_max']}")
-         for s in stages],
+        f"pipeline {pipeline['name']} ({pipeline['id']})",
+        ["#", "stage", "type", "score range"],
+        [
+            (s["position"], s["name"], s["type"], f"{s['lead_score_min']}-{s['lead_score_max']}")
+            for s in stages
+        ],
     )
 
 

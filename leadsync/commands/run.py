@@ -16,8 +16,7 @@ METRICS_OFFSETS = {"webhook": 0, "analyzer": 1, "assigner": 2, "backfill": 3}
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("run", help="run services (all four by default) until Ctrl-C")
-    p.add_argument("services", nargs="*", metavar="SERVICE",
-                   help=f"any of {', '.join(SERVICES)}")
+    p.add_argument("services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(SERVICES)}")
     p.set_defaults(func=run)
 
 
@@ -65,8 +64,10 @@ async def supervise(services: list[str], env: dict[str, str]) -> int:
 def run(args: argparse.Namespace) -> int:
     unknown = [s for s in args.services if s not in SERVICES]
     if unknown:
-        print(f"leadsync run: unknown service {unknown[0]!r}; choose from {', '.join(SERVICES)}",
-              file=sys.stderr)
+        print(
+            f"leadsync run: unknown service {unknown[0]!r}; choose from {', '.join(SERVICES)}",
+            file=sys.stderr,
+        )
         return 2
     services = list(dict.fromkeys(args.services)) or list(SERVICES)
     return asyncio.run(supervise(services, dict(os.environ)))

@@ -12,23 +12,35 @@ import httpx
 from aiolimiter import AsyncLimiter
 from rich.console import Console
 
-from leadsync.cli import CommandError
 from leadsync.sim.traffic import Delivery, deliveries
+from shared.errors import CommandError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("simulate", help="send realistic signed webhook events to an endpoint")
-    p.add_argument("--url", required=True, help="the webhook endpoint, e.g. http://localhost:8000/webhooks/meta")
+    p.add_argument(
+        "--url", required=True, help="the webhook endpoint, e.g. http://localhost:8000/webhooks/meta"
+    )
     p.add_argument("--secret", required=True, help="the app secret the endpoint verifies with")
     p.add_argument("--count", type=_positive, default=20, help="deliveries (POSTs) to send (default 20)")
     p.add_argument("--platform", choices=("messenger", "instagram", "both"), default="messenger")
-    p.add_argument("--rate", type=float, default=0.0,
-                   help="deliveries per second (default: as fast as the endpoint answers)")
-    p.add_argument("--page-id", default="PAGE_SIM",
-                   help="Messenger entry id (default PAGE_SIM); connect the page (POST /api/pages) "
-                        "for its events to be analysed, not only stored")
-    p.add_argument("--ig-account-id", default="IG_SIM",
-                   help="Instagram entry id; register it on a page for its events to be published")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="deliveries per second (default: as fast as the endpoint answers)",
+    )
+    p.add_argument(
+        "--page-id",
+        default="PAGE_SIM",
+        help="Messenger entry id (default PAGE_SIM); connect the page (POST /api/pages) "
+        "for its events to be analysed, not only stored",
+    )
+    p.add_argument(
+        "--ig-account-id",
+        default="IG_SIM",
+        help="Instagram entry id; register it on a page for its events to be published",
+    )
     p.add_argument("--concurrency", type=_positive, default=4, help="requests in flight (default 4)")
     p.add_argument("--seed", type=int, default=0, help="which corpus conversations to draw")
     p.set_defaults(func=simulate)
@@ -43,13 +55,16 @@ def _positive(value: str) -> int:
 
 def simulate(args: argparse.Namespace) -> int:
     traffic = deliveries(
-        args.count, platform=args.platform, page_id=args.page_id, ig_account_id=args.ig_account_id,
-        start_ms=int(time.time() * 1000), seed=args.seed,
+        args.count,
+        platform=args.platform,
+        page_id=args.page_id,
+        ig_account_id=args.ig_account_id,
+        start_ms=int(time.time() * 1000),
+        seed=args.seed,
     )
     started = time.perf_counter()
     statuses, kinds = asyncio.run(
-        send(traffic, url=args.url, secret=args.secret.encode(), rate=args.rate,
-             concurrency=args.concurrency)
+        send(traffic, url=args.url, secret=args.secret.encode(), rate=args.rate, concurrency=args.concurrency)
     )
     elapsed = time.perf_counter() - started
     sent = sum(statuses.values())

@@ -8,15 +8,17 @@ import re
 
 import httpx
 
-from leadsync.demo.scenario import DemoError
+from shared.errors import DemoError
 
 _FIELD = re.compile(r'name="(sealed|csrf)" value="([^"]+)"')
 
 
 async def connect_pages(url: str, admin_token: str, page_ids: list[str]) -> str:
     """Run the console's connect flow like a browser does; returns the console's notice."""
-    async with httpx.AsyncClient(base_url=url, timeout=20) as console, \
-            httpx.AsyncClient(timeout=20) as facebook:
+    async with (
+        httpx.AsyncClient(base_url=url, timeout=20) as console,
+        httpx.AsyncClient(timeout=20) as facebook,
+    ):
         signed_in = await console.post("/ops/login", data={"token": admin_token, "next": "/ops/"})
         _expect(signed_in, 303, "signing in to the console")
         start = await console.get("/ops/connect")
@@ -25,8 +27,12 @@ async def connect_pages(url: str, admin_token: str, page_ids: list[str]) -> str:
         _expect(await facebook.get(dialog), 200, "opening the Facebook dialog")
         allowed = await facebook.post(
             dialog.copy_with(path=dialog.path + "/answer", query=None),
-            data={"answer": "allow", "state": dialog.params["state"],
-                  "redirect_uri": dialog.params["redirect_uri"]})
+            data={
+                "answer": "allow",
+                "state": dialog.params["state"],
+                "redirect_uri": dialog.params["redirect_uri"],
+            },
+        )
         _expect(allowed, 302, "allowing in the Facebook dialog")
         callback = httpx.URL(allowed.headers["location"])
         bounced = await console.get(callback.path, params=callback.params)

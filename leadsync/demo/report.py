@@ -50,31 +50,47 @@ def stage_table(stages: list[dict[str, Any]], counts: dict[str, int]) -> Table:
     table.add_column("for example")
     for s in stages:
         table.add_row(
-            s["name"], s["type"], f"{s['lead_score_min']}-{s['lead_score_max']}",
-            str(s["contacts"]), "-" if s["avg_score"] is None else str(int(s["avg_score"])),
+            s["name"],
+            s["type"],
+            f"{s['lead_score_min']}-{s['lead_score_max']}",
+            str(s["contacts"]),
+            "-" if s["avg_score"] is None else str(int(s["avg_score"])),
             ", ".join(s["examples"] or []),
         )
     table.add_section()
-    table.add_row("total", "", "", str(counts["contacts"]), "",
-                  f"{counts['unplaced']} not placed", style="bold")
+    table.add_row(
+        "total", "", "", str(counts["contacts"]), "", f"{counts['unplaced']} not placed", style="bold"
+    )
     return table
 
 
-def next_steps(console: Console, *, url: str, admin_token: str, keep_running: bool,
-               database_url: str, namespace: str, log_path: str) -> None:
+def next_steps(
+    console: Console,
+    *,
+    url: str,
+    admin_token: str,
+    keep_running: bool,
+    database_url: str,
+    namespace: str,
+    log_path: str,
+) -> None:
     console.print("\n[bold]Where to look next[/bold]")
     if keep_running:
-        console.print(f"  • Ops console: [link={url}/ops/]{url}/ops/[/link]  "
-                      f"(sign in with the admin token {admin_token})")
-        console.print(f"  • Admin API:  curl -H 'Authorization: Bearer {admin_token}' "
-                      f"{url}/api/pages")
+        console.print(
+            f"  • Ops console: [link={url}/ops/]{url}/ops/[/link]  "
+            f"(sign in with the admin token {admin_token})"
+        )
+        console.print(f"  • Admin API:  curl -H 'Authorization: Bearer {admin_token}' {url}/api/pages")
         console.print(f"  • Metrics:    {url}/metrics")
         console.print("  • Ctrl-C stops everything.")
     else:
-        console.print("  • [bold]leadsync demo --keep-running[/bold] (make demo ARGS=--keep-running) "
-                      "keeps the stack up for the ops console at /ops.")
-    console.print(f"  • The data stays in database {database_url.rsplit('/', 1)[-1]} until the next "
-                  "demo run resets it.")
+        console.print(
+            "  • [bold]leadsync demo --keep-running[/bold] (make demo ARGS=--keep-running) "
+            "keeps the stack up for the ops console at /ops."
+        )
+    console.print(
+        f"  • The data stays in database {database_url.rsplit('/', 1)[-1]} until the next demo run resets it."
+    )
     console.print("  • Dashboards: docker compose --profile monitoring up -d, then Grafana on :3000.")
     console.print(f"  • Dead letters: BROKER_NAMESPACE={namespace} leadsync dlq list analyzer")
     console.print(f"  • Service logs of this run: {log_path}")

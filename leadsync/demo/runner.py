@@ -24,6 +24,8 @@ from leadsync.sim.graph import serving
 from services.analyzer.settings import AnalyzerSettings
 from shared import db
 from shared.broker import Topology, delete_topology
+from shared.errors import DemoError
+from shared.vocabulary import JobStatus
 
 
 def demo_database_url(database_url: str, name: str) -> str:
@@ -35,8 +37,7 @@ def main(args: argparse.Namespace, settings: AnalyzerSettings) -> int:
     return asyncio.run(_interruptible(_demo(args, settings, console), console, args))
 
 
-async def _interruptible(main: Coroutine[Any, Any, int], console: Console,
-                        args: argparse.Namespace) -> int:
+async def _interruptible(main: Coroutine[Any, Any, int], console: Console, args: argparse.Namespace) -> int:
     """Ctrl-C (or SIGTERM) cancels the demo; its context managers stop everything they started."""
     task = asyncio.ensure_future(main)
     loop = asyncio.get_running_loop()
@@ -76,12 +77,19 @@ async def _demo(args: argparse.Namespace, settings: AnalyzerSettings, console: C
         env.update(META_APP_ID=graph.meta.app_id, META_WEB_BASE_URL=graph_url)
         with console.status("Starting webhook, analyzer, assigner and backfill…"):
             svc = await running.enter_async_context(
-                services.running(env, port=services.pick_port(args.port), log_path=log_path))
+                services.running(env, port=services.pick_port(args.port), log_path=log_path)
+            )
         console.print(f"✓ services up at {svc.url} (logs: {log_path})")
         await _scenario(args, console, svc, pages, database_url, admin_token, app_secret)
-        report.next_steps(console, url=svc.url, admin_token=admin_token,
-                          keep_running=args.keep_running, database_url=database_url,
-                          namespace=args.name, log_path=str(log_path))
+        report.next_steps(
+            console,
+            url=svc.url,
+            admin_token=admin_token,
+            keep_running=args.keep_running,
+            database_url=database_url,
+            namespace=args.name,
+            log_path=str(log_path),
+        )
         if args.keep_running:
             await asyncio.Event().wait()  # until Ctrl-C cancels us
         console.print("\nStopping the services…")
@@ -89,56 +97,75 @@ async def _demo(args: argparse.Namespace, settings: AnalyzerSettings, console: C
     return 0
 
 
-def _service_env(database_url: str, namespace: str, graph_url: str, admin_token: str,
-                 app_secret: str) -> dict[str, str]:
+def _service_env(
+    database_url: str, namespace: str, graph_url: str, admin_token: str, app_secret: str
+) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=database_url, BROKER_NAMESPACE=namespace,
-        META_APP_SECRET=app_secret, META_VERIFY_TOKEN=secrets.token_hex(8),
-        ADMIN_TOKEN=admin_token, TOKEN_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        DATABASE_URL=database_url,
+        BROKER_NAMESPACE=namespace,
+        META_APP_SECRET=app_secret,
+        META_VERIFY_TOKEN=secrets.token_hex(8),
+        ADMIN_TOKEN=admin_token,
+        TOKEN_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         GRAPH_API_BASE_URL=graph_url,
         # The simulated Graph API has no Meta limit to respect; real pages keep the default 2/s.
         GRAPH_CALLS_PER_SECOND="200",
-        LOG_FORMAT="json", LOG_LEVEL="info", PYTHONUNBUFFERED="1",
+        LOG_FORMAT="json",
+        LOG_LEVEL="info",
+        PYTHONUNBUFFERED="1",
     )
     return env
 
 
-async def _scenario(args: argparse.Namespace, console: Console, svc: services.Services,
-                    pages: list[scenario.DemoPage], database_url: str, admin_token: str,
-                    app_secret: str) -> None:
+async def _scenario(
+    args: argparse.Namespace,
+    console: Console,
+    svc: services.Services,
+    pages: list[scenario.DemoPage],
+    database_url: str,
+    admin_token: str,
+    app_secret: str,
+) -> None:
     headers = {"Authorization": f"Bearer {admin_token}"}
     pool = await db.create_pool(database_url, min_size=1, max_size=2)
     try:
         async with httpx.AsyncClient(base_url=svc.url, headers=headers, timeout=10) as api:
             notice = await login.connect_pages(svc.url, admin_token, [p.id for p in pages])
-            console.print(f"✓ pages connected through Connect pages (Facebook Login, simulated): "
-                          f"{notice}")
+            console.print(f"✓ pages connected through Connect pages (Facebook Login, simulated): {notice}")
             pipeline_id = await scenario.configure(api, pages)
             described = ", ".join(
-                f"{p.name} ({p.messenger} Messenger" + (f", {p.instagram} Instagram" if p.instagram
-                                                        else "") + ")" for p in pages)
+                f"{p.name} ({p.messenger} Messenger"
+                + (f", {p.instagram} Instagram" if p.instagram else "")
+                + ")"
+                for p in pages
+            )
             console.print(f"✓ pipeline “Sales” with automatic score ranges; pages: {described}")
             console.print("\n[bold]Full backfill from the simulated Graph API[/bold]")
             jobs = await scenario.backfill(api, pages, console, within_s=150)
-            failed = [j for j in jobs if j["status"] != "COMPLETED"]
+            failed = [j for j in jobs if j["status"] != JobStatus.COMPLETED]
             if failed:
-                raise scenario.DemoError(
+                raise DemoError(
                     f"backfill job {failed[0]['id']} ended {failed[0]['status']}: "
-                    f"{failed[0].get('error') or 'see the service logs'}")
+                    f"{failed[0].get('error') or 'see the service logs'}"
+                )
         await scenario.settled(pool, within_s=30)
         if args.traffic:
             with console.status(f"Sending {args.traffic} signed webhook deliveries…"):
                 sent, items = await scenario.live_traffic(svc.url, app_secret, pages, args.traffic)
                 caught_up = await scenario.settled(pool, within_s=45)
-            console.print(f"✓ live traffic: {sent} signed deliveries ({items} items) accepted"
-                          + ("" if caught_up else "; analysis still catching up"))
+            console.print(
+                f"✓ live traffic: {sent} signed deliveries ({items} items) accepted"
+                + ("" if caught_up else "; analysis still catching up")
+            )
         counts = await report.totals(pool)
         console.print()
         console.print(report.stage_table(await report.stage_counts(pool, pipeline_id), counts))
-        console.print(f"{counts['messages']} messages stored, {counts['stage_changes']} stage "
-                      f"changes recorded; scored by LLM: {counts['by_llm']}, by fallback: "
-                      f"{counts['by_fallback']}")
+        console.print(
+            f"{counts['messages']} messages stored, {counts['stage_changes']} stage "
+            f"changes recorded; scored by LLM: {counts['by_llm']}, by fallback: "
+            f"{counts['by_fallback']}"
+        )
     finally:
         with contextlib.suppress(Exception):
             await pool.close()

@@ -24,8 +24,9 @@ from rich.progress import (
 from leadsync.commands.simulate import send
 from leadsync.sim.graph import SimGraph
 from leadsync.sim.traffic import deliveries
+from shared.errors import DemoError
+from shared.vocabulary import TERMINAL_JOB_STATUSES
 
-TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 # A sales pipeline as a small shop would set it up; ranges come from §7.2's automatic bands.
 STAGES = [
     {"name": "New lead", "type": "LEAD"},
@@ -34,10 +35,6 @@ STAGES = [
     {"name": "Won", "type": "WON"},
     {"name": "Lost", "type": "LOST"},
 ]
-
-
-class DemoError(Exception):
-    """A step of the demo failed; the message says which and why."""
 
 
 @dataclass
@@ -56,9 +53,13 @@ def demo_pages(conversations: int) -> list[DemoPage]:
     surf_messenger = conversations // 5
     return [
         DemoPage("101000000000001", "Casa Sofía Bakery", messenger=bakery, instagram=0),
-        DemoPage("101000000000002", "Ola Surf Shop", messenger=surf_messenger,
-                 instagram=conversations - bakery - surf_messenger,
-                 instagram_account_id="17841400000000002"),
+        DemoPage(
+            "101000000000002",
+            "Ola Surf Shop",
+            messenger=surf_messenger,
+            instagram=conversations - bakery - surf_messenger,
+            instagram_account_id="17841400000000002",
+        ),
     ]
 
 
@@ -69,8 +70,15 @@ def simulated_graph(pages: list[DemoPage], app_secret: str) -> SimGraph:
     """The simulated Meta: the pages' conversations, and the owner who may connect them."""
     graph = SimGraph(app_secret=app_secret)
     for i, page in enumerate(pages):
-        graph.add_page(page.id, page.token, messenger=page.messenger, instagram=page.instagram,
-                       instagram_account_id=page.instagram_account_id, seed=i, name=page.name)
+        graph.add_page(
+            page.id,
+            page.token,
+            messenger=page.messenger,
+            instagram=page.instagram,
+            instagram_account_id=page.instagram_account_id,
+            seed=i,
+            name=page.name,
+        )
     graph.meta.add_user(*DEMO_OWNER, [p.id for p in pages])
     return graph
 
@@ -87,25 +95,38 @@ async def configure(api: httpx.AsyncClient, pages: list[DemoPage]) -> str:
     pipeline = await _call(api, "POST", "/api/pipelines", {"name": "Sales", "stages": STAGES})
     await _call(api, "POST", f"/api/pipelines/{pipeline['id']}/score-ranges")
     for page in pages:
-        await _call(api, "PATCH", f"/api/pages/{page.id}", {
-            "auto_pipeline_id": pipeline["id"], "auto_pipeline_mode": "UPDATE_EXISTING",
-            # The demo starts its syncs itself; the scheduler would race it for the first one.
-            "auto_sync": False,
-        })
+        await _call(
+            api,
+            "PATCH",
+            f"/api/pages/{page.id}",
+            {
+                "auto_pipeline_id": pipeline["id"],
+                "auto_pipeline_mode": "UPDATE_EXISTING",
+                # The demo starts its syncs itself; the scheduler would race it for the first one.
+                "auto_sync": False,
+            },
+        )
     return str(pipeline["id"])
 
 
 def _progress(console: Console) -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description:<22}"), BarColumn(bar_width=36),
-        TaskProgressColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        console=console, transient=False,
+        TextColumn("[bold]{task.description:<22}"),
+        BarColumn(bar_width=36),
+        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
     )
 
 
-async def backfill(api: httpx.AsyncClient, pages: list[DemoPage], console: Console, *,
-                   within_s: float) -> list[dict[str, Any]]:
+async def backfill(
+    api: httpx.AsyncClient, pages: list[DemoPage], console: Console, *, within_s: float
+) -> list[dict[str, Any]]:
     """Full backfill of every page, shown as live progress bars until each job has ended."""
     jobs = {}
     for page in pages:
@@ -114,8 +135,7 @@ async def backfill(api: httpx.AsyncClient, pages: list[DemoPage], console: Conso
     deadline = time.monotonic() + within_s
     final: dict[str, dict[str, Any]] = {}
     with _progress(console) as bars:
-        tasks = {job_id: bars.add_task(page.name, total=None, rate="")
-                 for job_id, page in jobs.items()}
+        tasks = {job_id: bars.add_task(page.name, total=None, rate="") for job_id, page in jobs.items()}
         while len(final) < len(jobs):
             for job_id, task in tasks.items():
                 if job_id in final:
@@ -124,7 +144,7 @@ async def backfill(api: httpx.AsyncClient, pages: list[DemoPage], console: Conso
                 done = job["synced_contacts"] + job["failed_contacts"]
                 rate = f"{job['items_per_s']:.1f}/s" if job.get("items_per_s") else ""
                 bars.update(task, total=job["total_contacts"], completed=done, rate=rate)
-                if job["status"] in TERMINAL:
+                if job["status"] in TERMINAL_JOB_STATUSES:
                     final[job_id] = job
                     bars.update(task, total=job["total_contacts"] or done, completed=done)
             if time.monotonic() > deadline:
@@ -137,11 +157,17 @@ async def live_traffic(url: str, secret: str, pages: list[DemoPage], count: int)
     """Signed Messenger and Instagram deliveries, like Meta sends them; (deliveries, items)."""
     messenger = next(p for p in pages if p.messenger and not p.instagram)
     instagram = next(p for p in pages if p.instagram_account_id)
-    traffic = deliveries(count, platform="both", page_id=messenger.id,
-                         ig_account_id=instagram.instagram_account_id or "",
-                         start_ms=int(time.time() * 1000), seed=4242)
-    statuses, kinds = await send(traffic, url=f"{url}/webhooks/meta", secret=secret.encode(),
-                                 rate=0, concurrency=4)
+    traffic = deliveries(
+        count,
+        platform="both",
+        page_id=messenger.id,
+        ig_account_id=instagram.instagram_account_id or "",
+        start_ms=int(time.time() * 1000),
+        seed=4242,
+    )
+    statuses, kinds = await send(
+        traffic, url=f"{url}/webhooks/meta", secret=secret.encode(), rate=0, concurrency=4
+    )
     refused = sum(n for code, n in statuses.items() if code != 200)
     if refused:
         raise DemoError(f"{refused} webhook deliveries were refused: {dict(statuses)}")
@@ -165,8 +191,7 @@ async def settled(pool: asyncpg.Pool, *, within_s: float, quiet_s: float = 2.0) 
         snapshot = tuple(state)
         if snapshot != last:
             last, since = snapshot, time.monotonic()
-        elif (state["contacts"] >= state["conversations"]
-              and time.monotonic() - since >= quiet_s):
+        elif state["contacts"] >= state["conversations"] and time.monotonic() - since >= quiet_s:
             return True
         await asyncio.sleep(0.25)
     return False

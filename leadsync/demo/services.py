@@ -56,15 +56,26 @@ class Services:
 
 
 @contextlib.asynccontextmanager
-async def running(env: dict[str, str], *, port: int, log_path: Path,
-                  ready_within_s: float = 60) -> AsyncIterator[Services]:
+async def running(
+    env: dict[str, str], *, port: int, log_path: Path, ready_within_s: float = 60
+) -> AsyncIterator[Services]:
     """Start `leadsync run` with `env`; stop it (SIGTERM, then kill) when the block ends."""
     metrics = pick_metrics_base()
-    full_env = {**env, "PORT": str(port), "METRICS_PORT": str(metrics),
-                "PUBLIC_URL": env.get("PUBLIC_URL") or f"http://127.0.0.1:{port}"}
+    full_env = {
+        **env,
+        "PORT": str(port),
+        "METRICS_PORT": str(metrics),
+        "PUBLIC_URL": env.get("PUBLIC_URL") or f"http://127.0.0.1:{port}",
+    }
     with log_path.open("ab") as log:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "leadsync", "run", env=full_env, stdout=log, stderr=log,
+            sys.executable,
+            "-m",
+            "leadsync",
+            "run",
+            env=full_env,
+            stdout=log,
+            stderr=log,
             start_new_session=True,  # Ctrl-C reaches us only; we stop the services ourselves
         )
     services = Services(proc, f"http://127.0.0.1:{port}", metrics, log_path)
@@ -98,10 +109,10 @@ async def _wait_ready(services: Services, within_s: float) -> None:
             if all(ready):
                 return
             if asyncio.get_running_loop().time() > deadline:
-                waiting = [name for name, ok in zip(("webhook", *CONSUMERS), ready, strict=True)
-                           if not ok]
-                raise RuntimeError(f"{', '.join(waiting)} not ready after {within_s:.0f}s:\n"
-                                   f"{services.tail()}")
+                waiting = [name for name, ok in zip(("webhook", *CONSUMERS), ready, strict=True) if not ok]
+                raise RuntimeError(
+                    f"{', '.join(waiting)} not ready after {within_s:.0f}s:\n{services.tail()}"
+                )
             await asyncio.sleep(0.2)
 
 

@@ -27,19 +27,43 @@ LAST_NAMES = ["Santos", "García", "Silva", "Martin", "Reyes", "Wijaya", "Smith"
 # Customer lines by persona and language; page replies are shorter and generic.
 CUSTOMER: dict[str, dict[str, list[str]]] = {
     "hot": {
-        "en": ["Hi! How much is the large set?", "Is it available this week?",
-               "I'd like to order two. Can you deliver to Makati?", "My number is +63 917 555 0142",
-               "Can I pay by card?"],
-        "es": ["Hola, ¿cuánto cuesta el plan anual?", "¿Está disponible para mañana?",
-               "Quiero hacer un pedido, ¿hacen envío a Monterrey?", "Mi correo es sofia.g@example.com"],
-        "pt": ["Olá! Qual o preço do kit completo?", "Tem disponível para entrega amanhã?",
-               "Quero fazer uma encomenda de três unidades", "Meu WhatsApp é +55 11 98765 4321"],
-        "fr": ["Bonjour, quel est le prix de la formule premium ?", "C'est disponible samedi ?",
-               "Je voudrais réserver pour deux personnes", "Livraison possible à Lyon ?"],
-        "tl": ["Hello po, magkano po yung bundle?", "Available pa po ba?", "Order po ako ng dalawa",
-               "Pwede po COD? 0917 555 0199 po number ko"],
-        "id": ["Halo kak, harga paket ini berapa?", "Masih tersedia kak?", "Saya mau pesan 2 ya",
-               "Ongkir ke Bandung berapa?"],
+        "en": [
+            "Hi! How much is the large set?",
+            "Is it available this week?",
+            "I'd like to order two. Can you deliver to Makati?",
+            "My number is +63 917 555 0142",
+            "Can I pay by card?",
+        ],
+        "es": [
+            "Hola, ¿cuánto cuesta el plan anual?",
+            "¿Está disponible para mañana?",
+            "Quiero hacer un pedido, ¿hacen envío a Monterrey?",
+            "Mi correo es sofia.g@example.com",
+        ],
+        "pt": [
+            "Olá! Qual o preço do kit completo?",
+            "Tem disponível para entrega amanhã?",
+            "Quero fazer uma encomenda de três unidades",
+            "Meu WhatsApp é +55 11 98765 4321",
+        ],
+        "fr": [
+            "Bonjour, quel est le prix de la formule premium ?",
+            "C'est disponible samedi ?",
+            "Je voudrais réserver pour deux personnes",
+            "Livraison possible à Lyon ?",
+        ],
+        "tl": [
+            "Hello po, magkano po yung bundle?",
+            "Available pa po ba?",
+            "Order po ako ng dalawa",
+            "Pwede po COD? 0917 555 0199 po number ko",
+        ],
+        "id": [
+            "Halo kak, harga paket ini berapa?",
+            "Masih tersedia kak?",
+            "Saya mau pesan 2 ya",
+            "Ongkir ke Bandung berapa?",
+        ],
     },
     "warm": {
         "en": ["Hey, do you have this in blue?", "What sizes do you have?", "Thanks, I'll think about it"],
@@ -50,7 +74,11 @@ CUSTOMER: dict[str, dict[str, list[str]]] = {
         "id": ["Halo, ada warna lain?", "Ukurannya apa saja?", "Makasih, saya pikir dulu ya"],
     },
     "cold": {
-        "en": ["hi", "ok"], "es": ["hola"], "pt": ["oi"], "fr": ["salut"], "tl": ["hello"],
+        "en": ["hi", "ok"],
+        "es": ["hola"],
+        "pt": ["oi"],
+        "fr": ["salut"],
+        "tl": ["hello"],
         "id": ["halo"],
     },
     "won": {

@@ -79,35 +79,52 @@ class SimGraph:
         self.call_times: list[float] = []
         self._recent: dict[str, deque[float]] = defaultdict(deque)
         self.base_url = ""  # set by whoever serves the app, for paging.next URLs
-        self.app = Starlette(routes=[
-            Route("/_sim/stats", self._stats),
-            *self.meta.routes(),
-            Route("/{version}/{object_id}/conversations", self._conversations),
-            Route("/{version}/{object_id}/messages", self._messages),
-            Route("/{version}/{object_id}", self._object),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/_sim/stats", self._stats),
+                *self.meta.routes(),
+                Route("/{version}/{object_id}/conversations", self._conversations),
+                Route("/{version}/{object_id}/messages", self._messages),
+                Route("/{version}/{object_id}", self._object),
+            ]
+        )
 
     # --- building the data -------------------------------------------------------------------
 
     def add_page(
-        self, page_id: str, token: str, *, messenger: int = 0, instagram: int = 0,
-        instagram_account_id: str | None = None, long_every: int = 0, seed: int = 0,
+        self,
+        page_id: str,
+        token: str,
+        *,
+        messenger: int = 0,
+        instagram: int = 0,
+        instagram_account_id: str | None = None,
+        long_every: int = 0,
+        seed: int = 0,
         name: str = "",
     ) -> SimPage:
         """A page with generated conversations; every `long_every`-th one has 45 turns."""
         page = SimPage(page_id, token, instagram_account_id, name=name or f"Page {page_id}")
         for platform, count in (("messenger", messenger), ("instagram", instagram)):
             page.conversations[platform] = [
-                generate(page_id, platform, i, seed, self.epoch,
-                          long=bool(long_every) and i % long_every == 1)
+                generate(
+                    page_id, platform, i, seed, self.epoch, long=bool(long_every) and i % long_every == 1
+                )
                 for i in range(count)
             ]
         self.pages[page_id] = page
         return page
 
-    def touch(self, page_id: str, platform: str, *, new: bool = False, index: int = 0,
-              text: str = "Is it still available? I want to order now",
-              at: datetime | None = None) -> SimConversation:
+    def touch(
+        self,
+        page_id: str,
+        platform: str,
+        *,
+        new: bool = False,
+        index: int = 0,
+        text: str = "Is it still available? I want to order now",
+        at: datetime | None = None,
+    ) -> SimConversation:
         """A customer writes again (or a new one writes): the thread moves to the front."""
         threads = self.pages[page_id].conversations[platform]
         if new:
@@ -151,12 +168,17 @@ class SimGraph:
         token = request.query_params.get("access_token", "")
         page = next((p for p in self.pages.values() if p.token == token), None)
         if token in self.expired_tokens or page is None:
-            return None, graph_error(190, "Error validating access token: Session has expired.",
-                                "OAuthException", subcode=463)
+            return None, graph_error(
+                190, "Error validating access token: Session has expired.", "OAuthException", subcode=463
+            )
         if limited:
             assert rate_key is not None
-            return None, graph_error(613, "Calls to this api have exceeded the rate limit.",
-                                "OAuthException", headers=self._usage(rate_key, 100))
+            return None, graph_error(
+                613,
+                "Calls to this api have exceeded the rate limit.",
+                "OAuthException",
+                headers=self._usage(rate_key, 100),
+            )
         return page, None
 
     def _over_limit(self, key: str, now: float) -> bool:
@@ -175,17 +197,34 @@ class SimGraph:
 
     async def _stats(self, _: Request) -> Response:
         """Counters, for a simulation served by another process (the benchmark's)."""
-        return Response(orjson.dumps({
-            "calls": dict(self.calls), "calls_by_object": dict(self.calls_by_object),
-            "rate_limited": self.rate_limited,
-        }), media_type="application/json")
+        return Response(
+            orjson.dumps(
+                {
+                    "calls": dict(self.calls),
+                    "calls_by_object": dict(self.calls_by_object),
+                    "rate_limited": self.rate_limited,
+                }
+            ),
+            media_type="application/json",
+        )
 
     def _usage(self, key: str, percent: int) -> dict[str, str]:
-        buc = {key: [{"type": "messenger", "call_count": percent, "total_cputime": 1,
-                      "total_time": 1, "estimated_time_to_regain_access": 0}]}
+        buc = {
+            key: [
+                {
+                    "type": "messenger",
+                    "call_count": percent,
+                    "total_cputime": 1,
+                    "total_time": 1,
+                    "estimated_time_to_regain_access": 0,
+                }
+            ]
+        }
         app = {"call_count": percent, "total_cputime": 1, "total_time": 1}
-        return {"X-Business-Use-Case-Usage": orjson.dumps(buc).decode(),
-                "X-App-Usage": orjson.dumps(app).decode()}
+        return {
+            "X-Business-Use-Case-Usage": orjson.dumps(buc).decode(),
+            "X-App-Usage": orjson.dumps(app).decode(),
+        }
 
     async def _conversations(self, request: Request) -> Response:
         q = request.query_params
@@ -206,7 +245,7 @@ class SimGraph:
             threads = [c for c in threads if c.customer_id == q["user_id"]]
         limit = min(int(q.get("limit", 25)), MAX_LIMIT)
         start = decode_cursor(q.get("after"))
-        chosen = threads[start:start + limit]
+        chosen = threads[start : start + limit]
         page_object = (page.instagram_account_id or page.id) if platform == "instagram" else page.id
         fields = q.get("fields", "id")
         nested = _FIELDS.search(fields)
@@ -214,46 +253,69 @@ class SimGraph:
         for conv in chosen:
             item: dict[str, Any] = {"id": conv.id, "updated_time": graph_time(conv.updated)}
             if "participants" in fields:
-                item["participants"] = {"data": [
-                    {"id": conv.customer_id, "name": conv.customer_name,
-                     **({"username": conv.username} if platform == "instagram" else {})},
-                    {"id": page_object, "name": "Shop"},
-                ]}
+                item["participants"] = {
+                    "data": [
+                        {
+                            "id": conv.customer_id,
+                            "name": conv.customer_name,
+                            **({"username": conv.username} if platform == "instagram" else {}),
+                        },
+                        {"id": page_object, "name": "Shop"},
+                    ]
+                }
             if nested:
                 if conv.id in self.failing:
-                    return graph_error(1, "Please reduce the amount of data you're asking for, "
-                                     "then retry your request", "OAuthException")
+                    return graph_error(
+                        1,
+                        "Please reduce the amount of data you're asking for, then retry your request",
+                        "OAuthException",
+                    )
                 per = int(nested.group(1) or 25)
                 item["messages"] = self._message_page(
-                    request, conv, page_object, 0, per, platform, fields_query="")
+                    request, conv, page_object, 0, per, platform, fields_query=""
+                )
             data.append(item)
         if nested and len(chosen) * int(nested.group(1) or 25) > self.max_nested_messages:
-            return graph_error(1, "Please reduce the amount of data you're asking for, then retry "
-                             "your request", "OAuthException")
+            return graph_error(
+                1,
+                "Please reduce the amount of data you're asking for, then retry your request",
+                "OAuthException",
+            )
         body: dict[str, Any] = {"data": data}
         if chosen:
-            paging: dict[str, Any] = {"cursors": {"before": encode_cursor(start),
-                                                  "after": encode_cursor(start + len(chosen))}}
+            paging: dict[str, Any] = {
+                "cursors": {"before": encode_cursor(start), "after": encode_cursor(start + len(chosen))}
+            }
             if start + len(chosen) < len(threads):
                 paging["next"] = self._next_url(request, start + len(chosen))
             body["paging"] = paging
         return self._ok(body, rate_key)
 
-    def _message_page(self, request: Request, conv: SimConversation, page_object: str,
-                      start: int, limit: int, platform: str, fields_query: str) -> dict[str, Any]:
+    def _message_page(
+        self,
+        request: Request,
+        conv: SimConversation,
+        page_object: str,
+        start: int,
+        limit: int,
+        platform: str,
+        fields_query: str,
+    ) -> dict[str, Any]:
         messages = conv.messages(page_object)
-        chosen = messages[start:start + limit]
+        chosen = messages[start : start + limit]
         out: dict[str, Any] = {"data": chosen}
         if chosen:
-            out["paging"] = {"cursors": {"before": encode_cursor(start),
-                                         "after": encode_cursor(start + len(chosen))}}
+            out["paging"] = {
+                "cursors": {"before": encode_cursor(start), "after": encode_cursor(start + len(chosen))}
+            }
             if start + len(chosen) < len(messages):
                 token = request.query_params.get("access_token", "")
                 proof = request.query_params.get("appsecret_proof", "")
                 out["paging"]["next"] = (
                     f"{self.base_url}/{self.version}/{conv.id}/messages?access_token={token}"
                     f"&appsecret_proof={proof}"
-                    f"&limit={limit}&after={encode_cursor(start + len(chosen))}{fields_query}")
+                    f"&limit={limit}&after={encode_cursor(start + len(chosen))}{fields_query}"
+                )
         return out
 
     async def _messages(self, request: Request) -> Response:
@@ -268,15 +330,26 @@ class SimGraph:
         if err is not None:
             return err
         if found is None or found[0] is not page or conv_id in self.failing:
-            return graph_error(100, "Unsupported get request. Object does not exist or cannot be "
-                               "loaded due to missing permissions.", "GraphMethodException")
+            return graph_error(
+                100,
+                "Unsupported get request. Object does not exist or cannot be "
+                "loaded due to missing permissions.",
+                "GraphMethodException",
+            )
         sim_page, platform, conv = found
-        page_object = (sim_page.instagram_account_id or sim_page.id) if platform == "instagram" \
-            else sim_page.id
+        page_object = (
+            (sim_page.instagram_account_id or sim_page.id) if platform == "instagram" else sim_page.id
+        )
         q = request.query_params
-        body = self._message_page(request, conv, page_object, decode_cursor(q.get("after")),
-                                  min(int(q.get("limit", 25)), MAX_LIMIT), platform,
-                                  fields_query="&fields=" + q.get("fields", "id"))
+        body = self._message_page(
+            request,
+            conv,
+            page_object,
+            decode_cursor(q.get("after")),
+            min(int(q.get("limit", 25)), MAX_LIMIT),
+            platform,
+            fields_query="&fields=" + q.get("fields", "id"),
+        )
         return self._ok(body, rate_key)
 
     async def _object(self, request: Request) -> Response:
@@ -291,8 +364,9 @@ class SimGraph:
         if err is not None:
             return err
         if user_id in self.no_consent:
-            return graph_error(230, "Requires pages_messaging permission to manage the object",
-                          "OAuthException")
+            return graph_error(
+                230, "Requires pages_messaging permission to manage the object", "OAuthException"
+            )
         assert page is not None
         if user_id in self.profiles:
             name = self.profiles[user_id]
@@ -302,8 +376,16 @@ class SimGraph:
             for conv in threads:
                 if conv.customer_id == user_id:
                     first, _, last = conv.customer_name.partition(" ")
-                    return self._ok({"id": user_id, "name": conv.customer_name, "first_name": first,
-                                     "last_name": last, "username": conv.username}, None)
+                    return self._ok(
+                        {
+                            "id": user_id,
+                            "name": conv.customer_name,
+                            "first_name": first,
+                            "last_name": last,
+                            "username": conv.username,
+                        },
+                        None,
+                    )
         return graph_error(100, "Unsupported get request.", "GraphMethodException")
 
     def _find(self, conv_id: str) -> tuple[SimPage, str, SimConversation] | None:

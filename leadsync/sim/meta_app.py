@@ -31,9 +31,15 @@ from leadsync.sim.threads import decode_cursor, encode_cursor, graph_error
 if TYPE_CHECKING:
     from leadsync.sim.graph import SimGraph
 
-DEFAULT_SCOPES = ("pages_show_list", "pages_manage_metadata", "pages_messaging",
-                  "pages_read_engagement", "instagram_basic", "instagram_manage_messages",
-                  "business_management")
+DEFAULT_SCOPES = (
+    "pages_show_list",
+    "pages_manage_metadata",
+    "pages_messaging",
+    "pages_read_engagement",
+    "instagram_basic",
+    "instagram_manage_messages",
+    "business_management",
+)
 LONG_LIVED_S = 60 * 86400
 CODE_TTL_S = 600
 
@@ -96,16 +102,21 @@ class SimMetaApp:
             Route("/{version}/debug_token", self._debug_token),
             Route("/{version}/me/accounts", self._accounts),
             Route("/{version}/me", self._me),
-            Route("/{version}/{object_id}/subscribed_apps", self._subscribed_apps,
-                  methods=["GET", "POST", "DELETE"]),
-            Route("/{version}/{object_id}/subscriptions", self._subscriptions,
-                  methods=["GET", "POST", "DELETE"]),
+            Route(
+                "/{version}/{object_id}/subscribed_apps",
+                self._subscribed_apps,
+                methods=["GET", "POST", "DELETE"],
+            ),
+            Route(
+                "/{version}/{object_id}/subscriptions", self._subscriptions, methods=["GET", "POST", "DELETE"]
+            ),
         ]
 
     # --- building the data -------------------------------------------------------------------
 
-    def add_user(self, user_id: str, name: str, page_ids: list[str],
-                 scopes: list[str] | None = None) -> SimUser:
+    def add_user(
+        self, user_id: str, name: str, page_ids: list[str], scopes: list[str] | None = None
+    ) -> SimUser:
         user = SimUser(user_id, name, list(page_ids), list(scopes or DEFAULT_SCOPES))
         self.users[user_id] = user
         self.person = self.person or user_id
@@ -148,12 +159,14 @@ class SimMetaApp:
         proof = params.get("appsecret_proof")
         if not proof:
             self.proof_refusals += 1
-            return graph_error(100, "API calls from the server require an appsecret_proof argument",
-                               "GraphMethodException")
+            return graph_error(
+                100, "API calls from the server require an appsecret_proof argument", "GraphMethodException"
+            )
         if not hmac.compare_digest(proof, proof_of(token, self.app_secret)):
             self.proof_refusals += 1
-            return graph_error(100, "Invalid appsecret_proof provided in the API argument",
-                               "GraphMethodException")
+            return graph_error(
+                100, "Invalid appsecret_proof provided in the API argument", "GraphMethodException"
+            )
         return None
 
     async def _params(self, request: Request) -> dict[str, str]:
@@ -168,8 +181,9 @@ class SimMetaApp:
             return {}, Response(b"Service Unavailable", status_code=500)
         params = await self._params(request)
         if "access_token" not in params:
-            return params, graph_error(104, "An access token is required to request this resource.",
-                                       "OAuthException")
+            return params, graph_error(
+                104, "An access token is required to request this resource.", "OAuthException"
+            )
         return params, self.check_proof(params)
 
     def _user_of(self, token: str) -> SimUser | None:
@@ -178,8 +192,7 @@ class SimMetaApp:
 
     @staticmethod
     def _bad_token() -> Response:
-        return graph_error(190, "Invalid OAuth access token - Cannot parse access token",
-                           "OAuthException")
+        return graph_error(190, "Invalid OAuth access token - Cannot parse access token", "OAuthException")
 
     # --- the dialog --------------------------------------------------------------------------
 
@@ -189,12 +202,17 @@ class SimMetaApp:
             return HTMLResponse("<h1>Invalid App ID or redirect_uri</h1>", status_code=400)
         user = self.users.get(self.person or "")
         if user is None:
-            return HTMLResponse("<h1>No simulated person is signed in to Facebook</h1>",
-                                status_code=400)
-        items = "".join(f"<li>{html.escape(self.graph.pages[p].name or p)}</li>"
-                        for p in user.page_ids if p in self.graph.pages)
-        hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                         for k, v in q.items() if k in {"redirect_uri", "state"})
+            return HTMLResponse("<h1>No simulated person is signed in to Facebook</h1>", status_code=400)
+        items = "".join(
+            f"<li>{html.escape(self.graph.pages[p].name or p)}</li>"
+            for p in user.page_ids
+            if p in self.graph.pages
+        )
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in q.items()
+            if k in {"redirect_uri", "state"}
+        )
         asked = html.escape(q.get("scope") or f"configuration {q.get('config_id', '')}")
         return HTMLResponse(
             "<!doctype html><title>Log in with Facebook (simulated)</title>"
@@ -203,7 +221,8 @@ class SimMetaApp:
             f'<form method="post" action="/{q.get("version", request.path_params["version"])}'
             f'/dialog/oauth/answer">{hidden}'
             '<button name="answer" value="allow">Allow</button> '
-            '<button name="answer" value="cancel">Cancel</button></form>')
+            '<button name="answer" value="cancel">Cancel</button></form>'
+        )
 
     async def _answer(self, request: Request) -> Response:
         form = await _form(request)
@@ -212,9 +231,13 @@ class SimMetaApp:
         if form.get("answer") == "allow" and self.person:
             query = {"code": self.issue_code(self.person, redirect_uri), "state": state}
         else:
-            query = {"error": "access_denied", "error_code": "200",
-                     "error_description": "Permissions error", "error_reason": "user_denied",
-                     "state": state}
+            query = {
+                "error": "access_denied",
+                "error_code": "200",
+                "error_description": "Permissions error",
+                "error_reason": "user_denied",
+                "state": state,
+            }
         sep = "&" if "?" in redirect_uri else "?"
         return RedirectResponse(f"{redirect_uri}{sep}{urlencode(query)}", status_code=302)
 
@@ -224,8 +247,7 @@ class SimMetaApp:
         self.graph.calls["access_token"] += 1
         q = request.query_params
         if q.get("client_id") != self.app_id:
-            return graph_error(101, "Error validating application. Invalid application ID.",
-                               "OAuthException")
+            return graph_error(101, "Error validating application. Invalid application ID.", "OAuthException")
         if not hmac.compare_digest(q.get("client_secret", ""), self.app_secret):
             return graph_error(1, "Error validating client secret.", "OAuthException")
         if q.get("grant_type") == "fb_exchange_token":
@@ -235,16 +257,19 @@ class SimMetaApp:
             return self._token_answer(self.user_token(user.id), LONG_LIVED_S)
         code = self.codes.get(q.get("code", ""))
         if code is None:
-            return graph_error(100, "Invalid verification code format.", "OAuthException",
-                               subcode=36007)
+            return graph_error(100, "Invalid verification code format.", "OAuthException", subcode=36007)
         if code.used or time.monotonic() - code.issued > CODE_TTL_S:
             code.used = True
-            return graph_error(100, "This authorization code has been used.", "OAuthException",
-                               subcode=36009)
+            return graph_error(100, "This authorization code has been used.", "OAuthException", subcode=36009)
         if q.get("redirect_uri") != code.redirect_uri:
-            return graph_error(100, "Error validating verification code. Please make sure your "
-                               "redirect_uri is identical to the one you used in the OAuth dialog "
-                               "request", "OAuthException", subcode=36008)
+            return graph_error(
+                100,
+                "Error validating verification code. Please make sure your "
+                "redirect_uri is identical to the one you used in the OAuth dialog "
+                "request",
+                "OAuthException",
+                subcode=36008,
+            )
         code.used = True
         return self._token_answer(self.user_token(code.user_id), 5400)
 
@@ -273,26 +298,32 @@ class SimMetaApp:
         pages = [self.graph.pages[p] for p in user.page_ids if p in self.graph.pages]
         start = decode_cursor(params.get("after"))
         limit = min(int(params.get("limit", 25)), 100)
-        chosen = pages[start:start + limit]
+        chosen = pages[start : start + limit]
         data = []
         for page in chosen:
-            item: dict[str, Any] = {"id": page.id, "name": page.name or page.id,
-                                    "tasks": ["MESSAGING", "MANAGE"]}
+            item: dict[str, Any] = {
+                "id": page.id,
+                "name": page.name or page.id,
+                "tasks": ["MESSAGING", "MANAGE"],
+            }
             if "access_token" in fields:
                 item["access_token"] = page.token
             if "instagram_business_account" in fields and page.instagram_account_id:
                 item["instagram_business_account"] = {
                     "id": page.instagram_account_id,
-                    "username": (page.name or page.id).lower().replace(" ", "_")}
+                    "username": (page.name or page.id).lower().replace(" ", "_"),
+                }
             data.append(item)
         body: dict[str, Any] = {"data": data}
         if chosen:
-            body["paging"] = {"cursors": {"before": encode_cursor(start),
-                                          "after": encode_cursor(start + len(chosen))}}
+            body["paging"] = {
+                "cursors": {"before": encode_cursor(start), "after": encode_cursor(start + len(chosen))}
+            }
             if start + len(chosen) < len(pages):
                 after = encode_cursor(start + len(chosen))
-                body["paging"]["next"] = (f"{self.graph.base_url}{request.url.path}?"
-                                          f"{urlencode({**params, 'after': after})}")
+                body["paging"]["next"] = (
+                    f"{self.graph.base_url}{request.url.path}?{urlencode({**params, 'after': after})}"
+                )
         return _json(body)
 
     async def _debug_token(self, request: Request) -> Response:
@@ -300,30 +331,51 @@ class SimMetaApp:
         if err is not None:
             return err
         if params["access_token"] != self.app_token:
-            return graph_error(100, "You must provide an app access token, or a user access token "
-                               "that is an owner or developer of the app", "OAuthException")
+            return graph_error(
+                100,
+                "You must provide an app access token, or a user access token "
+                "that is an owner or developer of the app",
+                "OAuthException",
+            )
         token = params.get("input_token", "")
         now = int(time.time())
         page = next((p for p in self.graph.pages.values() if p.token == token), None)
         user = self.users.get(self.user_tokens.get(token, ""))
-        data: dict[str, Any] = {"app_id": self.app_id, "application": "leadsync",
-                                "issued_at": now - 3600, "data_access_expires_at": now + 90 * 86400}
+        data: dict[str, Any] = {
+            "app_id": self.app_id,
+            "application": "leadsync",
+            "issued_at": now - 3600,
+            "data_access_expires_at": now + 90 * 86400,
+        }
         if page is not None:
             owner = next((u for u in self.users.values() if page.id in u.page_ids), None)
-            data.update(type="PAGE", profile_id=page.id, expires_at=0,
-                        user_id=owner.id if owner else "0",
-                        scopes=self.page_scopes.get(page.id, owner.scopes if owner else []))
+            data.update(
+                type="PAGE",
+                profile_id=page.id,
+                expires_at=0,
+                user_id=owner.id if owner else "0",
+                scopes=self.page_scopes.get(page.id, owner.scopes if owner else []),
+            )
         elif user is not None:
-            data.update(type="USER", user_id=user.id, expires_at=now + LONG_LIVED_S,
-                        scopes=user.scopes)
+            data.update(type="USER", user_id=user.id, expires_at=now + LONG_LIVED_S, scopes=user.scopes)
         else:
-            data.update(is_valid=False, scopes=[], expires_at=0, error={
-                "code": 190, "message": "Invalid OAuth access token.", "subcode": 467})
+            data.update(
+                is_valid=False,
+                scopes=[],
+                expires_at=0,
+                error={"code": 190, "message": "Invalid OAuth access token.", "subcode": 467},
+            )
             return _json({"data": data})
         if token in self.graph.expired_tokens:
-            data.update(is_valid=False, expires_at=now - 60, error={
-                "code": 190, "subcode": 463, "message": "Error validating access token: Session "
-                "has expired."})
+            data.update(
+                is_valid=False,
+                expires_at=now - 60,
+                error={
+                    "code": 190,
+                    "subcode": 463,
+                    "message": "Error validating access token: Session has expired.",
+                },
+            )
         else:
             data["is_valid"] = True
         return _json({"data": data})
@@ -338,23 +390,36 @@ class SimMetaApp:
         page = self.graph.pages.get(page_id)
         token = params["access_token"]
         if page is None or page.token != token or token in self.graph.expired_tokens:
-            return graph_error(190, "Error validating access token: The session has been "
-                               "invalidated because the user changed their password or Facebook "
-                               "has changed the session for security reasons.", "OAuthException",
-                               subcode=460)
+            return graph_error(
+                190,
+                "Error validating access token: The session has been "
+                "invalidated because the user changed their password or Facebook "
+                "has changed the session for security reasons.",
+                "OAuthException",
+                subcode=460,
+            )
         if request.method == "GET":
             subscribed = self.page_subscriptions.get(page_id)
-            data = [] if subscribed is None else [
-                {"category": "Business", "link": "https://leadsync.example/", "name": "leadsync",
-                 "id": self.app_id, "subscribed_fields": subscribed}]
+            data = (
+                []
+                if subscribed is None
+                else [
+                    {
+                        "category": "Business",
+                        "link": "https://leadsync.example/",
+                        "name": "leadsync",
+                        "id": self.app_id,
+                        "subscribed_fields": subscribed,
+                    }
+                ]
+            )
             return _json({"data": data})
         if request.method == "DELETE":
             self.page_subscriptions.pop(page_id, None)
             return _json({"success": True})
         fields = [f for f in params.get("subscribed_fields", "").split(",") if f]
         if not fields:
-            return graph_error(100, "(#100) The parameter subscribed_fields is required.",
-                               "OAuthException")
+            return graph_error(100, "(#100) The parameter subscribed_fields is required.", "OAuthException")
         self.page_subscriptions[page_id] = fields
         return _json({"success": True})
 
@@ -363,8 +428,9 @@ class SimMetaApp:
         if err is not None:
             return err
         if request.path_params["object_id"] != self.app_id or params["access_token"] != self.app_token:
-            return graph_error(15, "(#15) This method must be called with an app access_token.",
-                               "OAuthException")
+            return graph_error(
+                15, "(#15) This method must be called with an app access_token.", "OAuthException"
+            )
         if request.method == "GET":
             return _json({"data": list(self.app_subscriptions.values())})
         obj = params.get("object", "")
@@ -372,19 +438,28 @@ class SimMetaApp:
             self.app_subscriptions.pop(obj, None) if obj else self.app_subscriptions.clear()
             return _json({"success": True})
         if obj not in {"page", "instagram", "user", "permissions"}:
-            return graph_error(100, "(#100) Param object must be one of {user, page, permissions, "
-                               "instagram, …}", "OAuthException")
+            return graph_error(
+                100,
+                "(#100) Param object must be one of {user, page, permissions, instagram, …}",
+                "OAuthException",
+            )
         callback = params.get("callback_url", "")
         failure = await self._handshake(callback, params.get("verify_token", ""))
         if failure:
-            return graph_error(2200, f"(#2200) Callback verification failed with the following "
-                               f"errors: {failure}", "OAuthException")
+            return graph_error(
+                2200,
+                f"(#2200) Callback verification failed with the following errors: {failure}",
+                "OAuthException",
+            )
         fields = [f for f in params.get("fields", "").split(",") if f]
         old = self.app_subscriptions.get(obj, {}).get("fields", [])
         names = [f["name"] for f in old] + [f for f in fields if f not in {o["name"] for o in old}]
         self.app_subscriptions[obj] = {
-            "object": obj, "callback_url": callback, "active": True,
-            "fields": [{"name": n, "version": self.graph.version} for n in names]}
+            "object": obj,
+            "callback_url": callback,
+            "active": True,
+            "fields": [{"name": n, "version": self.graph.version} for n in names],
+        }
         return _json({"success": True})
 
     async def _handshake(self, callback: str, verify_token: str) -> str:
@@ -393,16 +468,23 @@ class SimMetaApp:
         challenge = str(secrets.randbelow(10**9))
         try:
             async with httpx.AsyncClient(timeout=5) as http:
-                r = await http.get(callback, params={"hub.mode": "subscribe",
-                                                     "hub.challenge": challenge,
-                                                     "hub.verify_token": verify_token})
+                r = await http.get(
+                    callback,
+                    params={
+                        "hub.mode": "subscribe",
+                        "hub.challenge": challenge,
+                        "hub.verify_token": verify_token,
+                    },
+                )
         except httpx.HTTPError as exc:
             return f"curl_errno = 7; curl_error = Couldn't connect to server ({type(exc).__name__})"
         if r.status_code != 200:
             return f"HTTP Status Code = {r.status_code}; HTTP Message = {r.reason_phrase}"
         if r.text != challenge:
-            return "The URL couldn't be validated. Response does not match challenge, expected " \
-                   f"value=\"{challenge}\", received=\"{r.text[:40]}\""
+            return (
+                "The URL couldn't be validated. Response does not match challenge, expected "
+                f'value="{challenge}", received="{r.text[:40]}"'
+            )
         return ""
 
 

@@ -31,14 +31,19 @@ class SimConversation:
         step = timedelta(minutes=1)
         start = self.updated - step * (len(self.turns) - 1)
         for i, (from_page, text) in enumerate(self.turns):
-            sender = {"id": page_object, "name": "Shop"} if from_page else {
-                "id": self.customer_id, "name": self.customer_name}
-            out.append({
-                "id": f"m_{self.id}_{i}",
-                "created_time": graph_time(start + step * i),
-                "from": sender,
-                "message": text,
-            })
+            sender = (
+                {"id": page_object, "name": "Shop"}
+                if from_page
+                else {"id": self.customer_id, "name": self.customer_name}
+            )
+            out.append(
+                {
+                    "id": f"m_{self.id}_{i}",
+                    "created_time": graph_time(start + step * i),
+                    "from": sender,
+                    "message": text,
+                }
+            )
         out.reverse()
         return out
 
@@ -52,8 +57,9 @@ class SimPage:
     conversations: dict[str, list[SimConversation]] = field(default_factory=dict)
 
 
-def generate(page_id: str, platform: str, index: int, seed: int, epoch: datetime, *,
-              long: bool) -> SimConversation:
+def generate(
+    page_id: str, platform: str, index: int, seed: int, epoch: datetime, *, long: bool
+) -> SimConversation:
     conv = corpus.conversation(index, seed=zlib.crc32(f"{seed}:{page_id}:{platform}".encode()))
     turns = list(conv.turns)
     if long:
@@ -87,11 +93,12 @@ def decode_cursor(cursor: str | None) -> int:
     return int(base64.urlsafe_b64decode(padded).decode().split(":", 1)[1])
 
 
-def graph_error(code: int, message: str, type_: str, *, subcode: int | None = None,
-           headers: dict[str, str] | None = None) -> Response:
-    err: dict[str, Any] = {"message": message, "type": type_, "code": code,
-                           "fbtrace_id": "AbCdEfGhIjK"}
+def graph_error(
+    code: int, message: str, type_: str, *, subcode: int | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    err: dict[str, Any] = {"message": message, "type": type_, "code": code, "fbtrace_id": "AbCdEfGhIjK"}
     if subcode is not None:
         err["error_subcode"] = subcode
-    return Response(orjson.dumps({"error": err}), status_code=400, media_type="application/json",
-                    headers=headers or {})
+    return Response(
+        orjson.dumps({"error": err}), status_code=400, media_type="application/json", headers=headers or {}
+    )

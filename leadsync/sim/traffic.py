@@ -58,8 +58,15 @@ def envelope(platform: Platform, account_id: str, items: list[dict[str, Any]], t
 
 
 def message_item(
-    account_id: str, contact_id: str, mid: str, ts_ms: int, *, text: str | None = None,
-    attachments: list[dict[str, Any]] | None = None, echo: bool = False, **extra: Any,
+    account_id: str,
+    contact_id: str,
+    mid: str,
+    ts_ms: int,
+    *,
+    text: str | None = None,
+    attachments: list[dict[str, Any]] | None = None,
+    echo: bool = False,
+    **extra: Any,
 ) -> dict[str, Any]:
     """A `messaging[]` item carrying a message; echoes come from the account to the customer."""
     message: dict[str, Any] = {"mid": mid}
@@ -71,8 +78,7 @@ def message_item(
         message["attachments"] = attachments
     message.update(extra)
     sender, recipient = (account_id, contact_id) if echo else (contact_id, account_id)
-    return {"sender": {"id": sender}, "recipient": {"id": recipient}, "timestamp": ts_ms,
-            "message": message}
+    return {"sender": {"id": sender}, "recipient": {"id": recipient}, "timestamp": ts_ms, "message": message}
 
 
 def _mid(platform: Platform, *parts: object) -> str:
@@ -134,8 +140,15 @@ def conversation_deliveries(
             # A photo sent on its own, the way customers show what they mean.
             photo = {"type": "image", "payload": {"url": f"https://cdn.example.com/p/{mid}.jpg"}}
             turn += 1
-            pending.append(message_item(account_id, customer, _mid(platform, seed, conv.index, turn),
-                                        ts + 1_000, attachments=[photo]))
+            pending.append(
+                message_item(
+                    account_id,
+                    customer,
+                    _mid(platform, seed, conv.index, turn),
+                    ts + 1_000,
+                    attachments=[photo],
+                )
+            )
             kinds["message"] += 1
         if len(pending) >= BURST or rng.random() < 0.5:
             yield flush()
@@ -144,8 +157,13 @@ def conversation_deliveries(
 
 
 def deliveries(
-    count: int, *, platform: Platform | Literal["both"] = "messenger", page_id: str = "PAGE_SIM",
-    ig_account_id: str = "IG_SIM", start_ms: int, seed: int = 0,
+    count: int,
+    *,
+    platform: Platform | Literal["both"] = "messenger",
+    page_id: str = "PAGE_SIM",
+    ig_account_id: str = "IG_SIM",
+    start_ms: int,
+    seed: int = 0,
 ) -> Iterator[Delivery]:
     """`count` deliveries walking through corpus conversations (alternating platforms for both)."""
     sent = 0
@@ -153,8 +171,9 @@ def deliveries(
     while sent < count:
         plat: Platform = platform if platform != "both" else ("messenger", "instagram")[index % 2]
         account = page_id if plat == "messenger" else ig_account_id
-        for delivery in conversation_deliveries(conversation(index, seed=seed), plat, account,
-                                                start_ms, seed):
+        for delivery in conversation_deliveries(
+            conversation(index, seed=seed), plat, account, start_ms, seed
+        ):
             yield delivery
             sent += 1
             if sent >= count:

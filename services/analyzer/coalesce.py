@@ -29,7 +29,10 @@ class Coalescer(Generic[K, T]):
     after its first) and then runs `run(key, items)` once."""
 
     def __init__(
-        self, run: Callable[[K, list[T]], Awaitable[None]], *, window: float,
+        self,
+        run: Callable[[K, list[T]], Awaitable[None]],
+        *,
+        window: float,
         max_wait: float | None = None,
     ) -> None:
         self._run = run

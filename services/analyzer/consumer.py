@@ -9,6 +9,7 @@ version) and published for the assigner to place, or in a dry run to report the 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from collections.abc import Callable
@@ -24,12 +25,15 @@ from services.analyzer import fallback, repository
 from services.analyzer.coalesce import Coalescer
 from services.analyzer.outbox import Outbox
 from services.analyzer.pages import UNCONNECTED, ConnectedPages
-from services.analyzer.scorer import Scorer, UnknownVersion
+from services.analyzer.scorer import Scorer
+from services.analyzer.settings import AnalyzerSettings
 from services.analyzer.transcript import Key
-from shared import job_records, jobs
+from shared import job_admin, settlement
 from shared.broker import Delivery, Publisher
-from shared.errors import PermanentError
+from shared.errors import PermanentError, UnknownVersion
 from shared.messages import Analysis, ContactScored, ConversationUpdated, Platform
+from shared.text import is_uuid
+from shared.vocabulary import ItemOutcome, JobStatus
 
 # A name known now, or None (and the name, once looked up, is written to the contact later).
 NameLookup = Callable[[str, Platform, str], str | None]
@@ -54,37 +58,41 @@ log = structlog.get_logger("leadsync.analyzer")
 
 @dataclass(frozen=True)
 class Limits:
-    """The analyzer's tunables, from settings (tests and benchmarks turn them down)."""
+    """The analyzer's tunables, read from its settings (which hold the defaults)."""
 
-    debounce_s: float = 2.0
-    max_messages: int = 60
-    token_budget: int = 3000
+    debounce_s: float
+    max_messages: int
+    token_budget: int
+    # The longest a delivery is held for its analyses (RabbitMQ's consumer timeout is 30 min).
+    hold_s: float
+    # RESCORE items scored at once (the LLM's concurrency): each asks whether its job was
+    # cancelled when its turn comes, so a cancel stops the queued ones.
+    rescore_concurrency: int
     # How long "not cancelled" is believed. 0: ask every time (one primary-key read), so a
     # cancel stops LLM calls for the job's queued items at once; CANCELLED itself is cached.
     cancel_cache_s: float = 0.0
-    # The longest a delivery is held for its analyses (RabbitMQ's consumer timeout is 30 min).
-    hold_s: float = 600.0
-    # RESCORE items scored at once (the LLM's concurrency): each asks whether its job was
-    # cancelled when its turn comes, so a cancel stops the queued ones.
-    rescore_concurrency: int = 16
     # Rounds past their store at once (snapshot, prompt, LLM call, publish): what waits for the
     # LLM beyond it holds no transcript or prompt in memory (a backfill delivers 20 per message).
     analyses_in_flight: int = 400
     # How long "this page is connected" is believed (live events of other pages are not analysed).
     connected_cache_s: float = 10.0
 
+    @classmethod
+    def from_settings(cls, settings: AnalyzerSettings) -> Limits:
+        return cls(
+            debounce_s=settings.analyzer_debounce_s,
+            max_messages=settings.transcript_max_messages,
+            token_budget=settings.transcript_token_budget,
+            hold_s=settings.analyzer_hold_s,
+            rescore_concurrency=settings.llm_concurrency,
+            analyses_in_flight=max(64, 4 * settings.llm_concurrency),
+            connected_cache_s=settings.analyzer_connected_cache_s,
+        )
+
 
 def identified(analysis: Analysis) -> Analysis:
     """The analysis with an id of its own: the score ledger keeps one row per analysis."""
     return analysis.model_copy(update={"analysis_id": uuid.uuid4().hex})
-
-
-def valid_job_id(job_id: str) -> bool:
-    try:
-        uuid.UUID(job_id)
-    except ValueError:
-        return False
-    return True
 
 
 def _retrieved(task: asyncio.Task[None]) -> None:
@@ -102,16 +110,18 @@ class JobLookup:
     def __init__(self, pool: asyncpg.Pool, ttl_s: float) -> None:
         self._pool = pool
         self._ttl = ttl_s
-        self._seen: dict[str, tuple[float, jobs.JobInfo | None]] = {}
+        self._seen: dict[str, tuple[float, settlement.JobInfo | None]] = {}
         # Lookups under way: the events of a batch ask together and share one read (issue 15).
-        self._asking: dict[str, asyncio.Future[jobs.JobInfo | None]] = {}
+        self._asking: dict[str, asyncio.Future[settlement.JobInfo | None]] = {}
 
-    async def __call__(self, job_id: str) -> jobs.JobInfo | None:
-        if not valid_job_id(job_id):
+    async def __call__(self, job_id: str) -> settlement.JobInfo | None:
+        if not is_uuid(job_id):
             raise PermanentError(f"job_id {job_id[:80]!r} is not a job id (a UUID)")
         now = time.monotonic()
         cached = self._seen.get(job_id)
-        if cached is not None and (cached[0] > now or (cached[1] and cached[1].status == "CANCELLED")):
+        if cached is not None and (
+            cached[0] > now or (cached[1] and cached[1].status == JobStatus.CANCELLED)
+        ):
             return cached[1]
         asking = self._asking.get(job_id)
         if asking is not None:
@@ -120,11 +130,11 @@ class JobLookup:
             except asyncio.CancelledError:
                 if not asking.cancelled():
                     raise  # this caller was cancelled
-                return await jobs.info(self._pool, job_id)  # the one asking was: ask again
+                return await settlement.info(self._pool, job_id)  # the one asking was: ask again
         asking = asyncio.get_running_loop().create_future()
         self._asking[job_id] = asking
         try:
-            job = await jobs.info(self._pool, job_id)
+            job = await settlement.info(self._pool, job_id)
         except asyncio.CancelledError:
             asking.cancel()
             raise
@@ -142,9 +152,9 @@ class JobLookup:
         return job
 
 
-def _skipped(job: jobs.JobInfo | None) -> bool:
+def _skipped(job: settlement.JobInfo | None) -> bool:
     """True (counted and logged) for an event of a cancelled job."""
-    if job is None or job.status != "CANCELLED":
+    if job is None or job.status != JobStatus.CANCELLED:
         return False
     EVENTS.labels("cancelled").inc()
     log.info("conversation.skipped", reason="job cancelled")
@@ -155,8 +165,13 @@ class Analyzer:
     """The analyzer's handler and final-failure hook, with its dependencies passed in."""
 
     def __init__(
-        self, *, pool: asyncpg.Pool, publisher: Publisher, scorer: Scorer,
-        limits: Limits = Limits(), names: NameLookup | None = None,
+        self,
+        *,
+        pool: asyncpg.Pool,
+        publisher: Publisher,
+        scorer: Scorer,
+        limits: Limits,
+        names: NameLookup | None = None,
     ) -> None:
         self._pool = pool
         self._marks = repository.Marks(pool)
@@ -171,9 +186,7 @@ class Analyzer:
         self._scheduled_jobs: dict[str, bool] = {}
         # The outbox of each event of a batch delivery being handled (by id: events are unhashable).
         self._outboxes: dict[int, Outbox] = {}
-        self._rounds: Coalescer[Key, ConversationUpdated] = Coalescer(
-            self._analyse, window=limits.debounce_s
-        )
+        self._rounds: Coalescer[Key, ConversationUpdated] = Coalescer(self._analyse, window=limits.debounce_s)
 
     async def handle(self, delivery: Delivery[ConversationUpdated]) -> None:
         """Settle a delivery as a whole: every item done, or the first error (retried).
@@ -189,7 +202,7 @@ class Analyzer:
             outbox = Outbox(self._publisher, delivery.items)
             for event, task in zip(delivery.items, tasks, strict=True):
                 self._outboxes[id(event)] = outbox
-                task.add_done_callback(lambda _, e=event, o=outbox: self._finished(e, o))
+                task.add_done_callback(functools.partial(self._finished, event, outbox))
         done, pending = await asyncio.wait(tasks, timeout=self._limits.hold_s)
         for task in pending:
             task.add_done_callback(_retrieved)
@@ -198,11 +211,11 @@ class Analyzer:
                 raise task.exception()  # type: ignore[misc]
         if pending:
             later = [e for e, t in zip(delivery.items, tasks, strict=True) if t in pending]
-            await self._publisher.publish(later if len(later) > 1 else later[0])
+            await self._publisher.publish_many([(later if len(later) > 1 else later[0], None)])
             EVENTS.labels("deferred").inc(len(later))
             log.info("delivery.deferred", events=len(later), held_s=self._limits.hold_s)
 
-    def _finished(self, event: ConversationUpdated, outbox: Outbox) -> None:
+    def _finished(self, event: ConversationUpdated, outbox: Outbox, _: object = None) -> None:
         self._outboxes.pop(id(event), None)
         outbox.arrived([event])
 
@@ -234,8 +247,11 @@ class Analyzer:
                 if state.covered:
                     EVENTS.labels("coalesced").inc()
                     return
-                if (event.messages and all(m.from_page for m in event.messages)
-                        and not fallback.page_may_decide(event.messages)):
+                if (
+                    event.messages
+                    and all(m.from_page for m in event.messages)
+                    and not fallback.page_may_decide(event.messages)
+                ):
                     # The page's own reply says little about the lead; the customer's next
                     # message is analysed with it in the transcript. A reply that may settle the
                     # deal ("Payment received", "order cancelled") is analysed now.
@@ -248,8 +264,9 @@ class Analyzer:
         if job_id not in self._scheduled_jobs:
             if len(self._scheduled_jobs) > 10_000:
                 self._scheduled_jobs.clear()
-            self._scheduled_jobs[job_id] = bool(await self._pool.fetchval(
-                "SELECT scheduled FROM jobs WHERE id = $1::uuid", job_id))
+            self._scheduled_jobs[job_id] = bool(
+                await self._pool.fetchval("SELECT scheduled FROM jobs WHERE id = $1::uuid", job_id)
+            )
         return self._scheduled_jobs[job_id]
 
     async def _analyse(self, key: Key, events: list[ConversationUpdated]) -> None:
@@ -260,14 +277,16 @@ class Analyzer:
     async def _analyse_now(self, key: Key, events: list[ConversationUpdated]) -> None:
         # The revision, the transcript and the stages in one snapshot: a change stored after it
         # has a higher revision and is analysed again.
-        seen = await repository.snapshot(self._pool, key, limit=self._limits.max_messages,
-                                         token_budget=self._limits.token_budget)
+        seen = await repository.snapshot(
+            self._pool, key, limit=self._limits.max_messages, token_budget=self._limits.token_budget
+        )
         state, history, stages = seen.state, seen.history, seen.stages
         if state.covered:
             assert state.analysis is not None and state.analyzed_through is not None
             EVENTS.labels("coalesced").inc(len(events))
-            await self._publish(key, events, state.analysis, state.analyzed_through,
-                                state.message_count, only_jobs=True)
+            await self._publish(
+                key, events, state.analysis, state.analyzed_through, state.message_count, only_jobs=True
+            )
             return
         if not history:
             EVENTS.labels("empty").inc(len(events))
@@ -280,22 +299,41 @@ class Analyzer:
         )
         analysis = identified(analysis)
         through = max(m.sent_at for m in history)
-        await self._publish(key, events, analysis, through, len(history), only_jobs=False,
-                            shadow=identified(shadow) if shadow is not None else None)
+        await self._publish(
+            key,
+            events,
+            analysis,
+            through,
+            len(history),
+            only_jobs=False,
+            shadow=identified(shadow) if shadow is not None else None,
+        )
         await self._marks.add(repository.Mark(key, state.revision, analysis, through, len(history)))
         EVENTS.labels("analysed").inc()
         EVENTS.labels("coalesced").inc(len(events) - 1)
-        log.info("conversation.scored", score=analysis.lead_score, status=analysis.lead_status,
-                 fallback=analysis.used_fallback, events=len(events), messages=len(history),
-                 page_id=key.page_id, contact_id=key.contact_id)
+        log.info(
+            "conversation.scored",
+            score=analysis.lead_score,
+            status=analysis.lead_status,
+            fallback=analysis.used_fallback,
+            events=len(events),
+            messages=len(history),
+            page_id=key.page_id,
+            contact_id=key.contact_id,
+        )
 
-    async def _rescore(self, key: Key, event: ConversationUpdated, job: jobs.JobInfo) -> None:
+    async def _rescore(self, key: Key, event: ConversationUpdated, job: settlement.JobInfo) -> None:
         """A RESCORE job's item: score the stored transcript again and publish it for placement.
 
         A dry run leaves the conversation's recorded analysis alone: only its job hears of it.
         """
-        seen = await repository.snapshot(self._pool, key, limit=self._limits.max_messages,
-                                         token_budget=self._limits.token_budget, always=True)
+        seen = await repository.snapshot(
+            self._pool,
+            key,
+            limit=self._limits.max_messages,
+            token_budget=self._limits.token_budget,
+            always=True,
+        )
         state, history, stages = seen.state, seen.history, seen.stages
         if not history:
             EVENTS.labels("empty").inc()
@@ -303,26 +341,38 @@ class Analyzer:
             return
         assert event.job_id is not None
         try:
-            analysis = await self._scorer.score(history, stages, now=datetime.now(UTC),
-                                                version=job.prompt_version)
+            analysis = await self._scorer.score(
+                history, stages, now=datetime.now(UTC), version=job.prompt_version
+            )
         except UnknownVersion as err:
             # Every item of the job would fail alike: the job fails once, with the reason.
-            await job_records.fail(self._pool, event.job_id, str(err))
+            await job_admin.fail(self._pool, event.job_id, str(err))
             log.warning("rescore.failed", error=str(err))
             return
         analysis = identified(analysis)
         through = max(m.sent_at for m in history)
         await self._publish(key, [event], analysis, through, len(history), only_jobs=False)
         if not job.dry_run:
-            await self._marks.add(repository.Mark(key, state.revision, analysis, through,
-                                                  len(history)))
+            await self._marks.add(repository.Mark(key, state.revision, analysis, through, len(history)))
         EVENTS.labels("rescored").inc()
-        log.info("conversation.rescored", score=analysis.lead_score, status=analysis.lead_status,
-                 dry_run=job.dry_run, prompt_version=analysis.prompt_version)
+        log.info(
+            "conversation.rescored",
+            score=analysis.lead_score,
+            status=analysis.lead_status,
+            dry_run=job.dry_run,
+            prompt_version=analysis.prompt_version,
+        )
 
     async def _publish(
-        self, key: Key, events: list[ConversationUpdated], analysis: Analysis,
-        through: datetime, count: int, *, only_jobs: bool, shadow: Analysis | None = None,
+        self,
+        key: Key,
+        events: list[ConversationUpdated],
+        analysis: Analysis,
+        through: datetime,
+        count: int,
+        *,
+        only_jobs: bool,
+        shadow: Analysis | None = None,
     ) -> None:
         """One contact.scored per (origin, job) among the events, so each job settles its item.
 
@@ -340,9 +390,16 @@ class Analyzer:
                 batched.setdefault(id(outbox), (outbox, [], []))[1].append(e)
         for (origin, job_id), e in targets.items():
             scored = ContactScored(
-                page_id=key.page_id, platform=e.platform, contact_id=key.contact_id,
-                contact_name=name, analysis=analysis, analyzed_through=through,
-                message_count=count, origin=origin, job_id=job_id, shadow=shadow,
+                page_id=key.page_id,
+                platform=e.platform,
+                contact_id=key.contact_id,
+                contact_name=name,
+                analysis=analysis,
+                analyzed_through=through,
+                message_count=count,
+                origin=origin,
+                job_id=job_id,
+                shadow=shadow,
             )
             outbox = self._outboxes.get(id(e))
             if outbox is None:
@@ -368,22 +425,26 @@ class Analyzer:
         if not job_ids:
             return
         async with self._pool.acquire() as conn, conn.transaction():
-            for job_id, settled in jobs.by_job([
-                (job_id, jobs.Settlement(key.platform, key.contact_id, "SYNCED")) for job_id in job_ids
-            ]):
-                await jobs.settle_items(conn, job_id, settled)
+            for job_id, settled in settlement.by_job(
+                [
+                    (job_id, settlement.Settlement(key.platform, key.contact_id, ItemOutcome.SYNCED))
+                    for job_id in job_ids
+                ]
+            ):
+                await settlement.settle_items(conn, job_id, settled)
 
-    async def on_final_failure(
-        self, delivery: Delivery[ConversationUpdated], err: BaseException
-    ) -> None:
+    async def on_final_failure(self, delivery: Delivery[ConversationUpdated], err: BaseException) -> None:
         """The delivery limit is reached: record each backfill item FAILED so job counts stay exact."""
-        items = [e for e in delivery.items if e.job_id is not None and valid_job_id(e.job_id)]
+        items = [e for e in delivery.items if e.job_id is not None and is_uuid(e.job_id)]
         if not items:
             return
         reason = f"analysis failed: {str(err) or type(err).__name__}"[:500]
         async with self._pool.acquire() as conn, conn.transaction():
-            for job_id, settled in jobs.by_job([
-                (e.job_id, jobs.Settlement(e.platform, e.contact_id, "FAILED", reason))
-                for e in items if e.job_id is not None
-            ]):
-                await jobs.settle_items(conn, job_id, settled)
+            for job_id, settled in settlement.by_job(
+                [
+                    (e.job_id, settlement.Settlement(e.platform, e.contact_id, ItemOutcome.FAILED, reason))
+                    for e in items
+                    if e.job_id is not None
+                ]
+            ):
+                await settlement.settle_items(conn, job_id, settled)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.analyzer.keywords import Hit, read
-from services.analyzer.prompt import Stage
 from shared.messages import Analysis, ChatMessage, LeadStatus, ScoreSignal
+from shared.vocabulary import Stage, StageType
 
 PROMPT_VERSION = "fallback-3"
 MODEL = "fallback"
@@ -91,13 +91,13 @@ class _Walk:
     objection: _Evidence = field(default_factory=_Evidence)
     hesitation: _Evidence = field(default_factory=_Evidence)
     negated: _Evidence = field(default_factory=_Evidence)
-    confirmations: list[str] = field(default_factory=list)   # page mids, in order
-    confirmed: tuple[Position, _Evidence] | None = None      # the latest confirmation
-    closed: tuple[Position, _Evidence] | None = None         # the latest refusal or closing
-    cancelled: Position | None = None                        # the latest cancellation or page closing
-    renewed: Position | None = None                          # the latest customer buying signal
-    committed: Position | None = None                        # the latest commitment or claim
-    hesitated: Position | None = None                        # the latest hesitation
+    confirmations: list[str] = field(default_factory=list)  # page mids, in order
+    confirmed: tuple[Position, _Evidence] | None = None  # the latest confirmation
+    closed: tuple[Position, _Evidence] | None = None  # the latest refusal or closing
+    cancelled: Position | None = None  # the latest cancellation or page closing
+    renewed: Position | None = None  # the latest customer buying signal
+    committed: Position | None = None  # the latest commitment or claim
+    hesitated: Position | None = None  # the latest hesitation
 
     @property
     def deciding(self) -> bool:
@@ -115,13 +115,17 @@ def _walk(messages: Sequence[ChatMessage]) -> _Walk:
         if message.deleted:
             continue
         if message.from_page:
-            hits = [h for h in read(message.text or "", "page").hits
-                    if not (h.negated or h.conditional or h.question)]
+            hits = [
+                h
+                for h in read(message.text or "", "page").hits
+                if not (h.negated or h.conditional or h.question)
+            ]
             checking = any(h.category == "checking" for h in hits)  # "Received, we'll verify"
             for hit in hits:
                 position = (index, hit.start)
                 if hit.category == "confirmation" or (
-                        hit.category == "ack" and hit.alone and claims and not checking):
+                    hit.category == "ack" and hit.alone and claims and not checking
+                ):
                     evidence = _Evidence([*claims], [])
                     evidence.add(message.mid, hit.text)
                     walk.confirmed = (position, evidence)
@@ -172,8 +176,11 @@ def _customer_hit(walk: _Walk, claims: list[str], index: int, mid: str, hit: Hit
             claims.append(mid)
     elif category == "address":
         category = "contact"
-    elif (hit.negated and category not in ("pending", "unrefused")
-          and not (hit.question and category in _QUESTION_OK)):
+    elif (
+        hit.negated
+        and category not in ("pending", "unrefused")
+        and not (hit.question and category in _QUESTION_OK)
+    ):
         walk.negated.add(mid, hit.text)  # "I don't need delivery", "não quero comprar agora"
         return
     walk.kind(category).add(mid, "address" if category == "contact" else hit.text)
@@ -194,23 +201,34 @@ def _status(walk: _Walk) -> LeadStatus | None:
 def _engagement(messages: Sequence[ChatMessage], now: datetime) -> list[ScoreSignal]:
     customer = [m for m in messages if not m.from_page and not m.deleted]
     counted = customer[-MAX_MESSAGES:]
-    out = [ScoreSignal(signal=f"customer messages ({len(customer)})",
-                       points=len(counted) * PER_MESSAGE, mids=[m.mid for m in counted])]
+    out = [
+        ScoreSignal(
+            signal=f"customer messages ({len(customer)})",
+            points=len(counted) * PER_MESSAGE,
+            mids=[m.mid for m in counted],
+        )
+    ]
     if customer:
         last = max(customer, key=lambda m: m.sent_at)
         age = now - last.sent_at
         if age <= timedelta(days=1):
-            out.append(ScoreSignal(signal="last customer message within a day", points=RECENT_DAY,
-                                   mids=[last.mid]))
+            out.append(
+                ScoreSignal(signal="last customer message within a day", points=RECENT_DAY, mids=[last.mid])
+            )
         elif age <= timedelta(days=7):
-            out.append(ScoreSignal(signal="last customer message within a week", points=RECENT_WEEK,
-                                   mids=[last.mid]))
+            out.append(
+                ScoreSignal(signal="last customer message within a week", points=RECENT_WEEK, mids=[last.mid])
+            )
     asking = [m for m in customer if _questions(m.text or "")]
     questions = sum(_questions(m.text or "") for m in asking)
     if questions:
-        out.append(ScoreSignal(signal=f"questions ({questions})",
-                               points=min(questions, MAX_QUESTIONS) * PER_QUESTION,
-                               mids=[m.mid for m in asking]))
+        out.append(
+            ScoreSignal(
+                signal=f"questions ({questions})",
+                points=min(questions, MAX_QUESTIONS) * PER_QUESTION,
+                mids=[m.mid for m in asking],
+            )
+        )
     return out
 
 
@@ -240,17 +258,23 @@ def _buying(walk: _Walk, status: LeadStatus | None) -> list[ScoreSignal]:
 
 def _drags(walk: _Walk, status: LeadStatus | None) -> list[ScoreSignal]:
     out = []
-    for evidence, name, points in ((walk.objection, "price objection", OBJECTION),
-                                   (walk.hesitation, "hesitation", HESITATION)):
+    for evidence, name, points in (
+        (walk.objection, "price objection", OBJECTION),
+        (walk.hesitation, "hesitation", HESITATION),
+    ):
         if evidence.mids:
             out.append(ScoreSignal(signal=evidence.label(name), points=points, mids=evidence.mids))
     if walk.closed and status is None:
         evidence = walk.closed[1]
-        out.append(ScoreSignal(signal=evidence.label("refusal, then renewed interest"),
-                               points=RENEWED, mids=evidence.mids))
+        out.append(
+            ScoreSignal(
+                signal=evidence.label("refusal, then renewed interest"), points=RENEWED, mids=evidence.mids
+            )
+        )
     if walk.negated.mids:
-        out.append(ScoreSignal(signal=walk.negated.label("negated, not counted"), points=0,
-                               mids=walk.negated.mids))
+        out.append(
+            ScoreSignal(signal=walk.negated.label("negated, not counted"), points=0, mids=walk.negated.mids)
+        )
     return out
 
 
@@ -259,13 +283,17 @@ def _settle(walk: _Walk, status: LeadStatus | None, total: int) -> tuple[int, Sc
     if status == "WON" and walk.confirmed:
         final = max(WON_MIN, min(100, total + CONFIRMED))
         evidence = walk.confirmed[1]
-        return final, ScoreSignal(signal=evidence.label("page confirmed the payment or order"),
-                                  points=final - total, mids=evidence.mids)
+        return final, ScoreSignal(
+            signal=evidence.label("page confirmed the payment or order"),
+            points=final - total,
+            mids=evidence.mids,
+        )
     if status == "LOST" and walk.closed:
         final = max(1, min(LOST_MAX, total + CLOSED))
         evidence = walk.closed[1]
-        return final, ScoreSignal(signal=evidence.label("refusal or closing"), points=final - total,
-                                  mids=evidence.mids)
+        return final, ScoreSignal(
+            signal=evidence.label("refusal or closing"), points=final - total, mids=evidence.mids
+        )
     ceiling = HOT_AT - 1 if walk.deciding else OPEN_MAX
     final = max(1, min(ceiling, total))
     if final == total:
@@ -293,8 +321,12 @@ def assess(messages: Sequence[ChatMessage], *, now: datetime) -> Scored:
     """Read the transcript and decide; `score` wraps this into an Analysis."""
     walk = _walk(messages)
     terminal = _status(walk)
-    signals = [ScoreSignal(signal="base", points=BASE), *_engagement(messages, now),
-               *_buying(walk, terminal), *_drags(walk, terminal)]
+    signals = [
+        ScoreSignal(signal="base", points=BASE),
+        *_engagement(messages, now),
+        *_buying(walk, terminal),
+        *_drags(walk, terminal),
+    ]
     total = sum(s.points for s in signals)
     final, settled = _settle(walk, terminal, total)
     if settled is not None:
@@ -340,25 +372,27 @@ def page_may_decide(messages: Sequence[ChatMessage]) -> bool:
     return any(
         hit.category in ("confirmation", "ack", "closing")
         and not (hit.negated or hit.conditional or hit.question)
-        for m in messages if m.from_page and not m.deleted
+        for m in messages
+        if m.from_page and not m.deleted
         for hit in read(m.text or "", "page").hits
     )
 
 
 def recommend(stages: Sequence[Stage], score: int, status: LeadStatus) -> str:
     """The stage name a rule-based scorer would suggest (the assigner decides for real)."""
-    wanted = {"WON": ("WON",), "LOST": ("LOST",)}.get(status, ("LEAD", "IN_PROGRESS"))
+    wanted = {"WON": (StageType.WON,), "LOST": (StageType.LOST,)}.get(
+        status, (StageType.LEAD, StageType.IN_PROGRESS)
+    )
     for stage in stages:
         if stage.type in wanted and (
-            status in ("WON", "LOST") or stage.lead_score_min <= score <= stage.lead_score_max
+            stage.type in (StageType.WON, StageType.LOST)
+            or stage.lead_score_min <= score <= stage.lead_score_max
         ):
             return stage.name
     return ""
 
 
-def score(
-    messages: Sequence[ChatMessage], *, now: datetime, stages: Sequence[Stage] = ()
-) -> Analysis:
+def score(messages: Sequence[ChatMessage], *, now: datetime, stages: Sequence[Stage] = ()) -> Analysis:
     """Score a transcript; the same transcript, stages and `now` always give the same result."""
     scored = assess(messages, now=now)
     fired = [s for s in scored.signals if s.points and s.signal != "base"]
@@ -370,8 +404,10 @@ def score(
         lead_score=scored.score,
         lead_status=scored.status,
         recommended_stage=recommend(stages, scored.score, scored.status),
-        summary=(f"Rule-based: {scored.headline}; {customer} customer message(s); "
-                 f"status {scored.status}, score {scored.score}."),
+        summary=(
+            f"Rule-based: {scored.headline}; {customer} customer message(s); "
+            f"status {scored.status}, score {scored.score}."
+        ),
         reasoning=f"{reasoning} = {scored.score}",
         # Keyword rules are a rough guide: confidence stays low, a little higher with more evidence.
         confidence=min(40, 15 + 5 * len(fired)),

@@ -33,7 +33,10 @@ def _note(analysis: Analysis, note: str) -> str:
 
 
 def guard(
-    analysis: Analysis, messages: Sequence[ChatMessage], *, confirmations: Sequence[str],
+    analysis: Analysis,
+    messages: Sequence[ChatMessage],
+    *,
+    confirmations: Sequence[str],
     refusal: Analysis | None = None,
 ) -> Analysis:
     """The analysis with WON and LOST kept only where the transcript supports them.
@@ -45,23 +48,29 @@ def guard(
     if analysis.lead_status == "WON" and not confirmations:
         page = {m.mid for m in messages if m.from_page}
         claims = [mid for mid in analysis.evidence if mid not in page]
-        return analysis.model_copy(update={
-            "lead_status": "QUALIFIED",
-            "lead_score": min(OPEN_MAX, max(analysis.lead_score, CLAIMED_FLOOR)),
-            "signals": [*analysis.signals, ScoreSignal(signal=CLAIM, points=0, mids=claims)],
-            "reasoning": _note(analysis, f"Not WON: {CLAIM}"),
-        })
+        return analysis.model_copy(
+            update={
+                "lead_status": "QUALIFIED",
+                "lead_score": min(OPEN_MAX, max(analysis.lead_score, CLAIMED_FLOOR)),
+                "signals": [*analysis.signals, ScoreSignal(signal=CLAIM, points=0, mids=claims)],
+                "reasoning": _note(analysis, f"Not WON: {CLAIM}"),
+            }
+        )
     if analysis.lead_status == "WON":
         evidence = list(dict.fromkeys([*analysis.evidence, *confirmations]))
         return analysis.model_copy(update={"evidence": evidence})
     if analysis.lead_status == "LOST" and refusal is not None:
         if refusal.lead_status != "LOST":
-            return analysis.model_copy(update={
-                "lead_status": _open_status(analysis.lead_score, messages),
-                "signals": [*analysis.signals,
-                            ScoreSignal(signal=NO_REFUSAL, points=0, mids=list(analysis.evidence))],
-                "reasoning": _note(analysis, f"Not LOST: {NO_REFUSAL}"),
-            })
+            return analysis.model_copy(
+                update={
+                    "lead_status": _open_status(analysis.lead_score, messages),
+                    "signals": [
+                        *analysis.signals,
+                        ScoreSignal(signal=NO_REFUSAL, points=0, mids=list(analysis.evidence)),
+                    ],
+                    "reasoning": _note(analysis, f"Not LOST: {NO_REFUSAL}"),
+                }
+            )
         evidence = list(dict.fromkeys([*analysis.evidence, *refusal.evidence]))
         return analysis.model_copy(update={"evidence": evidence})
     return analysis

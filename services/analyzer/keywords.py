@@ -13,8 +13,8 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
+from re import _constants as sre
+from re import _parser as sre_parse
 from typing import Any, Literal
 
 from services.analyzer.lexicon import CUSTOMER_CATEGORIES, LEXICONS, PAGE_CATEGORIES, Lexicon
@@ -28,12 +28,57 @@ CONDITION_AFTER = 2
 
 _APOSTROPHES = {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"}
 # Words allowed after an acknowledgement ("Received po, salamat!") for it to stand alone.
-_FILLER = frozenset((
-    "po", "na", "kak", "ka", "ya", "sis", "bro", "sir", "maam", "ma'am", "thanks", "thank", "you",
-    "salamat", "gracias", "muchas", "mil", "obrigado", "obrigada", "merci", "beaucoup", "makasih",
-    "terima", "kasih", "ok", "okay", "oke", "yes", "opo", "si", "sim", "oui", "aqui", "sa", "namin",
-    "bien", "very", "much", "so", "amiga", "amigo", "gan", "kakak", "ini", "nya", "sudah", "udah",
-))
+_FILLER = frozenset(
+    (
+        "po",
+        "na",
+        "kak",
+        "ka",
+        "ya",
+        "sis",
+        "bro",
+        "sir",
+        "maam",
+        "ma'am",
+        "thanks",
+        "thank",
+        "you",
+        "salamat",
+        "gracias",
+        "muchas",
+        "mil",
+        "obrigado",
+        "obrigada",
+        "merci",
+        "beaucoup",
+        "makasih",
+        "terima",
+        "kasih",
+        "ok",
+        "okay",
+        "oke",
+        "yes",
+        "opo",
+        "si",
+        "sim",
+        "oui",
+        "aqui",
+        "sa",
+        "namin",
+        "bien",
+        "very",
+        "much",
+        "so",
+        "amiga",
+        "amigo",
+        "gan",
+        "kakak",
+        "ini",
+        "nya",
+        "sudah",
+        "udah",
+    )
+)
 _TOKEN = re.compile(r"[\w']+")
 _SENTENCE_END = re.compile(r"(?<!\d)\.|\.(?!\d)|[!?\n\u2026]")
 
@@ -62,7 +107,7 @@ class Normalised:
             return self.original[start:end]
         if start >= end:
             return ""
-        return self.original[self.origin[start]:self.origin[end - 1] + 1]
+        return self.original[self.origin[start] : self.origin[end - 1] + 1]
 
 
 def normalise(text: str) -> Normalised:
@@ -83,12 +128,12 @@ class Hit:
 
     category: str
     language: str
-    text: str           # as the message wrote it
-    start: int          # position in the normalised text (orders hits within a message)
-    negated: bool       # a negation word shortly before it, in the same clause
-    conditional: bool   # "if", "once", "cuando", ... before it in its sentence, or right after it
-    question: bool      # its sentence is a question
-    alone: bool         # nothing but filler words around it in its clause ("Ok, received po, salamat")
+    text: str  # as the message wrote it
+    start: int  # position in the normalised text (orders hits within a message)
+    negated: bool  # a negation word shortly before it, in the same clause
+    conditional: bool  # "if", "once", "cuando", ... before it in its sentence, or right after it
+    question: bool  # its sentence is a question
+    alone: bool  # nothing but filler words around it in its clause ("Ok, received po, salamat")
 
 
 def _pattern_text(phrase: str) -> str:
@@ -104,9 +149,9 @@ def _words(phrases: Iterable[str]) -> re.Pattern[str]:
 
 @dataclass(frozen=True)
 class _Language:
-    negation_words: frozenset[str]   # plain negating words
+    negation_words: frozenset[str]  # plain negating words
     negation_forms: re.Pattern[str]  # full-matches the other negating words ("haven't", "n'ai")
-    conditional: re.Pattern[str]     # searched in the words around a confirmation
+    conditional: re.Pattern[str]  # searched in the words around a confirmation
 
 
 _REGEX_SYNTAX = re.compile(r"[\\\[\](){}?*+|^$.]")
@@ -133,8 +178,7 @@ def _phrases(side: Side) -> list[tuple[str, str]]:
     for category in CUSTOMER_CATEGORIES if side == "customer" else PAGE_CATEGORIES:
         for lexicon in LEXICONS:
             table = lexicon.customer if side == "customer" else lexicon.page
-            out.extend((f"{category}__{lexicon.language}", _pattern_text(p))
-                       for p in table.get(category, ()))
+            out.extend((f"{category}__{lexicon.language}", _pattern_text(p)) for p in table.get(category, ()))
     return out
 
 
@@ -269,8 +313,7 @@ _PHONE = re.compile(r"(?<![\w+])\+?\d[\d\s().\-]{7,}\d(?!\w)")
 
 def _negated(lang: _Language, before: str) -> bool:
     words = [w for w in _TOKEN.findall(before) if w not in _PARTICLES]
-    return any(w in lang.negation_words or lang.negation_forms.fullmatch(w)
-               for w in words[-NEGATION_WINDOW:])
+    return any(w in lang.negation_words or lang.negation_forms.fullmatch(w) for w in words[-NEGATION_WINDOW:])
 
 
 def _negates(lang: _Language, text: str) -> bool:
@@ -343,19 +386,23 @@ def _hits(norm: Normalised, matches: list[re.Match[str]], side: Side) -> tuple[H
         # A page's confirmation never holds a negation or a condition of its own: one found inside
         # it ("your order will be shipped once payment is confirmed") counts like one before it.
         inside = body[start:end] if side == "page" else ""
-        hits.append(Hit(
-            category=category,
-            language=code,
-            text=norm.source(start, end),
-            start=start,
-            negated=_negated(lang, body[clause_start:start]) or _negates(lang, inside),
-            conditional=category in _CONDITIONAL and bool(
-                lang.conditional.search(body[sentence_start:start])
-                or lang.conditional.search(" ".join(after[:CONDITION_AFTER]))
-                or lang.conditional.search(inside)),
-            question=terminator == "?" or "\u00bf" in body[sentence_start:sentence_end],
-            alone=all(w in _FILLER for w in (*before, *after)),
-        ))
+        hits.append(
+            Hit(
+                category=category,
+                language=code,
+                text=norm.source(start, end),
+                start=start,
+                negated=_negated(lang, body[clause_start:start]) or _negates(lang, inside),
+                conditional=category in _CONDITIONAL
+                and bool(
+                    lang.conditional.search(body[sentence_start:start])
+                    or lang.conditional.search(" ".join(after[:CONDITION_AFTER]))
+                    or lang.conditional.search(inside)
+                ),
+                question=terminator == "?" or "\u00bf" in body[sentence_start:sentence_end],
+                alone=all(w in _FILLER for w in (*before, *after)),
+            )
+        )
     return tuple(hits)
 
 
@@ -363,7 +410,8 @@ def _contacts(body: str) -> tuple[str, ...]:
     kinds = []
     # Nine digits or more: a phone number, not a price, a date or a quantity.
     if sum(c.isdigit() for c in body) >= 9 and any(
-            sum(c.isdigit() for c in m.group()) >= 9 for m in _PHONE.finditer(body)):
+        sum(c.isdigit() for c in m.group()) >= 9 for m in _PHONE.finditer(body)
+    ):
         kinds.append("phone")
     if "@" in body and _EMAIL.search(body):
         kinds.append("email")

@@ -16,16 +16,17 @@ from tenacity.wait import wait_exponential_jitter
 from services.analyzer import prompt
 from services.analyzer.settings import AnalyzerSettings
 from services.analyzer.transcript import estimate_tokens
+from shared.errors import InvalidReply, LlmFailed
 from shared.messages import Analysis, ChatMessage
+from shared.vocabulary import Stage
 
+OUTCOMES = "ok rate_limited server_error timeout connection_error invalid_reply client_error".split()
 CALLS = Counter(
-    "leadsync_analyzer_llm_calls_total",
-    "LLM calls by outcome (ok, rate_limited, server_error, timeout, connection_error, "
-    "invalid_reply, client_error).",
-    ["outcome"],
+    "leadsync_analyzer_llm_calls_total", f"LLM calls by outcome ({', '.join(OUTCOMES)}).", ["outcome"]
 )
 LATENCY = Histogram(
-    "leadsync_analyzer_llm_latency_seconds", "Duration of one LLM call, whatever its outcome.",
+    "leadsync_analyzer_llm_latency_seconds",
+    "Duration of one LLM call, whatever its outcome.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60),
 )
 IN_FLIGHT = Gauge("leadsync_analyzer_llm_in_flight", "LLM calls currently awaiting a reply.")
@@ -33,18 +34,6 @@ IN_FLIGHT = Gauge("leadsync_analyzer_llm_in_flight", "LLM calls currently awaiti
 # The longest reply a request asks for (max_tokens): the six fields at their length limits and a
 # list of evidence fit in ~600 tokens. It is also what a reply costs in the tokens-per-minute budget.
 MAX_REPLY_TOKENS = 800
-
-
-class InvalidReply(Exception):
-    """The model answered, but not with a valid Analysis."""
-
-
-class LlmFailed(Exception):
-    """Every attempt failed; `reason` names the last failure (the caller falls back)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def classify(err: BaseException) -> str:
@@ -64,8 +53,7 @@ def classify(err: BaseException) -> str:
 
 def retryable(err: BaseException) -> bool:
     # A 4xx other than 429 (bad key, unknown model, bad request) will not heal by retrying.
-    return classify(err) in ("invalid_reply", "rate_limited", "timeout", "connection_error",
-                             "server_error")
+    return classify(err) in ("invalid_reply", "rate_limited", "timeout", "connection_error", "server_error")
 
 
 def retry_after(err: BaseException) -> float | None:
@@ -88,9 +76,18 @@ class LlmScorer:
     """Scores transcripts with an OpenAI-compatible server; raises LlmFailed after the retries."""
 
     def __init__(
-        self, client: openai.AsyncOpenAI, *, model: str, concurrency: int, rpm: int, tpm: int,
-        attempts: int = 3, backoff_s: float = 0.5, retry_after_max_s: float = 30.0,
-        max_tokens: int = MAX_REPLY_TOKENS, max_tokens_field: str = "max_tokens",
+        self,
+        client: openai.AsyncOpenAI,
+        *,
+        model: str,
+        concurrency: int,
+        rpm: int,
+        tpm: int,
+        attempts: int = 3,
+        backoff_s: float = 0.5,
+        retry_after_max_s: float = 30.0,
+        max_tokens: int = MAX_REPLY_TOKENS,
+        max_tokens_field: str = "max_tokens",
     ) -> None:
         self._client = client
         self.model = model
@@ -121,10 +118,16 @@ class LlmScorer:
             http_client=openai.DefaultAioHttpClient(timeout=settings.llm_timeout_s),
         )
         return cls(
-            client, model=settings.llm_model, concurrency=settings.llm_concurrency,
-            rpm=settings.llm_rpm, tpm=settings.llm_tpm, attempts=settings.llm_attempts,
-            backoff_s=settings.llm_backoff_s, retry_after_max_s=settings.llm_retry_after_max_s,
-            max_tokens=settings.llm_max_tokens, max_tokens_field=settings.llm_max_tokens_field,
+            client,
+            model=settings.llm_model,
+            concurrency=settings.llm_concurrency,
+            rpm=settings.llm_rpm,
+            tpm=settings.llm_tpm,
+            attempts=settings.llm_attempts,
+            backoff_s=settings.llm_backoff_s,
+            retry_after_max_s=settings.llm_retry_after_max_s,
+            max_tokens=settings.llm_max_tokens,
+            max_tokens_field=settings.llm_max_tokens_field,
         )
 
     async def close(self) -> None:
@@ -137,16 +140,22 @@ class LlmScorer:
         return backoff if asked is None else max(backoff, min(asked, self._retry_after_max))
 
     async def analyse(
-        self, messages: Sequence[ChatMessage], stages: Sequence[prompt.Stage] = (), *,
-        version: str = prompt.PROMPT_VERSION, model: str | None = None,
+        self,
+        messages: Sequence[ChatMessage],
+        stages: Sequence[Stage] = (),
+        *,
+        version: str = prompt.PROMPT_VERSION,
+        model: str | None = None,
     ) -> Analysis:
         """One analysis with the prompt `version` and `model` (default: the configured one)."""
         request = prompt.build(messages, stages, version=version)
         # The budget counts the whole reply the request allows, not a typical one.
         tokens = sum(estimate_tokens(m["content"]) for m in request) + self.max_tokens
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._attempts), wait=self._wait,
-            retry=retry_if_exception(retryable), reraise=True,
+            stop=stop_after_attempt(self._attempts),
+            wait=self._wait,
+            retry=retry_if_exception(retryable),
+            reraise=True,
         )
         try:
             async for attempt in retrying:
@@ -156,8 +165,14 @@ class LlmScorer:
             raise LlmFailed(classify(err)) from err
         raise LlmFailed("no attempt made")  # pragma: no cover - stop_after_attempt(≥1) runs once
 
-    async def _call(self, request: list[dict[str, str]], tokens: int,
-                    messages: Sequence[ChatMessage], version: str, model: str) -> Analysis:
+    async def _call(
+        self,
+        request: list[dict[str, str]],
+        tokens: int,
+        messages: Sequence[ChatMessage],
+        version: str,
+        model: str,
+    ) -> Analysis:
         async with self._slots:
             await self._rpm.acquire()
             await self._tpm.acquire(min(tokens, self._tpm_max))
@@ -169,14 +184,22 @@ class LlmScorer:
                 # layer: the body is already what the API wants (no parameter transform), and
                 # the reply is read once (no response models) and validated by parse_reply.
                 # The body as JSON bytes (orjson; the SDK sends bytes as they are).
-                raw = await self._client.post("/chat/completions", cast_to=bytes, content=orjson.dumps({
-                    "model": model, "messages": request, "response_format": prompt.RESPONSE_FORMAT,
-                    "temperature": 0, **self._max_tokens,
-                }))
+                raw = await self._client.post(
+                    "/chat/completions",
+                    cast_to=bytes,
+                    content=orjson.dumps(
+                        {
+                            "model": model,
+                            "messages": request,
+                            "response_format": prompt.RESPONSE_FORMAT,
+                            "temperature": 0,
+                            **self._max_tokens,
+                        }
+                    ),
+                )
                 try:
                     content = orjson.loads(raw)["choices"][0]["message"]["content"]
-                    return prompt.parse_reply(content, model=model, messages=messages,
-                                              version=version)
+                    return prompt.parse_reply(content, model=model, messages=messages, version=version)
                 except (ValueError, IndexError, KeyError, AttributeError, TypeError) as err:
                     raise InvalidReply(str(err)[:200]) from None
             except Exception as err:

@@ -9,6 +9,7 @@ import asyncpg
 import structlog
 
 from services.analyzer import repository
+from shared.errors import DATABASE_ERRORS
 
 log = structlog.get_logger("leadsync.analyzer")
 
@@ -45,7 +46,7 @@ class NameWriter:
             batch = list(self._waiting.items())[:MAX_BATCH]
             try:
                 await repository.save_names(self._pool, [(*key, name) for key, name in batch])
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+            except DATABASE_ERRORS as err:
                 # Kept for the next flush: the database comes back, the names are written then.
                 log.warning("contact.names_not_saved", names=len(batch), error=type(err).__name__)
                 return

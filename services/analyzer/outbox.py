@@ -28,8 +28,9 @@ MAX_PER_MESSAGE = 50
 class Outbox:
     """`await publish(events, results)` returns once RabbitMQ confirmed the batch holding them."""
 
-    def __init__(self, publisher: Publisher, events: Iterable[ConversationUpdated], *,
-                 linger_s: float = 0.05) -> None:
+    def __init__(
+        self, publisher: Publisher, events: Iterable[ConversationUpdated], *, linger_s: float = 0.05
+    ) -> None:
         self._publisher = publisher
         self._missing = {id(e) for e in events}
         self._linger = linger_s
@@ -70,10 +71,11 @@ class Outbox:
         task.add_done_callback(self._flushes.discard)
 
     async def _send(self, results: list[ContactScored], confirmed: asyncio.Future[None]) -> None:
-        chunks = [results[i:i + MAX_PER_MESSAGE] for i in range(0, len(results), MAX_PER_MESSAGE)]
+        chunks = [results[i : i + MAX_PER_MESSAGE] for i in range(0, len(results), MAX_PER_MESSAGE)]
         try:
             await self._publisher.publish_many(
-                [(chunk if len(chunk) > 1 else chunk[0], None) for chunk in chunks])  # type: ignore[misc]
+                [(chunk if len(chunk) > 1 else chunk[0], None) for chunk in chunks]
+            )
         except BaseException as err:
             if not confirmed.done():
                 confirmed.set_exception(err)

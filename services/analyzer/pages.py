@@ -15,6 +15,8 @@ from typing import Literal
 import asyncpg
 from prometheus_client import Counter
 
+from shared.vocabulary import HealthStatus
+
 Unconnected = Literal["unknown", "disconnected"]
 
 UNCONNECTED = Counter(
@@ -48,7 +50,7 @@ class ConnectedPages:
         status = await self._pool.fetchval("SELECT health_status FROM pages WHERE id = $1", page_id)
         if status is None:
             return "unknown"
-        if status == "disconnected":
+        if status == HealthStatus.DISCONNECTED:
             return "disconnected"
         if len(self._connected) > 10_000:
             self._connected.clear()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.messages import Analysis, ChatMessage, LeadStatus
+from shared.vocabulary import Stage
 
 # Bump when the wording or the schema changes: every Analysis records the version it came from.
 PROMPT_VERSION = "lead-v2"
@@ -24,20 +25,6 @@ VERSIONS = (PROMPT_VERSION,)
 # DESIGN §7.6: longer values in a reply are cut, never stored whole.
 MAX_SUMMARY, MAX_REASONING, MAX_STAGE = 500, 1000, 100
 MAX_EVIDENCE = 20
-
-StageType = Literal["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
-
-
-class Stage(BaseModel):
-    """A pipeline stage as the prompt shows it."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    name: str = Field(min_length=1)
-    type: StageType = "LEAD"
-    lead_score_min: int = Field(default=0, ge=0, le=100)
-    lead_score_max: int = Field(default=100, ge=0, le=100)
-
 
 SYSTEM = f"""\
 You score sales leads from Messenger and Instagram conversations between a business page and \
@@ -71,12 +58,18 @@ RESPONSE_FORMAT: dict[str, Any] = {
         "schema": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["lead_score", "lead_status", "recommended_stage", "summary", "reasoning",
-                         "confidence", "evidence"],
+            "required": [
+                "lead_score",
+                "lead_status",
+                "recommended_stage",
+                "summary",
+                "reasoning",
+                "confidence",
+                "evidence",
+            ],
             "properties": {
                 "lead_score": {"type": "integer", "minimum": 1, "maximum": 100},
-                "lead_status": {"type": "string",
-                                "enum": ["NEW", "CONTACTED", "QUALIFIED", "WON", "LOST"]},
+                "lead_status": {"type": "string", "enum": ["NEW", "CONTACTED", "QUALIFIED", "WON", "LOST"]},
                 "recommended_stage": {"type": "string"},
                 "summary": {"type": "string"},
                 "reasoning": {"type": "string"},
@@ -95,23 +88,32 @@ def normalise(text: str) -> str:
 
 def transcript(messages: Sequence[ChatMessage]) -> dict[str, Any]:
     """The conversation as data: who spoke is a field of ours, what they wrote is only text."""
-    return {"messages": [
-        {
-            "n": n,
-            "speaker": "page" if m.from_page else "customer",
-            "text": normalise(m.text or ""),
-            "sent_at": m.sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "attachments": [normalise(a) for a in m.attachments],
-        }
-        for n, m in enumerate(messages, start=1)
-    ]}
+    return {
+        "messages": [
+            {
+                "n": n,
+                "speaker": "page" if m.from_page else "customer",
+                "text": normalise(m.text or ""),
+                "sent_at": m.sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "attachments": [normalise(a) for a in m.attachments],
+            }
+            for n, m in enumerate(messages, start=1)
+        ]
+    }
 
 
 def pipeline(stages: Sequence[Stage]) -> str:
     if not stages:
         return 'No pipeline stages are configured; answer recommended_stage "".'
-    listed = [{"name": normalise(s.name), "type": s.type, "score_min": s.lead_score_min,
-               "score_max": s.lead_score_max} for s in stages]
+    listed = [
+        {
+            "name": normalise(s.name),
+            "type": s.type,
+            "score_min": s.lead_score_min,
+            "score_max": s.lead_score_max,
+        }
+        for s in stages
+    ]
     return "Pipeline stages, in order (JSON): " + orjson.dumps(listed).decode()
 
 
@@ -155,7 +157,7 @@ class Reply(BaseModel):
     @field_validator("recommended_stage", "summary", "reasoning", mode="before")
     @classmethod
     def _cut(cls, value: Any, info: ValidationInfo) -> Any:
-        return value[:_LIMITS[str(info.field_name)]] if isinstance(value, str) else value
+        return value[: _LIMITS[str(info.field_name)]] if isinstance(value, str) else value
 
     @field_validator("lead_score", mode="before")
     @classmethod
@@ -176,7 +178,7 @@ class Reply(BaseModel):
     @classmethod
     def _evidence(cls, value: Any) -> Any:
         # Only a list is read; a model that answers something else cited nothing usable.
-        return value[:MAX_EVIDENCE * 5] if isinstance(value, list) else []
+        return value[: MAX_EVIDENCE * 5] if isinstance(value, list) else []
 
 
 def cited(evidence: Sequence[int | str], messages: Sequence[ChatMessage]) -> list[str]:
@@ -200,7 +202,10 @@ def cited(evidence: Sequence[int | str], messages: Sequence[ChatMessage]) -> lis
 
 
 def parse_reply(
-    content: str | None, *, model: str, messages: Sequence[ChatMessage] = (),
+    content: str | None,
+    *,
+    model: str,
+    messages: Sequence[ChatMessage] = (),
     version: str = PROMPT_VERSION,
 ) -> Analysis:
     """The Analysis in a model's reply; raises ValueError when it is not a valid one."""
@@ -208,5 +213,10 @@ def parse_reply(
         raise ValueError("empty reply")
     reply = Reply.model_validate_json(content)
     fields = reply.model_dump(exclude={"evidence"})
-    return Analysis(**fields, evidence=cited(reply.evidence, messages), used_fallback=False,
-                    model=model, prompt_version=version)
+    return Analysis(
+        **fields,
+        evidence=cited(reply.evidence, messages),
+        used_fallback=False,
+        model=model,
+        prompt_version=version,
+    )

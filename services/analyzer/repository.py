@@ -10,9 +10,9 @@ from datetime import datetime
 import asyncpg
 
 from services.analyzer import transcript
-from services.analyzer.prompt import Stage
 from services.analyzer.transcript import Key
 from shared.messages import Analysis, ChatMessage, ConversationUpdated
+from shared.vocabulary import Stage, StageType
 
 
 @dataclass(frozen=True)
@@ -90,21 +90,35 @@ LEFT JOIN analyzer_conversations c
 """  # noqa: S608 - constant SQL fragments, no input
 
 
-async def snapshot(conn: asyncpg.Connection | asyncpg.Pool, key: Key, *, limit: int,
-                   token_budget: int, always: bool = False) -> Snapshot:
+async def snapshot(
+    conn: asyncpg.Connection | asyncpg.Pool, key: Key, *, limit: int, token_budget: int, always: bool = False
+) -> Snapshot:
     """The state and, unless the last analysis covers it (or `always`), the transcript within
     the budget and the stages of the page's auto pipeline: one statement, one snapshot."""
     row = await conn.fetchrow(_SNAPSHOT, key.page_id, key.platform, key.contact_id, limit, always)
     state = _state(row) if row["revision"] is not None else State(0, 0)
     history = transcript.from_json(row["history"] or [], token_budget)
-    stages = [Stage(**s) for s in row["stages"] or []]
+    stages = [
+        Stage(
+            name=s["name"],
+            type=StageType(s["type"]),
+            lead_score_min=s["lead_score_min"],
+            lead_score_max=s["lead_score_max"],
+        )
+        for s in row["stages"] or []
+    ]
     return Snapshot(state, history, stages)
 
 
 def _state(row: asyncpg.Record) -> State:
     analysis = Analysis.model_validate(row["analysis"]) if row["analysis"] is not None else None
-    return State(row["revision"], row["analyzed_revision"], analysis, row["analyzed_through"],
-                 row["message_count"] or 0)
+    return State(
+        row["revision"],
+        row["analyzed_revision"],
+        analysis,
+        row["analyzed_through"],
+        row["message_count"] or 0,
+    )
 
 
 @dataclass(frozen=True)
@@ -138,9 +152,12 @@ async def mark_analysed(conn: asyncpg.Connection | asyncpg.Pool, marks: Sequence
         WHERE c.page_id = m.page_id AND c.platform = m.platform
           AND c.contact_external_id = m.contact_external_id AND c.analyzed_revision <= m.revision
         """,
-        [m.key.page_id for m in rows], [m.key.platform for m in rows],
-        [m.key.contact_id for m in rows], [m.revision for m in rows],
-        [m.analysis.model_dump_json() for m in rows], [m.analyzed_through for m in rows],
+        [m.key.page_id for m in rows],
+        [m.key.platform for m in rows],
+        [m.key.contact_id for m in rows],
+        [m.revision for m in rows],
+        [m.analysis.model_dump_json() for m in rows],
+        [m.analyzed_through for m in rows],
         [m.message_count for m in rows],
     )
 
@@ -205,8 +222,7 @@ def _settle(batch: list[tuple[Mark, asyncio.Future[None]]], err: BaseException |
             done.exception()  # retrieved: its waiter re-raises it
 
 
-async def save_names(conn: asyncpg.Connection | asyncpg.Pool,
-                     names: list[tuple[str, str, str, str]]) -> None:
+async def save_names(conn: asyncpg.Connection | asyncpg.Pool, names: list[tuple[str, str, str, str]]) -> None:
     """Names looked up after their contacts were scored (or before the assigner created them):
     the assigner keeps a stored name (`coalesce(new, stored)`), so the order of writes is free."""
     await conn.execute(

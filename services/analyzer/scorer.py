@@ -16,9 +16,12 @@ from prometheus_client import Counter
 
 from services.analyzer import fallback, prompt
 from services.analyzer.guard import guard
-from services.analyzer.llm import LlmFailed, LlmScorer
-from services.analyzer.prompt import Stage
+from services.analyzer.llm import LlmScorer
+from shared.errors import LlmFailed, UnknownVersion
 from shared.messages import Analysis, ChatMessage
+from shared.vocabulary import Stage
+
+log = structlog.get_logger("leadsync.analyzer")
 
 FALLBACKS = Counter(
     "leadsync_analyzer_fallbacks_total",
@@ -30,12 +33,6 @@ SHADOW_FAILURES = Counter(
     "Shadow analyses not made because the candidate's LLM calls failed (no shadow row then).",
     ["reason"],
 )
-
-log = structlog.get_logger("leadsync.analyzer")
-
-
-class UnknownVersion(ValueError):
-    """A prompt version this analyzer cannot score with (one line for the job's error)."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +61,15 @@ class Scorer:
     def check(self, version: str | None) -> None:
         if version is not None and version not in self.versions():
             known = ", ".join(self.versions())
-            needs = " (it needs the LLM: OPENAI_API_KEY is not set)" \
-                if version in prompt.VERSIONS else ""
+            needs = " (it needs the LLM: OPENAI_API_KEY is not set)" if version in prompt.VERSIONS else ""
             raise UnknownVersion(f"unknown prompt version {version[:100]!r}{needs}; known: {known}")
 
     async def score(
-        self, messages: Sequence[ChatMessage], stages: Sequence[Stage], *, now: datetime,
+        self,
+        messages: Sequence[ChatMessage],
+        stages: Sequence[Stage],
+        *,
+        now: datetime,
         version: str | None = None,
     ) -> Analysis:
         """The live analysis, or one made with `version` (raises UnknownVersion)."""
@@ -96,24 +96,23 @@ class Scorer:
         if self.shadow.prompt_version == fallback.PROMPT_VERSION or self.llm is None:
             return self._fallback(messages, stages, now)
         try:
-            analysis = await self.llm.analyse(messages, stages, version=self.shadow.prompt_version,
-                                              model=self.shadow.model)
+            analysis = await self.llm.analyse(
+                messages, stages, version=self.shadow.prompt_version, model=self.shadow.model
+            )
         except LlmFailed as err:
             SHADOW_FAILURES.labels(err.reason).inc()
             return None
         return self._guarded(analysis, messages, stages, now)
 
-    def _fallback(self, messages: Sequence[ChatMessage], stages: Sequence[Stage],
-                  now: datetime) -> Analysis:
+    def _fallback(self, messages: Sequence[ChatMessage], stages: Sequence[Stage], now: datetime) -> Analysis:
         analysis = fallback.score(messages, now=now, stages=stages)
         return guard(analysis, messages, confirmations=fallback.confirmation_mids(messages))
 
-    def _guarded(self, analysis: Analysis, messages: Sequence[ChatMessage],
-                 stages: Sequence[Stage], now: datetime) -> Analysis:
-        reading = fallback.score(messages, now=now, stages=stages) \
-            if analysis.lead_status == "LOST" else None
-        return guard(analysis, messages, confirmations=fallback.confirmation_mids(messages),
-                     refusal=reading)
+    def _guarded(
+        self, analysis: Analysis, messages: Sequence[ChatMessage], stages: Sequence[Stage], now: datetime
+    ) -> Analysis:
+        reading = fallback.score(messages, now=now, stages=stages) if analysis.lead_status == "LOST" else None
+        return guard(analysis, messages, confirmations=fallback.confirmation_mids(messages), refusal=reading)
 
     async def close(self) -> None:
         if self.llm is not None:

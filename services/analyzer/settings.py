@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 
 from shared.settings import GraphSettings
 
-DEFAULT_METRICS_PORT = 9101
-
 
 class AnalyzerSettings(GraphSettings):
+    DEFAULT_METRICS_PORT: ClassVar[int] = 9101
     # Graph settings and TOKEN_ENCRYPTION_KEY are optional here: they enable best-effort name
     # lookups for contacts first seen through webhooks.
     openai_api_key: SecretStr | None = None
@@ -35,11 +34,17 @@ class AnalyzerSettings(GraphSettings):
     # Shadow scoring (DESIGN §7.7): a candidate prompt version and/or model scores every
     # conversation a second time; its analyses go to the ledger only, never move a contact.
     shadow_prompt_version: str | None = Field(
-        default=None, min_length=1, max_length=100,
-        validation_alias=AliasChoices("leadsync_shadow_prompt_version", "shadow_prompt_version"))
+        default=None,
+        min_length=1,
+        max_length=100,
+        validation_alias=AliasChoices("leadsync_shadow_prompt_version", "shadow_prompt_version"),
+    )
     shadow_model: str | None = Field(
-        default=None, min_length=1, max_length=200,
-        validation_alias=AliasChoices("leadsync_shadow_model", "shadow_model"))
+        default=None,
+        min_length=1,
+        max_length=200,
+        validation_alias=AliasChoices("leadsync_shadow_model", "shadow_model"),
+    )
     # Webhook events of one conversation arriving within this window share one analysis.
     analyzer_debounce_s: float = Field(default=2.0, ge=0, le=60)
     # A delivery is held at most this long for its analyses; events still waiting for the LLM
@@ -56,6 +61,16 @@ class AnalyzerSettings(GraphSettings):
     # Message bodies decoded and handled at once (ANALYZER_MAX_BYTES_IN_FLIGHT; backfill batches
     # carry 20 conversations each, so prefetch alone would let 512 x 20 be decoded in memory).
     analyzer_max_bytes_in_flight: int = Field(default=2_000_000, ge=100_000)
+
+    def llm_summary(self) -> dict[str, object]:
+        """What the analyzer logs at start about its LLM (no secret in it)."""
+        return {
+            "model": self.llm_model,
+            "concurrency": self.llm_concurrency,
+            "rpm": self.llm_rpm,
+            "tpm": self.llm_tpm,
+            "max_tokens": self.llm_max_tokens,
+        }
 
     @property
     def llm_enabled(self) -> bool:

@@ -85,7 +85,9 @@ def upsert_args(event: ConversationUpdated) -> tuple[object, ...]:
     # One row per mid: ON CONFLICT DO UPDATE may not touch a row twice in one statement.
     messages = newest_per_mid(event.messages)
     return (
-        event.page_id, event.platform, event.contact_id,
+        event.page_id,
+        event.platform,
+        event.contact_id,
         [m.mid for m in messages],
         [m.from_page for m in messages],
         [clean_optional(m.text) for m in messages],  # older queued copies may hold NUL
@@ -112,6 +114,7 @@ LOAD_JSON = """
 
 def from_json(rows: list[dict[str, object]], token_budget: int) -> list[ChatMessage]:
     """LOAD_JSON's rows (newest first) as the transcript for scoring, oldest first."""
-    messages = [ChatMessage.model_validate({**r, "attachments": r["attachments"] or []})
-                for r in reversed(rows)]
+    messages = [
+        ChatMessage.model_validate({**r, "attachments": r["attachments"] or []}) for r in reversed(rows)
+    ]
     return fit(messages, token_budget)

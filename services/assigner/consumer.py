@@ -8,7 +8,7 @@ that item, so the real run makes exactly the moves the dry run reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import asyncpg
@@ -18,10 +18,11 @@ from prometheus_client import Counter, Gauge
 from services.assigner import ledger, repository
 from services.assigner.pipelines import PipelineCache
 from services.assigner.stages import Decision, best_stage, move_kind, place
-from shared import jobs
+from shared import settlement
 from shared.broker import Delivery
 from shared.errors import PermanentError
 from shared.messages import ContactScored
+from shared.vocabulary import ItemOutcome, PipelineMode
 
 log = structlog.get_logger("leadsync.assigner")
 
@@ -79,20 +80,35 @@ class JobKinds:
     """Each job's kind and parameters (they never change), read once per process."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, jobs.JobInfo | None] = {}
+        self._seen: dict[str, settlement.JobInfo | None] = {}
 
-    async def __call__(self, conn: asyncpg.Connection, job_id: str | None) -> jobs.JobInfo | None:
+    async def __call__(self, conn: asyncpg.Connection, job_id: str | None) -> settlement.JobInfo | None:
         if job_id is None:
             return None
         if job_id not in self._seen:
             if len(self._seen) > 10_000:
                 self._seen.clear()
-            self._seen[job_id] = await jobs.info(conn, job_id)
+            self._seen[job_id] = await settlement.info(conn, job_id)
         return self._seen[job_id]
 
 
+@dataclass
+class Assigner:
+    """The assigner's handler: what it keeps between deliveries (stages, job kinds seen)."""
+
+    pool: asyncpg.Pool
+    cache: PipelineCache = field(default_factory=PipelineCache)
+    kinds: JobKinds = field(default_factory=lambda: JobKinds())
+
+    async def handle(self, delivery: Delivery[ContactScored]) -> None:
+        await handle(delivery, pool=self.pool, cache=self.cache, kinds=self.kinds)
+
+
 async def handle(
-    delivery: Delivery[ContactScored], *, pool: asyncpg.Pool, cache: PipelineCache,
+    delivery: Delivery[ContactScored],
+    *,
+    pool: asyncpg.Pool,
+    cache: PipelineCache,
     kinds: JobKinds | None = None,
 ) -> None:
     """Settle a delivery (one message or a batch) as a whole: all its effects commit together."""
@@ -114,12 +130,19 @@ async def handle(
                 found.update(zip(batch, done, strict=True))
             outcomes = [found[i] for i in range(len(items))]
             # One statement per job for the whole batch (issue 15).
-            for job_id, settled in jobs.by_job([
-                (msg.job_id, jobs.Settlement(msg.platform, msg.contact_id, "SYNCED",
-                                             detail=outcome.detail))
-                for msg, outcome in zip(items, outcomes, strict=True) if msg.job_id
-            ]):
-                await jobs.settle_items(conn, job_id, settled)
+            for job_id, settled in settlement.by_job(
+                [
+                    (
+                        msg.job_id,
+                        settlement.Settlement(
+                            msg.platform, msg.contact_id, ItemOutcome.SYNCED, detail=outcome.detail
+                        ),
+                    )
+                    for msg, outcome in zip(items, outcomes, strict=True)
+                    if msg.job_id
+                ]
+            ):
+                await settlement.settle_items(conn, job_id, settled)
     except (asyncpg.ForeignKeyViolationError, asyncpg.DataError) as err:
         # A job_id that is not a uuid or names no job will not get better by retrying.
         raise PermanentError(f"contact.scored refers to data that does not exist: {err}") from err
@@ -140,8 +163,12 @@ def _rounds(items: list[ContactScored]) -> list[list[int]]:
 
 
 async def apply(
-    conn: asyncpg.Connection, msgs: list[ContactScored], cache: PipelineCache,
-    infos: list[jobs.JobInfo | None], *, autos: dict[str, repository.AutoPipeline | None],
+    conn: asyncpg.Connection,
+    msgs: list[ContactScored],
+    cache: PipelineCache,
+    infos: list[settlement.JobInfo | None],
+    *,
+    autos: dict[str, repository.AutoPipeline | None],
 ) -> list[Outcome]:
     """Analyses of distinct contacts: ledger each, drop it if stale, else update the contact and
     apply §7.4, in a few set-based statements for all of them.
@@ -157,7 +184,7 @@ async def apply(
         row = rows.get(repository.key_of(msg))
         if row is None or row["analyzed_through"] is None:
             continue
-        reason = None
+        reason: Literal["stale", "repeat"] | None = None
         if row["analyzed_through"] > msg.analyzed_through:
             reason = "stale"
         elif not rescore and repository.holds_analysis(row, msg):
@@ -165,10 +192,14 @@ async def apply(
         if reason is not None:
             if not dry:
                 entries.append((row["id"], msg, msg.analysis, False))
-            early[i] = Outcome(reason, dry_run=dry,  # type: ignore[arg-type]
-                               detail=_detail(row, msg, None, reason=reason) if rescore else None)
-    live = [i for i, job in enumerate(infos)
-            if i not in early and not (job is not None and job.rescore and job.dry_run)]
+            early[i] = Outcome(
+                reason, dry_run=dry, detail=_detail(row, msg, None, reason=reason) if rescore else None
+            )
+    live = [
+        i
+        for i, job in enumerate(infos)
+        if i not in early and not (job is not None and job.rescore and job.dry_run)
+    ]
     saved = await repository.save_analyses(conn, [msgs[i] for i in live]) if live else {}
     for i in live:
         msg = msgs[i]
@@ -186,16 +217,21 @@ async def apply(
         row = rows.get(repository.key_of(msg))
         dry = job is not None and job.rescore and job.dry_run
         stored = row if dry else saved[repository.key_of(msg)]
-        outcomes.append(await _place(conn, msg, cache, job, row, stored, inserted, autos,
-                                     activities))
+        outcomes.append(await _place(conn, msg, cache, job, row, stored, inserted, autos, activities))
     await repository.record(conn, activities)
     return outcomes
 
 
 async def _place(
-    conn: asyncpg.Connection, msg: ContactScored, cache: PipelineCache, job: jobs.JobInfo | None,
-    row: asyncpg.Record | None, stored: asyncpg.Record | None, inserted: set[tuple[str, str]],
-    autos: dict[str, repository.AutoPipeline | None], activities: list[repository.Activity],
+    conn: asyncpg.Connection,
+    msg: ContactScored,
+    cache: PipelineCache,
+    job: settlement.JobInfo | None,
+    row: asyncpg.Record | None,
+    stored: asyncpg.Record | None,
+    inserted: set[tuple[str, str]],
+    autos: dict[str, repository.AutoPipeline | None],
+    activities: list[repository.Activity],
 ) -> Outcome:
     """§7.4 for one analysis whose contact is up to date; its move and activity are added to
     `activities` (written with the batch's)."""
@@ -211,18 +247,21 @@ async def _place(
     stages = await cache.stages(conn, auto.pipeline_id, auto.version, save=not dry) if auto else ()
     a = msg.analysis
     decision = place(
-        contact_pipeline_id=pipeline_id, contact_stage_id=stage_id,
+        contact_pipeline_id=pipeline_id,
+        contact_stage_id=stage_id,
         auto_pipeline_id=auto.pipeline_id if auto else None,
-        mode=auto.mode if auto else "SKIP_EXISTING",
-        stages=stages, score=a.lead_score, status=a.lead_status, recommended=a.recommended_stage,
+        mode=auto.mode if auto else PipelineMode.SKIP_EXISTING,
+        stages=stages,
+        score=a.lead_score,
+        status=a.lead_status,
+        recommended=a.recommended_stage,
     )
     shadow = None
     if msg.shadow is not None and contact_id is not None and not dry:
         shadow_id = ledger.analysis_id(msg, msg.shadow, shadow=True)
         if (contact_id, shadow_id) in inserted:
             shadow = _shadow(msg, stages)
-    outcome = Outcome("applied", decision, dry, shadow,
-                      _detail(row, msg, decision) if rescore else None)
+    outcome = Outcome("applied", decision, dry, shadow, _detail(row, msg, decision) if rescore else None)
     if dry or decision.action == "keep" or auto is None or decision.target is None:
         return outcome
     assert contact_id is not None
@@ -242,13 +281,28 @@ async def _place(
     from_id = current.id if current else None
     if decision.action == "blocked":
         # The contact stays; the refused target is kept in the details for a person to review.
-        activities.append(repository.Activity(
-            contact_id, "STAGE_CHANGE_BLOCKED", from_id, None, a.lead_score,
-            {**details, "blocked": decision.reason, "target_stage_id": target.id}))
+        activities.append(
+            repository.Activity(
+                contact_id,
+                "STAGE_CHANGE_BLOCKED",
+                from_id,
+                None,
+                a.lead_score,
+                {**details, "blocked": decision.reason, "target_stage_id": target.id},
+            )
+        )
         return outcome
-    activities.append(repository.Activity(
-        contact_id, "STAGE_CHANGED", from_id, target.id, a.lead_score, details,
-        move_to=(auto.pipeline_id, target.id)))
+    activities.append(
+        repository.Activity(
+            contact_id,
+            "STAGE_CHANGED",
+            from_id,
+            target.id,
+            a.lead_score,
+            details,
+            move_to=(auto.pipeline_id, target.id),
+        )
+    )
     return outcome
 
 
@@ -265,8 +319,9 @@ def _shadow(msg: ContactScored, stages: tuple[Any, ...]) -> Shadow:
     return Shadow(live.lead_status, shadow.lead_status == live.lead_status, same_stage)
 
 
-def _detail(row: asyncpg.Record | None, msg: ContactScored, decision: Decision | None, *,
-            reason: str | None = None) -> dict[str, Any]:
+def _detail(
+    row: asyncpg.Record | None, msg: ContactScored, decision: Decision | None, *, reason: str | None = None
+) -> dict[str, Any]:
     """A RESCORE item's move, as jobs.result lists it (the same for a dry and a real run)."""
     current = decision.current if decision is not None else None
     target = decision.target if decision is not None else None
@@ -303,8 +358,12 @@ def _count_shadow(shadow: Shadow) -> None:
 def report(msg: ContactScored, outcome: Outcome) -> None:
     """Metrics and one log line per analysis, after the transaction committed."""
     decision = outcome.decision
-    fields = {"page_id": msg.page_id, "contact_id": msg.contact_id, "job_id": msg.job_id,
-              "score": msg.analysis.lead_score}
+    fields = {
+        "page_id": msg.page_id,
+        "contact_id": msg.contact_id,
+        "job_id": msg.job_id,
+        "score": msg.analysis.lead_score,
+    }
     if outcome.shadow is not None:
         _count_shadow(outcome.shadow)
     if outcome.dry_run:
@@ -316,14 +375,22 @@ def report(msg: ContactScored, outcome: Outcome) -> None:
         log.info("contact.analysis_already_applied", **fields)
     elif decision is not None and decision.action == "move":
         STAGE_CHANGES.labels(str(decision.rule)).inc()
-        log.info("contact.stage_changed", **fields, rule=str(decision.rule),
-                 stage=decision.target.name if decision.target else None,
-                 previous=decision.current.name if decision.current else None)
+        log.info(
+            "contact.stage_changed",
+            **fields,
+            rule=str(decision.rule),
+            stage=decision.target.name if decision.target else None,
+            previous=decision.current.name if decision.current else None,
+        )
     elif decision is not None and decision.action == "blocked":
         (DOWNGRADES_BLOCKED if decision.reason == "downgrade" else WON_KEPT).inc()
         event = "contact.downgrade_blocked" if decision.reason == "downgrade" else "contact.won_kept"
-        log.info(event, **fields, blocked=decision.reason,
-                 stage=decision.current.name if decision.current else None,
-                 refused=decision.target.name if decision.target else None)
+        log.info(
+            event,
+            **fields,
+            blocked=decision.reason,
+            stage=decision.current.name if decision.current else None,
+            refused=decision.target.name if decision.target else None,
+        )
     else:
         log.info("contact.updated", **fields, placement=decision.reason if decision else None)

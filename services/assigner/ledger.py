@@ -15,8 +15,15 @@ def analysis_id(msg: ContactScored, analysis: Analysis, *, shadow: bool) -> str:
     """The analysis's own id; older messages without one get a hash of what they say."""
     if analysis.analysis_id:
         return analysis.analysis_id
-    return content_id("analysis", msg.page_id, msg.platform, msg.contact_id, msg.analyzed_through,
-                      analysis.model_dump(mode="json"), shadow)
+    return content_id(
+        "analysis",
+        msg.page_id,
+        msg.platform,
+        msg.contact_id,
+        msg.analyzed_through,
+        analysis.model_dump(mode="json"),
+        shadow,
+    )
 
 
 Entry = tuple[str, ContactScored, Analysis, bool]  # (contact_id, message, analysis, shadow)
@@ -34,25 +41,40 @@ async def append(conn: asyncpg.Connection, entries: Sequence[Entry]) -> set[tupl
     cited = sorted({mid for _, _, a, _ in entries for mid in _cited(a)})
     known: set[tuple[str, str, str, str]] = set()
     if cited:
-        known = {tuple(r) for r in await conn.fetch(  # type: ignore[misc]
-            """SELECT page_id, platform, contact_external_id, mid FROM messages
+        known = {
+            tuple(r)
+            for r in await conn.fetch(
+                """SELECT page_id, platform, contact_external_id, mid FROM messages
                WHERE mid = ANY($1::text[])""",
-            cited,
-        )}
+                cited,
+            )
+        }
     columns: list[list[Any]] = [[] for _ in range(16)]
     for contact_id, msg, analysis, shadow in entries:
-        mine = {mid for mid in _cited(analysis)
-                if (msg.page_id, msg.platform, msg.contact_id, mid) in known}
+        mine = {mid for mid in _cited(analysis) if (msg.page_id, msg.platform, msg.contact_id, mid) in known}
         signals = [
             {"signal": s.signal, "points": s.points, "mids": [m for m in s.mids if m in mine]}
             for s in analysis.signals
         ]
         evidence = [m for m in dict.fromkeys(analysis.evidence) if m in mine]
-        row = (contact_id, analysis_id(msg, analysis, shadow=shadow), msg.analyzed_through,
-               analysis.lead_score, analysis.lead_status, analysis.recommended_stage,
-               analysis.confidence, analysis.summary, analysis.reasoning,
-               orjson.dumps(signals).decode(), orjson.dumps(evidence).decode(), analysis.model,
-               analysis.prompt_version, analysis.used_fallback, shadow, msg.job_id)
+        row = (
+            contact_id,
+            analysis_id(msg, analysis, shadow=shadow),
+            msg.analyzed_through,
+            analysis.lead_score,
+            analysis.lead_status,
+            analysis.recommended_stage,
+            analysis.confidence,
+            analysis.summary,
+            analysis.reasoning,
+            orjson.dumps(signals).decode(),
+            orjson.dumps(evidence).decode(),
+            analysis.model,
+            analysis.prompt_version,
+            analysis.used_fallback,
+            shadow,
+            msg.job_id,
+        )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
     rows = await conn.fetch(

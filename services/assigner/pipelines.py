@@ -11,7 +11,8 @@ import asyncpg
 import structlog
 
 from services.assigner import repository
-from services.assigner.stages import Stage, with_auto_ranges
+from services.assigner.stages import with_auto_ranges
+from shared.vocabulary import Stage
 
 log = structlog.get_logger("leadsync.assigner")
 
@@ -20,8 +21,9 @@ class PipelineCache:
     def __init__(self) -> None:
         self._stages: dict[str, tuple[int, tuple[Stage, ...]]] = {}
 
-    async def stages(self, conn: asyncpg.Connection, pipeline_id: str, version: int, *,
-                     save: bool = True) -> tuple[Stage, ...]:
+    async def stages(
+        self, conn: asyncpg.Connection, pipeline_id: str, version: int, *, save: bool = True
+    ) -> tuple[Stage, ...]:
         """The pipeline's stages, with §7.2 ranges generated and saved when all are still 0-100.
 
         `save=False` (a dry run) uses generated ranges without writing them.
@@ -35,8 +37,11 @@ class PipelineCache:
             if not save:
                 return tuple(generated)
             await repository.save_ranges(conn, generated)
-            log.info("pipeline.ranges_generated", pipeline_id=pipeline_id,
-                     ranges=[f"{s.name}:{s.score_min}-{s.score_max}" for s in generated])
+            log.info(
+                "pipeline.ranges_generated",
+                pipeline_id=pipeline_id,
+                ranges=[f"{s.name}:{s.lead_score_min}-{s.lead_score_max}" for s in generated],
+            )
             # Not cached: the save bumped the version; the next read caches what was committed.
             return tuple(generated)
         self._stages[pipeline_id] = (version, tuple(loaded))

@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from services.assigner.stages import Mode, Stage
 from shared.messages import ContactScored
+from shared.vocabulary import PipelineMode, Stage, StageType
 
 
 def contact_lock_key(msg: ContactScored) -> int:
@@ -62,15 +62,20 @@ def holds_analysis(row: asyncpg.Record, msg: ContactScored) -> bool:
     a = msg.analysis
     return (
         row["analyzed_through"] == msg.analyzed_through
-        and (row["lead_score"], row["lead_status"], row["ai_summary"], row["ai_reasoning"],
-             row["ai_confidence"], row["used_fallback"])
+        and (
+            row["lead_score"],
+            row["lead_status"],
+            row["ai_summary"],
+            row["ai_reasoning"],
+            row["ai_confidence"],
+            row["used_fallback"],
+        )
         == (a.lead_score, a.lead_status, a.summary, a.reasoning, a.confidence, a.used_fallback)
         and (msg.contact_name is None or row["name"] == msg.contact_name)
     )
 
 
-async def save_analyses(conn: asyncpg.Connection,
-                        msgs: Sequence[ContactScored]) -> dict[Key, asyncpg.Record]:
+async def save_analyses(conn: asyncpg.Connection, msgs: Sequence[ContactScored]) -> dict[Key, asyncpg.Record]:
     """Create or refresh contacts from analyses (one per contact) in one statement; the WHERE
     keeps newer analyses (§7.5)."""
     rows = await conn.fetch(
@@ -99,10 +104,15 @@ async def save_analyses(conn: asyncpg.Connection,
         WHERE c.analyzed_through IS NULL OR c.analyzed_through <= EXCLUDED.analyzed_through
         RETURNING page_id, platform, external_id, id::text, pipeline_id::text, stage_id::text
         """,
-        *_keys(msgs), [m.contact_name for m in msgs], [m.analysis.lead_score for m in msgs],
-        [m.analysis.lead_status for m in msgs], [m.analyzed_through for m in msgs],
-        [m.analysis.summary for m in msgs], [m.analysis.reasoning for m in msgs],
-        [m.analysis.confidence for m in msgs], [m.analysis.used_fallback for m in msgs],
+        *_keys(msgs),
+        [m.contact_name for m in msgs],
+        [m.analysis.lead_score for m in msgs],
+        [m.analysis.lead_status for m in msgs],
+        [m.analyzed_through for m in msgs],
+        [m.analysis.summary for m in msgs],
+        [m.analysis.reasoning for m in msgs],
+        [m.analysis.confidence for m in msgs],
+        [m.analysis.used_fallback for m in msgs],
     )
     return {(r["page_id"], r["platform"], r["external_id"]): r for r in rows}
 
@@ -112,7 +122,7 @@ class AutoPipeline:
     """A page's placement settings; `version` changes whenever the pipeline's stages do."""
 
     pipeline_id: str
-    mode: Mode
+    mode: PipelineMode
     version: int
 
 
@@ -125,7 +135,7 @@ async def auto_pipeline(conn: asyncpg.Connection, page_id: str) -> AutoPipeline 
         """,
         page_id,
     )
-    return AutoPipeline(row["pipeline_id"], row["mode"], row["version"]) if row else None
+    return AutoPipeline(row["pipeline_id"], PipelineMode(row["mode"]), row["version"]) if row else None
 
 
 async def stages(conn: asyncpg.Connection, pipeline_id: str) -> tuple[int, list[Stage]]:
@@ -142,8 +152,16 @@ async def stages(conn: asyncpg.Connection, pipeline_id: str) -> tuple[int, list[
     )
     version = rows[0]["version"] if rows else -1
     found = [
-        Stage(r["id"], r["name"], r["type"], r["position"], r["lead_score_min"], r["lead_score_max"])
-        for r in rows if r["id"] is not None
+        Stage(
+            id=r["id"],
+            name=r["name"],
+            type=StageType(r["type"]),
+            position=r["position"],
+            lead_score_min=r["lead_score_min"],
+            lead_score_max=r["lead_score_max"],
+        )
+        for r in rows
+        if r["id"] is not None
     ]
     return version, found
 
@@ -156,7 +174,7 @@ async def save_ranges(conn: asyncpg.Connection, updated: Sequence[Stage]) -> Non
         WHERE id = $1::uuid AND lead_score_min = 0 AND lead_score_max = 100
           AND (lead_score_min, lead_score_max) <> ($2, $3)
         """,
-        [(s.id, s.score_min, s.score_max) for s in updated],
+        [(s.id, s.lead_score_min, s.lead_score_max) for s in updated],
     )
 
 
@@ -197,8 +215,10 @@ async def record(conn: asyncpg.Connection, activities: Sequence[Activity]) -> No
                                       details, n)
             ORDER BY a.n
             """,
-            [a.contact_id for a in activities], [a.kind for a in activities],
-            [a.from_stage_id for a in activities], [a.to_stage_id for a in activities],
+            [a.contact_id for a in activities],
+            [a.kind for a in activities],
+            [a.from_stage_id for a in activities],
+            [a.to_stage_id for a in activities],
             [a.lead_score for a in activities],
             [orjson.dumps(a.details).decode() for a in activities],
         )

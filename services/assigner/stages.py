@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Literal
 
 from shared.score_ranges import all_default, auto_ranges
-
-StageType = Literal["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
-Mode = Literal["SKIP_EXISTING", "UPDATE_EXISTING"]
+from shared.vocabulary import PipelineMode, Stage, StageType
 
 MoveKind = Literal["into_won", "into_lost", "up", "down", "blocked", "unchanged"]
 
-__all__ = ["Decision", "Match", "MoveKind", "Rule", "Stage", "best_stage", "blocks_downgrade",
-           "move_kind", "place", "with_auto_ranges"]
-
-
-@dataclass(frozen=True)
-class Stage:
-    id: str
-    name: str
-    type: StageType
-    position: int
-    score_min: int = 0
-    score_max: int = 100
+__all__ = [
+    "Decision",
+    "Match",
+    "MoveKind",
+    "Rule",
+    "best_stage",
+    "blocks_downgrade",
+    "move_kind",
+    "place",
+    "with_auto_ranges",
+]
 
 
 class Rule(StrEnum):
@@ -44,12 +41,11 @@ class Match:
     rule: Rule
 
 
-TERMINAL = ("WON", "LOST")
+TERMINAL = (StageType.WON, StageType.LOST)
+_SCORED = (StageType.LEAD, StageType.IN_PROGRESS)
 
 
-def best_stage(
-    stages: Sequence[Stage], score: int, status: str, recommended: str = ""
-) -> Match | None:
+def best_stage(stages: Sequence[Stage], score: int, status: str, recommended: str = "") -> Match | None:
     """The stage §7.1 prescribes for (score, status); None when no stage may be chosen.
 
     ARCHIVED stages are never chosen: an archive accepting any score would swallow everyone.
@@ -62,13 +58,15 @@ def best_stage(
             if stage.type == status:
                 return Match(stage, Rule.STATUS)
     for stage in ordered:
-        if stage.type in ("LEAD", "IN_PROGRESS") and stage.score_min <= score <= stage.score_max:
+        if stage.type in _SCORED and stage.lead_score_min <= score <= stage.lead_score_max:
             return Match(stage, Rule.SCORE_RANGE)
-    eligible = [s for s in ordered if s.type not in ("ARCHIVED", *TERMINAL)]
+    eligible = [s for s in ordered if s.type not in (StageType.ARCHIVED, *TERMINAL)]
     if eligible:
         # Twice the distance keeps it in integers; min() keeps the lower position on a tie.
-        return Match(min(eligible, key=lambda s: abs(s.score_min + s.score_max - 2 * score)),
-                     Rule.NEAREST_MIDPOINT)
+        return Match(
+            min(eligible, key=lambda s: abs(s.lead_score_min + s.lead_score_max - 2 * score)),
+            Rule.NEAREST_MIDPOINT,
+        )
     # Only WON/LOST/ARCHIVED stages remain, and the status names none of them: nothing fits.
     # (Rules 4 and 5 could only pick a terminal stage here, which rule 1 alone may do.)
     return None
@@ -76,7 +74,7 @@ def best_stage(
 
 def blocks_downgrade(score: int, target: Stage) -> bool:
     """§7.3: a hot contact (score ≥ 80, or ≥ 50) is not moved into a stage for colder leads."""
-    return (score >= 80 and target.score_min < 50) or (score >= 50 and target.score_min < 20)
+    return (score >= 80 and target.lead_score_min < 50) or (score >= 50 and target.lead_score_min < 20)
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,7 @@ def place(
     contact_pipeline_id: str | None,
     contact_stage_id: str | None,
     auto_pipeline_id: str | None,
-    mode: Mode,
+    mode: PipelineMode,
     stages: Sequence[Stage],
     score: int,
     status: str,
@@ -105,7 +103,7 @@ def place(
     if auto_pipeline_id is None:
         return Decision("keep", "no_auto_pipeline")
     if contact_pipeline_id is not None:
-        if mode == "SKIP_EXISTING":
+        if mode == PipelineMode.SKIP_EXISTING:
             return Decision("keep", "skip_existing")
         if contact_pipeline_id != auto_pipeline_id:
             return Decision("keep", "other_pipeline")
@@ -117,16 +115,16 @@ def place(
         current = next((s for s in stages if s.id == contact_stage_id), None)
     if current is not None and current.id == match.stage.id:
         return Decision("keep", "unchanged", match.stage, match.rule, current)
-    if current is not None and current.type == "WON":
+    if current is not None and current.type == StageType.WON:
         # A sale is final for the rules: only a person moves a contact out of Won (§7.3).
         return Decision("blocked", "won_is_final", match.stage, match.rule, current)
     # Leaving Lost is never a downgrade: a lead that comes back is placed again (§7.3).
-    if current is not None and current.type != "LOST" and blocks_downgrade(score, match.stage):
+    if current is not None and current.type != StageType.LOST and blocks_downgrade(score, match.stage):
         return Decision("blocked", "downgrade", match.stage, match.rule, current)
     return Decision("move", "placed", match.stage, match.rule, current)
 
 
-_CATEGORY = {"LEAD": 0, "IN_PROGRESS": 1, "WON": 2}
+_CATEGORY = {StageType.LEAD: 0, StageType.IN_PROGRESS: 1, StageType.WON: 2}
 
 
 def _rank(stage: Stage | None) -> tuple[int, int]:
@@ -142,9 +140,9 @@ def move_kind(decision: Decision) -> MoveKind:
         return "blocked"
     if decision.action == "keep" or decision.target is None:
         return "unchanged"
-    if decision.target.type == "WON":
+    if decision.target.type == StageType.WON:
         return "into_won"
-    if decision.target.type == "LOST":
+    if decision.target.type == StageType.LOST:
         return "into_lost"
     return "up" if _rank(decision.current) < _rank(decision.target) else "down"
 
@@ -155,14 +153,13 @@ def with_auto_ranges(stages: Sequence[Stage]) -> list[Stage] | None:
     None too when nothing would change or a category has more stages than its band can split.
     """
     ordered = sorted(stages, key=lambda s: s.position)
-    if not ordered or not all_default([(s.score_min, s.score_max) for s in ordered]):
+    if not ordered or not all_default([(s.lead_score_min, s.lead_score_max) for s in ordered]):
         return None
     try:
         ranges = auto_ranges([s.type for s in ordered])
     except ValueError:
         return None
     updated = [
-        Stage(s.id, s.name, s.type, s.position, lo, hi)
-        for s, (lo, hi) in zip(ordered, ranges, strict=True)
+        replace(s, lead_score_min=lo, lead_score_max=hi) for s, (lo, hi) in zip(ordered, ranges, strict=True)
     ]
     return None if updated == ordered else updated

@@ -11,8 +11,9 @@ import structlog
 
 from shared import page_health
 from shared.crypto import TokenCipher
-from shared.graph import GraphError, TemporaryError
+from shared.errors import GraphError, TemporaryError
 from shared.meta_app import MetaApp
+from shared.vocabulary import HealthStatus
 
 log = structlog.get_logger("leadsync.backfill.health")
 
@@ -45,14 +46,21 @@ class PageHealth:
         """Check every connected page whose last check is older than the interval."""
         due = await self.pool.fetch(
             """SELECT id FROM pages WHERE access_token_enc IS NOT NULL
-                 AND health_status <> 'disconnected'
+                 AND health_status <> $2
                  AND (health_checked_at IS NULL
                       OR health_checked_at < now() - make_interval(secs => $1))
-               ORDER BY health_checked_at NULLS FIRST LIMIT 100""", self.interval_s)
+               ORDER BY health_checked_at NULLS FIRST LIMIT 100""",
+            self.interval_s,
+            HealthStatus.DISCONNECTED,
+        )
         for row in due:
             result = await self.check(row["id"])
-            if result is not None and result["status"] != "ok":
-                log.warning("page.unhealthy", page_id=row["id"], status=result["status"],
-                            resubscribed=result["resubscribed"])
+            if result is not None and result["status"] != HealthStatus.OK:
+                log.warning(
+                    "page.unhealthy",
+                    page_id=row["id"],
+                    status=result["status"],
+                    resubscribed=result["resubscribed"],
+                )
         await page_health.refresh_gauge(self.pool)
         return len(due)

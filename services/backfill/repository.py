@@ -7,21 +7,22 @@ from typing import Any
 
 import asyncpg
 
-from shared import jobs
+from shared import settlement
+from shared.errors import ClaimLost
 from shared.messages import Platform
+from shared.vocabulary import ACTIVE_JOB_STATUSES, HealthStatus, ItemOutcome, JobKind, JobStatus
+
+# The statuses of a job still to finish, as a `$n::text[]` parameter.
+ACTIVE = list(ACTIVE_JOB_STATUSES)
 
 
-class ClaimLost(Exception):
-    """Another worker took the job over (or it was cancelled): stop without writing more."""
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """One enumerated conversation; `outcome` is set when the worker settles it itself."""
 
     platform: str
     contact_id: str
-    outcome: jobs.Outcome | None = None
+    outcome: ItemOutcome | None = None
     error: str | None = None
     code: int | None = None
 
@@ -31,13 +32,17 @@ async def claim(pool: asyncpg.Pool, job_id: str, worker: str, stale_after_s: flo
     try:
         return await pool.fetchrow(
             """
-            UPDATE jobs SET status = 'IN_PROGRESS', started_at = coalesce(started_at, now()),
+            UPDATE jobs SET status = $4, started_at = coalesce(started_at, now()),
                             heartbeat_at = now(), claimed_by = $2, updated_at = now()
-            WHERE id = $1::uuid AND (status = 'PENDING' OR (status = 'IN_PROGRESS' AND
+            WHERE id = $1::uuid AND (status = $5 OR (status = $4 AND
                   (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $3))))
             RETURNING *
             """,
-            job_id, worker, stale_after_s,
+            job_id,
+            worker,
+            stale_after_s,
+            JobStatus.IN_PROGRESS,
+            JobStatus.PENDING,
         )
     except asyncpg.DataError:
         return None  # not a UUID: nothing to run
@@ -53,14 +58,18 @@ async def page(pool: asyncpg.Pool, page_id: str) -> asyncpg.Record | None:
 
 async def beat(pool: asyncpg.Pool, job_id: str, worker: str) -> bool:
     """Refresh the heartbeat; False when the job is no longer this worker's to run."""
-    return bool(await pool.fetchval(
-        """
+    return bool(
+        await pool.fetchval(
+            """
         UPDATE jobs SET heartbeat_at = now()
-        WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND claimed_by = $2
+        WHERE id = $1::uuid AND status = $3 AND claimed_by = $2
         RETURNING true
         """,
-        job_id, worker,
-    ))
+            job_id,
+            worker,
+            JobStatus.IN_PROGRESS,
+        )
+    )
 
 
 async def record(
@@ -79,20 +88,32 @@ async def record(
             ON CONFLICT DO NOTHING
             RETURNING 1
             """,
-            job_id, [i.platform for i in items], [i.contact_id for i in items],
+            job_id,
+            [i.platform for i in items],
+            [i.contact_id for i in items],
         )
-        await jobs.settle_items(conn, job_id, [
-            jobs.Settlement(i.platform, i.contact_id, i.outcome, i.error, i.code)
-            for i in items if i.outcome is not None])
+        await settlement.settle_items(
+            conn,
+            job_id,
+            [
+                settlement.Settlement(i.platform, i.contact_id, i.outcome, i.error, i.code)
+                for i in items
+                if i.outcome is not None
+            ],
+        )
         saved = await conn.fetchval(
             """
             UPDATE jobs SET total_contacts = coalesce(total_contacts, 0) + $3,
                             cursor = coalesce(cursor, '{}'::jsonb) || $4::jsonb,
                             heartbeat_at = now(), updated_at = now()
-            WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND claimed_by = $2
+            WHERE id = $1::uuid AND status = $5 AND claimed_by = $2
             RETURNING true
             """,
-            job_id, worker, len(new), cursor,
+            job_id,
+            worker,
+            len(new),
+            cursor,
+            JobStatus.IN_PROGRESS,
         )
         if not saved:
             raise ClaimLost(job_id)
@@ -106,14 +127,16 @@ async def finish_enumeration(pool: asyncpg.Pool, job_id: str, worker: str) -> bo
             UPDATE jobs SET enumeration_done = true, total_contacts = coalesce(total_contacts, 0),
                             cursor = coalesce(cursor, '{}'::jsonb) || '{"done": true}'::jsonb,
                             heartbeat_at = now(), updated_at = now()
-            WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND claimed_by = $2
+            WHERE id = $1::uuid AND status = $3 AND claimed_by = $2
             RETURNING true
             """,
-            job_id, worker,
+            job_id,
+            worker,
+            JobStatus.IN_PROGRESS,
         )
         if not saved:
             raise ClaimLost(job_id)
-        return await jobs.complete_if_done(conn, job_id)
+        return await settlement.complete_if_done(conn, job_id)
 
 
 async def fail(pool: asyncpg.Pool, job_id: str, error: str, *, token_expired: bool = False) -> None:
@@ -121,42 +144,53 @@ async def fail(pool: asyncpg.Pool, job_id: str, error: str, *, token_expired: bo
     async with pool.acquire() as conn, conn.transaction():
         page_id = await conn.fetchval(
             """
-            UPDATE jobs SET status = 'FAILED', error = $2, token_expired = $3,
+            UPDATE jobs SET status = $4, error = $2, token_expired = $3,
                             completed_at = now(), updated_at = now()
-            WHERE id = $1::uuid AND status IN ('PENDING', 'IN_PROGRESS')
+            WHERE id = $1::uuid AND status = ANY($5::text[])
             RETURNING page_id
             """,
-            job_id, error, token_expired,
+            job_id,
+            error,
+            token_expired,
+            JobStatus.FAILED,
+            ACTIVE,
         )
         if page_id is not None and token_expired:
             await conn.execute(
                 """UPDATE pages SET token_status = 'expired', updated_at = now(),
-                       health_status = CASE WHEN health_status IN ('token_expired', 'token_invalid',
-                                                                   'disconnected')
-                                            THEN health_status ELSE 'token_expired' END
-                   WHERE id = $1""", page_id
+                       health_status = CASE WHEN health_status = ANY($2::text[]) THEN health_status
+                                            ELSE $3 END
+                   WHERE id = $1""",
+                page_id,
+                [HealthStatus.TOKEN_EXPIRED, HealthStatus.TOKEN_INVALID, HealthStatus.DISCONNECTED],
+                HealthStatus.TOKEN_EXPIRED,
             )
 
 
 async def release(pool: asyncpg.Pool, job_id: str, worker: str) -> bool:
     """Give a job back (shutdown, Graph or broker trouble) so the next worker resumes it at once."""
-    return bool(await pool.fetchval(
-        """
+    return bool(
+        await pool.fetchval(
+            """
         UPDATE jobs SET heartbeat_at = now() - interval '1 day', claimed_by = NULL, updated_at = now()
-        WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND claimed_by = $2
+        WHERE id = $1::uuid AND status = $3 AND claimed_by = $2
         RETURNING true
         """,
-        job_id, worker,
-    ))
+            job_id,
+            worker,
+            JobStatus.IN_PROGRESS,
+        )
+    )
 
 
 async def failed_items(pool: asyncpg.Pool, job_id: str) -> list[tuple[Platform, str]]:
     rows = await pool.fetch(
         """
         SELECT platform, contact_external_id FROM job_items
-        WHERE job_id = $1::uuid AND outcome = 'FAILED' ORDER BY platform, contact_external_id
+        WHERE job_id = $1::uuid AND outcome = $2 ORDER BY platform, contact_external_id
         """,
         job_id,
+        ItemOutcome.FAILED,
     )
     return [(r["platform"], r["contact_external_id"]) for r in rows]
 
@@ -166,18 +200,22 @@ async def start_due_syncs(pool: asyncpg.Pool) -> list[str]:
     rows = await pool.fetch(
         """
         INSERT INTO jobs (page_id, kind, scheduled)
-        SELECT p.id, 'INCREMENTAL', true FROM pages p
+        SELECT p.id, $1, true FROM pages p
         WHERE p.auto_sync AND p.token_status = 'ok' AND p.access_token_enc IS NOT NULL
           AND p.last_synced_at IS NOT NULL
           AND p.last_synced_at + make_interval(secs => p.sync_interval_s) <= now()
           AND NOT EXISTS (
               SELECT 1 FROM jobs j WHERE j.page_id = p.id
-                AND (j.status IN ('PENDING', 'IN_PROGRESS')
-                     OR (j.kind <> 'RESCORE'
+                AND (j.status = ANY($2::text[])
+                     OR (j.kind <> $3
                          AND j.created_at > now() - make_interval(secs => p.sync_interval_s))))
+        -- The partial unique index's own predicate, as text: Postgres infers the index from it.
         ON CONFLICT (page_id) WHERE status IN ('PENDING', 'IN_PROGRESS') DO NOTHING
         RETURNING id
-        """
+        """,
+        JobKind.INCREMENTAL,
+        ACTIVE,
+        JobKind.RESCORE,
     )
     return [str(r["id"]) for r in rows]
 
@@ -191,13 +229,15 @@ async def stale_jobs(pool: asyncpg.Pool, stale_after_s: float) -> list[str]:
     rows = await pool.fetch(
         """
         UPDATE jobs SET updated_at = now()
-        WHERE status IN ('PENDING', 'IN_PROGRESS') AND NOT enumeration_done
+        WHERE status = ANY($2::text[]) AND NOT enumeration_done
           AND updated_at < now() - make_interval(secs => $1)
-          AND (status = 'PENDING' OR heartbeat_at IS NULL
+          AND (status = $3 OR heartbeat_at IS NULL
                OR heartbeat_at < now() - make_interval(secs => $1))
         RETURNING id
         """,
         stale_after_s,
+        ACTIVE,
+        JobStatus.PENDING,
     )
     return [str(r["id"]) for r in rows]
 
@@ -214,7 +254,7 @@ async def abandoned_jobs(pool: asyncpg.Pool, settle_timeout_s: float, grace_s: f
         await conn.execute(
             """
             UPDATE jobs j SET stalled_at = now()
-            WHERE j.status = 'IN_PROGRESS' AND j.enumeration_done
+            WHERE j.status = $2 AND j.enumeration_done
               AND j.synced_contacts + j.failed_contacts < coalesce(j.total_contacts, 0)
               AND greatest(j.started_at, j.heartbeat_at,
                        (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id))
@@ -223,16 +263,18 @@ async def abandoned_jobs(pool: asyncpg.Pool, settle_timeout_s: float, grace_s: f
                        (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id)))
             """,
             settle_timeout_s,
+            JobStatus.IN_PROGRESS,
         )
         rows = await conn.fetch(
             """
             SELECT j.id FROM jobs j
-            WHERE j.status = 'IN_PROGRESS' AND j.enumeration_done AND j.stalled_at IS NOT NULL
+            WHERE j.status = $2 AND j.enumeration_done AND j.stalled_at IS NOT NULL
               AND j.stalled_at < now() - make_interval(secs => $1)
               AND greatest(j.started_at, j.heartbeat_at,
                        (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id)) <= j.stalled_at
             """,
             grace_s,
+            JobStatus.IN_PROGRESS,
         )
     return [str(r["id"]) for r in rows]
 
@@ -241,11 +283,13 @@ async def settle_abandoned(pool: asyncpg.Pool, job_id: str, reason: str) -> int:
     """Record the job's unsettled items FAILED with `reason` and complete it."""
     async with pool.acquire() as conn, conn.transaction():
         locked = await conn.fetchval(
-            "SELECT true FROM jobs WHERE id = $1::uuid AND status = 'IN_PROGRESS' FOR UPDATE", job_id
+            "SELECT true FROM jobs WHERE id = $1::uuid AND status = $2 FOR UPDATE",
+            job_id,
+            JobStatus.IN_PROGRESS,
         )
         if not locked:
             return 0
-        return await jobs.settle_missing(conn, job_id, reason)
+        return await settlement.settle_missing(conn, job_id, reason)
 
 
 async def idle_jobs(pool: asyncpg.Pool) -> list[asyncpg.Record]:
@@ -255,7 +299,8 @@ async def idle_jobs(pool: asyncpg.Pool) -> list[asyncpg.Record]:
         SELECT j.id::text AS id, j.page_id, extract(epoch FROM now() - greatest(j.created_at,
                j.started_at, (SELECT max(i.created_at) FROM job_items i WHERE i.job_id = j.id)))
                AS idle_s
-        FROM jobs j WHERE j.status IN ('PENDING', 'IN_PROGRESS')
-        """
+        FROM jobs j WHERE j.status = ANY($1::text[])
+        """,
+        ACTIVE,
     )
     return rows

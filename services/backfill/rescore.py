@@ -34,14 +34,24 @@ async def conversations(
         ORDER BY platform, contact_external_id
         LIMIT $4
         """,
-        page_id, after[0] if after else None, after[1] if after else None, limit,
+        page_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
     return [(r["platform"], r["contact_external_id"]) for r in rows]
 
 
 class RescoreWalk:
-    def __init__(self, pool: asyncpg.Pool, publisher: Publisher, worker: str,
-                 job: asyncpg.Record, *, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        publisher: Publisher,
+        worker: str,
+        job: asyncpg.Record,
+        *,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
         self.pool = pool
         self.publisher = publisher
         self.worker = worker
@@ -53,20 +63,35 @@ class RescoreWalk:
         cursor: dict[str, Any] = (self.job["cursor"] or {}).get("rescore") or {}
         after = tuple(cursor["after"]) if cursor.get("after") else None
         while True:
-            batch = await conversations(self.pool, self.job["page_id"], after, self.page_size)  # type: ignore[arg-type]
+            batch = await conversations(self.pool, self.job["page_id"], after, self.page_size)
             if not batch:
                 break
-            await repository.record(self.pool, self.job_id, self.worker, {},
-                                    [Item(platform, contact) for platform, contact in batch])
-            await self.publisher.publish_many([
-                (ConversationUpdated(page_id=self.job["page_id"], platform=platform,  # type: ignore[arg-type]
-                                     contact_id=contact, origin="backfill", job_id=self.job_id),
-                 content_id("rescore", self.job_id, platform, contact))
-                for platform, contact in batch
-            ])
+            await repository.record(
+                self.pool,
+                self.job_id,
+                self.worker,
+                {},
+                [Item(platform, contact) for platform, contact in batch],
+            )
+            await self.publisher.publish_many(
+                [
+                    (
+                        ConversationUpdated(
+                            page_id=self.job["page_id"],
+                            platform=platform,
+                            contact_id=contact,
+                            origin="backfill",
+                            job_id=self.job_id,
+                        ),
+                        content_id("rescore", self.job_id, platform, contact),
+                    )
+                    for platform, contact in batch
+                ]
+            )
             after = batch[-1]
-            await repository.record(self.pool, self.job_id, self.worker,
-                                    {"rescore": {"after": list(after)}}, [])
+            await repository.record(
+                self.pool, self.job_id, self.worker, {"rescore": {"after": list(after)}}, []
+            )
             log.info("job.page", conversations=len(batch), kind="RESCORE")
         completed = await repository.finish_enumeration(self.pool, self.job_id, self.worker)
         log.info("job.enumerated", completed=completed)

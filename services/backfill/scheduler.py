@@ -17,8 +17,11 @@ from prometheus_client import Gauge
 
 from services.backfill import repository
 from shared.broker import Publisher
-from shared.errors import BrokerUnavailable, PublishNotConfirmed
+from shared.errors import DATABASE_ERRORS, BrokerUnavailable
 from shared.messages import BackfillRequested
+
+# A round that hits these is logged and tried again next time.
+_TICK_FAILURES: tuple[type[BaseException], ...] = (BrokerUnavailable, *DATABASE_ERRORS)
 
 log = structlog.get_logger("leadsync.backfill.scheduler")
 
@@ -37,7 +40,10 @@ UNSETTLED = (
 
 
 async def tick(
-    pool: asyncpg.Pool, publisher: Publisher, *, stale_after_s: float,
+    pool: asyncpg.Pool,
+    publisher: Publisher,
+    *,
+    stale_after_s: float,
     settle_timeout_s: float = 900.0,
 ) -> list[str]:
     """One round; returns the job ids it requested."""
@@ -46,8 +52,7 @@ async def tick(
     for row in idle:
         JOB_IDLE.labels(row["id"], row["page_id"]).set(float(row["idle_s"]))
     for job_id in await repository.abandoned_jobs(pool, settle_timeout_s, stale_after_s):
-        settled = await repository.settle_abandoned(
-            pool, job_id, UNSETTLED.format(timeout=settle_timeout_s))
+        settled = await repository.settle_abandoned(pool, job_id, UNSETTLED.format(timeout=settle_timeout_s))
         log.warning("job.unsettled_items_failed", job_id=job_id, items=settled)
     started = await repository.start_due_syncs(pool)
     for job_id in started:
@@ -62,8 +67,13 @@ async def tick(
 
 
 async def run(
-    pool: asyncpg.Pool, publisher: Publisher, *, stop: asyncio.Event, interval_s: float,
-    stale_after_s: float, settle_timeout_s: float = 900.0,
+    pool: asyncpg.Pool,
+    publisher: Publisher,
+    *,
+    stop: asyncio.Event,
+    interval_s: float,
+    stale_after_s: float,
+    settle_timeout_s: float = 900.0,
     health: Callable[[], Awaitable[int]] | None = None,
 ) -> None:
     """Tick every `interval_s` until `stop`; a failed round is logged and tried next time.
@@ -73,8 +83,7 @@ async def run(
             await tick(pool, publisher, stale_after_s=stale_after_s, settle_timeout_s=settle_timeout_s)
             if health is not None:
                 await health()
-        except (BrokerUnavailable, PublishNotConfirmed, OSError, asyncpg.PostgresError,
-                asyncpg.InterfaceError) as err:
+        except _TICK_FAILURES as err:
             # Jobs stay stale or due, so the next round picks them up again.
             log.warning("scheduler.tick_failed", error=str(err) or type(err).__name__)
         except Exception:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from shared.settings import GraphSettings
 
-DEFAULT_METRICS_PORT = 9103
-
 
 class BackfillSettings(GraphSettings):
+    DEFAULT_METRICS_PORT: ClassVar[int] = 9103
     # Jobs one process runs at once (each paced by its page's own Graph limit).
     prefetch: int = Field(default=4, ge=1, le=100)
     # Conversations asked per Graph call, each with its newest 20 messages expanded.

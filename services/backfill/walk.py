@@ -8,8 +8,9 @@ earlier job one customer at a time. Each Graph page is published, then recorded 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import structlog
@@ -19,17 +20,10 @@ from services.backfill import repository
 from services.backfill.repository import Item
 from services.backfill.settings import BackfillSettings
 from shared.broker import Publisher
-from shared.graph import (
-    Conversation,
-    ConversationPage,
-    Failure,
-    GraphClient,
-    GraphError,
-    RateLimited,
-    TemporaryError,
-    TokenInvalid,
-)
+from shared.errors import GraphError, RateLimited, TemporaryError, TokenInvalid
+from shared.graph import Conversation, ConversationPage, Failure, GraphClient
 from shared.messages import ConversationUpdated, Platform, content_id
+from shared.vocabulary import ItemOutcome, JobKind
 
 log = structlog.get_logger("leadsync.backfill")
 
@@ -43,23 +37,31 @@ CONVERSATIONS = Counter(
 )
 
 
+class Runner(Protocol):
+    """What a walk uses of the worker that runs it."""
+
+    pool: asyncpg.Pool
+    publisher: Publisher
+    graph: GraphClient
+    settings: BackfillSettings
+    worker_id: str
+
+
+@dataclass
 class JobWalk:
-    def __init__(
-        self, pool: asyncpg.Pool, publisher: Publisher, graph: GraphClient,
-        settings: BackfillSettings, worker: str, job: asyncpg.Record, page: asyncpg.Record,
-        token: str,
-    ) -> None:
-        self.pool = pool
-        self.publisher = publisher
-        self.graph = graph
-        self.settings = settings
-        self.worker = worker
-        self.job_id = str(job["id"])
-        self.job = job
-        self.page = page
-        self.token = token
-        self.instagram: str | None = page["instagram_account_id"]
-        self.own = {page["id"], *([self.instagram] if self.instagram else [])}
+    """One run of `job` over the page's conversations, by `runner`, with the page's `token`."""
+
+    runner: Runner
+    job: asyncpg.Record
+    page: asyncpg.Record
+    token: str
+
+    def __post_init__(self) -> None:
+        self.pool, self.publisher, self.graph = self.runner.pool, self.runner.publisher, self.runner.graph
+        self.settings, self.worker = self.runner.settings, self.runner.worker_id
+        self.job_id = str(self.job["id"])
+        self.instagram: str | None = self.page["instagram_account_id"]
+        self.own = {self.page["id"], *([self.instagram] if self.instagram else [])}
 
     def platforms(self) -> list[Platform]:
         return ["messenger", "instagram"] if self.instagram else ["messenger"]
@@ -71,7 +73,7 @@ class JobWalk:
     async def run(self) -> None:
         cursor: dict[str, Any] = self.job["cursor"] or {}
         if not cursor.get("done"):
-            if self.job["kind"] == "RETRY":
+            if self.job["kind"] == JobKind.RETRY:
                 await self._retry(int(cursor.get("index", 0)))
             else:
                 await self._list(cursor)
@@ -81,12 +83,12 @@ class JobWalk:
     async def _list(self, cursor: dict[str, Any]) -> None:
         """Both platforms at once: Meta limits them separately (per page, per Instagram account)."""
         since: datetime | None = None
-        if self.job["kind"] == "INCREMENTAL" and self.page["last_synced_at"] is not None:
+        if self.job["kind"] == JobKind.INCREMENTAL and self.page["last_synced_at"] is not None:
             since = self.page["last_synced_at"] - timedelta(
-                seconds=self.settings.backfill_incremental_overlap_s)
+                seconds=self.settings.backfill_incremental_overlap_s
+            )
         walks = [
-            asyncio.create_task(self._list_platform(p, cursor.get(p) or {}, since))
-            for p in self.platforms()
+            asyncio.create_task(self._list_platform(p, cursor.get(p) or {}, since)) for p in self.platforms()
         ]
         try:
             await asyncio.gather(*walks)
@@ -101,8 +103,13 @@ class JobWalk:
         after = state.get("after")
         while not state.get("done"):
             result = await self.graph.conversations(
-                self.page["id"], platform, self.token, after=after,
-                limit=self.settings.backfill_page_size, page_objects=self.own, pace=self.pace(platform),
+                self.page["id"],
+                platform,
+                self.token,
+                after=after,
+                limit=self.settings.backfill_page_size,
+                page_objects=self.own,
+                pace=self.pace(platform),
             )
             older = since is not None and _drop_older(result, since)
             items = await self._enumerate_and_publish(platform, result)
@@ -118,8 +125,14 @@ class JobWalk:
             platform, contact_id = todo[index]
             try:
                 result = await self.graph.conversations(
-                    self.page["id"], platform, self.token, after=None, limit=1,
-                    page_objects=self.own, pace=self.pace(platform), user_id=contact_id,
+                    self.page["id"],
+                    platform,
+                    self.token,
+                    after=None,
+                    limit=1,
+                    page_objects=self.own,
+                    pace=self.pace(platform),
+                    user_id=contact_id,
                 )
             except (TokenInvalid, TemporaryError):
                 raise
@@ -127,7 +140,8 @@ class JobWalk:
                 # One customer's thread that still cannot be read fails alone, again.
                 result = ConversationPage([], None, [Failure("", contact_id, err.message, err.code)])
             found = any(c.contact_id == contact_id for c in result.conversations) or any(
-                f.contact_id == contact_id for f in result.failures)
+                f.contact_id == contact_id for f in result.failures
+            )
             if not found:
                 result.failures.append(Failure("", contact_id, "conversation not found", None))
             await self._enumerate_and_publish(platform, result)
@@ -149,23 +163,31 @@ class JobWalk:
                 items.append(_failed(platform, failure))
             elif not conv.messages:
                 # Nothing to analyse, so nothing downstream would ever settle it.
-                items.append(Item(platform, conv.contact_id, "SYNCED"))
+                items.append(Item(platform, conv.contact_id, ItemOutcome.SYNCED))
             else:
                 items.append(Item(platform, conv.contact_id))
-                events.append(ConversationUpdated(
-                    page_id=self.page["id"], platform=platform, contact_id=conv.contact_id,
-                    contact_name=conv.contact_name, messages=conv.messages, origin="backfill",
-                    job_id=self.job_id,
-                ))
+                events.append(
+                    ConversationUpdated(
+                        page_id=self.page["id"],
+                        platform=platform,
+                        contact_id=conv.contact_id,
+                        contact_name=conv.contact_name,
+                        messages=conv.messages,
+                        origin="backfill",
+                        job_id=self.job_id,
+                    )
+                )
         await repository.record(self.pool, self.job_id, self.worker, {}, items)
         if events:
             # ≤ BATCH conversations per message (issue 15); a page walked again after a crash
             # makes the same batches, so their deterministic ids let consumers absorb repeats.
-            batches = [events[i:i + BATCH] for i in range(0, len(events), BATCH)]
-            await self.publisher.publish_many([
-                (batch, content_id("backfill", self.job_id, platform, [e.contact_id for e in batch]))
-                for batch in batches
-            ])
+            batches = [events[i : i + BATCH] for i in range(0, len(events), BATCH)]
+            await self.publisher.publish_many(
+                [
+                    (batch, content_id("backfill", self.job_id, platform, [e.contact_id for e in batch]))
+                    for batch in batches
+                ]
+            )
         for item in items:
             outcome = {None: "published", "SYNCED": "empty"}.get(item.outcome, "failed")
             CONVERSATIONS.labels(platform, outcome).inc()
@@ -178,8 +200,12 @@ class JobWalk:
         while after and conv.platform == "messenger" and len(conv.messages) < limit:
             try:
                 older, after = await self.graph.messages(
-                    conv.id, self.token, own=self.own, after=after,
-                    limit=min(100, limit - len(conv.messages)), pace=self.pace(conv.platform),
+                    conv.id,
+                    self.token,
+                    own=self.own,
+                    after=after,
+                    limit=min(100, limit - len(conv.messages)),
+                    pace=self.pace(conv.platform),
                 )
             except (TokenInvalid, RateLimited):
                 raise
@@ -201,5 +227,10 @@ def _drop_older(result: ConversationPage, since: datetime) -> bool:
 
 
 def _failed(platform: str, failure: Failure) -> Item:
-    return Item(platform, failure.contact_id or failure.conversation_id, "FAILED",
-                failure.error, failure.code)
+    return Item(
+        platform,
+        failure.contact_id or failure.conversation_id,
+        ItemOutcome.FAILED,
+        failure.error,
+        failure.code,
+    )

@@ -6,21 +6,21 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from services.webhook.app import create_app
-from services.webhook.settings import DEFAULT_METRICS_PORT, WebhookSettings
+from services.webhook.app import SERVER_OPTIONS, create_app
+from services.webhook.settings import WebhookSettings
 from shared import logging
 from shared.runtime import HttpServer, health_app, run
 from shared.settings import load
 
-# uvicorn options of the webhook; bench/baseline_app.py serves its bare app with the same ones.
-SERVER_OPTIONS = {"http": "httptools", "timeout_graceful_shutdown": 10}
 GC_YOUNG_THRESHOLD = 20_000
 
 
 async def main(stop: asyncio.Event) -> None:
     settings = load(WebhookSettings)
     logging.configure(
-        service="webhook", fmt=settings.log_format, level=settings.log_level,
+        service="webhook",
+        fmt=settings.log_format,
+        level=settings.log_level,
         secrets=settings.secrets(),
     )
     app = create_app(settings)
@@ -34,8 +34,7 @@ async def main(stop: asyncio.Event) -> None:
         **SERVER_OPTIONS,
     )
     await server.start()
-    health = HttpServer(health_app(app.state.checks), host=settings.host,
-                        port=settings.metrics_port_or(DEFAULT_METRICS_PORT))
+    health = HttpServer(health_app(app.state.checks), host=settings.host, port=settings.health_port)
     await health.start()
     tune_gc()
     log = logging.get_logger("leadsync.webhook")

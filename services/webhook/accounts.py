@@ -16,9 +16,7 @@ MAX_REMEMBERED = 10_000
 class InstagramPages:
     """`await resolve(accounts)` → {account id: page id} for the accounts a page declares."""
 
-    def __init__(
-        self, pool: asyncpg.Pool, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._pool = pool
         self._clock = clock
         self._cache: dict[str, tuple[str | None, float]] = {}

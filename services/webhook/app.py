@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import hmac
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import asyncpg
 import httpx
@@ -20,8 +19,10 @@ from starlette.types import Receive, Scope, Send
 
 from services.webhook import api, deliveries, meta_callbacks, ops
 from services.webhook.accounts import InstagramPages
+from services.webhook.api.errors import exception_handlers
 from services.webhook.batcher import ConfirmBatcher
 from services.webhook.boundary import InputBoundary
+from services.webhook.deps import Deps, deps_of, install
 from services.webhook.metrics import REJECTED
 from services.webhook.settings import WebhookSettings
 from services.webhook.throttle import FailureThrottle
@@ -36,28 +37,16 @@ from shared.runtime import Check, healthz, readyz_endpoint
 log = structlog.get_logger("leadsync.webhook")
 
 RECONNECT_EVERY_S = 5.0
-
-
-@dataclass
-class Deps:
-    settings: WebhookSettings
-    publisher: Publisher
-    pool: asyncpg.Pool
-    cipher: TokenCipher | None = None
-    batcher: ConfirmBatcher | None = None
-    instagram: InstagramPages | None = None
-    throttle: FailureThrottle = field(default_factory=FailureThrottle)
-    meta: MetaApp | None = None
+# uvicorn options of the webhook; bench/baseline_app.py serves its bare app with the same ones.
+SERVER_OPTIONS = {"http": "httptools", "timeout_graceful_shutdown": 10}
 
 
 async def verify_subscription(request: Request) -> Response:
-    deps: Deps = request.app.state.deps
+    deps = deps_of(request)
     params = request.query_params
     token = params.get("hub.verify_token", "")
     expected = deps.settings.meta_verify_token.get_secret_value()
-    if params.get("hub.mode") == "subscribe" and hmac.compare_digest(
-        token.encode(), expected.encode()
-    ):
+    if params.get("hub.mode") == "subscribe" and hmac.compare_digest(token.encode(), expected.encode()):
         return PlainTextResponse(params.get("hub.challenge", ""))
     REJECTED.labels("verify_token").inc()
     return PlainTextResponse("verification failed", status_code=403)
@@ -68,7 +57,7 @@ class WebhookApp(Starlette):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == deliveries.PATH:
-            await deliveries.handle(self.state.deps, scope, receive, send)
+            await deliveries.handle(deps_of(self), scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
@@ -101,10 +90,18 @@ def create_app(
             key = settings.token_encryption_key
             cipher = TokenCipher(key.get_secret_value()) if key else None
             batcher.start()
-            app.state.deps = Deps(
-                settings, the_publisher, the_pool, cipher, batcher, InstagramPages(the_pool),
-                FailureThrottle(limit=settings.auth_failures_per_minute),
-                MetaApp.from_settings(settings, GraphClient.from_settings(settings, http)),
+            install(
+                app,
+                Deps(
+                    settings,
+                    the_publisher,
+                    the_pool,
+                    cipher,
+                    batcher,
+                    InstagramPages(the_pool),
+                    FailureThrottle(limit=settings.auth_failures_per_minute),
+                    MetaApp.from_settings(settings, GraphClient.from_settings(settings, http)),
+                ),
             )
             reconnector = asyncio.create_task(_keep_connected(the_publisher))
             yield
@@ -122,12 +119,10 @@ def create_app(
 
     async def broker_ready() -> bool:
         # The state of the one connection the lifespan keeps up: a probe never dials RabbitMQ.
-        deps: Deps = app.state.deps
-        return deps.publisher.connected
+        return deps_of(app).publisher.connected
 
     async def db_ready() -> bool:
-        deps: Deps = app.state.deps
-        return await deps.pool.fetchval("SELECT 1") == 1
+        return bool(await deps_of(app).pool.fetchval("SELECT 1") == 1)
 
     checks: dict[str, Check] = {"broker": broker_ready, "database": db_ready}
     app = WebhookApp(
@@ -140,7 +135,7 @@ def create_app(
             api.mount(),
             ops.mount(),
         ],
-        exception_handlers=api.exception_handlers,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,
         # Every route's body cap and control-character check, in front of the router.
         middleware=[Middleware(InputBoundary)],
         lifespan=lifespan,
@@ -160,4 +155,3 @@ async def _keep_connected(publisher: Publisher) -> None:
                 log.info("webhook.broker_reconnected")
             except BrokerUnavailable:
                 pass
-

@@ -14,7 +14,7 @@ import contextlib
 import time
 
 from services.webhook.metrics import BATCH_ITEMS, PUBLISH_SECONDS
-from shared.broker import MAX_EVENTS_PER_MESSAGE, Publisher
+from shared.broker import MAX_EVENTS_PER_MESSAGE, MessagePublisher
 from shared.errors import BrokerUnavailable
 from shared.messages import ConversationUpdated, content_id
 
@@ -25,9 +25,7 @@ _Waiting = tuple[list[Event], "asyncio.Future[None]"]
 class ConfirmBatcher:
     """`await submit(events)` returns once every event is confirmed, or raises the broker error."""
 
-    def __init__(
-        self, publisher: Publisher, *, max_items: int = 1000, max_inflight: int = 2
-    ) -> None:
+    def __init__(self, publisher: MessagePublisher, *, max_items: int = 1000, max_inflight: int = 2) -> None:
         self._publisher = publisher
         self._max_items = max_items
         self._slots = asyncio.Semaphore(max_inflight)
@@ -118,8 +116,9 @@ class ConfirmBatcher:
         if len(events) > MAX_EVENTS_PER_MESSAGE:
             # A large delivery is split (DESIGN §4): a consumer holds each message until every
             # event in it is done, so a message must stay small enough to finish quickly.
-            chunks = [events[i:i + MAX_EVENTS_PER_MESSAGE]
-                      for i in range(0, len(events), MAX_EVENTS_PER_MESSAGE)]
+            chunks = [
+                events[i : i + MAX_EVENTS_PER_MESSAGE] for i in range(0, len(events), MAX_EVENTS_PER_MESSAGE)
+            ]
             await asyncio.gather(*(self._publish(routing_key, chunk) for chunk in chunks))
             return
         BATCH_ITEMS.observe(len(events))
@@ -127,8 +126,8 @@ class ConfirmBatcher:
             item, message_id = events[0]
             await self._publisher.publish(item, routing_key=routing_key, message_id=message_id)
             return
-        await self._publisher.publish(
-            [item for item, _ in events],  # type: ignore[misc]
+        await self._publisher.publish_batch(
+            [item for item, _ in events],
             routing_key=routing_key,
             message_id=content_id([message_id for _, message_id in events]),
         )

@@ -20,7 +20,9 @@ from urllib.parse import parse_qsl
 
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, StringConstraints
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from services.webhook.middleware import HttpMiddleware
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -92,10 +94,13 @@ NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 _NAME_SCHEMA = Field(json_schema_extra={"pattern": NAME_PATTERN})
 Id = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=ID_PATTERN)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                 AfterValidator(_clean), _NAME_SCHEMA]
-Token = Annotated[SecretStr, Field(max_length=4 * KiB), AfterValidator(_clean_secret),
-                  _NAME_SCHEMA]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_clean),
+    _NAME_SCHEMA,
+]
+Token = Annotated[SecretStr, Field(max_length=4 * KiB), AfterValidator(_clean_secret), _NAME_SCHEMA]
 
 
 def _integral(value: Any) -> Any:
@@ -174,28 +179,20 @@ def refusal(path: str, status: int, message: str, **extra: Any) -> Response:
     return PlainTextResponse(message, status_code=status, headers=headers)
 
 
-class InputBoundary:
+class InputBoundary(HttpMiddleware):
     """Reads each request's body under its cap and refuses control characters in any field."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         cap = cap_for(path)
         body = await read_capped(dict(scope["headers"]), receive, cap)
         if body is None:
             # Connection: close, so the rest of an oversized body is never read either.
-            await refusal(path, 413, f"request body larger than {describe_cap(cap)}")(
-                scope, receive, send)
+            await refusal(path, 413, f"request body larger than {describe_cap(cap)}")(scope, receive, send)
             return
         field = first_control(scope, body)
         if field is not None:
-            await refusal(path, 422, f"{field}: {CONTROL_MESSAGE}", field=field)(
-                scope, receive, send)
+            await refusal(path, 422, f"{field}: {CONTROL_MESSAGE}", field=field)(scope, receive, send)
             return
         replayed = False
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import asyncpg
 import orjson
 import structlog
 from starlette.types import Receive, Scope, Send
@@ -20,12 +19,10 @@ from starlette.types import Receive, Scope, Send
 from services.webhook import metrics, signature
 from services.webhook.accounts import InstagramPages
 from services.webhook.boundary import cap_for, read_capped
+from services.webhook.deps import Deps
 from services.webhook.metrics import REJECTED
 from services.webhook.parse import COUNTED_ONLY, Parsed, group, parse
-from shared.errors import BrokerUnavailable, PublishNotConfirmed
-
-if TYPE_CHECKING:
-    from services.webhook.app import Deps
+from shared.errors import DATABASE_ERRORS, BrokerUnavailable
 
 PATH = "/webhooks/meta"
 MAX_BODY = cap_for(PATH)
@@ -38,8 +35,16 @@ log = structlog.get_logger("leadsync.webhook")
 async def handle(deps: Deps, scope: Scope, receive: Receive, send: Send) -> None:
     started = time.perf_counter()
     status, text = await _deliver(deps, scope, receive)
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(text))]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", b"%d" % len(text)),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": text})
     metrics.request_seconds(status).observe(time.perf_counter() - started)
 
@@ -87,7 +92,6 @@ async def _deliver(deps: Deps, scope: Scope, receive: Receive) -> tuple[int, byt
             # Feed changes, dashboard tests, odd shapes: worth a line; receipts are routine.
             log.info("webhook.ignored", object=platform, kinds=parsed.kinds)
         return ACKNOWLEDGED
-    assert deps.batcher is not None and deps.instagram is not None
     try:
         pages = None
         if parsed.platform == "instagram":
@@ -96,10 +100,10 @@ async def _deliver(deps: Deps, scope: Scope, receive: Receive) -> tuple[int, byt
         if unknown:
             _count_unknown(deps.instagram, parsed, unknown)
         await deps.batcher.submit(events)
-    except (BrokerUnavailable, PublishNotConfirmed) as err:
+    except BrokerUnavailable as err:
         log.warning("webhook.publish_failed", error=str(err), items=len(parsed.items))
         return _refuse("broker_unavailable", 503, b"broker unavailable, retry later")
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+    except DATABASE_ERRORS as err:
         log.warning("webhook.database_unavailable", error=type(err).__name__)
         return _refuse("database_unavailable", 503, b"database unavailable, retry later")
     return ACKNOWLEDGED
@@ -110,6 +114,7 @@ def _count_unknown(instagram: InstagramPages, parsed: Parsed, unknown: set[str])
     metrics.events("instagram", "unknown_account").inc(items)
     for account in instagram.first_report(unknown):
         log.warning(
-            "webhook.unknown_instagram_account", account_id=account,
+            "webhook.unknown_instagram_account",
+            account_id=account,
             hint="register the page with its instagram_account_id (POST /api/pages)",
         )

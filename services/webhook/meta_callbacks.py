@@ -18,16 +18,18 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from services.webhook import connect
-from services.webhook.signed_request import BadSignedRequest, verify
+from services.webhook.deps import deps_of
+from services.webhook.signed_request import verify
+from shared.errors import BadSignedRequest
 
 if TYPE_CHECKING:
-    from services.webhook.app import Deps
+    from services.webhook.deps import Deps
 
 log = structlog.get_logger("leadsync.webhook.meta")
 
 
 async def _user_of(request: Request) -> str | None:
-    deps: Deps = request.app.state.deps
+    deps: Deps = deps_of(request)
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     values = form.get("signed_request") or []
     signed = values[-1] if values else None
@@ -40,8 +42,7 @@ async def _user_of(request: Request) -> str | None:
 
 
 def _bad() -> Response:
-    return JSONResponse({"error": "signed_request is missing or not signed by this app"},
-                        status_code=400)
+    return JSONResponse({"error": "signed_request is missing or not signed by this app"}, status_code=400)
 
 
 async def _disconnect_all(deps: Deps, user_id: str, *, forget: bool) -> list[str]:
@@ -55,7 +56,7 @@ async def deauthorize(request: Request) -> Response:
     user_id = await _user_of(request)
     if user_id is None:
         return _bad()
-    page_ids = await _disconnect_all(request.app.state.deps, user_id, forget=False)
+    page_ids = await _disconnect_all(deps_of(request), user_id, forget=False)
     log.info("meta.deauthorized", pages=len(page_ids))
     return JSONResponse({"disconnected": page_ids})
 
@@ -64,34 +65,45 @@ async def data_deletion(request: Request) -> Response:
     user_id = await _user_of(request)
     if user_id is None:
         return _bad()
-    deps: Deps = request.app.state.deps
+    deps: Deps = deps_of(request)
     page_ids = await _disconnect_all(deps, user_id, forget=True)
     code = secrets.token_hex(10)
     await deps.pool.execute(
         "INSERT INTO data_deletions (code, user_id, page_ids, status, completed_at) "
-        "VALUES ($1, $2, $3, 'completed', now())", code, user_id, page_ids)
+        "VALUES ($1, $2, $3, 'completed', now())",
+        code,
+        user_id,
+        page_ids,
+    )
     log.info("meta.data_deleted", pages=len(page_ids), confirmation_code=code)
-    return JSONResponse({"url": f"{deps.settings.public_base}/meta/data-deletion/{code}",
-                         "confirmation_code": code})
+    return JSONResponse(
+        {"url": f"{deps.settings.public_base}/meta/data-deletion/{code}", "confirmation_code": code}
+    )
 
 
 async def deletion_status(request: Request) -> Response:
     code = request.path_params["code"]
     row = None
     if code.isascii() and code.isalnum() and len(code) <= 64:
-        row = await request.app.state.deps.pool.fetchrow(
+        row = await deps_of(request).pool.fetchrow(
             "SELECT status, created_at, completed_at, jsonb_array_length(page_ids) AS pages "
-            "FROM data_deletions WHERE code = $1", code)
+            "FROM data_deletions WHERE code = $1",
+            code,
+        )
     if row is None:
-        return HTMLResponse("<!doctype html><title>Not found</title><p>No data-deletion request "
-                            "has this confirmation code.</p>", status_code=404)
+        return HTMLResponse(
+            "<!doctype html><title>Not found</title><p>No data-deletion request "
+            "has this confirmation code.</p>",
+            status_code=404,
+        )
     done = row["completed_at"].strftime("%Y-%m-%d %H:%M UTC") if row["completed_at"] else "—"
     return HTMLResponse(
         "<!doctype html><title>Data deletion</title><h1>Your data-deletion request</h1>"
         f"<p>Confirmation code: <code>{html.escape(code)}</code></p>"
         f"<p>Status: <strong>{html.escape(row['status'])}</strong> (completed {done}). "
         f"{row['pages']} connected page(s) were disconnected and their conversations, contacts "
-        "and scores deleted from leadsync.</p>")
+        "and scores deleted from leadsync.</p>"
+    )
 
 
 routes = [

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
 from shared.settings import GENERATE_HINT, GraphSettings
 
-DEFAULT_METRICS_PORT = 9100
 MIN_ADMIN_TOKEN = 32
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 class WebhookSettings(GraphSettings):
+    DEFAULT_METRICS_PORT: ClassVar[int] = 9100
     meta_app_secret: SecretStr
     meta_verify_token: SecretStr
     admin_token: SecretStr
@@ -35,6 +36,7 @@ class WebhookSettings(GraphSettings):
     @classmethod
     def _blank_config_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
     forwarded_allow_ips: str = Field(default="127.0.0.1", pattern=r"^[0-9A-Fa-f:.,/* ]+$")
 
     @field_validator("meta_app_secret", "meta_verify_token", "admin_token")

@@ -15,11 +15,9 @@ from typing import Any
 
 import orjson
 
+from shared.errors import BadSignedRequest
+
 MAX_LENGTH = 8192
-
-
-class BadSignedRequest(ValueError):
-    """Missing, malformed, not HMAC-SHA256, or signed with another key."""
 
 
 def _b64(part: str) -> bytes:
@@ -35,9 +33,12 @@ def verify(signed: str | None, secrets: list[bytes]) -> dict[str, Any]:
         raise BadSignedRequest("missing or malformed")
     sig_part, payload_part = signed.split(".")
     signature = _b64(sig_part)
-    if not any(hmac.compare_digest(signature, hmac.new(key, payload_part.encode("ascii", "replace"),
-                                                       hashlib.sha256).digest())
-               for key in secrets):
+    if not any(
+        hmac.compare_digest(
+            signature, hmac.new(key, payload_part.encode("ascii", "replace"), hashlib.sha256).digest()
+        )
+        for key in secrets
+    ):
         raise BadSignedRequest("bad signature")
     try:
         payload = orjson.loads(_b64(payload_part))

@@ -22,8 +22,9 @@ log = structlog.get_logger("leadsync.webhook.auth")
 
 
 class FailureThrottle:
-    def __init__(self, limit: int = LIMIT, window_s: float = WINDOW_S,
-                 max_clients: int = MAX_CLIENTS) -> None:
+    def __init__(
+        self, limit: int = LIMIT, window_s: float = WINDOW_S, max_clients: int = MAX_CLIENTS
+    ) -> None:
         self._limit = limit
         self._window = window_s
         self._max = max_clients

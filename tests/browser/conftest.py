@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,9 +22,16 @@ async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-extensions",
-                  "--no-first-run", "--mute-audio"],
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-extensions",
+                "--no-first-run",
+                "--mute-audio",
+            ],
         )
         yield browser
         await browser.close()
@@ -46,19 +54,25 @@ async def graph() -> AsyncIterator[tuple[SimGraph, str]]:
 @pytest.fixture(scope="module")
 async def stack(service_env, graph) -> AsyncIterator[Stack]:
     """All four services, their Graph API the simulated one, a few threads per call."""
-    extra = {"GRAPH_API_BASE_URL": graph[1], "BACKFILL_PAGE_SIZE": "3",
-             "GRAPH_CALLS_PER_SECOND": "5"}
+    extra = {"GRAPH_API_BASE_URL": graph[1], "BACKFILL_PAGE_SIZE": "3", "GRAPH_CALLS_PER_SECOND": "5"}
     async with running(service_env, extra_env=extra) as s:
         yield s
 
 
-@pytest.fixture
-async def page(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=stack.url, viewport={"width": 1360, "height": 860})
+@contextlib.asynccontextmanager
+async def browser_page(browser: Browser, url: str) -> AsyncIterator[Page]:
+    """A page of a fresh browser context on `url`, closed after."""
+    context = await browser.new_context(base_url=url, viewport={"width": 1360, "height": 860})
     page = await context.new_page()
     page.set_default_timeout(15_000)
     yield page
     await context.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
+    async with browser_page(browser, stack.url) as opened:
+        yield opened
 
 
 async def shot(page: Page, name: str) -> None:

@@ -11,25 +11,24 @@ from playwright.async_api import Browser, Page, expect
 
 from leadsync.sim.graph import SimGraph, serving
 from shared.meta_app import PAGE_FIELDS
-from tests.browser.conftest import shot
-from tests.browser.test_console import log_in, row
-from tests.support import secrets as test_secrets
+from tests.browser.conftest import browser_page, shot
+from tests.support.connect import simulated_meta
+from tests.support.console import log_in, row
 from tests.support.stack import Stack, running
 
 pytestmark = pytest.mark.browser
 
 OWNER = "10150000000000077"
-SHOPS = {"301": ("Panadería Luna", 8, None), "302": ("Warung Sari", 6, "17841400000000302"),
-         "303": ("Not This One", 3, None)}
+SHOPS = {
+    "301": ("Panadería Luna", 8, None),
+    "302": ("Warung Sari", 6, "17841400000000302"),
+    "303": ("Not This One", 3, None),
+}
 
 
 @pytest.fixture(scope="module")
 async def meta() -> AsyncIterator[tuple[SimGraph, str]]:
-    sim = SimGraph(latency=0.05, app_secret=test_secrets.APP_SECRET)
-    for i, (page_id, (name, threads, ig)) in enumerate(SHOPS.items()):
-        sim.add_page(page_id, f"EAAPbrowser{page_id}token0123456789abc", name=name,
-                     messenger=threads, instagram=2 if ig else 0, instagram_account_id=ig, seed=i)
-    sim.meta.add_user(OWNER, "Luna Owner", list(SHOPS))
+    sim = simulated_meta(SHOPS, (OWNER, "Luna Owner"), "EAAPbrowser{}token0123456789abc", latency=0.05)
     async with serving(sim) as url:
         yield sim, url
 
@@ -37,24 +36,26 @@ async def meta() -> AsyncIterator[tuple[SimGraph, str]]:
 @pytest.fixture(scope="module")
 async def connect_stack(service_env, meta) -> AsyncIterator[Stack]:
     sim, url = meta
-    extra = {"GRAPH_API_BASE_URL": url, "META_WEB_BASE_URL": url, "META_APP_ID": sim.meta.app_id,
-             "BACKFILL_PAGE_SIZE": "3", "GRAPH_CALLS_PER_SECOND": "5"}
+    extra = {
+        "GRAPH_API_BASE_URL": url,
+        "META_WEB_BASE_URL": url,
+        "META_APP_ID": sim.meta.app_id,
+        "BACKFILL_PAGE_SIZE": "3",
+        "GRAPH_CALLS_PER_SECOND": "5",
+    }
     async with running(service_env, extra_env=extra) as s:
         yield s
 
 
 @pytest.fixture
 async def page(browser: Browser, connect_stack: Stack) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=connect_stack.url,
-                                        viewport={"width": 1360, "height": 860})
-    page = await context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    await context.close()
+    async with browser_page(browser, connect_stack.url) as opened:
+        yield opened
 
 
 async def test_connect_two_of_three_pages_watch_them_sync_then_disconnect_both(
-        page, clean_db, service_env, meta):
+    page, clean_db, service_env, meta
+):
     sim, _ = meta
     await log_in(page, service_env["ADMIN_TOKEN"])
     # Nothing subscribed at the app level yet: the console says so.
@@ -108,7 +109,6 @@ async def test_connect_two_of_three_pages_watch_them_sync_then_disconnect_both(
         await expect(shop.locator(".health")).to_have_text("disconnected")
         await expect(shop.get_by_role("link", name="Connect")).to_be_visible()
     assert sim.meta.page_subscriptions == {}
-    assert await clean_db.fetchval(
-        "SELECT count(*) FROM pages WHERE access_token_enc IS NOT NULL") == 0
+    assert await clean_db.fetchval("SELECT count(*) FROM pages WHERE access_token_enc IS NOT NULL") == 0
     assert await clean_db.fetchval("SELECT count(*) FROM contacts") == 16  # history kept
     await shot(page, "connect-07-disconnected")

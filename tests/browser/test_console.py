@@ -6,15 +6,25 @@ import asyncio
 import re
 
 import pytest
-from playwright.async_api import Page, Request, Route, expect
+from playwright.async_api import Request, Route, expect
 
 from shared.crypto import TokenCipher
 from tests.browser.conftest import shot
+from tests.support.console import log_in, row
+from tests.support.eventually import eventually
 
 pytestmark = pytest.mark.browser
 
-SHOPS = ["Bakery Manila", "Café Lumière", "Surf Shop Bali", "Tienda Sofía", "Loja da Ana",
-         "Kopi Kenangan Bandung", "Sari-Sari Express", "Boulangerie Hugo"]
+SHOPS = [
+    "Bakery Manila",
+    "Café Lumière",
+    "Surf Shop Bali",
+    "Tienda Sofía",
+    "Loja da Ana",
+    "Kopi Kenangan Bandung",
+    "Sari-Sari Express",
+    "Boulangerie Hugo",
+]
 
 
 @pytest.fixture
@@ -26,19 +36,40 @@ async def shop(clean_db, service_env):
     await pool.executemany(
         "INSERT INTO pages (id, name, instagram_account_id, last_synced_at, token_status, "
         "access_token_enc) VALUES ($1, $2, $3, now() - $4 * interval '1 hour', $5, $6)",
-        [(f"{100 + i}", name, f"ig{i}" if i % 3 == 0 else None, i + 1, "expired" if i == 5 else "ok",
-          cipher.encrypt(f"token-of-{i}")) for i, name in enumerate(names)],
+        [
+            (
+                f"{100 + i}",
+                name,
+                f"ig{i}" if i % 3 == 0 else None,
+                i + 1,
+                "expired" if i == 5 else "ok",
+                cipher.encrypt(f"token-of-{i}"),
+            )
+            for i, name in enumerate(names)
+        ],
     )
     pipeline = await pool.fetchval("INSERT INTO pipelines (name) VALUES ('Sales') RETURNING id")
     await pool.execute("UPDATE pages SET auto_pipeline_id = $1 WHERE id IN ('100', '101')", pipeline)
     stages = {}
-    for pos, (name, kind, lo, hi) in enumerate([
-        ("New lead", "LEAD", 0, 30), ("Interested", "IN_PROGRESS", 31, 55),
-        ("Ready to buy", "IN_PROGRESS", 56, 80), ("Won", "WON", 81, 100), ("Lost", "LOST", 0, 20),
-    ]):
+    for pos, (name, kind, lo, hi) in enumerate(
+        [
+            ("New lead", "LEAD", 0, 30),
+            ("Interested", "IN_PROGRESS", 31, 55),
+            ("Ready to buy", "IN_PROGRESS", 56, 80),
+            ("Won", "WON", 81, 100),
+            ("Lost", "LOST", 0, 20),
+        ]
+    ):
         stages[name] = await pool.fetchval(
             "INSERT INTO stages (pipeline_id, name, type, position, lead_score_min, lead_score_max) "
-            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", pipeline, name, kind, pos, lo, hi)
+            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            pipeline,
+            name,
+            kind,
+            pos,
+            lo,
+            hi,
+        )
     people = [
         ("Sofía García", "Ready to buy", 78, "Asked the price of the annual plan and shared her email."),
         ("João Silva", "Ready to buy", 71, "Wants three units delivered tomorrow; gave a WhatsApp number."),
@@ -56,38 +87,30 @@ async def shop(clean_db, service_env):
                    last_message_at)
                VALUES ('100', $1, $2, $3, $4, $5, $6, 'QUALIFIED', $7, 'buying intent +30', 70, true,
                        now() - interval '2 hours') RETURNING id""",
-            "instagram" if i % 2 else "messenger", f"u{i}", name, pipeline, stages[stage], score, summary)
+            "instagram" if i % 2 else "messenger",
+            f"u{i}",
+            name,
+            pipeline,
+            stages[stage],
+            score,
+            summary,
+        )
     await pool.execute(
         """INSERT INTO activities (contact_id, type, from_stage_id, to_stage_id, lead_score, details)
            VALUES ($1, 'STAGE_CHANGED', NULL, $2, 44, '{"rule": "score_range"}'),
                   ($1, 'STAGE_CHANGED', $2, $3, 78, '{"rule": "score_range"}')""",
-        ids["Sofía García"], stages["Interested"], stages["Ready to buy"])
+        ids["Sofía García"],
+        stages["Interested"],
+        stages["Ready to buy"],
+    )
     await pool.execute(
         """INSERT INTO messages (mid, page_id, platform, contact_external_id, from_page, text, sent_at)
            VALUES ('m1', '100', 'messenger', 'u0', false, 'Hola, ¿cuánto cuesta el plan anual?',
                    now() - interval '3 hours'),
                   ('m2', '100', 'messenger', 'u0', true, 'Cuesta $49 con envío gratis.',
-                   now() - interval '170 minutes')""")
+                   now() - interval '170 minutes')"""
+    )
     return {"pool": pool, "contacts": ids}
-
-
-async def log_in(page: Page, token: str) -> None:
-    await page.goto("/ops/")
-    await expect(page).to_have_url(re.compile(r"/ops/login\?next="))
-    await page.get_by_label("Admin token").fill(token)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name=re.compile("Pages"))).to_be_visible()
-
-
-def row(page: Page, name: str):
-    return page.locator("tr[data-page-id]", has=page.get_by_role("link", name=name, exact=True))
-
-
-async def eventually(condition, timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
-        await asyncio.sleep(0.1)
 
 
 async def test_log_in_sync_and_watch_the_bar_reach_100(page, shop, service_env):
@@ -178,7 +201,8 @@ async def test_stage_board_contact_log_and_job_history(page, shop, service_env):
            VALUES ('100', 'FULL', 'COMPLETED', 40, 38, 2, now() - interval '2 hours',
                    now() - interval '118 minutes',
                    '[{"platform": "messenger", "id": "t_77", "error": "Graph error 100: unsupported"},
-                     {"platform": "instagram", "id": "t_78", "error": "Graph error 100: unsupported"}]')""")
+                     {"platform": "instagram", "id": "t_78", "error": "Graph error 100: unsupported"}]')"""
+    )
     await log_in(page, service_env["ADMIN_TOKEN"])
     await page.get_by_role("link", name="Stage board").click()
     await expect(page.get_by_role("heading", name="Stage board · Sales")).to_be_visible()
@@ -203,9 +227,7 @@ async def test_stage_board_contact_log_and_job_history(page, shop, service_env):
     await shot(page, "11-page-history")
 
 
-async def test_polling_pauses_while_hidden_resumes_on_return_and_never_overlaps(
-    page, shop, service_env
-):
+async def test_polling_pauses_while_hidden_resumes_on_return_and_never_overlaps(page, shop, service_env):
     await log_in(page, service_env["ADMIN_TOKEN"])
     in_flight, peak, seen = 0, 0, []
 
@@ -220,7 +242,7 @@ async def test_polling_pauses_while_hidden_resumes_on_return_and_never_overlaps(
 
     await page.route("**/ops/api/progress**", slow)
     await page.reload()
-    await eventually(lambda: len(seen) >= 2)
+    await eventually(lambda: len(seen) >= 2, what="two polls")
     assert peak == 1, "a poll started while another was still waiting for its answer"
 
     await page.evaluate("""() => {
@@ -228,7 +250,7 @@ async def test_polling_pauses_while_hidden_resumes_on_return_and_never_overlaps(
         Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
         document.dispatchEvent(new Event('visibilitychange'));
     }""")
-    await eventually(lambda: in_flight == 0)
+    await eventually(lambda: in_flight == 0, what="no poll in flight")
     before = len(seen)
     await asyncio.sleep(4.5)  # more than two poll intervals
     assert len(seen) == before, "polled while the tab was hidden"

@@ -17,21 +17,24 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from services.webhook.signature import sign
 from tests.browser.conftest import ARTIFACTS, shot
-from tests.browser.test_console import log_in
-from tests.e2e.test_assignment import STAGES, wait_until
-from tests.e2e.test_score_guards import CONFIRMATION, messenger_echo
-from tests.e2e.test_thin_path import messenger_event
 from tests.fakes.llm import FakeLLM
+from tests.support.console import log_in
+from tests.support.eventually import eventually
+from tests.support.meta_events import CONFIRMATION, deliver, messenger_echo, messenger_event
+from tests.support.pipelines import sales_page
 from tests.support.stack import Stack, running
 
 pytestmark = pytest.mark.browser
 
 PAGE = "PAGE_SCORES"
 # What the model says to the newest customer turn (by a word in it); "tomorrow" is a later model.
-TODAY = {"hello": (35, "CONTACTED"), "deliver": (64, "QUALIFIED"), "paid": (96, "WON"),
-         "other": (22, "CONTACTED")}
+TODAY = {
+    "hello": (35, "CONTACTED"),
+    "deliver": (64, "QUALIFIED"),
+    "paid": (96, "WON"),
+    "other": (22, "CONTACTED"),
+}
 TOMORROW = {**TODAY, "other": (70, "QUALIFIED")}
 VERDICTS = {"now": TODAY}
 
@@ -42,31 +45,40 @@ def model(body: dict[str, Any], _n: int) -> dict[str, Any]:
     word = next(w for w in VERDICTS["now"] if w in customer[-1]["text"].lower())
     score, status = VERDICTS["now"][word]
     cited = [customer[-1]["n"]] + [m["n"] for m in said if m["speaker"] == "page"]
-    return {"lead_score": score, "lead_status": status, "evidence": cited,
-            "summary": f"{word}: scored {score}", "reasoning": f"the customer wrote about {word}"}
+    return {
+        "lead_score": score,
+        "lead_status": status,
+        "evidence": cited,
+        "summary": f"{word}: scored {score}",
+        "reasoning": f"the customer wrote about {word}",
+    }
 
 
 @pytest.fixture(scope="module")
 async def stack(service_env) -> AsyncIterator[Stack]:
     """All four services, scoring with the fake model."""
     async with FakeLLM(responder=model) as llm:
-        extra = {"OPENAI_API_KEY": "sk-test-fake-key-0000000000", "OPENAI_BASE_URL": llm.base_url,
-                 "ANALYZER_DEBOUNCE_S": "0.2", "BACKFILL_HEARTBEAT_S": "0.2"}
+        extra = {
+            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
+            "OPENAI_BASE_URL": llm.base_url,
+            "ANALYZER_DEBOUNCE_S": "0.2",
+            "BACKFILL_HEARTBEAT_S": "0.2",
+        }
         async with running(service_env, extra_env=extra) as s:
             yield s
 
 
 class Shop:
     def __init__(self, stack: Stack, env: dict[str, str], pool: Any) -> None:
-        self.api = httpx.AsyncClient(base_url=stack.url,
-                                     headers={"Authorization": f"Bearer {env['ADMIN_TOKEN']}"})
+        self.api = httpx.AsyncClient(
+            base_url=stack.url, headers={"Authorization": f"Bearer {env['ADMIN_TOKEN']}"}
+        )
         self.secret = env["META_APP_SECRET"].encode()
         self.pool = pool
         self.clock = 1764028800000
 
     async def deliver(self, body: bytes) -> None:
-        r = await self.api.post("/webhooks/meta", content=body,
-                                headers={"X-Hub-Signature-256": sign(body, self.secret)})
+        r = await deliver(self.api, body, self.secret)
         assert r.status_code == 200
 
     async def says(self, user: str, text: str) -> None:
@@ -84,23 +96,18 @@ class Shop:
 
         async def applied() -> bool:
             through = await self.pool.fetchval(
-                "SELECT analyzed_through FROM contacts WHERE external_id = $1", user)
+                "SELECT analyzed_through FROM contacts WHERE external_id = $1", user
+            )
             return through is not None and through >= sent
 
-        await wait_until(applied, f"the analysis of {user}'s latest message")
+        await eventually(applied, what=f"the analysis of {user}'s latest message")
 
 
 @pytest.fixture
 async def shop(clean_db, service_env, stack) -> AsyncIterator[Shop]:
     VERDICTS["now"] = TODAY
     found = Shop(stack, service_env, clean_db)
-    r = await found.api.post("/api/pipelines", json={
-        "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
-    r = await found.api.post("/api/pages", json={
-        "id": PAGE, "name": "Tienda Sofía", "access_token": "EAAscoresPAGEtoken1234567890ab",
-        "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": "UPDATE_EXISTING",
-        "auto_sync": False})
-    assert r.status_code == 201, r.text
+    await sales_page(found.api, PAGE, "Tienda Sofía", "EAAscoresPAGEtoken1234567890ab", auto_sync=False)
     yield found
     await found.api.aclose()
 
@@ -132,9 +139,10 @@ async def test_a_contacts_score_history_and_the_messages_behind_its_score(page, 
     points = history.locator("svg.chart g.point")
     await expect(points).to_have_count(4)  # one dot per analysis, oldest first
     # The claim alone is held below the Won band; the page's confirmation makes the sale.
-    assert [(await p.get_attribute("data-score"), await p.get_attribute("data-status"))
-            for p in await points.all()] == [
-        ("35", "CONTACTED"), ("64", "QUALIFIED"), ("80", "QUALIFIED"), ("96", "WON")]
+    assert [
+        (await p.get_attribute("data-score"), await p.get_attribute("data-status"))
+        for p in await points.all()
+    ] == [("35", "CONTACTED"), ("64", "QUALIFIED"), ("80", "QUALIFIED"), ("96", "WON")]
     await expect(history.locator("circle.dot-won")).to_have_count(1)
     await expect(history.locator("text.mark-won")).to_have_text("WON")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -160,9 +168,12 @@ async def test_a_contacts_score_history_and_the_messages_behind_its_score(page, 
 async def test_a_dry_run_shows_the_moves_and_apply_makes_them(page, shop, service_env):
     await sofia_buys(shop)
     await shop.says("u_ana", "just looking at other colours")
-    assert await shop.pool.fetchval(
-        "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id WHERE external_id = 'u_ana'"
-    ) == "Engaged"
+    assert (
+        await shop.pool.fetchval(
+            "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id WHERE external_id = 'u_ana'"
+        )
+        == "Engaged"
+    )
     VERDICTS["now"] = TOMORROW  # a new model thinks Ana is a hot lead
     await log_in(page, service_env["ADMIN_TOKEN"])
     await page.goto(f"/ops/pages/{PAGE}")
@@ -178,21 +189,31 @@ async def test_a_dry_run_shows_the_moves_and_apply_makes_them(page, shop, servic
     await expect(result.locator('tr[data-move="up"]')).to_contain_text("Engaged")
     await expect(result.locator('tr[data-move="up"]')).to_contain_text("Negotiation")
     await shot(page, "14-dry-run")
-    assert await shop.pool.fetchval(
-        "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id WHERE external_id = 'u_ana'"
-    ) == "Engaged"  # nothing moved yet
+    assert (
+        await shop.pool.fetchval(
+            "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id WHERE external_id = 'u_ana'"
+        )
+        == "Engaged"
+    )  # nothing moved yet
 
     await result.get_by_role("button", name="Apply").click()
     await expect(page.get_by_role("status")).to_contain_text("Re-score started")
 
     async def applied() -> bool:
-        return await shop.pool.fetchval(
-            "SELECT count(*) FROM jobs WHERE kind = 'RESCORE' AND status = 'COMPLETED'") == 2
+        return (
+            await shop.pool.fetchval(
+                "SELECT count(*) FROM jobs WHERE kind = 'RESCORE' AND status = 'COMPLETED'"
+            )
+            == 2
+        )
 
-    await wait_until(applied, "the applied re-score")
-    assert await shop.pool.fetchval(
-        "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id WHERE external_id = 'u_ana'"
-    ) == "Negotiation"
+    await eventually(applied, what="the applied re-score")
+    assert (
+        await shop.pool.fetchval(
+            "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id WHERE external_id = 'u_ana'"
+        )
+        == "Negotiation"
+    )
     await page.reload()
     await expect(page.locator(".rescore-result h3")).to_contain_text("Re-score")
     await expect(page.locator(".rescore-result li[data-move='up'] strong")).to_have_text("1")

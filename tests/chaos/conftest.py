@@ -14,9 +14,10 @@ import pytest
 from leadsync.sim.graph import SimGraph, serving
 from shared import db
 from shared.broker import Topology
-from tests.chaos import harness
 from tests.fakes.llm import OK, FakeLLM
+from tests.support import chaos_harness as harness
 from tests.support import secrets as test_secrets
+from tests.support.pipelines import SHORT, new_pipeline
 from tests.support.stack import free_port
 
 
@@ -67,7 +68,9 @@ def admin_dsn(dsn: str) -> str:
 
 
 @pytest.fixture(scope="session")
-async def chaos_safety_net(server_database_url: str, database_url: str, amqp_url: str) -> AsyncIterator[harness.Targets]:
+async def chaos_safety_net(
+    server_database_url: str, database_url: str, amqp_url: str
+) -> AsyncIterator[harness.Targets]:
     """Whatever a scenario broke is restored at the end, even if its own `finally` could not."""
     targets = harness.Targets.from_env()
     await harness.check_targets(targets, database_url, amqp_url)
@@ -81,28 +84,45 @@ async def chaos_safety_net(server_database_url: str, database_url: str, amqp_url
 
         conn = await asyncpg.connect(admin_dsn(server_database_url))
         try:
-            await conn.execute(
-                f'ALTER DATABASE "{db.database_name(database_url)}" ALLOW_CONNECTIONS true')
+            await conn.execute(f'ALTER DATABASE "{db.database_name(database_url)}" ALLOW_CONNECTIONS true')
         finally:
             await conn.close()
 
 
 @pytest.fixture(scope="module")
-async def chaos(service_env: dict[str, Any], server_database_url: str, database_url: str,
-                amqp_url: str, namespace: str, chaos_safety_net: harness.Targets) -> AsyncIterator[Chaos]:
+async def chaos(
+    service_env: dict[str, Any],
+    server_database_url: str,
+    database_url: str,
+    amqp_url: str,
+    namespace: str,
+    chaos_safety_net: harness.Targets,
+) -> AsyncIterator[Chaos]:
     mode = [OK]
     sim = SimGraph(latency=0.002, app_secret=test_secrets.APP_SECRET)
-    async with serving(sim) as graph_url, FakeLLM(
-            latency=0.005, responder=lambda body, calls: mode[0], hang_s=5) as llm:
+    async with (
+        serving(sim) as graph_url,
+        FakeLLM(latency=0.005, responder=lambda body, calls: mode[0], hang_s=5) as llm,
+    ):
         port = free_port()
         env = {
-            **service_env, "PORT": str(port), "GRAPH_API_BASE_URL": graph_url,
-            "GRAPH_CALLS_PER_SECOND": "500", "BACKFILL_PAGE_SIZE": "50",
-            "BACKFILL_HEARTBEAT_S": "0.3", "BACKFILL_STALE_AFTER_S": "3",
-            "BACKFILL_SCHEDULER_INTERVAL_S": "0.5", "BACKFILL_SETTLE_TIMEOUT_S": "3600",
-            "OPENAI_API_KEY": "sk-chaos-0123456789abcdef", "OPENAI_BASE_URL": llm.base_url,
-            "LLM_RPM": "100000", "LLM_TPM": "1000000000", "LLM_TIMEOUT_S": "1",
-            "LLM_BACKOFF_S": "0.05", "ANALYZER_DEBOUNCE_S": "0.3", "LOG_LEVEL": "info",
+            **service_env,
+            "PORT": str(port),
+            "GRAPH_API_BASE_URL": graph_url,
+            "GRAPH_CALLS_PER_SECOND": "500",
+            "BACKFILL_PAGE_SIZE": "50",
+            "BACKFILL_HEARTBEAT_S": "0.3",
+            "BACKFILL_STALE_AFTER_S": "3",
+            "BACKFILL_SCHEDULER_INTERVAL_S": "0.5",
+            "BACKFILL_SETTLE_TIMEOUT_S": "3600",
+            "OPENAI_API_KEY": "sk-chaos-0123456789abcdef",
+            "OPENAI_BASE_URL": llm.base_url,
+            "LLM_RPM": "100000",
+            "LLM_TPM": "1000000000",
+            "LLM_TIMEOUT_S": "1",
+            "LLM_BACKOFF_S": "0.05",
+            "ANALYZER_DEBOUNCE_S": "0.3",
+            "LOG_LEVEL": "info",
         }
         supervisor = harness.Supervisor(env)
         await supervisor.start(*harness.SERVICES)
@@ -111,13 +131,23 @@ async def chaos(service_env: dict[str, Any], server_database_url: str, database_
         try:
             async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as api:
                 await _ready(api, supervisor)
-                r = await api.post("/api/pipelines", json={"name": "Chaos", "stages": [
-                    {"name": "New", "type": "LEAD"}, {"name": "Talking", "type": "IN_PROGRESS"},
-                    {"name": "Won", "type": "WON"}, {"name": "Lost", "type": "LOST"}]})
-                assert r.status_code == 201, r.text
-                yield Chaos(env, url, database_url, admin_dsn(server_database_url), amqp_url, Topology(namespace),
-                            chaos_safety_net, supervisor, sim, llm, api, r.json()["id"], Size.from_env(),
-                            mode)
+                pipeline_id = await new_pipeline(api, SHORT, name="Chaos")
+                yield Chaos(
+                    env,
+                    url,
+                    database_url,
+                    admin_dsn(server_database_url),
+                    amqp_url,
+                    Topology(namespace),
+                    chaos_safety_net,
+                    supervisor,
+                    sim,
+                    llm,
+                    api,
+                    pipeline_id,
+                    Size.from_env(),
+                    mode,
+                )
         finally:
             await supervisor.stop()
 
@@ -126,8 +156,9 @@ async def _ready(api: httpx.AsyncClient, supervisor: harness.Supervisor) -> None
     import asyncio
 
     for _ in range(300):
-        started = sum(supervisor.logs(n).count("consumer.started") > 0
-                      for n in ("analyzer", "assigner", "backfill"))
+        started = sum(
+            supervisor.logs(n).count("consumer.started") > 0 for n in ("analyzer", "assigner", "backfill")
+        )
         try:
             ready = (await api.get("/readyz")).status_code == 200
         except httpx.HTTPError:

@@ -22,10 +22,10 @@ from leadsync.sim.traffic import deliveries
 from shared import db
 from shared.broker import Publisher
 from shared.messages import ConversationUpdated
-from tests.chaos import harness
 from tests.chaos.conftest import Chaos
-from tests.chaos.ledger import Scenario, dead_depths, settle
 from tests.fakes.llm import HANG, OK, SERVER_ERROR
+from tests.support import chaos_harness as harness
+from tests.support.chaos_ledger import Scenario, dead_depths, settle
 from tests.support.meta_sender import MetaSender
 
 Fault = Callable[[Chaos, Scenario], Awaitable[None]]
@@ -36,9 +36,16 @@ def token(page_id: str) -> str:
 
 
 async def _register(chaos: Chaos, page_id: str) -> None:
-    r = await chaos.api.post("/api/pages", json={
-        "id": page_id, "name": f"Chaos {page_id}", "access_token": token(page_id),
-        "auto_pipeline_id": chaos.pipeline_id, "auto_sync": False})
+    r = await chaos.api.post(
+        "/api/pages",
+        json={
+            "id": page_id,
+            "name": f"Chaos {page_id}",
+            "access_token": token(page_id),
+            "auto_pipeline_id": chaos.pipeline_id,
+            "auto_sync": False,
+        },
+    )
     assert r.status_code == 201, r.text
 
 
@@ -48,18 +55,36 @@ async def scenario(chaos: Chaos, name: str, *, traffic_s: float) -> AsyncIterato
     started = time.monotonic()
     tag = uuid.uuid4().hex[:6]
     live, backfilled = f"LIVE_{tag}", f"BF_{tag}"
-    chaos.sim.add_page(backfilled, token(backfilled), messenger=chaos.size.conversations, seed=hash(tag) % 1000)
+    chaos.sim.add_page(
+        backfilled, token(backfilled), messenger=chaos.size.conversations, seed=hash(tag) % 1000
+    )
     await _register(chaos, live)
     await _register(chaos, backfilled)
     r = await chaos.api.post("/api/backfill", json={"page_id": backfilled, "mode": "full"})
     assert r.status_code == 202, r.text
-    s = Scenario(name, live, backfilled, r.json()["job_id"],
-                 dead_before=await dead_depths(chaos.amqp_url, chaos.topology))
-    sender = MetaSender(f"{chaos.url}/webhooks/meta", chaos.env["META_APP_SECRET"], concurrency=4,
-                        rate=chaos.size.deliveries / traffic_s)
+    s = Scenario(
+        name,
+        live,
+        backfilled,
+        r.json()["job_id"],
+        dead_before=await dead_depths(chaos.amqp_url, chaos.topology),
+    )
+    sender = MetaSender(
+        f"{chaos.url}/webhooks/meta",
+        chaos.env["META_APP_SECRET"],
+        concurrency=4,
+        rate=chaos.size.deliveries / traffic_s,
+    )
     s.accepted = sender.accepted
-    bodies = [d.body for d in deliveries(chaos.size.deliveries, page_id=live,
-                                         start_ms=int(time.time() * 1000), seed=random.randrange(10**6))]
+    bodies = [
+        d.body
+        for d in deliveries(
+            chaos.size.deliveries,
+            page_id=live,
+            start_ms=int(time.time() * 1000),
+            seed=random.randrange(10**6),
+        )
+    ]
     traffic = asyncio.create_task(sender.send_all(bodies))
     try:
         yield s
@@ -133,8 +158,11 @@ async def test_postgres_refuses_the_project_database_for_30_seconds(chaos: Chaos
 @pytest.mark.parametrize("round_", rounds())
 async def test_the_llm_answers_errors_and_timeouts(chaos: Chaos, round_: int):
     before = chaos.llm.outcomes[SERVER_ERROR] + chaos.llm.outcomes[HANG]
-    async with scenario(chaos, f"LLM 500s and timeouts for {chaos.size.llm_outage_s:g} s (round {round_})",
-                        traffic_s=chaos.size.llm_outage_s):
+    async with scenario(
+        chaos,
+        f"LLM 500s and timeouts for {chaos.size.llm_outage_s:g} s (round {round_})",
+        traffic_s=chaos.size.llm_outage_s,
+    ):
         deadline = time.monotonic() + chaos.size.llm_outage_s
         try:
             while time.monotonic() < deadline:
@@ -152,9 +180,10 @@ async def test_poison_messages_are_dead_lettered_at_once_and_the_stream_flows(ch
         publisher = Publisher(chaos.amqp_url, chaos.topology)
         try:
             future = ConversationUpdated(page_id=s.live_page, platform="messenger", contact_id="ghost")
-            await publisher.publish_raw(aio_pika.Message(b'{"page_id": "P", truncated',
-                                                         content_type="application/json"),
-                                        "conversation.updated.messenger")
+            await publisher.publish_raw(
+                aio_pika.Message(b'{"page_id": "P", truncated', content_type="application/json"),
+                "conversation.updated.messenger",
+            )
             await publisher.publish(future, headers={"v": 99})
         finally:
             await publisher.close()

@@ -55,15 +55,20 @@ def api_server(service_env) -> Iterator[tuple[str, dict[str, str], SimGraph]]:
     sim.meta.add_user("10150000000000001", "Fuzz Owner", ["9001"])
     meta = serving_in_thread(sim)
     graph_url = meta.__enter__()
-    env = {**service_env, "PORT": str(port), "METRICS_PORT": "0", "LOG_LEVEL": "warning",
-           "PUBLIC_URL": f"http://127.0.0.1:{port}", "GRAPH_API_BASE_URL": graph_url,
-           "META_APP_ID": sim.meta.app_id,
-           # The fuzzer sends hundreds of requests without a token on purpose.
-           "AUTH_FAILURES_PER_MINUTE": "1000000"}
+    env = {
+        **service_env,
+        "PORT": str(port),
+        "METRICS_PORT": "0",
+        "LOG_LEVEL": "warning",
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "GRAPH_API_BASE_URL": graph_url,
+        "META_APP_ID": sim.meta.app_id,
+        # The fuzzer sends hundreds of requests without a token on purpose.
+        "AUTH_FAILURES_PER_MINUTE": "1000000",
+    }
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen([sys.executable, "-m", "services.webhook"], env=env,
-                                stdout=log, stderr=log)
+        proc = subprocess.Popen([sys.executable, "-m", "services.webhook"], env=env, stdout=log, stderr=log)
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -144,5 +149,11 @@ def test_every_documented_operation_holds_under_fuzzing(case):
 
 def test_stateful_sequences_hold(api_schema):
     machine = api_schema.as_state_machine()
-    machine.run(settings=settings(max_examples=max(EXAMPLES // 5, 3), stateful_step_count=6,
-                                  deadline=None, suppress_health_check=list(HealthCheck)))
+    machine.run(
+        settings=settings(
+            max_examples=max(EXAMPLES // 5, 3),
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

@@ -7,33 +7,31 @@ import asyncio
 from leadsync.sim.graph import SimGraph, serving
 from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page, api, item_counts, wait_job
+from tests.support.pipelines import SHORT, new_pipeline
 from tests.support.stack import running
 
 TOKENS = {"PG1": "EAApageonetoken0123456789abcdefXYZ", "PG2": "EAApagetwotoken0123456789abcdefXYZ"}
 
 
 def graph_env(url: str, **extra: str) -> dict[str, str]:
-    return {"GRAPH_API_BASE_URL": url, "GRAPH_CALLS_PER_SECOND": "20", "BACKFILL_PAGE_SIZE": "5",
-            **extra}
+    return {"GRAPH_API_BASE_URL": url, "GRAPH_CALLS_PER_SECOND": "20", "BACKFILL_PAGE_SIZE": "5", **extra}
 
 
 async def test_full_backfill_of_two_pages_on_both_platforms_completes_exactly(clean_db, service_env):
     sim = SimGraph(latency=0.1, rate_limit=20, app_secret=test_secrets.APP_SECRET)
-    sim.add_page("PG1", TOKENS["PG1"], messenger=12, instagram=7, instagram_account_id="IG1",
-                 long_every=5)
+    sim.add_page("PG1", TOKENS["PG1"], messenger=12, instagram=7, instagram_account_id="IG1", long_every=5)
     sim.add_page("PG2", TOKENS["PG2"], messenger=9, instagram=5, instagram_account_id="IG2")
     broken = sim.pages["PG2"].conversations["messenger"][3]
     sim.failing.add(broken.id)
     key = service_env["TOKEN_ENCRYPTION_KEY"]
     await add_page(clean_db, key, "PG1", TOKENS["PG1"], instagram="IG1")
     await add_page(clean_db, key, "PG2", TOKENS["PG2"], instagram="IG2")
-    async with serving(sim) as url, running(service_env, extra_env=graph_env(url)) as stack, \
-            api(stack.url, service_env) as client:
-        r = await client.post("/api/pipelines", json={"name": "Sales", "stages": [
-            {"name": "New", "type": "LEAD"}, {"name": "Talking", "type": "IN_PROGRESS"},
-            {"name": "Won", "type": "WON"}, {"name": "Lost", "type": "LOST"}]})
-        assert r.status_code == 201, r.text
-        pipeline_id = r.json()["id"]
+    async with (
+        serving(sim) as url,
+        running(service_env, extra_env=graph_env(url)) as stack,
+        api(stack.url, service_env) as client,
+    ):
+        pipeline_id = await new_pipeline(client, SHORT)
         for page in TOKENS:
             r = await client.patch(f"/api/pages/{page}", json={"auto_pipeline_id": pipeline_id})
             assert r.status_code == 200, r.text
@@ -73,21 +71,25 @@ async def test_full_backfill_of_two_pages_on_both_platforms_completes_exactly(cl
         placed = await clean_db.fetchval(
             "SELECT count(*) FROM contacts c JOIN stages s ON s.id = c.stage_id"
             " JOIN pages p ON p.id = c.page_id AND p.auto_pipeline_id = s.pipeline_id"
-            " WHERE c.page_id = $1", page)
+            " WHERE c.page_id = $1",
+            page,
+        )
         assert placed == job["synced_contacts"]
         last = await clean_db.fetchval("SELECT last_synced_at FROM pages WHERE id = $1", page)
         assert last == job["started_at"]
     assert done["PG1"]["failed_contacts"] == 0
     assert shown["failed_contacts"] == 1 and shown["percent"] == 100.0
-    assert shown["errors"] == [{"platform": "messenger", "id": broken.customer_id,
-                                "error": shown["errors"][0]["error"], "code": 100}]
+    assert shown["errors"] == [
+        {"platform": "messenger", "id": broken.customer_id, "error": shown["errors"][0]["error"], "code": 100}
+    ]
     assert [j["id"] for j in history] == [jobs["PG1"]]
     # Names come from the participants; long threads arrive whole (45 messages, 2 calls).
     conv = sim.pages["PG1"].conversations["messenger"][1]
     name = await clean_db.fetchval("SELECT name FROM contacts WHERE external_id = $1", conv.customer_id)
     assert name == conv.customer_name
     stored = await clean_db.fetchval(
-        "SELECT count(*) FROM messages WHERE contact_external_id = $1", conv.customer_id)
+        "SELECT count(*) FROM messages WHERE contact_external_id = $1", conv.customer_id
+    )
     assert stored == 45
     assert sim.rate_limited == 0
     for token in TOKENS.values():

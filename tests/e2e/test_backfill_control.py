@@ -16,29 +16,47 @@ TOKEN = "EAAcontroltesttoken0123456789abcdefQRS"
 
 
 def graph_env(url: str, **extra: str) -> dict[str, str]:
-    return {"GRAPH_API_BASE_URL": url, "GRAPH_CALLS_PER_SECOND": "20", "BACKFILL_PAGE_SIZE": "4",
-            "BACKFILL_HEARTBEAT_S": "0.2", "BACKFILL_SCHEDULER_INTERVAL_S": "0.3", **extra}
+    return {
+        "GRAPH_API_BASE_URL": url,
+        "GRAPH_CALLS_PER_SECOND": "20",
+        "BACKFILL_PAGE_SIZE": "4",
+        "BACKFILL_HEARTBEAT_S": "0.2",
+        "BACKFILL_SCHEDULER_INTERVAL_S": "0.3",
+        **extra,
+    }
 
 
 async def test_cancel_stops_graph_calls_within_a_second(clean_db, service_env, publisher):
     sim = SimGraph(latency=0.1, app_secret=test_secrets.APP_SECRET)
     sim.add_page("PC", TOKEN, messenger=80, instagram=20, instagram_account_id="IGC")
     await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PC", TOKEN, instagram="IGC")
-    async with serving(sim) as url, \
-            running(service_env, extra_env=graph_env(url, GRAPH_CALLS_PER_SECOND="4")) as stack, \
-            api(stack.url, service_env) as client:
+    async with (
+        serving(sim) as url,
+        running(service_env, extra_env=graph_env(url, GRAPH_CALLS_PER_SECOND="4")) as stack,
+        api(stack.url, service_env) as client,
+    ):
         job_id = (await client.post("/api/backfill", json={"page_id": "PC"})).json()["job_id"]
-        while (await clean_db.fetchval("SELECT coalesce(total_contacts, 0) FROM jobs "
-                                       "WHERE id = $1::uuid", job_id)) < 8:
+        while (
+            await clean_db.fetchval(
+                "SELECT coalesce(total_contacts, 0) FROM jobs WHERE id = $1::uuid", job_id
+            )
+        ) < 8:
             await asyncio.sleep(0.05)
         r = await client.post(f"/api/jobs/{job_id}/cancel")
         cancelled_at = time.monotonic()
         assert r.status_code == 200 and r.json()["status"] == "CANCELLED"
         # Items of the job still queued when it was cancelled are dropped, not analysed.
-        queued = [ConversationUpdated(
-            page_id="PC", platform="messenger", contact_id=f"queued{i}", origin="backfill",
-            job_id=job_id, messages=[ChatMessage(mid=f"m_queued{i}", text="price?",
-                                                 sent_at=datetime.now(UTC))]) for i in range(3)]
+        queued = [
+            ConversationUpdated(
+                page_id="PC",
+                platform="messenger",
+                contact_id=f"queued{i}",
+                origin="backfill",
+                job_id=job_id,
+                messages=[ChatMessage(mid=f"m_queued{i}", text="price?", sent_at=datetime.now(UTC))],
+            )
+            for i in range(3)
+        ]
         await publisher.publish_many([(m, None) for m in queued])
         await asyncio.sleep(2.0)
         again = await client.post(f"/api/jobs/{job_id}/cancel")
@@ -50,8 +68,7 @@ async def test_cancel_stops_graph_calls_within_a_second(clean_db, service_env, p
     assert job["total_contacts"] < 100
     # Progress never runs past the total: items are counted before they are published.
     assert job["synced_contacts"] + job["failed_contacts"] <= job["total_contacts"]
-    assert await clean_db.fetchval(
-        "SELECT count(*) FROM contacts WHERE external_id LIKE 'queued%'") == 0
+    assert await clean_db.fetchval("SELECT count(*) FROM contacts WHERE external_id LIKE 'queued%'") == 0
 
 
 async def test_expired_token_fails_the_job_and_a_replaced_token_syncs_again(clean_db, service_env):
@@ -59,8 +76,11 @@ async def test_expired_token_fails_the_job_and_a_replaced_token_syncs_again(clea
     sim.add_page("PT", TOKEN, messenger=10)
     sim.expired_tokens.add(TOKEN)
     await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PT", TOKEN)
-    async with serving(sim) as url, running(service_env, extra_env=graph_env(url)) as stack, \
-            api(stack.url, service_env) as client:
+    async with (
+        serving(sim) as url,
+        running(service_env, extra_env=graph_env(url)) as stack,
+        api(stack.url, service_env) as client,
+    ):
         job_id = (await client.post("/api/backfill", json={"page_id": "PT"})).json()["job_id"]
         failed = await wait_job(clean_db, job_id, ("FAILED",))
         refused = await client.post("/api/backfill", json={"page_id": "PT"})
@@ -84,8 +104,11 @@ async def test_retry_runs_only_the_failed_items(clean_db, service_env):
     broken = [sim.pages["PR"].conversations["messenger"][2], sim.pages["PR"].conversations["instagram"][1]]
     sim.failing.update(c.id for c in broken)
     await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PR", TOKEN, instagram="IGR")
-    async with serving(sim) as url, running(service_env, extra_env=graph_env(url)) as stack, \
-            api(stack.url, service_env) as client:
+    async with (
+        serving(sim) as url,
+        running(service_env, extra_env=graph_env(url)) as stack,
+        api(stack.url, service_env) as client,
+    ):
         job_id = (await client.post("/api/backfill", json={"page_id": "PR"})).json()["job_id"]
         first = await wait_job(clean_db, job_id)
         sim.failing.discard(broken[0].id)  # one is readable again, the other still is not
@@ -106,10 +129,14 @@ async def test_retry_runs_only_the_failed_items(clean_db, service_env):
 async def test_incremental_syncs_take_only_newer_conversations(clean_db, service_env):
     sim = SimGraph(app_secret=test_secrets.APP_SECRET)
     sim.add_page("PI", TOKEN, messenger=15, instagram=8, instagram_account_id="IGI")
-    await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PI", TOKEN, instagram="IGI",
-                   sync_interval_s=60)
-    async with serving(sim) as url, running(service_env, extra_env=graph_env(url)) as stack, \
-            api(stack.url, service_env) as client:
+    await add_page(
+        clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PI", TOKEN, instagram="IGI", sync_interval_s=60
+    )
+    async with (
+        serving(sim) as url,
+        running(service_env, extra_env=graph_env(url)) as stack,
+        api(stack.url, service_env) as client,
+    ):
         full = (await client.post("/api/backfill", json={"page_id": "PI"})).json()["job_id"]
         assert (await wait_job(clean_db, full))["total_contacts"] == 23
         # Two customers write again and one new customer writes.
@@ -135,5 +162,6 @@ async def test_incremental_syncs_take_only_newer_conversations(clean_db, service
     assert manual["kind"] == "INCREMENTAL" and manual["total_contacts"] == 1
     text = await clean_db.fetchval(
         "SELECT text FROM messages WHERE contact_external_id = $1 ORDER BY sent_at DESC LIMIT 1",
-        touched.customer_id)
+        touched.customer_id,
+    )
     assert text == "Is it still available? I want to order now"

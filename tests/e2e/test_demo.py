@@ -29,16 +29,39 @@ async def demo_name(server_database_url, amqp_url, run_id):
     await delete_topology(amqp_url, Topology(name))
 
 
-async def run_demo(env: dict[str, str], name: str, conversations: int = 20,
-                   traffic: int = 6) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadsync", "demo", "--conversations", str(conversations),
-        "--traffic", str(traffic), "--port", "0", "--name", name,
-        env={**env, "COLUMNS": "140"}, stdout=asyncio.subprocess.PIPE,
+async def demo(
+    env: dict[str, str], name: str, conversations: int, traffic: int, *more: str
+) -> asyncio.subprocess.Process:
+    """`leadsync demo` as a user runs it, its output (stdout and stderr) piped."""
+    command = [
+        "--conversations",
+        str(conversations),
+        "--traffic",
+        str(traffic),
+        "--port",
+        "0",
+        "--name",
+        name,
+    ]
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "leadsync",
+        "demo",
+        *command,
+        *more,
+        env={**env, "COLUMNS": "140"},
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+
+
+async def run_demo(
+    env: dict[str, str], name: str, conversations: int = 20, traffic: int = 6
+) -> tuple[int, str]:
+    proc = await demo(env, name, conversations, traffic)
     out, _ = await asyncio.wait_for(proc.communicate(), 170)
-    return proc.returncode, out.decode()
+    return proc.returncode or 0, out.decode()
 
 
 async def test_the_demo_runs_to_the_stage_table_twice(service_env, server_database_url, demo_name):
@@ -49,7 +72,7 @@ async def test_the_demo_runs_to_the_stage_table_twice(service_env, server_databa
     # The pages come in the way a business connects its own: Facebook Login, not an insert.
     assert "pages connected through Connect pages" in out and "Connected 2 pages" in out
     assert "100%" in out and "live traffic: 6 signed deliveries" in out
-    table = out[out.index("Contacts per stage"):]
+    table = out[out.index("Contacts per stage") :]
     for stage in STAGES:
         assert f"│ {stage}" in table, table
     assert "0 not placed" in table
@@ -70,7 +93,9 @@ async def test_the_demo_runs_to_the_stage_table_twice(service_env, server_databa
         for contact in won:
             rows = await conn.fetch(
                 """SELECT mid, from_page, text, sent_at FROM messages WHERE page_id = $1
-                   AND platform = $2 AND contact_external_id = $3 ORDER BY sent_at""", *contact)
+                   AND platform = $2 AND contact_external_id = $3 ORDER BY sent_at""",
+                *contact,
+            )
             transcript = [ChatMessage(**dict(r)) for r in rows]
             assert fallback.confirmation_mids(transcript), [m.text for m in transcript]
     finally:
@@ -99,18 +124,14 @@ async def test_the_demo_says_it_scores_with_the_llm_when_a_key_is_set(service_en
 
 
 async def test_keep_running_serves_the_console_until_ctrl_c(service_env, demo_name):
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadsync", "demo", "--conversations", "10", "--traffic", "0",
-        "--port", "0", "--name", demo_name, "--keep-running",
-        env={**service_env, "COLUMNS": "140"}, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    proc = await demo(service_env, demo_name, 10, 0, "--keep-running")
     seen = ""
+    assert proc.stdout is not None
     while "Ctrl-C stops everything" not in seen:
         line = await asyncio.wait_for(proc.stdout.readline(), 120)
         assert line, f"the demo ended before it was up:\n{seen}"
         seen += line.decode()
-    url = re.search(r"Ops console: (http://127\.0\.0\.1:\d+)/ops/", seen)[1]
+    url = re.search(r"Ops console: (http://127\.0\.0\.1:\d+)/ops/", seen)[1]  # type: ignore[index]
     async with httpx.AsyncClient() as client:
         assert (await client.get(f"{url}/ops/login")).status_code == 200
 

@@ -4,7 +4,6 @@ page's own "Payment received" does, and a later "ok stop" does not undo it."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -13,11 +12,19 @@ import httpx
 
 from leadsync.sim.traffic import envelope, message_item
 from services.webhook.signature import sign
+from tests.support.backfill import api as admin
+from tests.support.eventually import eventually
+from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
 PAGE = "PAGE_OUTCOMES"
-STAGES = [("New lead", "LEAD"), ("Interested", "IN_PROGRESS"), ("Ready to buy", "IN_PROGRESS"),
-          ("Won", "WON"), ("Lost", "LOST")]
+STAGES = [
+    ("New lead", "LEAD"),
+    ("Interested", "IN_PROGRESS"),
+    ("Ready to buy", "IN_PROGRESS"),
+    ("Won", "WON"),
+    ("Lost", "LOST"),
+]
 
 
 class Customer:
@@ -33,40 +40,43 @@ class Customer:
         self.clock += 1_000
         item = message_item(PAGE, self.psid, f"m_{self.psid}_{self.sent}", self.clock, text=text, echo=page)
         body = envelope("messenger", PAGE, [item], self.clock)
-        r = await self.client.post(f"{self.url}/webhooks/meta", content=body, headers={
-            "Content-Type": "application/json", "X-Hub-Signature-256": sign(body, self.secret)})
+        r = await self.client.post(
+            f"{self.url}/webhooks/meta",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, self.secret)},
+        )
         assert r.status_code == 200, r.text
 
 
 async def contact(pool: asyncpg.Pool, psid: str, *, messages: int, timeout: float = 40) -> dict[str, Any]:
     """The contact once an analysis covering its first `messages` messages has been applied."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        row = await pool.fetchrow(
+
+    async def analysed() -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await pool.fetchrow(
             """SELECT c.lead_status, c.lead_score, c.ai_reasoning, s.name AS stage,
                       (SELECT count(*) FROM messages m WHERE m.contact_external_id = c.external_id
                          AND m.sent_at <= c.analyzed_through) AS analysed
                FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id
-               WHERE c.page_id = $1 AND c.external_id = $2""", PAGE, psid)
-        if row is not None and row["analysed"] >= messages:
-            return dict(row)
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{psid} not analysed through {messages} messages: {row}")
-        await asyncio.sleep(0.1)
+               WHERE c.page_id = $1 AND c.external_id = $2""",
+            PAGE,
+            psid,
+        )
+        return row if row is not None and row["analysed"] >= messages else None
+
+    row = await eventually(analysed, what=f"{psid} analysed through {messages} messages", timeout=timeout)
+    return dict(row)
 
 
 async def test_only_the_page_closes_a_sale_and_negations_never_decide(clean_db, service_env):
     secret = service_env["META_APP_SECRET"].encode()
-    async with running(service_env, "webhook", "analyzer", "assigner",
-                       extra_env={"ANALYZER_DEBOUNCE_S": "0.3"}) as stack, httpx.AsyncClient() as client:
-        api = {"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
-        r = await client.post(f"{stack.url}/api/pipelines", headers=api, json={
-            "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
-        assert r.status_code == 201, r.text
-        r = await client.post(f"{stack.url}/api/pages", headers=api, json={
-            "id": PAGE, "name": "Outcomes", "access_token": "EAAoutcomesPAGEtoken0123456789",
-            "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": "UPDATE_EXISTING"})
-        assert r.status_code == 201, r.text
+    async with (
+        running(
+            service_env, "webhook", "analyzer", "assigner", extra_env={"ANALYZER_DEBOUNCE_S": "0.3"}
+        ) as stack,
+        httpx.AsyncClient() as client,
+    ):
+        async with admin(stack.url, service_env) as api:
+            await sales_page(api, PAGE, "Outcomes", "EAAoutcomesPAGEtoken0123456789", stages=STAGES)
 
         # The reported defect: "not paid yet" was WON and placed in Won.
         unpaid = Customer(client, stack.url, secret, "PSID_UNPAID")

@@ -24,11 +24,17 @@ KiB = 1024
 async def webhook(env: dict[str, str]) -> AsyncIterator[tuple[str, int]]:
     """`python -m services.webhook` alone; yields its URL and pid."""
     port = free_port()
-    full = {**env, "PORT": str(port), "METRICS_PORT": "0", "PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "AUTH_FAILURES_PER_MINUTE": "100000"}
+    full = {
+        **env,
+        "PORT": str(port),
+        "METRICS_PORT": "0",
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "AUTH_FAILURES_PER_MINUTE": "100000",
+    }
     with tempfile.TemporaryFile() as log:
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.webhook",
-                                                    env=full, stdout=log, stderr=log)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.webhook", env=full, stdout=log, stderr=log
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             async with httpx.AsyncClient() as client:
@@ -54,8 +60,9 @@ async def server(service_env):
 @pytest.fixture
 async def api(server, clean_db, service_env):
     url, _ = server
-    async with httpx.AsyncClient(base_url=url, timeout=30, headers={
-            "Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=30, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
+    ) as client:
         yield client
 
 
@@ -130,8 +137,10 @@ def body_of(size: int) -> bytes:
 
 @pytest.mark.parametrize(("path", "cap"), [("/api/pages", MiB), ("/ops/login", 64 * KiB)])
 async def test_each_cap_accepts_its_exact_size_and_refuses_one_byte_more(api, path, cap, service_env):
-    headers = {"Content-Type": "application/json" if path.startswith("/api") else "text/plain",
-               "Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
+    headers = {
+        "Content-Type": "application/json" if path.startswith("/api") else "text/plain",
+        "Authorization": f"Bearer {service_env['ADMIN_TOKEN']}",
+    }
     exact = await api.post(path, content=body_of(cap), headers=headers)
     assert exact.status_code != 413  # read whole, then refused for what it is (not JSON, no token)
     # One byte more, with a Content-Length (refused before reading) and chunked (while reading).
@@ -152,8 +161,9 @@ async def test_the_webhook_cap_accepts_exactly_1_mib_signed_and_refuses_one_byte
             head = b'{"object":"other","pad":"'
             body = head + b"x" * (size - len(head) - 2) + b'"}'
             assert len(body) == size
-            r = await client.post("/webhooks/meta", content=body,
-                                  headers={"X-Hub-Signature-256": sign(body, secret)})
+            r = await client.post(
+                "/webhooks/meta", content=body, headers={"X-Hub-Signature-256": sign(body, secret)}
+            )
             assert r.status_code == status, size
 
 
@@ -166,10 +176,12 @@ async def test_a_signature_with_one_hex_digit_flipped_is_refused(server, service
     at = {"first": 0, "middle": len(digits) // 2, "last": len(digits) - 1}[where]
     digits[at] = "0" if digits[at] != "0" else "1"
     async with httpx.AsyncClient(base_url=url) as client:
-        assert (await client.post("/webhooks/meta", content=body,
-                                  headers={"X-Hub-Signature-256": good})).status_code == 200
-        r = await client.post("/webhooks/meta", content=body,
-                              headers={"X-Hub-Signature-256": "sha256=" + "".join(digits)})
+        assert (
+            await client.post("/webhooks/meta", content=body, headers={"X-Hub-Signature-256": good})
+        ).status_code == 200
+        r = await client.post(
+            "/webhooks/meta", content=body, headers={"X-Hub-Signature-256": "sha256=" + "".join(digits)}
+        )
     assert r.status_code == 401
 
 
@@ -226,8 +238,10 @@ async def test_200_mib_chunked_posts_get_413_without_growing_the_process(server,
     url, pid = server
     before = rss_kib(pid)
     auth = {"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}", "Content-Type": "application/json"}
-    for path, headers in (("/ops/login", {"Content-Type": "application/x-www-form-urlencoded"}),
-                          ("/api/pages", auth)):
+    for path, headers in (
+        ("/ops/login", {"Content-Type": "application/x-www-form-urlencoded"}),
+        ("/api/pages", auth),
+    ):
         status, sent = await chunked_post(url, path, 200 * MiB, headers)
         assert status == 413 and sent < 200 * MiB, (path, status, sent)
     grown = rss_kib(pid) - before

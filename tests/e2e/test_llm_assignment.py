@@ -13,23 +13,33 @@ from typing import Any
 import httpx
 
 from services.webhook.signature import sign
-from tests.e2e.test_assignment import STAGES, wait_until
-from tests.e2e.test_score_guards import CONFIRMATION, messenger_echo
-from tests.e2e.test_thin_path import messenger_event
 from tests.fakes.llm import FakeLLM
+from tests.support.eventually import eventually
+from tests.support.meta_events import CONFIRMATION, deliver, messenger_echo, messenger_event
+from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
 PAGE = "PAGE_LLM"
 # The model's verdict for each scripted turn: (score, status). The marker travels in the customer's
 # text, so the fake answers by what the transcript holds, as a real model would.
 SCRIPT = {
-    "cold": (8, "NEW"), "curious": (25, "CONTACTED"), "keen": (45, "QUALIFIED"),
-    "ready": (72, "QUALIFIED"), "paid": (88, "WON"), "gone": (15, "LOST"),
+    "cold": (8, "NEW"),
+    "curious": (25, "CONTACTED"),
+    "keen": (45, "QUALIFIED"),
+    "ready": (72, "QUALIFIED"),
+    "paid": (88, "WON"),
+    "gone": (15, "LOST"),
     "ready-cools": (10, "CONTACTED"),  # a later, much colder verdict: the contact moves down
     "paid-doubts": (85, "LOST"),  # "ok stop" after the sale: not a refusal; Won is final anyway
 }
-EXPECTED = {"cold": "New", "curious": "Engaged", "keen": "Qualified", "ready": "Negotiation",
-            "paid": "Won", "gone": "Lost"}
+EXPECTED = {
+    "cold": "New",
+    "curious": "Engaged",
+    "keen": "Qualified",
+    "ready": "Negotiation",
+    "paid": "Won",
+    "gone": "Lost",
+}
 MARKER = re.compile(r"#([a-z\-]+)#")
 
 
@@ -38,66 +48,77 @@ def verdict(body: dict[str, Any], _n: int) -> dict[str, Any]:
     name = MARKER.findall(text)[-1]  # the newest scripted turn decides
     score, status = SCRIPT[name]
     said = json.loads(body["messages"][-1]["content"])["messages"]
-    return {"lead_score": score, "lead_status": status, "confidence": 90,
-            "summary": f"scripted {name}", "reasoning": "scripted by the test",
-            "evidence": [m["n"] for m in said]}  # cites every message, the page's too
+    return {
+        "lead_score": score,
+        "lead_status": status,
+        "confidence": 90,
+        "summary": f"scripted {name}",
+        "reasoning": "scripted by the test",
+        "evidence": [m["n"] for m in said],
+    }  # cites every message, the page's too
 
 
 async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, service_env):
     secret = service_env["META_APP_SECRET"].encode()
     async with FakeLLM(responder=verdict) as llm:
-        extra = {"OPENAI_API_KEY": "sk-test-fake-key-0000000000", "OPENAI_BASE_URL": llm.base_url,
-                 "ANALYZER_DEBOUNCE_S": "0.2"}
-        async with running(service_env, "webhook", "analyzer", "assigner", extra_env=extra) as stack, \
-                httpx.AsyncClient(base_url=stack.url, headers={
-                    "Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}) as api:
-            r = await api.post("/api/pipelines", json={
-                "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
-            assert r.status_code == 201, r.text
-            r = await api.post("/api/pages", json={
-                "id": PAGE, "name": "LLM shop", "access_token": "EAAllmPAGEtoken1234567890abc",
-                "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": "UPDATE_EXISTING"})
-            assert r.status_code == 201, r.text
+        extra = {
+            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
+            "OPENAI_BASE_URL": llm.base_url,
+            "ANALYZER_DEBOUNCE_S": "0.2",
+        }
+        async with (
+            running(service_env, "webhook", "analyzer", "assigner", extra_env=extra) as stack,
+            httpx.AsyncClient(
+                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
+            ) as api,
+        ):
+            await sales_page(api, PAGE, "LLM shop", "EAAllmPAGEtoken1234567890abc")
 
-            async def post(contact: str, mid: str, marker: str, ts_ms: int,
-                           text: str = "how much?") -> None:
+            async def post(contact: str, mid: str, marker: str, ts_ms: int, text: str = "how much?") -> None:
                 body = messenger_event(PAGE, contact, mid, f"hello #{marker}# {text}", ts_ms)
-                resp = await api.post("/webhooks/meta", content=body,
-                                      headers={"X-Hub-Signature-256": sign(body, secret)})
+                resp = await deliver(api, body, secret)
                 assert resp.status_code == 200
 
             for i, name in enumerate(EXPECTED):
                 # LOST needs an explicit refusal in the transcript, whatever the model says.
                 text = "no thanks, not interested" if name == "gone" else "how much?"
                 await post(f"u_{name}", f"m_{name}_1", name, 1764028800000 + i, text)
+
             # A sale needs the page's word (§7.6): u_paid's "paid" is a claim (held below the
             # Won band) until the shop confirms the payment; that reply is analysed at once.
             async def claimed() -> bool:
-                return await clean_db.fetchval(
-                    "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id "
-                    "WHERE c.external_id = 'u_paid' AND c.lead_status = 'QUALIFIED'") == "Negotiation"
+                return (
+                    await clean_db.fetchval(
+                        "SELECT s.name FROM contacts c JOIN stages s ON s.id = c.stage_id "
+                        "WHERE c.external_id = 'u_paid' AND c.lead_status = 'QUALIFIED'"
+                    )
+                    == "Negotiation"
+                )
 
-            await wait_until(claimed, "the claim placed below Won")
+            await eventually(claimed, what="the claim placed below Won")
             echo = messenger_echo(PAGE, "u_paid", "m_paid_0", CONFIRMATION, 1764028850000)
-            resp = await api.post("/webhooks/meta", content=echo,
-                                  headers={"X-Hub-Signature-256": sign(echo, secret)})
+            resp = await api.post(
+                "/webhooks/meta", content=echo, headers={"X-Hub-Signature-256": sign(echo, secret)}
+            )
             assert resp.status_code == 200
 
             async def stages() -> dict[str, str | None]:
                 rows = await clean_db.fetch(
                     "SELECT c.external_id, s.name FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id"
-                    " WHERE c.page_id = $1", PAGE)
+                    " WHERE c.page_id = $1",
+                    PAGE,
+                )
                 return {r["external_id"].removeprefix("u_"): r["name"] for r in rows}
 
             async def all_placed() -> bool:
                 found = await stages()
-                return len(found) == len(EXPECTED) and None not in found.values() \
-                    and found["paid"] == "Won"
+                return len(found) == len(EXPECTED) and None not in found.values() and found["paid"] == "Won"
 
-            await wait_until(all_placed, "every contact placed")
+            await eventually(all_placed, what="every contact placed")
             assert await stages() == EXPECTED
             rows = await clean_db.fetch(
-                "SELECT used_fallback, ai_summary FROM contacts WHERE page_id = $1", PAGE)
+                "SELECT used_fallback, ai_summary FROM contacts WHERE page_id = $1", PAGE
+            )
             assert all(not r["used_fallback"] and r["ai_summary"].startswith("scripted") for r in rows)
 
             # Two contacts write again. The model now scores one 10: below 50 no protection
@@ -107,22 +128,30 @@ async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, servic
             await post("u_paid", "m_paid_2", "paid-doubts", 1764028900000, "ok stop")
 
             async def rescored() -> bool:
-                return await clean_db.fetchval(
-                    "SELECT count(*) FROM contacts WHERE (external_id, lead_score) IN "
-                    "(('u_ready', 10), ('u_paid', 85))") == 2
+                return (
+                    await clean_db.fetchval(
+                        "SELECT count(*) FROM contacts WHERE (external_id, lead_score) IN "
+                        "(('u_ready', 10), ('u_paid', 85))"
+                    )
+                    == 2
+                )
 
-            await wait_until(rescored, "the second analyses")
+            await eventually(rescored, what="the second analyses")
             log = await clean_db.fetch(
                 """SELECT a.type, f.name AS from_stage, t.name AS to_stage, a.lead_score
                    FROM activities a JOIN contacts c ON c.id = a.contact_id
                    LEFT JOIN stages f ON f.id = a.from_stage_id LEFT JOIN stages t ON t.id = a.to_stage_id
-                   WHERE c.external_id = 'u_ready' ORDER BY a.id""")
+                   WHERE c.external_id = 'u_ready' ORDER BY a.id"""
+            )
             assert [tuple(r) for r in log] == [
-                ("STAGE_CHANGED", None, "Negotiation", 72), ("STAGE_CHANGED", "Negotiation", "New", 10)]
+                ("STAGE_CHANGED", None, "Negotiation", 72),
+                ("STAGE_CHANGED", "Negotiation", "New", 10),
+            ]
             assert (await stages())["paid"] == "Won"
             blocked = await clean_db.fetchrow(
                 """SELECT a.type, a.details FROM activities a JOIN contacts c ON c.id = a.contact_id
-                   WHERE c.external_id = 'u_paid' ORDER BY a.id DESC LIMIT 1""")
+                   WHERE c.external_id = 'u_paid' ORDER BY a.id DESC LIMIT 1"""
+            )
             assert blocked["type"] == "STAGE_CHANGE_BLOCKED"
             # The model's LOST is not one either: "ok stop" after a sale asks for quiet, it refuses
             # nothing (the deterministic reading agrees), so the refused move is to an open stage.

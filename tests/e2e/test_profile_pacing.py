@@ -32,7 +32,8 @@ TS = 1764028800000
 async def counts(pool) -> tuple[int, int]:
     row = await pool.fetchrow(
         "SELECT count(*) FILTER (WHERE lead_score IS NOT NULL) AS scored, "
-        "count(*) FILTER (WHERE name IS NOT NULL) AS named FROM contacts WHERE page_id = 'PB'")
+        "count(*) FILTER (WHERE name IS NOT NULL) AS named FROM contacts WHERE page_id = 'PB'"
+    )
     return row["scored"], row["named"]
 
 
@@ -47,14 +48,21 @@ async def test_a_burst_of_new_senders_is_paced_per_page_and_every_contact_is_nam
     extra = {"GRAPH_PROFILE_CALLS_PER_SECOND": str(RATE), "ANALYZER_DEBOUNCE_S": "0.2"}
     async with serving(sim) as url:
         extra["GRAPH_API_BASE_URL"] = url
-        async with running(service_env, "webhook", "analyzer", "assigner", extra_env=extra) as stack, \
-                httpx.AsyncClient(timeout=30) as client:
+        async with (
+            running(service_env, "webhook", "analyzer", "assigner", extra_env=extra) as stack,
+            httpx.AsyncClient(timeout=30) as client,
+        ):
             for start in range(0, SENDERS, PER_DELIVERY):
-                items = [message_item("PB", s, f"m_pace_{s}", TS, text="hi, how much is it?")
-                         for s in senders[start:start + PER_DELIVERY]]
+                items = [
+                    message_item("PB", s, f"m_pace_{s}", TS, text="hi, how much is it?")
+                    for s in senders[start : start + PER_DELIVERY]
+                ]
                 body = envelope("messenger", "PB", items, TS)
-                r = await client.post(f"{stack.url}/webhooks/meta", content=body,
-                                      headers={"X-Hub-Signature-256": sign(body, secret)})
+                r = await client.post(
+                    f"{stack.url}/webhooks/meta",
+                    content=body,
+                    headers={"X-Hub-Signature-256": sign(body, secret)},
+                )
                 assert r.status_code == 200
             # Names do not wait for scoring (nor scoring for names): wait for the names alone.
             deadline = asyncio.get_running_loop().time() + 60 + SENDERS / 20
@@ -65,6 +73,5 @@ async def test_a_burst_of_new_senders_is_paced_per_page_and_every_contact_is_nam
     assert sim.busiest_profile_second("PB") <= RATE
     assert sim.calls["profile"] == SENDERS  # one lookup per customer, none repeated
     named = await clean_db.fetch("SELECT external_id, name FROM contacts WHERE page_id = 'PB'")
-    assert {r["external_id"]: r["name"] for r in named} == {
-        s: f"Customer {i}" for i, s in enumerate(senders)}
+    assert {r["external_id"]: r["name"] for r in named} == {s: f"Customer {i}" for i, s in enumerate(senders)}
     assert TOKEN not in logs

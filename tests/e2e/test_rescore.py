@@ -15,21 +15,33 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.webhook.signature import sign
-from tests.e2e.test_assignment import STAGES, wait_until
-from tests.e2e.test_thin_path import messenger_event
 from tests.fakes.llm import FakeLLM
-from tests.integration.test_backfill_cli import leadsync
+from tests.support.cli import leadsync
+from tests.support.eventually import eventually
+from tests.support.meta_events import deliver, messenger_event
+from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
 PAGE = "PAGE_RESCORE"
 # marker: (score, status) today, and what the new verdicts say
-TODAY = {"cold": (8, "NEW"), "curious": (25, "CONTACTED"), "keen": (45, "QUALIFIED"),
-         "ready": (72, "QUALIFIED"), "hot": (78, "QUALIFIED"), "steady": (40, "QUALIFIED"),
-         "gone": (12, "LOST")}
-TOMORROW = {"cold": (60, "QUALIFIED"), "curious": (15, "CONTACTED"), "keen": (74, "QUALIFIED"),
-            "ready": (33, "QUALIFIED"), "hot": (88, "LOST"), "steady": (42, "QUALIFIED"),
-            "gone": (52, "QUALIFIED")}
+TODAY = {
+    "cold": (8, "NEW"),
+    "curious": (25, "CONTACTED"),
+    "keen": (45, "QUALIFIED"),
+    "ready": (72, "QUALIFIED"),
+    "hot": (78, "QUALIFIED"),
+    "steady": (40, "QUALIFIED"),
+    "gone": (12, "LOST"),
+}
+TOMORROW = {
+    "cold": (60, "QUALIFIED"),
+    "curious": (15, "CONTACTED"),
+    "keen": (74, "QUALIFIED"),
+    "ready": (33, "QUALIFIED"),
+    "hot": (88, "LOST"),
+    "steady": (42, "QUALIFIED"),
+    "gone": (52, "QUALIFIED"),
+}
 TEXTS = {"gone": "no thanks, not interested", "hot": "stop, I bought it elsewhere"}
 MARKER = re.compile(r"#([a-z]+)#")
 
@@ -39,19 +51,27 @@ def verdicts(table: dict[str, dict[str, tuple[int, str]]]):
         said = json.loads(body["messages"][-1]["content"])["messages"]
         name = MARKER.findall(said[-1]["text"])[-1]
         score, status = table["now"][name]
-        return {"lead_score": score, "lead_status": status, "summary": f"{name} at {score}",
-                "evidence": [said[-1]["n"]]}
+        return {
+            "lead_score": score,
+            "lead_status": status,
+            "summary": f"{name} at {score}",
+            "evidence": [said[-1]["n"]],
+        }
+
     return answer
 
 
-async def snapshot(pool: asyncpg.Pool) -> dict[str, list[tuple]]:
-    return {t: [tuple(r) for r in await pool.fetch(f"SELECT * FROM {t} ORDER BY 1")]
-            for t in ("contacts", "activities", "scores", "stages", "messages")}
+async def snapshot(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        t: [tuple(r) for r in await pool.fetch(f"SELECT * FROM {t} ORDER BY 1")]
+        for t in ("contacts", "activities", "scores", "stages", "messages")
+    }
 
 
-async def details(pool: asyncpg.Pool, job_id: str) -> dict[str, dict]:
-    rows = await pool.fetch("SELECT contact_external_id, detail FROM job_items WHERE job_id = $1::uuid",
-                            job_id)
+async def details(pool: asyncpg.Pool, job_id: str) -> dict[str, dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT contact_external_id, detail FROM job_items WHERE job_id = $1::uuid", job_id
+    )
     return {r["contact_external_id"]: r["detail"] for r in rows}
 
 
@@ -59,29 +79,36 @@ async def test_a_dry_run_reports_the_moves_the_real_run_then_makes(clean_db, ser
     table = {"now": TODAY}
     secret = service_env["META_APP_SECRET"].encode()
     async with FakeLLM(responder=verdicts(table)) as llm:
-        extra = {"OPENAI_API_KEY": "sk-test-fake-key-0000000000", "OPENAI_BASE_URL": llm.base_url,
-                 "ANALYZER_DEBOUNCE_S": "0.2", "BACKFILL_HEARTBEAT_S": "0.2"}
-        async with running(service_env, extra_env=extra) as stack, httpx.AsyncClient(
-                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}) as api:
-            r = await api.post("/api/pipelines", json={
-                "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
-            r = await api.post("/api/pages", json={
-                "id": PAGE, "name": "Rescored shop", "access_token": "EAArescorePAGEtoken1234567890",
-                "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": "UPDATE_EXISTING",
-                "auto_sync": False})
-            assert r.status_code == 201, r.text
+        extra = {
+            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
+            "OPENAI_BASE_URL": llm.base_url,
+            "ANALYZER_DEBOUNCE_S": "0.2",
+            "BACKFILL_HEARTBEAT_S": "0.2",
+        }
+        async with (
+            running(service_env, extra_env=extra) as stack,
+            httpx.AsyncClient(
+                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
+            ) as api,
+        ):
+            await sales_page(api, PAGE, "Rescored shop", "EAArescorePAGEtoken1234567890", auto_sync=False)
             for i, name in enumerate(TODAY):
-                body = messenger_event(PAGE, f"u_{name}", f"m_{name}", f"hi #{name}# "
-                                       + TEXTS.get(name, "how much?"), 1764028800000 + i)
-                resp = await api.post("/webhooks/meta", content=body,
-                                      headers={"X-Hub-Signature-256": sign(body, secret)})
+                body = messenger_event(
+                    PAGE,
+                    f"u_{name}",
+                    f"m_{name}",
+                    f"hi #{name}# " + TEXTS.get(name, "how much?"),
+                    1764028800000 + i,
+                )
+                resp = await deliver(api, body, secret)
                 assert resp.status_code == 200
 
             async def placed() -> bool:
                 return await clean_db.fetchval(
-                    "SELECT count(*) FROM contacts WHERE stage_id IS NOT NULL") == len(TODAY)
+                    "SELECT count(*) FROM contacts WHERE stage_id IS NOT NULL"
+                ) == len(TODAY)
 
-            await wait_until(placed, "every contact placed")
+            await eventually(placed, what="every contact placed")
             table["now"] = TOMORROW  # the model's verdicts change
             before = await snapshot(clean_db)
 
@@ -89,13 +116,15 @@ async def test_a_dry_run_reports_the_moves_the_real_run_then_makes(clean_db, ser
             assert code == 0, out + err
             assert await snapshot(clean_db) == before  # the dry run changed no contact
             dry = await clean_db.fetchrow(
-                "SELECT id::text, status, result, synced_contacts FROM jobs WHERE kind = 'RESCORE'")
+                "SELECT id::text, status, result, synced_contacts FROM jobs WHERE kind = 'RESCORE'"
+            )
             assert (dry["status"], dry["synced_contacts"]) == ("COMPLETED", len(TODAY))
             moves = dry["result"]["moves"]
-            assert moves == {"into_won": 0, "into_lost": 0, "up": 3, "down": 2, "blocked": 1,
-                             "unchanged": 1}
-            assert "7 conversations rescored: 0 into Won, 0 into Lost, 3 up, 2 down, 1 blocked, " \
-                   "1 unchanged" in " ".join(out.split())
+            assert moves == {"into_won": 0, "into_lost": 0, "up": 3, "down": 2, "blocked": 1, "unchanged": 1}
+            assert (
+                "7 conversations rescored: 0 into Won, 0 into Lost, 3 up, 2 down, 1 blocked, "
+                "1 unchanged" in " ".join(out.split())
+            )
             assert re.search(r"u_hot\s+│\s+blocked \(downgrade\)\s+│\s+Negotiation\s+│\s+Lost", out)
             predicted = await details(clean_db, dry["id"])
 
@@ -104,64 +133,88 @@ async def test_a_dry_run_reports_the_moves_the_real_run_then_makes(clean_db, ser
             real_id = r.json()["job_id"]
 
             async def applied() -> bool:
-                return await clean_db.fetchval(
-                    "SELECT status FROM jobs WHERE id = $1::uuid", real_id) == "COMPLETED"
+                return (
+                    await clean_db.fetchval("SELECT status FROM jobs WHERE id = $1::uuid", real_id)
+                    == "COMPLETED"
+                )
 
-            await wait_until(applied, "the real rescore")
+            await eventually(applied, what="the real rescore")
             real = await clean_db.fetchval("SELECT result FROM jobs WHERE id = $1::uuid", real_id)
             assert real == dry["result"]
             assert await details(clean_db, real_id) == predicted  # contact by contact
-            stages = {r["external_id"]: r["name"] for r in await clean_db.fetch(
-                "SELECT c.external_id, s.name FROM contacts c JOIN stages s ON s.id = c.stage_id")}
+            stages = {
+                r["external_id"]: r["name"]
+                for r in await clean_db.fetch(
+                    "SELECT c.external_id, s.name FROM contacts c JOIN stages s ON s.id = c.stage_id"
+                )
+            }
             for contact, move in predicted.items():
                 ends = move["to"] if move["move"] not in ("blocked", "unchanged") else move["from"]
                 assert stages[contact] == ends, (contact, move)
-            assert stages == {"u_cold": "Negotiation", "u_curious": "Warm", "u_keen": "Negotiation",
-                              "u_ready": "Qualified", "u_hot": "Negotiation", "u_steady": "Qualified",
-                              "u_gone": "Qualified"}
-            rescored = await clean_db.fetchval(
-                "SELECT count(*) FROM scores WHERE job_id = $1::uuid", real_id)
+            assert stages == {
+                "u_cold": "Negotiation",
+                "u_curious": "Warm",
+                "u_keen": "Negotiation",
+                "u_ready": "Qualified",
+                "u_hot": "Negotiation",
+                "u_steady": "Qualified",
+                "u_gone": "Qualified",
+            }
+            rescored = await clean_db.fetchval("SELECT count(*) FROM scores WHERE job_id = $1::uuid", real_id)
             assert rescored == len(TODAY)  # every replay is in the ledger, the dry run's are not
             assert llm.calls == 3 * len(TODAY)
             # A prompt version the analyzer does not know fails the job with one clear line.
-            code, out, err = await leadsync(service_env, "rescore", PAGE, "--dry-run",
-                                            "--prompt-version", "lead-v0")
+            code, out, err = await leadsync(
+                service_env, "rescore", PAGE, "--dry-run", "--prompt-version", "lead-v0"
+            )
             assert code == 1
-            assert err.startswith("leadsync: the dry run ended FAILED: unknown prompt version "
-                                  "'lead-v0'") and err.count("\n") == 1
+            assert (
+                err.startswith("leadsync: the dry run ended FAILED: unknown prompt version 'lead-v0'")
+                and err.count("\n") == 1
+            )
 
 
 async def test_a_rescore_can_be_cancelled_and_stops_scoring(clean_db, service_env):
     """Cancel → CANCELLED at once; the items still queued make no LLM call."""
     conversations = 40
-    await clean_db.execute("INSERT INTO pages (id, name, auto_sync) VALUES ($1, 'Big shop', false)",
-                           PAGE)
+    await clean_db.execute("INSERT INTO pages (id, name, auto_sync) VALUES ($1, 'Big shop', false)", PAGE)
     await clean_db.executemany(
         "INSERT INTO messages (mid, page_id, platform, contact_external_id, text, sent_at) "
         "VALUES ($1, $2, 'messenger', $3, 'price? #cold#', now())",
-        [(f"m_{i}", PAGE, f"u_{i:02}") for i in range(conversations)])
+        [(f"m_{i}", PAGE, f"u_{i:02}") for i in range(conversations)],
+    )
     async with FakeLLM(latency=0.4, responder=verdicts({"now": TODAY})) as llm:
-        extra = {"OPENAI_API_KEY": "sk-test-fake-key-0000000000", "OPENAI_BASE_URL": llm.base_url,
-                 "LLM_CONCURRENCY": "2", "BACKFILL_HEARTBEAT_S": "0.2"}
-        async with running(service_env, "webhook", "analyzer", "assigner", "backfill",
-                           extra_env=extra) as stack, httpx.AsyncClient(
-                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}) as api:
+        extra = {
+            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
+            "OPENAI_BASE_URL": llm.base_url,
+            "LLM_CONCURRENCY": "2",
+            "BACKFILL_HEARTBEAT_S": "0.2",
+        }
+        async with (
+            running(service_env, "webhook", "analyzer", "assigner", "backfill", extra_env=extra) as stack,
+            httpx.AsyncClient(
+                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
+            ) as api,
+        ):
             r = await api.post(f"/api/pages/{PAGE}/rescore", json={"dry_run": False})
             job_id = r.json()["job_id"]
 
             async def scoring() -> bool:
                 return llm.calls >= 2
 
-            await wait_until(scoring, "the first replays")
+            await eventually(scoring, what="the first replays")
             r = await api.post(f"/api/jobs/{job_id}/cancel")
             assert r.json()["status"] == "CANCELLED"
 
             async def drained() -> bool:
                 logs = stack.logs()  # each replay ends scored or skipped, one line each
-                return logs.count('"conversation.rescored"') + logs.count(
-                    '"conversation.skipped"') == conversations and llm.in_flight == 0
+                return (
+                    logs.count('"conversation.rescored"') + logs.count('"conversation.skipped"')
+                    == conversations
+                    and llm.in_flight == 0
+                )
 
-            await wait_until(drained, "the queued replays skipped")
+            await eventually(drained, what="the queued replays skipped")
             assert "conversation.skipped" in stack.logs()
             job = (await api.get(f"/api/jobs/{job_id}")).json()
             assert job["status"] == "CANCELLED"

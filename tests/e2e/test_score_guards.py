@@ -17,23 +17,14 @@ import asyncpg
 import httpx
 import pytest
 
-from services.webhook.signature import sign
-from tests.e2e.test_assignment import STAGES, wait_until
-from tests.e2e.test_thin_path import messenger_event
 from tests.fakes.llm import FakeLLM
+from tests.support.eventually import eventually
+from tests.support.meta_events import CONFIRMATION, deliver, messenger_echo, messenger_event
+from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
 PAGE = "PAGE_GUARD"
 T0_MS = 1764028800000
-CONFIRMATION = "Payment received, thank you! Your order is confirmed."
-
-
-def messenger_echo(page: str, user: str, mid: str, text: str, ts_ms: int) -> bytes:
-    """The page's own reply, as Meta echoes it (sender and recipient swapped)."""
-    body = {"object": "page", "entry": [{"id": page, "time": ts_ms, "messaging": [{
-        "sender": {"id": page}, "recipient": {"id": user}, "timestamp": ts_ms,
-        "message": {"mid": mid, "text": text, "is_echo": True}}]}]}
-    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def hostile(body: dict[str, Any], _n: int) -> dict[str, Any]:
@@ -57,17 +48,10 @@ class Shop:
         self.clock = T0_MS
 
     async def setup(self) -> None:
-        r = await self.api.post("/api/pipelines", json={
-            "name": "Sales", "stages": [{"name": n, "type": t} for n, t in STAGES]})
-        assert r.status_code == 201, r.text
-        r = await self.api.post("/api/pages", json={
-            "id": PAGE, "name": "Guarded shop", "access_token": "EAAguardPAGEtoken1234567890abc",
-            "auto_pipeline_id": r.json()["id"], "auto_pipeline_mode": "UPDATE_EXISTING"})
-        assert r.status_code == 201, r.text
+        await sales_page(self.api, PAGE, "Guarded shop", "EAAguardPAGEtoken1234567890abc")
 
     async def _post(self, body: bytes) -> None:
-        r = await self.api.post("/webhooks/meta", content=body,
-                                headers={"X-Hub-Signature-256": sign(body, self.secret)})
+        r = await deliver(self.api, body, self.secret)
         assert r.status_code == 200
 
     async def customer(self, user: str, text: str) -> dict[str, Any]:
@@ -78,10 +62,11 @@ class Shop:
 
         async def applied() -> bool:
             through = await self.db.fetchval(
-                "SELECT analyzed_through FROM contacts WHERE external_id = $1", user)
+                "SELECT analyzed_through FROM contacts WHERE external_id = $1", user
+            )
             return through is not None and through >= sent
 
-        await wait_until(applied, f"the analysis of {text!r}")
+        await eventually(applied, what=f"the analysis of {text!r}")
         return await self.contact(user)
 
     async def page(self, user: str, text: str) -> None:
@@ -93,12 +78,14 @@ class Shop:
         async def stored() -> bool:
             return await self.db.fetchval("SELECT count(*) FROM messages WHERE mid = $1", mid) == 1
 
-        await wait_until(stored, "the page's reply stored")
+        await eventually(stored, what="the page's reply stored")
 
     async def contact(self, user: str) -> dict[str, Any]:
         row = await self.db.fetchrow(
             """SELECT c.id::text, c.lead_score, c.lead_status, s.name AS stage FROM contacts c
-               LEFT JOIN stages s ON s.id = c.stage_id WHERE c.external_id = $1""", user)
+               LEFT JOIN stages s ON s.id = c.stage_id WHERE c.external_id = $1""",
+            user,
+        )
         scores = (await self.api.get(f"/api/contacts/{row['id']}/scores")).json()["items"]
         # the ledger lists by the transcript time an analysis covers: the newest first
         return {**dict(row), "latest": scores[0]}
@@ -107,7 +94,9 @@ class Shop:
         rows = await self.db.fetch(
             """SELECT a.details ->> 'blocked' AS why FROM activities a
                JOIN contacts c ON c.id = a.contact_id
-               WHERE c.external_id = $1 AND a.type = 'STAGE_CHANGE_BLOCKED' ORDER BY a.id""", user)
+               WHERE c.external_id = $1 AND a.type = 'STAGE_CHANGE_BLOCKED' ORDER BY a.id""",
+            user,
+        )
         return [r["why"] for r in rows]
 
 
@@ -119,9 +108,13 @@ async def shop(request, clean_db, service_env) -> AsyncIterator[Shop]:
             llm = await stack.enter_async_context(FakeLLM(responder=hostile))
             extra.update(OPENAI_API_KEY="sk-test-fake-key-0000000000", OPENAI_BASE_URL=llm.base_url)
         services = await stack.enter_async_context(
-            running(service_env, "webhook", "analyzer", "assigner", extra_env=extra))
-        api = await stack.enter_async_context(httpx.AsyncClient(
-            base_url=services.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}))
+            running(service_env, "webhook", "analyzer", "assigner", extra_env=extra)
+        )
+        api = await stack.enter_async_context(
+            httpx.AsyncClient(
+                base_url=services.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
+            )
+        )
         found = Shop(services, api, clean_db, service_env["META_APP_SECRET"].encode())
         await found.setup()
         yield found
@@ -135,7 +128,8 @@ async def shop(request, clean_db, service_env) -> AsyncIterator[Shop]:
                       jsonb_array_elements_text(s.evidence || coalesce(
                           (SELECT jsonb_agg(m) FROM jsonb_array_elements(s.signals) g,
                                   jsonb_array_elements(g -> 'mids') m), '[]')) AS cited(mid)
-               WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.mid = cited.mid)""")
+               WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.mid = cited.mid)"""
+        )
         assert unknown == 0
         if request.param == "llm":
             assert await clean_db.fetchval("SELECT count(*) FROM scores WHERE evidence <> '[]'") == made

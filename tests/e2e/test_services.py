@@ -11,23 +11,27 @@ import tempfile
 import httpx
 import pytest
 
+from tests.support.eventually import eventually
 from tests.support.stack import free_port, running
 
 
 async def _listening_port(log_path: str, proc: asyncio.subprocess.Process, timeout: float = 20) -> int:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
+    def port() -> int | None:
         with open(log_path) as f:
             for line in f:
                 if line.startswith("{"):
                     record = json.loads(line)
                     if record.get("event") == "health.listening":
                         return int(record["port"])
-        if proc.returncode is not None:
-            break
-        await asyncio.sleep(0.05)
-    with open(log_path) as f:
-        raise AssertionError(f"service did not listen:\n{f.read()}")
+        assert proc.returncode is None, f"service exited {proc.returncode}"
+        return None
+
+    def log() -> str:
+        with open(log_path) as f:
+            return f.read()
+
+    found: int = await eventually(port, what="the service listening", timeout=timeout, detail=log)
+    return found
 
 
 @pytest.mark.parametrize("service", ["webhook", "analyzer", "assigner", "backfill"])

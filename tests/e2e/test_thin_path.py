@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
-import asyncpg
 import httpx
 
 from services.webhook.signature import sign
+from tests.support.eventually import wait_for_row
+from tests.support.meta_events import messenger_event
 from tests.support.stack import running
-
-
-def messenger_event(page: str, user: str, mid: str, text: str, ts_ms: int) -> bytes:
-    body = {
-        "object": "page",
-        "entry": [{
-            "id": page, "time": ts_ms,
-            "messaging": [{
-                "sender": {"id": user}, "recipient": {"id": page}, "timestamp": ts_ms,
-                "message": {"mid": mid, "text": text},
-            }],
-        }],
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-async def wait_for_row(pool: asyncpg.Pool, query: str, *args: object, timeout: float = 20):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        row = await pool.fetchrow(query, *args)
-        if row is not None or asyncio.get_running_loop().time() > deadline:
-            return row
-        await asyncio.sleep(0.1)
 
 
 async def test_signed_messenger_event_becomes_a_contact(clean_db, service_env):
@@ -42,14 +19,16 @@ async def test_signed_messenger_event_becomes_a_contact(clean_db, service_env):
     await clean_db.execute("INSERT INTO pages (id, name) VALUES ('PAGE_E2E', 'Shop')")
     async with running(service_env) as stack, httpx.AsyncClient() as client:
         r = await client.post(
-            f"{stack.url}/webhooks/meta", content=body,
+            f"{stack.url}/webhooks/meta",
+            content=body,
             headers={"X-Hub-Signature-256": sign(body, secret), "Content-Type": "application/json"},
         )
         assert r.status_code == 200
         row = await wait_for_row(
             clean_db,
             "SELECT * FROM contacts WHERE page_id = $1 AND external_id = $2",
-            "PAGE_E2E", "PSID_1",
+            "PAGE_E2E",
+            "PSID_1",
         )
         assert row is not None, stack.logs()
         assert row["platform"] == "messenger"
@@ -67,8 +46,9 @@ async def test_signed_messenger_event_becomes_a_contact(clean_db, service_env):
 async def test_unsigned_event_is_refused_and_publishes_nothing(clean_db, service_env):
     body = messenger_event("PAGE_E2E", "PSID_2", "m_e2e_2", "hello", 1764028800000)
     async with running(service_env) as stack, httpx.AsyncClient() as client:
-        r = await client.post(f"{stack.url}/webhooks/meta", content=body,
-                              headers={"X-Hub-Signature-256": "sha256=" + "0" * 64})
+        r = await client.post(
+            f"{stack.url}/webhooks/meta", content=body, headers={"X-Hub-Signature-256": "sha256=" + "0" * 64}
+        )
         assert r.status_code == 401
         await asyncio.sleep(1.0)
         assert await clean_db.fetchval("SELECT count(*) FROM messages") == 0

@@ -47,19 +47,27 @@ def analysis_content(
     *, score: Any = 72, status: str = "QUALIFIED", confidence: Any = 80, stage: str = ""
 ) -> str:
     """The JSON text a well-behaved model returns (values may be out of range on purpose)."""
-    return orjson.dumps({
-        "lead_score": score, "lead_status": status, "recommended_stage": stage,
-        "summary": "Customer asked about price and delivery.",
-        "reasoning": "Asked for the price and shared a phone number.", "confidence": confidence,
-    }).decode()
+    return orjson.dumps(
+        {
+            "lead_score": score,
+            "lead_status": status,
+            "recommended_stage": stage,
+            "summary": "Customer asked about price and delivery.",
+            "reasoning": "Asked for the price and shared a phone number.",
+            "confidence": confidence,
+        }
+    ).decode()
 
 
 def completion(content: str, model: str) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": content}}],
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+        ],
         "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
     }
 
@@ -68,14 +76,18 @@ class FakeLLM:
     """The fake server; counters are readable while it runs and after it stopped."""
 
     def __init__(
-        self, *, latency: float = 0.0, script: Iterable[str] = (), responder: Responder | None = None,
-        retry_after: float = 0.05, hang_s: float = 30.0, score: int = 72,
+        self,
+        *,
+        latency: float = 0.0,
+        script: Iterable[str] = (),
+        responder: Responder | None = None,
+        retry_after: float = 0.05,
+        hang_s: float = 30.0,
+        score: int = 72,
     ) -> None:
-        self.latency = latency
+        self.latency, self.hang_s, self.retry_after = latency, hang_s, retry_after
         self.script = collections.deque(script)
         self.responder = responder
-        self.retry_after = retry_after
-        self.hang_s = hang_s
         self.score = score
         self.calls = 0
         self.in_flight = 0
@@ -112,15 +124,24 @@ class FakeLLM:
 
     async def _answer(self, mode: str | dict[str, Any], model: str) -> Response:
         if isinstance(mode, dict):
-            fields = {"lead_score": self.score, "lead_status": "QUALIFIED", "confidence": 80,
-                      "recommended_stage": "", "summary": "", "reasoning": "", **mode}
+            fields = {
+                "lead_score": self.score,
+                "lead_status": "QUALIFIED",
+                "confidence": 80,
+                "recommended_stage": "",
+                "summary": "",
+                "reasoning": "",
+                **mode,
+            }
             return JSONResponse(completion(orjson.dumps(fields).decode(), model))
         if mode == RATE_LIMITED:
-            return JSONResponse({"error": {"message": "rate limited", "type": "rate_limit"}},
-                                status_code=429, headers={"Retry-After": str(self.retry_after)})
+            return JSONResponse(
+                {"error": {"message": "rate limited", "type": "rate_limit"}},
+                status_code=429,
+                headers={"Retry-After": str(self.retry_after)},
+            )
         if mode == SERVER_ERROR:
-            return JSONResponse({"error": {"message": "boom", "type": "server_error"}},
-                                status_code=500)
+            return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=500)
         if mode == HANG:
             # Until the test ends (or hang_s): the client's timeout is what ends the call.
             try:
@@ -145,14 +166,20 @@ class FakeLLM:
 
     def stats(self) -> dict[str, Any]:
         """The counters, as GET /stats returns them to a benchmark running this in a child process."""
-        return {"calls": self.calls, "in_flight": self.in_flight, "max_in_flight": self.max_in_flight,
-                "outcomes": dict(self.outcomes)}
+        return {
+            "calls": self.calls,
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "outcomes": dict(self.outcomes),
+        }
 
     async def __aenter__(self) -> FakeLLM:
-        app = Starlette(routes=[
-            Route("/v1/chat/completions", self._completions, methods=["POST"]),
-            Route("/stats", self._stats),
-        ])
+        app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._completions, methods=["POST"]),
+                Route("/stats", self._stats),
+            ]
+        )
         self._server = HttpServer(app, host="127.0.0.1", port=0)
         # Accepted connections inherit this: without it a reused connection's answer waits ~40 ms
         # for the client's delayed ACK (Nagle), which a real LLM server does not add.

@@ -26,15 +26,18 @@ async def conversations(clean_db: asyncpg.Pool) -> asyncpg.Pool:
     await clean_db.execute("DELETE FROM analyzer_conversations WHERE page_id = 'PMARKS'")
     await clean_db.executemany(
         """INSERT INTO analyzer_conversations (page_id, platform, contact_external_id, revision)
-           VALUES ('PMARKS', 'messenger', $1, 2)""", [(c,) for c in ("u1", "u2", "u3")])
+           VALUES ('PMARKS', 'messenger', $1, 2)""",
+        [(c,) for c in ("u1", "u2", "u3")],
+    )
     return clean_db
 
 
 async def stored(pool: asyncpg.Pool) -> dict[str, tuple[int, int | None]]:
-    rows = await pool.fetch("SELECT contact_external_id, analyzed_revision, analysis->>'lead_score' "
-                            "AS score FROM analyzer_conversations WHERE page_id = 'PMARKS'")
-    return {r["contact_external_id"]: (r["analyzed_revision"], r["score"] and int(r["score"]))
-            for r in rows}
+    rows = await pool.fetch(
+        "SELECT contact_external_id, analyzed_revision, analysis->>'lead_score' "
+        "AS score FROM analyzer_conversations WHERE page_id = 'PMARKS'"
+    )
+    return {r["contact_external_id"]: (r["analyzed_revision"], r["score"] and int(r["score"])) for r in rows}
 
 
 async def test_marks_made_together_are_one_statement_and_the_newest_revision_wins(
@@ -46,8 +49,12 @@ async def test_marks_made_together_are_one_statement_and_the_newest_revision_win
         async with pool.acquire() as conn:
             conn.add_query_logger(lambda record: seen.append(record.query))
         marks = Marks(pool)
-        await asyncio.gather(marks.add(mark("u1", 2, 40)), marks.add(mark("u2", 2, 50)),
-                             marks.add(mark("u3", 2, 60)), marks.add(mark("u1", 1, 99)))
+        await asyncio.gather(
+            marks.add(mark("u1", 2, 40)),
+            marks.add(mark("u2", 2, 50)),
+            marks.add(mark("u3", 2, 60)),
+            marks.add(mark("u1", 1, 99)),
+        )
     finally:
         await pool.close()
     assert sum("UPDATE analyzer_conversations" in q for q in seen) == 1  # not type introspection
@@ -57,8 +64,11 @@ async def test_marks_made_together_are_one_statement_and_the_newest_revision_win
 async def test_a_bad_mark_fails_alone(conversations):
     marks = Marks(conversations)
     results = await asyncio.gather(
-        marks.add(mark("u1", 2, 40)), marks.add(mark("u2", 2, 50, count=2**40)),
-        marks.add(mark("u3", 2, 60)), return_exceptions=True)
+        marks.add(mark("u1", 2, 40)),
+        marks.add(mark("u2", 2, 50, count=2**40)),
+        marks.add(mark("u3", 2, 60)),
+        return_exceptions=True,
+    )
     assert results[0] is None and results[2] is None
     assert isinstance(results[1], Exception)
     assert await stored(conversations) == {"u1": (2, 40), "u2": (0, None), "u3": (2, 60)}

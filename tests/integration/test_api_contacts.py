@@ -7,8 +7,8 @@ import pytest
 from services.assigner.consumer import handle
 from services.assigner.pipelines import PipelineCache
 from shared.broker import Delivery
-from tests.integration.test_assigner import make_page, make_pipeline, scored
 from tests.support.admin_api import admin_client
+from tests.support.assigner import make_page, make_pipeline, scored
 
 
 @pytest.fixture
@@ -25,7 +25,8 @@ async def contacts(clean_db):
     await handle(Delivery(msgs, "m", 1), pool=clean_db, cache=PipelineCache())
     await clean_db.executemany(
         "INSERT INTO contacts (page_id, platform, external_id) VALUES ('OTHER', 'instagram', $1)",
-        [(f"x{i}",) for i in range(3)])
+        [(f"x{i}",) for i in range(3)],
+    )
 
 
 async def walk(api, **params):
@@ -55,8 +56,14 @@ async def test_pages_through_a_page_and_a_stage_without_repeats(api, clean_db, c
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [({"limit": 0}, "limit"), ({"limit": "many"}, "limit"), ({"stage_id": "nope"}, "stage_id"),
-     ({"cursor": "garbage!"}, "cursor"), ({"cursor": "eyJ4IjoxfQ"}, "cursor"), ({"sort": "x"}, "sort")],
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": "many"}, "limit"),
+        ({"stage_id": "nope"}, "stage_id"),
+        ({"cursor": "garbage!"}, "cursor"),
+        ({"cursor": "eyJ4IjoxfQ"}, "cursor"),
+        ({"sort": "x"}, "sort"),
+    ],
 )
 async def test_bad_query_is_422_naming_the_parameter(api, query, field):
     r = await api.get("/api/contacts", params=query)
@@ -71,7 +78,9 @@ async def test_one_contact_with_its_activity_log(api, clean_db, contacts):
     body = r.json()
     assert (body["external_id"], body["stage_name"], body["lead_score"]) == ("u1", "Negotiation", 70)
     assert [(a["type"], a["from_stage"], a["to_stage"]) for a in body["activities"]] == [
-        ("STAGE_CHANGED", "New", "Negotiation"), ("STAGE_CHANGED", None, "New")]
+        ("STAGE_CHANGED", "New", "Negotiation"),
+        ("STAGE_CHANGED", None, "New"),
+    ]
     assert body["activities"][0]["details"]["rule"] == "score_range"
     assert (await api.get("/api/contacts/6c4d0c3e-8d8e-4a51-9d57-000000000000")).status_code == 404
     assert (await api.get("/api/contacts/not-a-uuid")).status_code == 404

@@ -53,8 +53,13 @@ async def app_and_client(clean_db, service_env, publisher):
 
 
 def concrete(path: str) -> str:
-    return path.format(page_id="1001", pipeline_id=uuid.uuid4(), contact_id=uuid.uuid4(),
-                       job_id=uuid.uuid4(), path="console.css")
+    return path.format(
+        page_id="1001",
+        pipeline_id=uuid.uuid4(),
+        contact_id=uuid.uuid4(),
+        job_id=uuid.uuid4(),
+        path="console.css",
+    )
 
 
 async def test_every_route_but_the_public_ones_refuses_a_missing_and_a_wrong_credential(
@@ -78,8 +83,11 @@ async def test_every_route_but_the_public_ones_refuses_a_missing_and_a_wrong_cre
                 if cookie:
                     client.cookies.set(session.COOKIE, cookie)
                 r = await client.request(method, url, data={"csrf": "x"})
-                refused = r.status_code == 401 if path.startswith("/ops/api/") else (
-                    r.status_code == 303 and r.headers["location"].startswith("/ops/login"))
+                refused = (
+                    r.status_code == 401
+                    if path.startswith("/ops/api/")
+                    else (r.status_code == 303 and r.headers["location"].startswith("/ops/login"))
+                )
                 assert refused, (method, path, cookie, r.status_code)
 
 
@@ -89,8 +97,13 @@ async def test_the_openapi_document_lists_exactly_the_api_routes(app_and_client)
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
     routed = {r for r in router_routes(app.routes) if r[1].startswith("/api/")}
     assert documented == routed
-    assert {("POST", "/api/backfill"), ("GET", "/api/jobs/{job_id}"), ("GET", "/api/jobs/{job_id}/items"),
-            ("POST", "/api/jobs/{job_id}/retry"), ("GET", "/api/pages/{page_id}/jobs")} <= documented
+    assert {
+        ("POST", "/api/backfill"),
+        ("GET", "/api/jobs/{job_id}"),
+        ("GET", "/api/jobs/{job_id}/items"),
+        ("POST", "/api/jobs/{job_id}/retry"),
+        ("GET", "/api/pages/{page_id}/jobs"),
+    } <= documented
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert "401" in op["responses"] and "429" in op["responses"], (method, path)
@@ -122,8 +135,9 @@ async def test_every_request_string_is_bounded_and_refuses_control_characters(ap
         for method, op in ops.items():
             inputs = [(f"{method} {path} {p['name']}", p["schema"]) for p in op.get("parameters", [])]
             if "requestBody" in op:
-                inputs.append((f"{method} {path} body",
-                               op["requestBody"]["content"]["application/json"]["schema"]))
+                inputs.append(
+                    (f"{method} {path} body", op["requestBody"]["content"]["application/json"]["schema"])
+                )
             for where, schema in inputs:
                 for field, s in leaf_schemas(schema, where, components, "string"):
                     checked += 1
@@ -152,10 +166,14 @@ async def test_an_unhandled_error_is_a_logged_json_500_with_a_request_id(service
     closed = free_port()
     pool = await db.create_pool(f"postgresql://postgres@127.0.0.1:{closed}/none", min_size=0)
     app = create_app(settings_for(service_env), publisher=publisher, pool=pool)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t",
-        headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"},
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+            base_url="http://t",
+            headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"},
+        ) as client,
+    ):
         r = await client.get("/api/pages")
     assert r.status_code == 500
     assert r.json()["error"] == "internal error" and r.json()["request_id"] == r.headers["x-request-id"]

@@ -26,7 +26,10 @@ async def test_create_stores_the_token_encrypted_and_never_returns_it(api, clean
     page = r.json()
     assert (page["id"], page["name"], page["has_token"], page["token_status"]) == ("1001", "Shop", True, "ok")
     assert (page["auto_pipeline_mode"], page["auto_sync"], page["sync_interval_s"]) == (
-        "SKIP_EXISTING", True, 3600)
+        "SKIP_EXISTING",
+        True,
+        3600,
+    )
     stored = await clean_db.fetchval("SELECT access_token_enc FROM pages WHERE id = '1001'")
     assert TOKEN.encode() not in bytes(stored)
     assert TokenCipher(service_env["TOKEN_ENCRYPTION_KEY"]).decrypt(stored) == TOKEN
@@ -41,16 +44,29 @@ async def test_patch_changes_settings_and_a_new_token_clears_expiry(api, clean_d
     await api.post("/api/pages", json=page_body())
     pipeline = (await api.post("/api/pipelines", json={"name": "P", "stages": []})).json()
     await clean_db.execute("UPDATE pages SET token_status = 'expired'")
-    r = await api.patch("/api/pages/1001", json={
-        "auto_pipeline_id": pipeline["id"], "auto_pipeline_mode": "UPDATE_EXISTING",
-        "auto_sync": False, "sync_interval_s": 600, "name": "Shop 2"})
+    r = await api.patch(
+        "/api/pages/1001",
+        json={
+            "auto_pipeline_id": pipeline["id"],
+            "auto_pipeline_mode": "UPDATE_EXISTING",
+            "auto_sync": False,
+            "sync_interval_s": 600,
+            "name": "Shop 2",
+        },
+    )
     assert r.status_code == 200
     page = r.json()
-    assert (page["auto_pipeline_id"], page["auto_pipeline_mode"], page["auto_sync"],
-            page["sync_interval_s"], page["name"], page["token_status"]) == (
-        pipeline["id"], "UPDATE_EXISTING", False, 600, "Shop 2", "expired")
-    r = await api.patch("/api/pages/1001", json={"access_token": "EAAnewTOKEN99999999999999999",
-                                                 "auto_pipeline_id": None})
+    assert (
+        page["auto_pipeline_id"],
+        page["auto_pipeline_mode"],
+        page["auto_sync"],
+        page["sync_interval_s"],
+        page["name"],
+        page["token_status"],
+    ) == (pipeline["id"], "UPDATE_EXISTING", False, 600, "Shop 2", "expired")
+    r = await api.patch(
+        "/api/pages/1001", json={"access_token": "EAAnewTOKEN99999999999999999", "auto_pipeline_id": None}
+    )
     assert (r.json()["token_status"], r.json()["auto_pipeline_id"]) == ("ok", None)
     assert "EAAnewTOKEN" not in r.text
 
@@ -104,7 +120,12 @@ async def test_openapi_describes_the_admin_routes(api):
     assert r.status_code == 200
     doc = r.json()
     assert doc["openapi"].startswith("3.1")
-    assert {"/api/pages", "/api/pages/{page_id}", "/api/pipelines/{pipeline_id}/score-ranges",
-            "/api/contacts", "/api/contacts/{contact_id}"} <= set(doc["paths"])
+    assert {
+        "/api/pages",
+        "/api/pages/{page_id}",
+        "/api/pipelines/{pipeline_id}/score-ranges",
+        "/api/contacts",
+        "/api/contacts/{contact_id}",
+    } <= set(doc["paths"])
     create = doc["components"]["schemas"]["PageCreate"]
     assert set(create["required"]) == {"id", "name", "access_token"}

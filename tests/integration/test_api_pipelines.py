@@ -5,12 +5,17 @@ from __future__ import annotations
 import pytest
 
 from tests.support.admin_api import admin_client
+from tests.support.pipelines import STANDARD_RANGES
 
 STAGES = [
-    {"name": "New", "type": "LEAD"}, {"name": "Warm", "type": "LEAD"},
-    {"name": "Engaged", "type": "LEAD"}, {"name": "Qualified", "type": "IN_PROGRESS"},
-    {"name": "Negotiation", "type": "IN_PROGRESS"}, {"name": "Won", "type": "WON"},
-    {"name": "Lost", "type": "LOST"}, {"name": "Archive", "type": "ARCHIVED"},
+    {"name": "New", "type": "LEAD"},
+    {"name": "Warm", "type": "LEAD"},
+    {"name": "Engaged", "type": "LEAD"},
+    {"name": "Qualified", "type": "IN_PROGRESS"},
+    {"name": "Negotiation", "type": "IN_PROGRESS"},
+    {"name": "Won", "type": "WON"},
+    {"name": "Lost", "type": "LOST"},
+    {"name": "Archive", "type": "ARCHIVED"},
 ]
 
 
@@ -24,21 +29,25 @@ async def test_create_get_and_generate_ranges(api):
     r = await api.post("/api/pipelines", json={"name": "Sales", "stages": STAGES})
     assert r.status_code == 201
     created = r.json()
-    assert [(s["name"], s["position"], s["lead_score_min"], s["lead_score_max"])
-            for s in created["stages"]] == [(s["name"], i, 0, 100) for i, s in enumerate(STAGES)]
+    assert [
+        (s["name"], s["position"], s["lead_score_min"], s["lead_score_max"]) for s in created["stages"]
+    ] == [(s["name"], i, 0, 100) for i, s in enumerate(STAGES)]
     assert (await api.get(f"/api/pipelines/{created['id']}")).json() == created
     r = await api.post(f"/api/pipelines/{created['id']}/score-ranges")
     assert r.status_code == 200
-    assert [(s["lead_score_min"], s["lead_score_max"]) for s in r.json()["stages"]] == [
-        (0, 10), (11, 20), (21, 30), (31, 55), (56, 80), (81, 100), (0, 20), (0, 100)]
+    assert [(s["lead_score_min"], s["lead_score_max"]) for s in r.json()["stages"]] == STANDARD_RANGES
     listed = (await api.get("/api/pipelines")).json()["items"]
     assert [(p["id"], p["stage_count"]) for p in listed] == [(created["id"], 8)]
 
 
 async def test_explicit_ranges_are_kept(api):
-    body = {"name": "Custom", "stages": [
-        {"name": "Cold", "type": "LEAD", "lead_score_min": 0, "lead_score_max": 49},
-        {"name": "Hot", "type": "IN_PROGRESS", "lead_score_min": 50, "lead_score_max": 100}]}
+    body = {
+        "name": "Custom",
+        "stages": [
+            {"name": "Cold", "type": "LEAD", "lead_score_min": 0, "lead_score_max": 49},
+            {"name": "Hot", "type": "IN_PROGRESS", "lead_score_min": 50, "lead_score_max": 100},
+        ],
+    }
     stages = (await api.post("/api/pipelines", json=body)).json()["stages"]
     assert [(s["lead_score_min"], s["lead_score_max"]) for s in stages] == [(0, 49), (50, 100)]
 
@@ -50,13 +59,21 @@ async def test_explicit_ranges_are_kept(api):
         ({"name": "  ", "stages": []}, "name"),
         ({"name": "P", "stages": [{"name": "A", "type": "HOT"}]}, "stages.0.type"),
         ({"name": "P", "stages": [{"type": "LEAD"}]}, "stages.0.name"),
-        ({"name": "P", "stages": [{"name": "A", "type": "LEAD"},
-                                  {"name": "B", "type": "LEAD", "lead_score_min": 60,
-                                   "lead_score_max": 40}]}, "stages.1.lead_score_max"),
-        ({"name": "P", "stages": [{"name": "A", "type": "LEAD", "lead_score_min": 101}]},
-         "stages.0.lead_score_min"),
-        ({"name": "P", "stages": [{"name": "A", "type": "LEAD"}, {"name": " a ", "type": "WON"}]},
-         "stages"),
+        (
+            {
+                "name": "P",
+                "stages": [
+                    {"name": "A", "type": "LEAD"},
+                    {"name": "B", "type": "LEAD", "lead_score_min": 60, "lead_score_max": 40},
+                ],
+            },
+            "stages.1.lead_score_max",
+        ),
+        (
+            {"name": "P", "stages": [{"name": "A", "type": "LEAD", "lead_score_min": 101}]},
+            "stages.0.lead_score_min",
+        ),
+        ({"name": "P", "stages": [{"name": "A", "type": "LEAD"}, {"name": " a ", "type": "WON"}]}, "stages"),
         ({"name": "P", "stages": [{"name": f"S{i}", "type": "LEAD"} for i in range(21)]}, "stages"),
         ({"name": "P", "stages": "LEAD"}, "stages"),
     ],

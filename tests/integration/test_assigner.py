@@ -3,69 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from services.assigner.consumer import JobKinds, handle
 from services.assigner.pipelines import PipelineCache
 from shared import db
-from shared.broker import Delivery
-from shared.messages import Analysis, ContactScored
-
-PAGE = "PAGE_A"
-T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-STANDARD = [("New", "LEAD"), ("Warm", "LEAD"), ("Engaged", "LEAD"), ("Qualified", "IN_PROGRESS"),
-            ("Negotiation", "IN_PROGRESS"), ("Won", "WON"), ("Lost", "LOST"), ("Archive", "ARCHIVED")]
-
-
-async def make_pipeline(pool: asyncpg.Pool, stages=STANDARD) -> str:
-    pid = await pool.fetchval("INSERT INTO pipelines (name) VALUES ('Sales') RETURNING id::text")
-    await pool.executemany(
-        "INSERT INTO stages (pipeline_id, name, type, position) VALUES ($1::uuid, $2, $3, $4)",
-        [(pid, name, typ, i) for i, (name, typ) in enumerate(stages)],
-    )
-    return pid
-
-
-async def make_page(pool: asyncpg.Pool, pipeline_id: str | None, mode: str = "UPDATE_EXISTING") -> None:
-    await pool.execute(
-        """INSERT INTO pages (id, name, auto_pipeline_id, auto_pipeline_mode)
-           VALUES ($1, 'Shop', $2::uuid, $3)
-           ON CONFLICT (id) DO UPDATE SET auto_pipeline_id = $2::uuid, auto_pipeline_mode = $3""",
-        PAGE, pipeline_id, mode,
-    )
-
-
-def scored(contact: str, score: int, status: str = "QUALIFIED", at: int = 0, *,
-           job_id: str | None = None, summary: str = "") -> ContactScored:
-    return ContactScored(
-        page_id=PAGE, platform="messenger", contact_id=contact, contact_name=f"Name {contact}",
-        analysis=Analysis(lead_score=score, lead_status=status, confidence=70,  # type: ignore[arg-type]
-                          summary=summary or f"score {score}"),
-        analyzed_through=T0 + timedelta(minutes=at), message_count=3,
-        job_id=job_id, origin="backfill" if job_id else "webhook",
-    )
-
-
-async def deliver(pool: asyncpg.Pool, cache: PipelineCache, *msgs: ContactScored,
-                  kinds: JobKinds | None = None) -> None:
-    await handle(Delivery(list(msgs), "mid", 1), pool=pool, cache=cache, kinds=kinds)
-
-
-async def state(pool: asyncpg.Pool, contact: str) -> asyncpg.Record:
-    return await pool.fetchrow(
-        """SELECT c.*, s.name AS stage FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id
-           WHERE c.external_id = $1""", contact)
-
-
-async def activities(pool: asyncpg.Pool, contact: str) -> list[asyncpg.Record]:
-    return await pool.fetch(
-        """SELECT a.type, a.lead_score, a.details, f.name AS from_stage, t.name AS to_stage
-           FROM activities a JOIN contacts c ON c.id = a.contact_id
-           LEFT JOIN stages f ON f.id = a.from_stage_id LEFT JOIN stages t ON t.id = a.to_stage_id
-           WHERE c.external_id = $1 ORDER BY a.id""", contact)
+from shared.messages import ContactScored
+from tests.support.assigner import (
+    PAGE,
+    activities,
+    deliver,
+    make_page,
+    make_pipeline,
+    scored,
+    state,
+)
 
 
 @pytest.fixture
@@ -77,17 +30,27 @@ async def pipeline_id(clean_db: asyncpg.Pool) -> str:
 
 async def test_first_analysis_generates_ranges_and_places_with_an_activity(clean_db, pipeline_id):
     await deliver(clean_db, PipelineCache(), scored("u1", 45))
-    ranges = await clean_db.fetch(
-        "SELECT name, lead_score_min, lead_score_max FROM stages ORDER BY position")
+    ranges = await clean_db.fetch("SELECT name, lead_score_min, lead_score_max FROM stages ORDER BY position")
     assert [(r[0], r[1], r[2]) for r in ranges] == [
-        ("New", 0, 10), ("Warm", 11, 20), ("Engaged", 21, 30), ("Qualified", 31, 55),
-        ("Negotiation", 56, 80), ("Won", 81, 100), ("Lost", 0, 20), ("Archive", 0, 100)]
+        ("New", 0, 10),
+        ("Warm", 11, 20),
+        ("Engaged", 21, 30),
+        ("Qualified", 31, 55),
+        ("Negotiation", 56, 80),
+        ("Won", 81, 100),
+        ("Lost", 0, 20),
+        ("Archive", 0, 100),
+    ]
     row = await state(clean_db, "u1")
     assert (row["stage"], row["lead_score"], row["name"]) == ("Qualified", 45, "Name u1")
     assert str(row["pipeline_id"]) == pipeline_id and row["stage_entered_at"] is not None
     [act] = await activities(clean_db, "u1")
     assert (act["type"], act["from_stage"], act["to_stage"], act["lead_score"]) == (
-        "STAGE_CHANGED", None, "Qualified", 45)
+        "STAGE_CHANGED",
+        None,
+        "Qualified",
+        45,
+    )
     assert act["details"]["rule"] == "score_range" and act["details"]["downgrade_blocked"] is False
 
 
@@ -124,7 +87,8 @@ async def test_contact_in_another_pipeline_is_left_alone(clean_db, pipeline_id):
     await clean_db.execute(
         """UPDATE contacts SET pipeline_id = $1::uuid,
                stage_id = (SELECT id FROM stages WHERE name = 'Manual')""",
-        other)
+        other,
+    )
     await deliver(clean_db, cache, scored("u1", 75, at=1))
     row = await state(clean_db, "u1")
     assert (row["stage"], row["lead_score"]) == ("Manual", 75)
@@ -132,8 +96,12 @@ async def test_contact_in_another_pipeline_is_left_alone(clean_db, pipeline_id):
 
 async def test_no_auto_pipeline_updates_the_contact_without_placing(clean_db):
     await make_page(clean_db, None)
-    await deliver(clean_db, PipelineCache(), scored("u1", 50), scored("u9", 50).model_copy(
-        update={"page_id": "UNKNOWN_PAGE"}))
+    await deliver(
+        clean_db,
+        PipelineCache(),
+        scored("u1", 50),
+        scored("u9", 50).model_copy(update={"page_id": "UNKNOWN_PAGE"}),
+    )
     row = await state(clean_db, "u1")
     assert (row["lead_score"], row["stage_id"]) == (50, None)
     assert await clean_db.fetchval("SELECT count(*) FROM activities") == 0
@@ -147,9 +115,15 @@ async def test_hot_contact_downgrade_is_blocked_and_recorded(clean_db, pipeline_
     assert (row["stage"], row["lead_score"], row["lead_status"]) == ("Negotiation", 85, "LOST")
     first, blocked = await activities(clean_db, "u1")
     assert (first["type"], first["to_stage"], first["details"]["rule"]) == (
-        "STAGE_CHANGED", "Negotiation", "score_range")
+        "STAGE_CHANGED",
+        "Negotiation",
+        "score_range",
+    )
     assert (blocked["type"], blocked["from_stage"], blocked["to_stage"]) == (
-        "STAGE_CHANGE_BLOCKED", "Negotiation", None)
+        "STAGE_CHANGE_BLOCKED",
+        "Negotiation",
+        None,
+    )
     assert blocked["details"]["blocked"] == "downgrade" and blocked["details"]["to"] == "Lost"
     # A cooled-down contact may leave the hot stage.
     await deliver(clean_db, cache, scored("u1", 15, "CONTACTED", at=2))
@@ -168,7 +142,8 @@ async def test_a_won_contact_is_never_moved_by_an_analysis(clean_db, pipeline_id
     assert (first["type"], first["to_stage"]) == ("STAGE_CHANGED", "Won")
     assert [(b["type"], b["from_stage"], b["details"]["blocked"], b["details"]["to"]) for b in blocked] == [
         ("STAGE_CHANGE_BLOCKED", "Won", "won_is_final", "Lost"),
-        ("STAGE_CHANGE_BLOCKED", "Won", "won_is_final", "Warm")]
+        ("STAGE_CHANGE_BLOCKED", "Won", "won_is_final", "Warm"),
+    ]
     assert all(b["details"]["downgrade_blocked"] is False for b in blocked)
 
 
@@ -185,7 +160,9 @@ async def test_a_lost_contact_that_comes_back_is_placed_again(clean_db, pipeline
 async def test_stale_analysis_is_dropped_but_settles_its_job_once(clean_db, pipeline_id):
     job = await clean_db.fetchval(
         """INSERT INTO jobs (page_id, kind, status, total_contacts, enumeration_done, started_at)
-           VALUES ($1, 'FULL', 'IN_PROGRESS', 2, true, now()) RETURNING id::text""", PAGE)
+           VALUES ($1, 'FULL', 'IN_PROGRESS', 2, true, now()) RETURNING id::text""",
+        PAGE,
+    )
     cache = PipelineCache()
     await deliver(clean_db, cache, scored("u1", 60, at=5))
     stale = scored("u1", 5, "NEW", at=1, job_id=job)
@@ -207,9 +184,7 @@ async def test_a_batch_applies_one_contacts_analyses_oldest_first(clean_db, pipe
     assert (await state(clean_db, "u1"))["lead_score"] == 70
 
 
-async def test_a_batch_takes_the_same_few_statements_whatever_its_size(
-    clean_db, pipeline_id, database_url
-):
+async def test_a_batch_takes_the_same_few_statements_whatever_its_size(clean_db, pipeline_id, database_url):
     # Set-based per batch (issue 15): 20 contacts cost the statements 2 do, not ten times more.
     cache = PipelineCache()
 
@@ -238,9 +213,11 @@ async def test_stage_edits_are_noticed_without_a_restart(clean_db, pipeline_id):
     await deliver(clean_db, cache, scored("u1", 45))
     assert (await state(clean_db, "u1"))["stage"] == "Qualified"
     await clean_db.execute(
-        "UPDATE stages SET lead_score_min = 40, lead_score_max = 80 WHERE name = 'Negotiation'")
+        "UPDATE stages SET lead_score_min = 40, lead_score_max = 80 WHERE name = 'Negotiation'"
+    )
     await clean_db.execute(
-        "UPDATE stages SET lead_score_min = 31, lead_score_max = 39 WHERE name = 'Qualified'")
+        "UPDATE stages SET lead_score_min = 31, lead_score_max = 39 WHERE name = 'Qualified'"
+    )
     await deliver(clean_db, cache, scored("u1", 45, at=1))
     assert (await state(clean_db, "u1"))["stage"] == "Negotiation"
 
@@ -260,8 +237,9 @@ async def test_concurrent_analyses_of_one_contact_equal_in_order_processing(
     pools = [await db.create_pool(database_url, min_size=2, max_size=4) for _ in range(2)]
     try:
         n = 25
-        pairs = [(scored(f"c{i}", 20 + i, "CONTACTED", at=1), scored(f"c{i}", 60 + i, at=2))
-                 for i in range(n)]
+        pairs = [
+            (scored(f"c{i}", 20 + i, "CONTACTED", at=1), scored(f"c{i}", 60 + i, at=2)) for i in range(n)
+        ]
         # The reference: each pair processed one after the other in analyzed_through order.
         for older, newer in pairs:
             ref = older.model_copy(update={"contact_id": "ref" + older.contact_id})
@@ -274,12 +252,19 @@ async def test_concurrent_analyses_of_one_contact_equal_in_order_processing(
             got = await state(clean_db, older.contact_id)
             want = await state(clean_db, "ref" + older.contact_id)
             assert (got["lead_score"], got["stage"], got["analyzed_through"]) == (
-                want["lead_score"], want["stage"], want["analyzed_through"])
+                want["lead_score"],
+                want["stage"],
+                want["analyzed_through"],
+            )
             final = [a["to_stage"] for a in await activities(clean_db, older.contact_id)][-1]
             assert final == want["stage"]
         # Never two placements of a contact from nowhere (a lost update would show as two).
-        assert await clean_db.fetchval(
-            "SELECT count(*) FROM activities WHERE from_stage_id IS NULL AND type = 'STAGE_CHANGED'") == 2 * n
+        assert (
+            await clean_db.fetchval(
+                "SELECT count(*) FROM activities WHERE from_stage_id IS NULL AND type = 'STAGE_CHANGED'"
+            )
+            == 2 * n
+        )
     finally:
         for p in pools:
             await p.close()

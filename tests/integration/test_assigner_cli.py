@@ -2,38 +2,47 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
-
 from services.assigner.consumer import handle
 from services.assigner.pipelines import PipelineCache
 from shared.broker import Delivery
 from shared.crypto import TokenCipher
-from tests.integration.test_assigner import PAGE, scored
+from tests.support.assigner import PAGE, scored
+from tests.support.cli import leadsync
 
 TOKEN = "EAAcliTOKEN0123456789abcdefghij"
 
 
-async def leadsync(env: dict[str, str], *args: str, stdin: str = "") -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadsync", *args, env=env, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate(stdin.encode())
-    return proc.returncode or 0, out.decode(), err.decode()
-
-
 async def test_create_a_pipeline_add_a_page_and_list_its_contacts(clean_db, service_env):
     code, out, err = await leadsync(
-        service_env, "pipelines", "create", "Sales", "--stage", "New:LEAD", "--stage", "Hot:in_progress",
-        "--stage", "Won:WON:81-100", "--auto-ranges")
+        service_env,
+        "pipelines",
+        "create",
+        "Sales",
+        "--stage",
+        "New:LEAD",
+        "--stage",
+        "Hot:in_progress",
+        "--stage",
+        "Won:WON:81-100",
+        "--auto-ranges",
+    )
     assert code == 0, err
     assert "New" in out and "0-30" in out and "31-80" in out and "81-100" in out
     pipeline_id = await clean_db.fetchval("SELECT id::text FROM pipelines")
 
-    code, out, err = await leadsync(service_env, "pages", "add", PAGE, "--name", "Shop",
-                                    "--pipeline", pipeline_id, "--mode", "update_existing",
-                                    stdin=TOKEN + "\n")
+    code, out, err = await leadsync(
+        service_env,
+        "pages",
+        "add",
+        PAGE,
+        "--name",
+        "Shop",
+        "--pipeline",
+        pipeline_id,
+        "--mode",
+        "update_existing",
+        stdin=TOKEN + "\n",
+    )
     assert code == 0, err
     assert TOKEN not in out + err
     stored = await clean_db.fetchval("SELECT access_token_enc FROM pages")
@@ -42,8 +51,9 @@ async def test_create_a_pipeline_add_a_page_and_list_its_contacts(clean_db, serv
     code, out, err = await leadsync(service_env, "pages", "list")
     assert code == 0 and PAGE in out and "UPDATE_EXISTING" in out and TOKEN not in out
 
-    await handle(Delivery([scored("u1", 50), scored("u2", 90, "WON")], "m", 1),
-                 pool=clean_db, cache=PipelineCache())
+    await handle(
+        Delivery([scored("u1", 50), scored("u2", 90, "WON")], "m", 1), pool=clean_db, cache=PipelineCache()
+    )
     code, out, err = await leadsync(service_env, "contacts", "--page", PAGE)
     assert code == 0, err
     for text in ("Name u1", "Name u2", "messenger", "Hot", "Won", "QUALIFIED", "90"):
@@ -56,12 +66,15 @@ async def test_bad_input_fails_with_one_line(clean_db, service_env):
     code, _, err = await leadsync(service_env, "pipelines", "create", "P", "--stage", "Nameless")
     assert code == 2 and "Name:TYPE" in err
     code, _, err = await leadsync(service_env, "pipelines", "create", "P", "--stage", "A:HOT")
-    assert (code, err.strip()) == (1, "leadsync: stages.0.type: Input should be 'LEAD', 'IN_PROGRESS', "
-                                      "'WON', 'LOST' or 'ARCHIVED'")
+    assert (code, err.strip()) == (
+        1,
+        "leadsync: stages.0.type: Input should be 'LEAD', 'IN_PROGRESS', 'WON', 'LOST' or 'ARCHIVED'",
+    )
     code, _, err = await leadsync(service_env, "pages", "add", "1", "--name", "x", stdin="\n")
     assert (code, err.strip()) == (1, "leadsync: access_token: Value error, must not be empty")
-    code, _, err = await leadsync({**service_env, "TOKEN_ENCRYPTION_KEY": ""}, "pages", "add", "1",
-                                  "--name", "x", stdin=TOKEN)
+    code, _, err = await leadsync(
+        {**service_env, "TOKEN_ENCRYPTION_KEY": ""}, "pages", "add", "1", "--name", "x", stdin=TOKEN
+    )
     assert code == 1 and "TOKEN_ENCRYPTION_KEY" in err and TOKEN not in err
     code, _, err = await leadsync(service_env, "contacts", "--page", "P", "--stage", "nope")
     assert code == 1 and "no stage named 'nope'" in err

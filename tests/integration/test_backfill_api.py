@@ -7,24 +7,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from services.webhook.app import create_app
-from services.webhook.settings import WebhookSettings
+from tests.support.admin_api import admin_client
 from tests.support.backfill import add_page
 
 
 @pytest.fixture
 async def client(clean_db, publisher, service_env) -> AsyncIterator[httpx.AsyncClient]:
-    settings = WebhookSettings(
-        database_url=service_env["DATABASE_URL"], meta_app_secret=service_env["META_APP_SECRET"],
-        meta_verify_token=service_env["META_VERIFY_TOKEN"], admin_token=service_env["ADMIN_TOKEN"],
-        token_encryption_key=service_env["TOKEN_ENCRYPTION_KEY"])
-    app = create_app(settings, publisher=publisher, pool=clean_db)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://api",
-            headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"},
-        ) as c:
-            yield c
+    async with admin_client(service_env, clean_db, publisher) as c:
+        yield c
 
 
 @pytest.mark.parametrize(
@@ -46,11 +36,13 @@ async def test_bad_backfill_requests_are_refused_clearly(client, clean_db, servi
 
 
 async def test_unknown_jobs_and_pages_are_404(client):
-    for method, path in [("GET", "/api/jobs/not-a-uuid"),
-                         ("GET", "/api/jobs/00000000-0000-0000-0000-000000000000"),
-                         ("POST", "/api/jobs/00000000-0000-0000-0000-000000000000/cancel"),
-                         ("POST", "/api/jobs/00000000-0000-0000-0000-000000000000/retry"),
-                         ("GET", "/api/pages/NOPE/jobs")]:
+    for method, path in [
+        ("GET", "/api/jobs/not-a-uuid"),
+        ("GET", "/api/jobs/00000000-0000-0000-0000-000000000000"),
+        ("POST", "/api/jobs/00000000-0000-0000-0000-000000000000/cancel"),
+        ("POST", "/api/jobs/00000000-0000-0000-0000-000000000000/retry"),
+        ("GET", "/api/pages/NOPE/jobs"),
+    ]:
         r = await client.request(method, path)
         assert r.status_code == 404 and "not found" in r.json()["error"], path
 
@@ -73,8 +65,11 @@ async def test_a_pending_job_can_be_read_listed_and_cancelled_but_not_retried(cl
 
 async def test_a_job_without_failed_items_has_nothing_to_retry(client, clean_db, service_env):
     await add_page(clean_db, service_env["TOKEN_ENCRYPTION_KEY"], "PA", "EAAapitesttoken0123456789abcdefgh")
-    job_id = str(await clean_db.fetchval(
-        "INSERT INTO jobs (page_id, kind, status, total_contacts, synced_contacts, enumeration_done) "
-        "VALUES ('PA', 'FULL', 'COMPLETED', 3, 3, true) RETURNING id"))
+    job_id = str(
+        await clean_db.fetchval(
+            "INSERT INTO jobs (page_id, kind, status, total_contacts, synced_contacts, enumeration_done) "
+            "VALUES ('PA', 'FULL', 'COMPLETED', 3, 3, true) RETURNING id"
+        )
+    )
     r = await client.post(f"/api/jobs/{job_id}/retry")
     assert r.status_code == 409 and r.json()["error"] == "job has no failed items to retry"

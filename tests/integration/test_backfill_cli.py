@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import sys
 
 from tests.support.backfill import add_page
-
-
-async def leadsync(env: dict[str, str], *args: str, columns: int = 80) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadsync", *args, env={**env, "COLUMNS": str(columns)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate()
-    return proc.returncode or 0, out.decode(), err.decode()
+from tests.support.cli import leadsync
 
 
 async def test_backfill_starts_one_job_and_jobs_lists_it_with_progress(clean_db, service_env):
@@ -26,7 +17,8 @@ async def test_backfill_starts_one_job_and_jobs_lists_it_with_progress(clean_db,
     assert code == 0 and f"already has an active job {job_id}" in again
     await clean_db.execute(
         "UPDATE jobs SET status = 'IN_PROGRESS', started_at = now() - interval '100 seconds', "
-        "total_contacts = 40, synced_contacts = 9, failed_contacts = 1, enumeration_done = true")
+        "total_contacts = 40, synced_contacts = 9, failed_contacts = 1, enumeration_done = true"
+    )
     code, table, _ = await leadsync(service_env, "jobs")
     assert code == 0
     row = next(line for line in table.splitlines() if job_id[:8] in line)

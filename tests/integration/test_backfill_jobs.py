@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
 from services.backfill import repository, scheduler
 from services.backfill.repository import Item
-from shared import job_records
+from shared import job_admin
+from shared.errors import ClaimLost
 from tests.support import secrets as test_secrets
 from tests.support.backfill import add_page
 
@@ -18,7 +20,7 @@ KEY = test_secrets.FERNET_KEY
 
 async def create(pool, page_id, kind="FULL"):
     async with pool.acquire() as conn:
-        return await job_records.create(conn, page_id, kind)
+        return await job_admin.create(conn, page_id, kind)
 
 
 async def test_racing_requests_make_exactly_one_active_job_per_page(clean_db):
@@ -38,10 +40,11 @@ async def test_only_one_worker_claims_a_job_and_a_stale_one_is_taken_over(clean_
     owner = winners[0]["claimed_by"]
     assert await repository.claim(clean_db, job["id"], "late", 30) is None
     await clean_db.execute("UPDATE jobs SET heartbeat_at = now() - interval '1 minute'")
-    assert (await repository.claim(clean_db, job["id"], "rescuer", 30))["claimed_by"] == "rescuer"
+    claimed = await repository.claim(clean_db, job["id"], "rescuer", 30)
+    assert claimed is not None and claimed["claimed_by"] == "rescuer"
     # The old owner finds out at its next write and writes nothing.
     assert await repository.beat(clean_db, job["id"], owner) is False
-    with pytest.raises(repository.ClaimLost):
+    with pytest.raises(ClaimLost):
         await repository.record(clean_db, job["id"], owner, {"after": "x"}, [Item("messenger", "U1")])
     assert await clean_db.fetchval("SELECT count(*) FROM job_enumerated") == 0
     assert await repository.claim(clean_db, "not-a-uuid", "w", 30) is None
@@ -51,8 +54,12 @@ async def test_a_page_walked_twice_counts_its_conversations_once(clean_db):
     await add_page(clean_db, KEY, "PJ", "EAAjobstesttoken0123456789abcdefgh")
     job, _ = await create(clean_db, "PJ")
     await repository.claim(clean_db, job["id"], "w", 30)
-    items = [Item("messenger", "U1"), Item("messenger", "U2"), Item("instagram", "U1"),
-             Item("messenger", "U3", "FAILED", "boom", 100)]
+    items = [
+        Item("messenger", "U1"),
+        Item("messenger", "U2"),
+        Item("instagram", "U1"),
+        Item("messenger", "U3", "FAILED", "boom", 100),
+    ]
     await repository.record(clean_db, job["id"], "w", {"after": "a"}, items)
     await repository.record(clean_db, job["id"], "w", {"after": "a"}, items)  # a resumed walk
     assert await repository.finish_enumeration(clean_db, job["id"], "w") is False
@@ -81,20 +88,28 @@ async def test_scheduler_starts_due_syncs_once_and_hands_out_stale_jobs_once(cle
         "BUSY": {},
     }.items():
         await add_page(clean_db, KEY, page_id, "EAAschedulertoken0123456789abcdef", **extra)
-    await clean_db.execute("UPDATE pages SET last_synced_at = now() - interval '2 hours' "
-                           "WHERE id IN ('DUE', 'OFF', 'EXPIRED', 'BUSY')")
     await clean_db.execute(
-        "UPDATE pages SET last_synced_at = now() - interval '5 minutes' WHERE id = 'FRESH'")
+        "UPDATE pages SET last_synced_at = now() - interval '2 hours' "
+        "WHERE id IN ('DUE', 'OFF', 'EXPIRED', 'BUSY')"
+    )
+    await clean_db.execute(
+        "UPDATE pages SET last_synced_at = now() - interval '5 minutes' WHERE id = 'FRESH'"
+    )
     busy, _ = await create(clean_db, "BUSY")
     await repository.claim(clean_db, busy["id"], "dead-worker", 30)
-    await clean_db.execute("UPDATE jobs SET heartbeat_at = now() - interval '1 minute', "
-                           "updated_at = now() - interval '1 minute'")
+    await clean_db.execute(
+        "UPDATE jobs SET heartbeat_at = now() - interval '1 minute', updated_at = now() - interval '1 minute'"
+    )
     rounds = await asyncio.gather(*(scheduler.tick(clean_db, publisher, stale_after_s=30) for _ in range(3)))
     requested = [j for r in rounds for j in r]
     jobs = await clean_db.fetch("SELECT page_id, kind, status FROM jobs ORDER BY page_id")
     assert [(j["page_id"], j["kind"]) for j in jobs] == [("BUSY", "FULL"), ("DUE", "INCREMENTAL")]
-    assert sorted(requested) == sorted([busy["id"], *(str(j["id"]) for j in await clean_db.fetch(
-        "SELECT id FROM jobs WHERE page_id = 'DUE'"))])
+    assert sorted(requested) == sorted(
+        [
+            busy["id"],
+            *(str(j["id"]) for j in await clean_db.fetch("SELECT id FROM jobs WHERE page_id = 'DUE'")),
+        ]
+    )
     assert await scheduler.tick(clean_db, publisher, stale_after_s=30) == []
 
 
@@ -102,24 +117,30 @@ async def _walked_job(pool, page_id: str, contacts: list[str]) -> str:
     await add_page(pool, KEY, page_id, "EAAjobstesttoken0123456789abcdefgh")
     job, _ = await create(pool, page_id)
     await repository.claim(pool, job["id"], "w", 30)
-    await repository.record(pool, job["id"], "w", {"after": None},
-                            [Item("messenger", c) for c in contacts])
+    await repository.record(pool, job["id"], "w", {"after": None}, [Item("messenger", c) for c in contacts])
     assert await repository.finish_enumeration(pool, job["id"], "w") is False
     return str(job["id"])
 
 
 async def _age(pool, job_id: str, seconds: float) -> None:
     """Pretend the job started and its items settled `seconds` ago."""
-    await pool.execute("UPDATE jobs SET started_at = started_at - make_interval(secs => $2), "
-                       "heartbeat_at = heartbeat_at - make_interval(secs => $2) WHERE id = $1::uuid",
-                       job_id, seconds)
-    await pool.execute("UPDATE job_items SET created_at = created_at - make_interval(secs => $2) "
-                       "WHERE job_id = $1::uuid", job_id, seconds)
+    await pool.execute(
+        "UPDATE jobs SET started_at = started_at - make_interval(secs => $2), "
+        "heartbeat_at = heartbeat_at - make_interval(secs => $2) WHERE id = $1::uuid",
+        job_id,
+        seconds,
+    )
+    await pool.execute(
+        "UPDATE job_items SET created_at = created_at - make_interval(secs => $2) WHERE job_id = $1::uuid",
+        job_id,
+        seconds,
+    )
 
 
 async def test_a_job_whose_items_never_settle_is_completed_by_the_sweep_with_their_reason(
-        clean_db, publisher):
-    from shared import jobs
+    clean_db, publisher
+):
+    from shared import settlement as jobs
 
     job_id = await _walked_job(clean_db, "PA", ["U1", "U2", "U3"])
     async with clean_db.acquire() as conn, conn.transaction():
@@ -127,15 +148,21 @@ async def test_a_job_whose_items_never_settle_is_completed_by_the_sweep_with_the
     # U2 and U3 were dead-lettered by the broker (a process crashed on them): nothing settles them.
     await _age(clean_db, job_id, 120)
     await scheduler.tick(clean_db, publisher, stale_after_s=0.3, settle_timeout_s=60)
-    assert (await clean_db.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id))["status"] == "IN_PROGRESS"
+    assert (await clean_db.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id))[
+        "status"
+    ] == "IN_PROGRESS"
     await asyncio.sleep(0.4)
     await scheduler.tick(clean_db, publisher, stale_after_s=0.3, settle_timeout_s=60)
     done = await clean_db.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
     assert (done["status"], done["synced_contacts"], done["failed_contacts"]) == ("COMPLETED", 1, 2)
-    items = await clean_db.fetch("SELECT contact_external_id, outcome, error FROM job_items "
-                                 "WHERE job_id = $1::uuid ORDER BY 1", job_id)
+    items = await clean_db.fetch(
+        "SELECT contact_external_id, outcome, error FROM job_items WHERE job_id = $1::uuid ORDER BY 1", job_id
+    )
     assert [(i["contact_external_id"], i["outcome"]) for i in items] == [
-        ("U1", "SYNCED"), ("U2", "FAILED"), ("U3", "FAILED")]
+        ("U1", "SYNCED"),
+        ("U2", "FAILED"),
+        ("U3", "FAILED"),
+    ]
     assert "not settled within 60s" in items[1]["error"]
     assert [e["id"] for e in done["errors"]] == ["U2", "U3"]
     # The page is free again: a new backfill makes a new job.
@@ -144,7 +171,7 @@ async def test_a_job_whose_items_never_settle_is_completed_by_the_sweep_with_the
 
 
 async def test_a_job_that_moves_again_is_not_abandoned(clean_db, publisher):
-    from shared import jobs
+    from shared import settlement as jobs
 
     job_id = await _walked_job(clean_db, "PB", ["U1", "U2"])
     await _age(clean_db, job_id, 120)
@@ -160,9 +187,9 @@ async def test_a_job_that_moves_again_is_not_abandoned(clean_db, publisher):
     assert job_id not in await repository.stale_jobs(clean_db, 0)
 
 
-
 async def test_a_graph_page_is_published_in_batches_of_at_most_20_with_repeatable_ids(
-        clean_db, amqp_url, namespace):
+    clean_db, amqp_url, namespace
+):
     import aio_pika
 
     from services.backfill import walk
@@ -173,20 +200,36 @@ async def test_a_graph_page_is_published_in_batches_of_at_most_20_with_repeatabl
     from tests.support.topology import private_topology
 
     await clean_db.execute("INSERT INTO pages (id, name) VALUES ('PBATCH', 'Batch shop')")
-    job_id = str(await clean_db.fetchval(
-        "INSERT INTO jobs (page_id, kind, status, claimed_by, started_at) "
-        "VALUES ('PBATCH', 'FULL', 'IN_PROGRESS', 'w1', now()) RETURNING id"))
+    job_id = str(
+        await clean_db.fetchval(
+            "INSERT INTO jobs (page_id, kind, status, claimed_by, started_at) "
+            "VALUES ('PBATCH', 'FULL', 'IN_PROGRESS', 'w1', now()) RETURNING id"
+        )
+    )
     job = await clean_db.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
     page = await clean_db.fetchrow("SELECT * FROM pages WHERE id = 'PBATCH'")
     now = datetime.now(UTC)
-    result = ConversationPage([
-        Conversation(f"t{i}", "messenger", now, f"U{i:02d}", None,
-                     [ChatMessage(mid=f"m{i}", text="price?", sent_at=now)])
-        for i in range(45)], None)
+    result = ConversationPage(
+        [
+            Conversation(
+                f"t{i}",
+                "messenger",
+                now,
+                f"U{i:02d}",
+                None,
+                [ChatMessage(mid=f"m{i}", text="price?", sent_at=now)],
+            )
+            for i in range(45)
+        ],
+        None,
+    )
     async with private_topology(amqp_url, namespace) as topology:
         publisher = Publisher(amqp_url, topology)
         try:
-            run = walk.JobWalk(clean_db, publisher, None, BackfillSettings(), "w1", job, page, "t")  # type: ignore[arg-type]
+            runner = SimpleNamespace(
+                pool=clean_db, publisher=publisher, graph=None, settings=BackfillSettings(), worker_id="w1"
+            )
+            run = walk.JobWalk(runner, job, page, "t")
             await run._enumerate_and_publish("messenger", result)
             await run._enumerate_and_publish("messenger", result)  # the page walked again
         finally:
@@ -196,8 +239,12 @@ async def test_a_graph_page_is_published_in_batches_of_at_most_20_with_repeatabl
         async with conn:
             queue = await (await conn.channel()).get_queue(topology.queue("analyzer"))
             while (msg := await queue.get(no_ack=True, fail=False)) is not None:
-                bodies.append((msg.message_id, decode(ConversationUpdated, msg.body,
-                                                      batch=bool(msg.headers.get("batch")))))
+                bodies.append(
+                    (
+                        msg.message_id,
+                        decode(ConversationUpdated, msg.body, batch=bool(msg.headers.get("batch"))),
+                    )
+                )
     sizes = [len(items) for _, items in bodies]
     assert sorted(sizes[:3]) == sorted(sizes[3:]) == [5, 20, 20]
     ids = [mid for mid, _ in bodies]

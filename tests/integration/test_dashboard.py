@@ -5,39 +5,37 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = json.loads((ROOT / "deploy/grafana/leadsync.json").read_text())
-DATASOURCES = yaml.safe_load(
-    (ROOT / "deploy/grafana/provisioning/datasources/leadsync.yml").read_text()
-)["datasources"]
+DATASOURCES = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/leadsync.yml").read_text())[
+    "datasources"
+]
 
 
-def panels() -> list[dict]:
+def panels() -> list[dict[str, Any]]:
     return [p for p in DASHBOARD["panels"] if p["type"] != "row"]
 
 
 def sql_panels() -> dict[str, str]:
-    return {
-        p["title"]: t["rawSql"]
-        for p in panels()
-        for t in p["targets"]
-        if "rawSql" in t
-    }
+    return {p["title"]: t["rawSql"] for p in panels() for t in p["targets"] if "rawSql" in t}
 
 
 def expand(sql: str) -> str:
     """Grafana's Postgres macros, as Grafana expands them for the last six hours."""
     sql = re.sub(
         r"\$__timeFilter\(([^)]+)\)",
-        r"\1 BETWEEN now() - interval '6 hours' AND now() + interval '1 minute'", sql,
+        r"\1 BETWEEN now() - interval '6 hours' AND now() + interval '1 minute'",
+        sql,
     )
     sql = re.sub(
         r"\$__timeGroupAlias\(([^,]+),[^)]*\)",
-        lambda m: f'to_timestamp(floor(extract(epoch FROM {m[1]}) / 60) * 60) AS "time"', sql,
+        lambda m: f'to_timestamp(floor(extract(epoch FROM {m[1]}) / 60) * 60) AS "time"',
+        sql,
     )
     assert "$__" not in sql, f"a Grafana macro this test does not know: {sql}"
     return sql
@@ -53,13 +51,25 @@ def test_every_panel_uses_a_provisioned_data_source():
 
 def test_the_dashboard_covers_what_operators_watch():
     titles = {p["title"] for p in panels()}
-    assert {"Active jobs with progress", "Jobs per status over time", "Failures with their errors",
-            "Contacts per stage", "Webhook events in", "LLM calls", "Fallback analyses",
-            "Queue depth", "Stage changes"} <= titles
+    assert {
+        "Active jobs with progress",
+        "Jobs per status over time",
+        "Failures with their errors",
+        "Contacts per stage",
+        "Webhook events in",
+        "LLM calls",
+        "Fallback analyses",
+        "Queue depth",
+        "Stage changes",
+    } <= titles
     exprs = " ".join(t.get("expr", "") for p in panels() for t in p["targets"])
-    for metric in ("leadsync_webhook_events_total", "leadsync_analyzer_llm_calls_total",
-                   "leadsync_analyzer_fallbacks_total", "rabbitmq_detailed_queue_messages_ready",
-                   "leadsync_assigner_stage_changes_total"):
+    for metric in (
+        "leadsync_webhook_events_total",
+        "leadsync_analyzer_llm_calls_total",
+        "leadsync_analyzer_fallbacks_total",
+        "rabbitmq_detailed_queue_messages_ready",
+        "leadsync_assigner_stage_changes_total",
+    ):
         assert metric in exprs
 
 
@@ -96,7 +106,8 @@ async def seeded(clean_db):
     contact = await pool.fetchval("SELECT id FROM contacts WHERE external_id = 'u1'")
     await pool.execute(
         "INSERT INTO activities (contact_id, type, to_stage_id, lead_score) "
-        f"VALUES ($1, 'STAGE_CHANGED', {HOT_STAGE}, 70)", contact,
+        f"VALUES ($1, 'STAGE_CHANGED', {HOT_STAGE}, 70)",
+        contact,
     )
     return pool
 
@@ -112,7 +123,12 @@ async def test_active_jobs_show_progress_rate_and_eta(seeded):
     assert len(rows) == 1
     row = rows[0]
     assert (row["page"], row["kind"], row["done"], row["total"], float(row["progress"])) == (
-        "Bakery Manila", "FULL", 3, 10, 30.0)
+        "Bakery Manila",
+        "FULL",
+        3,
+        10,
+        30.0,
+    )
     assert row["items/s"] > 0 and row["eta"] > 0
 
 
@@ -128,7 +144,9 @@ async def test_failures_list_failed_jobs_and_failed_items_with_errors(seeded):
 async def test_contacts_per_stage_counts_each_stage_and_the_unplaced(seeded):
     rows = await seeded.fetch(expand(sql_panels()["Contacts per stage"]))
     assert {r["stage"]: r["contacts"] for r in rows} == {
-        "Sales / New": 0, "Sales / Hot": 2, "(not placed)": 1,
+        "Sales / New": 0,
+        "Sales / Hot": 2,
+        "(not placed)": 1,
     }
 
 

@@ -9,32 +9,35 @@ import sys
 from datetime import UTC, datetime
 
 import aio_pika
-import pytest
 
 from shared.broker import Consumer, Delivery, Publisher, Topology
 from shared.errors import PermanentError
 from shared.messages import ChatMessage, ConversationUpdated
-from tests.support.topology import private_topology, queue_depth
+from tests.support.eventually import eventually
+from tests.support.topology import queue_depth
 
 
 def conversation(contact: str, platform: str = "instagram") -> ConversationUpdated:
     return ConversationUpdated(
-        page_id="PAGE_DLQ", platform=platform, contact_id=contact,
-        messages=[ChatMessage(mid=f"m_{contact}", text="how much?",
-                              sent_at=datetime(2026, 11, 1, tzinfo=UTC))],
+        page_id="PAGE_DLQ",
+        platform=platform,
+        contact_id=contact,
+        messages=[
+            ChatMessage(mid=f"m_{contact}", text="how much?", sent_at=datetime(2026, 11, 1, tzinfo=UTC))
+        ],
     )
-
-
-@pytest.fixture
-async def topology(amqp_url, namespace):
-    async with private_topology(amqp_url, namespace) as topo:
-        yield topo
 
 
 @contextlib.asynccontextmanager
 async def consuming(amqp_url, topology, handler):
-    consumer = Consumer(amqp_url=amqp_url, topology=topology, service="analyzer",
-                        model=ConversationUpdated, handler=handler, prefetch=4)
+    consumer = Consumer(
+        amqp_url=amqp_url,
+        topology=topology,
+        service="analyzer",
+        model=ConversationUpdated,
+        handler=handler,
+        prefetch=4,
+    )
     task = asyncio.create_task(consumer.run())
     await asyncio.wait_for(consumer.ready.wait(), 10)
     try:
@@ -44,17 +47,12 @@ async def consuming(amqp_url, topology, handler):
         await task
 
 
-async def wait_until(predicate, timeout: float = 15) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
-
-
 def dlq(env: dict[str, str], topology: Topology, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "leadsync", "dlq", *args],
-        env={**env, "BROKER_NAMESPACE": topology.namespace}, capture_output=True, text=True,
+        env={**env, "BROKER_NAMESPACE": topology.namespace},
+        capture_output=True,
+        text=True,
         timeout=60,
     )
 
@@ -68,7 +66,7 @@ async def test_a_failed_message_is_listed_then_replayed_and_consumed(amqp_url, t
     publisher = Publisher(amqp_url, topology)
     async with consuming(amqp_url, topology, fail_permanently):
         await publisher.publish(conversation("ig_user_1"))
-        await wait_until(lambda: _has(amqp_url, dead, 1))
+        await eventually(lambda: _has(amqp_url, dead, 1), what="one dead letter")
 
     listed = await asyncio.to_thread(dlq, service_env, topology, "list", "analyzer")
     assert listed.returncode == 0, listed.stderr
@@ -88,7 +86,7 @@ async def test_a_failed_message_is_listed_then_replayed_and_consumed(amqp_url, t
         replayed = await asyncio.to_thread(dlq, service_env, topology, "replay", dead)
         assert replayed.returncode == 0, replayed.stderr
         assert "replayed 1" in replayed.stdout and "0 left" in replayed.stdout
-        await wait_until(lambda: _true(bool(seen)))
+        await eventually(lambda: seen, what="the replayed delivery")
     assert seen[0].items[0].contact_id == "ig_user_1"
     assert seen[0].delivery_count == 1
     assert not any(k.startswith("x-leadsync-") for k in seen[0].headers)
@@ -102,11 +100,10 @@ async def test_replay_limit_takes_only_that_many(amqp_url, topology, service_env
     async with consuming(amqp_url, topology, fail_permanently):
         for i in range(3):
             await publisher.publish(conversation(f"psid_{i}", "messenger"))
-        await wait_until(lambda: _has(amqp_url, dead, 3))
+        await eventually(lambda: _has(amqp_url, dead, 3), what="three dead letters")
     await publisher.close()
 
-    replayed = await asyncio.to_thread(dlq, service_env, topology, "replay", "analyzer",
-                                       "--limit", "2")
+    replayed = await asyncio.to_thread(dlq, service_env, topology, "replay", "analyzer", "--limit", "2")
     assert replayed.returncode == 0, replayed.stderr
     assert "replayed 2" in replayed.stdout and "1 left" in replayed.stdout
     # Nobody consumes the main queue here: the two replayed messages wait there.
@@ -114,9 +111,7 @@ async def test_replay_limit_takes_only_that_many(amqp_url, topology, service_env
     assert await queue_depth(amqp_url, dead) == 1
 
 
-async def test_messages_dead_lettered_by_rabbitmq_are_described_from_x_death(
-    amqp_url, topology, service_env
-):
+async def test_messages_dead_lettered_by_rabbitmq_are_described_from_x_death(amqp_url, topology, service_env):
     queue = topology.queue("analyzer")
     publisher = Publisher(amqp_url, topology)
     await publisher.publish(conversation("ig_user_9"))
@@ -126,7 +121,7 @@ async def test_messages_dead_lettered_by_rabbitmq_are_described_from_x_death(
         q = await (await conn.channel()).get_queue(queue)
         message = await q.get(no_ack=False)
         await message.reject(requeue=False)  # the broker dead-letters it with x-death
-    await wait_until(lambda: _has(amqp_url, topology.dead(queue), 1))
+    await eventually(lambda: _has(amqp_url, topology.dead(queue), 1), what="one dead letter")
 
     listed = await asyncio.to_thread(dlq, service_env, topology, "list", queue)
     assert listed.returncode == 0, listed.stderr
@@ -152,7 +147,3 @@ async def _has(amqp_url: str, queue: str, count: int) -> bool:
         return await queue_depth(amqp_url, queue) >= count
     except aio_pika.exceptions.ChannelClosed:
         return False
-
-
-async def _true(value: bool) -> bool:
-    return value

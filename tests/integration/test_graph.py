@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from leadsync.sim.graph import SimGraph, serving
-from shared.graph import GraphClient, GraphError, RateLimited, TokenInvalid
+from shared.errors import GraphError, RateLimited, TokenInvalid
+from shared.graph import GraphClient
 from tests.support import secrets as test_secrets
 
 TOKEN = "EAAtestpagetoken0123456789abcdef"
@@ -27,15 +28,23 @@ async def sim() -> AsyncIterator[SimGraph]:
 
 def client(sim: SimGraph, http: httpx.AsyncClient, rate: float = 50, **kw) -> GraphClient:
     kw.setdefault("app_secret", test_secrets.APP_SECRET)
-    return GraphClient(http, base_url=sim.base_url, version="v25.0", calls_per_second=rate,
-                       backoff=(0.01, 0.05), rate_limit_wait=(0.05, 0.5), **kw)
+    return GraphClient(
+        http,
+        base_url=sim.base_url,
+        version="v25.0",
+        calls_per_second=rate,
+        backoff=(0.01, 0.05),
+        rate_limit_wait=(0.05, 0.5),
+        **kw,
+    )
 
 
 async def walk(graph: GraphClient, platform="messenger", limit=3, pace="P1", token=TOKEN):
     seen, failures, after = [], [], None
     while True:
-        page = await graph.conversations("P1", platform, token, after=after, limit=limit,
-                                         page_objects=["IG1"], pace=pace)
+        page = await graph.conversations(
+            "P1", platform, token, after=after, limit=limit, page_objects=["IG1"], pace=pace
+        )
         seen += page.conversations
         failures += page.failures
         if page.after is None:
@@ -55,8 +64,11 @@ async def test_walks_every_conversation_with_its_messages_in_one_call_per_page(s
     assert first.contact_name and first.messages
     assert [m.sent_at for m in first.messages] == sorted(m.sent_at for m in first.messages)
     # The customer's side and the page's side are told apart by the participants.
-    assert all(not m.from_page for m in first.messages if m.text in
-               {t for f, t in sim.pages["P1"].conversations["messenger"][0].turns if not f})
+    assert all(
+        not m.from_page
+        for m in first.messages
+        if m.text in {t for f, t in sim.pages["P1"].conversations["messenger"][0].turns if not f}
+    )
     # A 45-message thread shows its newest 20 and says where the older ones continue.
     long = convs[1]
     assert len(long.messages) == 20 and long.more_after is not None
@@ -67,8 +79,9 @@ async def test_older_messages_of_a_long_thread_come_page_by_page(sim):
         graph = client(sim, http)
         convs, _ = await walk(graph)
         long = convs[1]
-        older, after = await graph.messages(long.id, TOKEN, own={"P1"}, after=long.more_after,
-                                            limit=100, pace="P1")
+        older, after = await graph.messages(
+            long.id, TOKEN, own={"P1"}, after=long.more_after, limit=100, pace="P1"
+        )
     assert after is None
     assert len(older) == 25
     assert {m.mid for m in older}.isdisjoint({m.mid for m in long.messages})
@@ -129,8 +142,14 @@ async def test_expired_token_raises_token_invalid_without_the_token_in_it(sim):
 
 async def test_server_errors_are_retried_then_reported_without_the_token(sim):
     async with httpx.AsyncClient() as http:
-        graph = GraphClient(http, base_url="http://127.0.0.1:9", version="v25.0",
-                            calls_per_second=100, attempts=2, backoff=(0.01, 0.02))
+        graph = GraphClient(
+            http,
+            base_url="http://127.0.0.1:9",
+            version="v25.0",
+            calls_per_second=100,
+            attempts=2,
+            backoff=(0.01, 0.02),
+        )
         with pytest.raises(Exception) as info:
             await graph.conversations("P1", "messenger", TOKEN, after=None, limit=5, pace="P1")
     assert "unreachable" in str(info.value) and TOKEN not in str(info.value)

@@ -26,8 +26,9 @@ async def test_names_are_looked_up_once_and_missing_ones_are_none(clean_db, serv
     await add_page(clean_db, key, "PP", TOKEN, instagram="IGP")
     await add_page(clean_db, key, "PX", "EAAunknowntoken0123456789abcdefghij")
     async with serving(sim) as url, httpx.AsyncClient() as http:
-        settings = GraphSettings(graph_api_base_url=url, token_encryption_key=key,
-                                meta_app_secret=test_secrets.APP_SECRET)
+        settings = GraphSettings(
+            graph_api_base_url=url, token_encryption_key=key, meta_app_secret=test_secrets.APP_SECRET
+        )
         profiles = Profiles.from_settings(settings, clean_db, http)
         assert profiles is not None
         keyless = GraphSettings(token_encryption_key=None)
@@ -53,15 +54,17 @@ async def test_a_slow_graph_api_is_asked_again_later_and_the_name_still_arrives(
     sim.add_page("PS", TOKEN, messenger=1)
     await add_page(clean_db, key, "PS", TOKEN)
     async with serving(sim) as url, httpx.AsyncClient() as http:
-        graph = GraphClient(http, base_url=url, version="v25.0", calls_per_second=50,
-                            app_secret=test_secrets.APP_SECRET)
+        graph = GraphClient(
+            http, base_url=url, version="v25.0", calls_per_second=50, app_secret=test_secrets.APP_SECRET
+        )
         arrived: list[str] = []
 
         async def on_name(page, platform, contact, name):
             arrived.append(name)
 
-        profiles = Profiles(clean_db, graph, TokenCipher(key), timeout_s=0.2,
-                            retry_after_s=(0.1, 0.1), on_name=on_name)
+        profiles = Profiles(
+            clean_db, graph, TokenCipher(key), timeout_s=0.2, retry_after_s=(0.1, 0.1), on_name=on_name
+        )
         customer = sim.pages["PS"].conversations["messenger"][0]
         # Never a wait for the caller; each try costs at most the timeout, then it is tried again.
         assert profiles.known("PS", "messenger", customer.customer_id) is None
@@ -86,9 +89,12 @@ async def test_a_burst_of_new_customers_is_paced_per_page_and_each_is_asked_once
         await add_page(clean_db, key, page, token)
     sim.profiles.update({f"u{i}": f"Customer {i}" for i in range(customers)})
     async with serving(sim) as url, httpx.AsyncClient() as http:
-        settings = GraphSettings(graph_api_base_url=url, token_encryption_key=key,
-                                 meta_app_secret=test_secrets.APP_SECRET,
-                                 graph_profile_calls_per_second=rate)
+        settings = GraphSettings(
+            graph_api_base_url=url,
+            token_encryption_key=key,
+            meta_app_secret=test_secrets.APP_SECRET,
+            graph_profile_calls_per_second=rate,
+        )
         found: dict[tuple[str, str], str] = {}
 
         async def on_name(page, platform, contact, name):
@@ -100,8 +106,9 @@ async def test_a_burst_of_new_customers_is_paced_per_page_and_each_is_asked_once
         for _ in range(2):
             for i in range(customers):
                 assert profiles.known("PA" if i % 2 else "PB", "messenger", f"u{i}") is None
-        await asyncio.gather(*(profiles.lookup("PA" if i % 2 else "PB", "messenger", f"u{i}")
-                               for i in range(customers)))
+        await asyncio.gather(
+            *(profiles.lookup("PA" if i % 2 else "PB", "messenger", f"u{i}") for i in range(customers))
+        )
         assert profiles.known("PA", "messenger", "u1") == "Customer 1"  # cached now
         await profiles.close()
     assert sim.calls["profile"] == customers

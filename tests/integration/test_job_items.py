@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from shared import job_records, jobs
+from shared import job_admin, settlement
 from tests.support.admin_api import admin_client
 
 FAILED = 20_000
@@ -26,9 +26,16 @@ async def settle_failures(pool, job_id: str, count: int, workers: int = 2, per_t
             mine = list(range(n, count, workers))
             for start in range(0, len(mine), per_tx):
                 async with conn.transaction():
-                    for i in mine[start:start + per_tx]:
-                        await jobs.settle_item(conn, job_id, "messenger", f"psid{i:05d}", "FAILED",
-                                               error=f"Graph error 100 for psid{i:05d}", code=100)
+                    for i in mine[start : start + per_tx]:
+                        await settlement.settle_item(
+                            conn,
+                            job_id,
+                            "messenger",
+                            f"psid{i:05d}",
+                            "FAILED",
+                            error=f"Graph error 100 for psid{i:05d}",
+                            code=100,
+                        )
 
     await asyncio.gather(*(worker(n) for n in range(workers)))
 
@@ -36,17 +43,22 @@ async def settle_failures(pool, job_id: str, count: int, workers: int = 2, per_t
 async def test_20000_failed_items_keep_100_errors_and_all_items_paged_by_the_api(api, clean_db):
     await clean_db.execute("INSERT INTO pages (id, name) VALUES ('PF', 'Failing shop')")
     async with clean_db.acquire() as conn:
-        job, _ = await job_records.create(conn, "PF", "FULL")
+        job, _ = await job_admin.create(conn, "PF", "FULL")
     await clean_db.execute(
         "UPDATE jobs SET status = 'IN_PROGRESS', total_contacts = $2 WHERE id = $1::uuid",
-        job["id"], FAILED + 1)
+        job["id"],
+        FAILED + 1,
+    )
     await settle_failures(clean_db, job["id"], FAILED)
     row = await clean_db.fetchrow(
         "SELECT jsonb_array_length(errors) AS kept, errors_count, failed_contacts FROM jobs "
-        "WHERE id = $1::uuid", job["id"])
+        "WHERE id = $1::uuid",
+        job["id"],
+    )
     assert (row["kept"], row["errors_count"], row["failed_contacts"]) == (100, FAILED, FAILED)
-    assert await clean_db.fetchval("SELECT count(*) FROM job_items WHERE job_id = $1::uuid",
-                                   job["id"]) == FAILED
+    assert (
+        await clean_db.fetchval("SELECT count(*) FROM job_items WHERE job_id = $1::uuid", job["id"]) == FAILED
+    )
 
     shown = (await api.get(f"/api/jobs/{job['id']}")).json()
     assert len(shown["errors"]) == 100 and shown["errors_count"] == FAILED
@@ -58,7 +70,9 @@ async def test_20000_failed_items_keep_100_errors_and_all_items_paged_by_the_api
         r = await api.get(f"/api/jobs/{job['id']}/items", params=params)
         assert r.status_code == 200, r.text
         body = r.json()
-        assert all(i["outcome"] == "FAILED" and i["error"].startswith("Graph error 100") for i in body["items"])
+        assert all(
+            i["outcome"] == "FAILED" and i["error"].startswith("Graph error 100") for i in body["items"]
+        )
         seen += [i["contact_external_id"] for i in body["items"]]
         cursor = body["next_cursor"]
         if cursor is None:
@@ -66,4 +80,6 @@ async def test_20000_failed_items_keep_100_errors_and_all_items_paged_by_the_api
     assert len(seen) == len(set(seen)) == FAILED
     assert seen == sorted(seen)
     assert (await api.get(f"/api/jobs/{job['id']}/items", params={"outcome": "SYNCED"})).json() == {
-        "items": [], "next_cursor": None}
+        "items": [],
+        "next_cursor": None,
+    }

@@ -27,8 +27,12 @@ async def fresh_url(server_database_url):
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "leadsync", *args], env={**os.environ, **env},
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "leadsync", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -38,12 +42,18 @@ async def test_migrate_creates_database_tables_and_view_then_is_a_no_op(fresh_ur
     assert "applied 0001_schema" in first.stdout
     conn = await asyncpg.connect(fresh_url)
     try:
-        tables = {r["tablename"] for r in await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
         assert TABLES <= tables
-        cols = [r["attname"] for r in await conn.fetch(
-            "SELECT attname FROM pg_attribute WHERE attrelid = 'job_progress'::regclass "
-            "AND attnum > 0 ORDER BY attnum")]
+        cols = [
+            r["attname"]
+            for r in await conn.fetch(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'job_progress'::regclass "
+                "AND attnum > 0 ORDER BY attnum"
+            )
+        ]
         assert cols[:8] == ["id", "page_id", "kind", "status", "percent", "items_per_s", "eta_s", "age_s"]
         before = await conn.fetchval("SELECT count(*) FROM schema_migrations")
     finally:
@@ -70,7 +80,9 @@ async def test_one_active_job_per_page_is_enforced(clean_db):
     await clean_db.execute("INSERT INTO pages (id, name) VALUES ('p1', 'Page')")
     await clean_db.execute("INSERT INTO jobs (page_id, kind) VALUES ('p1', 'FULL')")
     with pytest.raises(asyncpg.UniqueViolationError):
-        await clean_db.execute("INSERT INTO jobs (page_id, kind, status) VALUES ('p1', 'FULL', 'IN_PROGRESS')")
+        await clean_db.execute(
+            "INSERT INTO jobs (page_id, kind, status) VALUES ('p1', 'FULL', 'IN_PROGRESS')"
+        )
     await clean_db.execute("INSERT INTO jobs (page_id, kind, status) VALUES ('p1', 'FULL', 'COMPLETED')")
 
 
@@ -102,7 +114,9 @@ async def test_migrate_analyses_the_tables_so_lookups_plan_on_the_unique_index(f
     try:
         never = await conn.fetch(
             "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY($1::text[]) "
-            "AND last_analyze IS NULL", ["contacts", "analyzer_conversations", "job_items", "jobs"])
+            "AND last_analyze IS NULL",
+            ["contacts", "analyzer_conversations", "job_items", "jobs"],
+        )
         assert never == []
     finally:
         await conn.close()

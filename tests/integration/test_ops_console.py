@@ -13,23 +13,19 @@ from services.webhook.ops import session
 from services.webhook.settings import WebhookSettings
 from shared.broker import Publisher
 from tests.support import secrets as test_secrets
-from tests.support.topology import private_topology
 
 TOKEN = test_secrets.ADMIN_TOKEN
 
 
 @pytest.fixture
-async def topology(amqp_url, namespace):
-    async with private_topology(amqp_url, namespace) as topo:
-        yield topo
-
-
-@pytest.fixture
 async def console(clean_db, amqp_url, topology, database_url):
     settings = WebhookSettings(
-        meta_app_secret=test_secrets.APP_SECRET, meta_verify_token=test_secrets.VERIFY_TOKEN,
-        admin_token=TOKEN, database_url=database_url,
-        amqp_url=amqp_url, broker_namespace=topology.namespace,
+        meta_app_secret=test_secrets.APP_SECRET,
+        meta_verify_token=test_secrets.VERIFY_TOKEN,
+        admin_token=TOKEN,
+        database_url=database_url,
+        amqp_url=amqp_url,
+        broker_namespace=topology.namespace,
     )
     publisher = Publisher(amqp_url, topology)
     app = create_app(settings, publisher=publisher, pool=clean_db)
@@ -43,8 +39,10 @@ async def console(clean_db, amqp_url, topology, database_url):
 async def seed(pool, pages: int = 45) -> None:
     await pool.executemany(
         "INSERT INTO pages (id, name, instagram_account_id, access_token_enc) VALUES ($1, $2, $3, $4)",
-        [(f"10{i:02d}", f"Shop {i:02d}", f"ig{i}" if i % 2 else None, b"sealed-token")
-         for i in range(1, pages + 1)],
+        [
+            (f"10{i:02d}", f"Shop {i:02d}", f"ig{i}" if i % 2 else None, b"sealed-token")
+            for i in range(1, pages + 1)
+        ],
     )
     await pool.execute("INSERT INTO pages (id, name) VALUES ('2001', 'Bakery Manila')")
 
@@ -105,8 +103,10 @@ async def test_sessions_end_when_idle_when_old_and_when_the_token_changes(consol
     assert (await console.get("/ops/")).status_code == 303
     # A session opened under another ADMIN_TOKEN is no session under this one.
     await login(console)
-    await clean_db.execute("UPDATE console_sessions SET admin_fp = $1",
-                           session.admin_fingerprint(test_secrets.ADMIN_TOKEN + "-old"))
+    await clean_db.execute(
+        "UPDATE console_sessions SET admin_fp = $1",
+        session.admin_fingerprint(test_secrets.ADMIN_TOKEN + "-old"),
+    )
     assert (await console.get("/ops/")).status_code == 303
     # The table never holds the cookie itself, only its hash.
     stored = await clean_db.fetch("SELECT id_hash, csrf FROM console_sessions")
@@ -147,13 +147,13 @@ async def test_sync_needs_the_csrf_token_and_starts_one_job_announced_on_the_bro
     csrf = await login(console)
     r = await console.post("/ops/pages/1001/sync", data={"mode": "full", "next": "/ops/"})
     assert r.status_code == 403
-    r = await console.post("/ops/pages/1001/sync", data={"mode": "full", "csrf": csrf},
-                           headers={"Origin": "http://evil.example"})
+    r = await console.post(
+        "/ops/pages/1001/sync", data={"mode": "full", "csrf": csrf}, headers={"Origin": "http://evil.example"}
+    )
     assert r.status_code == 403
     assert await clean_db.fetchval("SELECT count(*) FROM jobs") == 0
 
-    r = await console.post("/ops/pages/1001/sync",
-                           data={"mode": "full", "csrf": csrf, "next": "/ops/?p=1"})
+    r = await console.post("/ops/pages/1001/sync", data={"mode": "full", "csrf": csrf, "next": "/ops/?p=1"})
     assert r.status_code == 303 and "Started+1+full+sync" in r.headers["location"]
     job = await clean_db.fetchrow("SELECT id, kind, status FROM jobs WHERE page_id = '1001'")
     assert (job["kind"], job["status"]) == ("FULL", "PENDING")
@@ -172,23 +172,26 @@ async def test_sync_needs_the_csrf_token_and_starts_one_job_announced_on_the_bro
 async def test_bulk_sync_starts_a_job_for_each_selected_page(console, clean_db):
     await seed(clean_db, pages=3)
     csrf = await login(console)
-    r = await console.post("/ops/sync", data={
-        "csrf": csrf, "mode": "incremental", "page_id": ["1001", "1003", "nope"], "next": "/ops/"})
+    r = await console.post(
+        "/ops/sync",
+        data={"csrf": csrf, "mode": "incremental", "page_id": ["1001", "1003", "nope"], "next": "/ops/"},
+    )
     assert "Started+2+incremental+syncs" in r.headers["location"]
     kinds = await clean_db.fetch("SELECT page_id, kind FROM jobs ORDER BY page_id")
-    assert [(k["page_id"], k["kind"]) for k in kinds] == [("1001", "INCREMENTAL"),
-                                                         ("1003", "INCREMENTAL")]
+    assert [(k["page_id"], k["kind"]) for k in kinds] == [("1001", "INCREMENTAL"), ("1003", "INCREMENTAL")]
 
 
 async def test_pages_without_a_usable_token_are_not_synced(console, clean_db):
     await seed(clean_db, pages=2)
     await clean_db.execute("UPDATE pages SET token_status = 'expired' WHERE id = '1002'")
     csrf = await login(console)
-    r = await console.post("/ops/sync", data={"csrf": csrf, "mode": "full",
-                                              "page_id": ["1001", "1002", "2001"]})
+    r = await console.post(
+        "/ops/sync", data={"csrf": csrf, "mode": "full", "page_id": ["1001", "1002", "2001"]}
+    )
     assert r.headers["location"].endswith(
         "notice=Started+1+full+sync.+2+pages+need+a+valid+access+token+first+%28PATCH+%2Fapi"
-        "%2Fpages%2F%7Bid%7D%29.")
+        "%2Fpages%2F%7Bid%7D%29."
+    )
     assert [r["page_id"] for r in await clean_db.fetch("SELECT page_id FROM jobs")] == ["1001"]
 
 
@@ -198,13 +201,19 @@ async def test_progress_json_and_cancel(console, clean_db):
         """INSERT INTO jobs (page_id, kind, status, total_contacts, synced_contacts, failed_contacts,
                             started_at)
            VALUES ('1002', 'FULL', 'IN_PROGRESS', 40, 9, 1, now() - interval '5 seconds')
-           RETURNING id""")
+           RETURNING id"""
+    )
     csrf = await login(console)
     r = await console.get("/ops/api/progress", params={"page": ["1001", "1002"]})
     [job] = r.json()["jobs"]
     assert {p["id"]: p["contacts"] for p in r.json()["pages"]} == {"1001": 0, "1002": 0}
     assert (job["id"], job["status"], job["done"], job["total"], job["percent"]) == (
-        str(job_id), "IN_PROGRESS", 10, 40, 25.0)
+        str(job_id),
+        "IN_PROGRESS",
+        10,
+        40,
+        25.0,
+    )
     assert job["items_per_s"] > 0 and job["eta_s"] > 0
     page = (await console.get("/ops/")).text
     assert 'value="25.0"' in page and "10 / 40" in page
@@ -220,23 +229,35 @@ async def test_progress_json_and_cancel(console, clean_db):
 async def test_page_history_stage_board_and_contact_log(console, clean_db):
     await seed(clean_db, pages=1)
     pipeline = await clean_db.fetchval("INSERT INTO pipelines (name) VALUES ('Sales') RETURNING id")
-    new, hot = [await clean_db.fetchval(
-        "INSERT INTO stages (pipeline_id, name, type, position) VALUES ($1, $2, $3, $4) RETURNING id",
-        pipeline, name, kind, pos) for pos, (name, kind) in enumerate([("New", "LEAD"),
-                                                                        ("Hot", "IN_PROGRESS")])]
+    new, hot = [
+        await clean_db.fetchval(
+            "INSERT INTO stages (pipeline_id, name, type, position) VALUES ($1, $2, $3, $4) RETURNING id",
+            pipeline,
+            name,
+            kind,
+            pos,
+        )
+        for pos, (name, kind) in enumerate([("New", "LEAD"), ("Hot", "IN_PROGRESS")])
+    ]
     contact = await clean_db.fetchval(
         """INSERT INTO contacts (page_id, platform, external_id, name, pipeline_id, stage_id,
                                  lead_score, lead_status, ai_summary, used_fallback)
            VALUES ('1001', 'messenger', 'psid_1', 'Sofía García', $1, $2, 82, 'QUALIFIED',
                    'Wants two units delivered to Monterrey <b>soon</b>', true) RETURNING id""",
-        pipeline, hot)
+        pipeline,
+        hot,
+    )
     await clean_db.execute(
         """INSERT INTO activities (contact_id, type, from_stage_id, to_stage_id, lead_score, details)
            VALUES ($1, 'STAGE_CHANGED', $2, $3, 82, '{"rule": "score_range"}')""",
-        contact, new, hot)
+        contact,
+        new,
+        hot,
+    )
     await clean_db.execute(
         "INSERT INTO jobs (page_id, kind, status, errors) VALUES ('1001', 'FULL', 'COMPLETED', "
-        """'[{"platform": "messenger", "id": "t_1", "error": "Graph error 100"}]')""")
+        """'[{"platform": "messenger", "id": "t_1", "error": "Graph error 100"}]')"""
+    )
     await login(console)
 
     history = (await console.get("/ops/pages/1001")).text
@@ -295,15 +316,17 @@ async def test_one_page_is_disconnected_from_its_screen_after_a_confirmation(con
     await seed(clean_db, pages=2)
     await clean_db.execute(
         "INSERT INTO contacts (page_id, platform, external_id) VALUES ('1001', 'messenger', 'c1'), "
-        "('1001', 'messenger', 'c2')")
+        "('1001', 'messenger', 'c2')"
+    )
     csrf = await login(console)
     detail = (await console.get("/ops/pages/1001")).text
     assert 'action="/ops/pages/1001/disconnect"' in detail
     r = await console.post("/ops/pages/1001/disconnect", data={"csrf": csrf})
     assert r.status_code == 200 and "Disconnect 1 page?" in r.text and "2 contacts" in r.text
     assert await clean_db.fetchval("SELECT health_status FROM pages WHERE id = '1001'") == "ok"
-    r = await console.post("/ops/disconnect", data={"csrf": csrf, "page_id": "1001",
-                                                    "confirm": "1", "forget": "1"})
+    r = await console.post(
+        "/ops/disconnect", data={"csrf": csrf, "page_id": "1001", "confirm": "1", "forget": "1"}
+    )
     assert r.status_code == 303 and "Disconnected+1+page" in r.headers["location"]
     row = await clean_db.fetchrow("SELECT * FROM pages WHERE id = '1001'")
     assert row["health_status"] == "disconnected" and row["access_token_enc"] is None
@@ -318,11 +341,12 @@ async def test_an_unhealthy_page_shows_why_and_a_reconnect_button(console, clean
     await clean_db.execute(
         "UPDATE pages SET health_status = 'token_expired', token_status = 'expired', "
         "health_detail = '{\"reason\": \"the page''s access token expired: reconnect the page\"}' "
-        "WHERE id = '1001'")
+        "WHERE id = '1001'"
+    )
     await login(console)
     listing = (await console.get("/ops/")).text
-    broken = listing[listing.index('data-page-id="1001"'):listing.index('data-page-id="1002"')]
+    broken = listing[listing.index('data-page-id="1001"') : listing.index('data-page-id="1002"')]
     assert "token expired" in broken and "access token expired: reconnect" in broken
     assert '<a class="button reconnect" href="/ops/connect">Reconnect</a>' in broken
-    healthy = listing[listing.index('data-page-id="1002"'):]
+    healthy = listing[listing.index('data-page-id="1002"') :]
     assert "Reconnect" not in healthy.split("</tr>")[0]

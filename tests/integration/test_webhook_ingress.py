@@ -13,7 +13,7 @@ import pytest
 
 from leadsync.sim.traffic import envelope, message_item, meta_json
 from services.webhook.signature import sign
-from tests.integration.webhook_support import (
+from tests.support.webhook import (
     SECRETS,
     VERIFY_TOKEN,
     Probe,
@@ -57,12 +57,15 @@ def text_item(mid: str, text: str = "hi", *, user=USER, page=PAGE, **extra):
 
 
 async def test_handshake_echoes_the_challenge_only_for_the_right_token(client):
-    ok = await client.get("/webhooks/meta", params={
-        "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    ok = await client.get(
+        "/webhooks/meta",
+        params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"},
+    )
     assert (ok.status_code, ok.text) == (200, "1158201444")
     assert ok.headers["content-type"].startswith("text/plain")
-    bad = await client.get("/webhooks/meta", params={
-        "hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"})
+    bad = await client.get(
+        "/webhooks/meta", params={"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"}
+    )
     assert bad.status_code == 403
 
 
@@ -103,12 +106,14 @@ async def test_a_body_over_one_mib_is_refused_without_being_read_whole(client, w
             sent += 1
             yield chunk
 
-    r = await client.post("/webhooks/meta", content=stream(),
-                          headers={"X-Hub-Signature-256": "sha256=" + "0" * 64})
+    r = await client.post(
+        "/webhooks/meta", content=stream(), headers={"X-Hub-Signature-256": "sha256=" + "0" * 64}
+    )
     assert r.status_code == 413
     assert sent <= 17  # stopped just past 1 MiB
-    declared = await client.post("/webhooks/meta", content=b"{}",
-                                 headers={"Content-Length": str(5 * 1024 * 1024)})
+    declared = await client.post(
+        "/webhooks/meta", content=b"{}", headers={"Content-Length": str(5 * 1024 * 1024)}
+    )
     assert declared.status_code == 413
     assert await watch.drain() == []
 
@@ -122,24 +127,73 @@ async def test_signed_non_json_is_a_bad_request(client, watch):
 @pytest.mark.parametrize(
     "payload",
     [
-        {"object": "page", "entry": [{"id": PAGE, "time": TS, "changes": [
-            {"field": "feed", "value": {"item": "comment", "verb": "add"}}]}]},
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": PAGE,
+                    "time": TS,
+                    "changes": [{"field": "feed", "value": {"item": "comment", "verb": "add"}}],
+                }
+            ],
+        },
         # The App Dashboard's "Test" button for the Instagram messages field.
-        {"object": "instagram", "entry": [{"id": "0", "time": TS, "changes": [
-            {"field": "messages", "value": {"sender": {"id": "12334"}, "recipient": {"id": "23245"},
-                                            "timestamp": "1527459824",
-                                            "message": {"mid": "random_mid", "text": "random_text"}}}]}]},
+        {
+            "object": "instagram",
+            "entry": [
+                {
+                    "id": "0",
+                    "time": TS,
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "sender": {"id": "12334"},
+                                "recipient": {"id": "23245"},
+                                "timestamp": "1527459824",
+                                "message": {"mid": "random_mid", "text": "random_text"},
+                            },
+                        }
+                    ],
+                }
+            ],
+        },
         {"object": "user", "entry": [{"uid": "1", "changed_fields": ["email"]}]},
         {"field": "messages", "value": {}},
         [1, 2, 3],
-        {"object": "page", "entry": [{"id": PAGE, "time": TS, "messaging": [
-            {"sender": {"id": USER}, "recipient": {"id": PAGE}, "timestamp": TS,
-             "read": {"watermark": TS}},
-            {"sender": {"id": USER}, "recipient": {"id": PAGE},
-             "delivery": {"mids": ["m_x"], "watermark": TS}},
-            {"sender": {"id": USER}, "recipient": {"id": PAGE}, "timestamp": TS,
-             "reaction": {"reaction": "love", "emoji": "\u2764", "action": "react", "mid": "m_x"}},
-        ]}]},
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": PAGE,
+                    "time": TS,
+                    "messaging": [
+                        {
+                            "sender": {"id": USER},
+                            "recipient": {"id": PAGE},
+                            "timestamp": TS,
+                            "read": {"watermark": TS},
+                        },
+                        {
+                            "sender": {"id": USER},
+                            "recipient": {"id": PAGE},
+                            "delivery": {"mids": ["m_x"], "watermark": TS},
+                        },
+                        {
+                            "sender": {"id": USER},
+                            "recipient": {"id": PAGE},
+                            "timestamp": TS,
+                            "reaction": {
+                                "reaction": "love",
+                                "emoji": "\u2764",
+                                "action": "react",
+                                "mid": "m_x",
+                            },
+                        },
+                    ],
+                }
+            ],
+        },
     ],
     ids=["feed_changes", "dashboard_test", "other_object", "no_object", "list", "receipts_only"],
 )
@@ -151,8 +205,13 @@ async def test_signed_bodies_we_do_not_use_are_acknowledged_and_publish_nothing(
 
 async def test_fifty_items_in_two_entries_publish_fifty_messages(client, watch):
     entries = [
-        {"id": page, "time": TS, "messaging": [
-            text_item(f"m_batch_{page}_{i}", f"msg {i}", user=f"U{i % 7}", page=page) for i in range(25)]}
+        {
+            "id": page,
+            "time": TS,
+            "messaging": [
+                text_item(f"m_batch_{page}_{i}", f"msg {i}", user=f"U{i % 7}", page=page) for i in range(25)
+            ],
+        }
         for page in ("PAGE_A", "PAGE_B")
     ]
     r = await post(client, meta_json({"object": "page", "entry": entries}))
@@ -163,32 +222,65 @@ async def test_fifty_items_in_two_entries_publish_fifty_messages(client, watch):
     # Grouped per conversation: 2 pages x 7 customers, not 50 separate messages.
     assert len(updates) == 14
     assert {(u.page_id, u.contact_id) for u in updates} == {
-        (p, f"U{i}") for p in ("PAGE_A", "PAGE_B") for i in range(7)}
+        (p, f"U{i}") for p in ("PAGE_A", "PAGE_B") for i in range(7)
+    }
     metrics = metrics_text()
-    for name in ('leadsync_webhook_events_total{kind="message",platform="messenger"}',
-                 'leadsync_webhook_request_seconds_count{status="200"}',
-                 "leadsync_webhook_publish_seconds_count", "leadsync_webhook_batch_items_count"):
+    for name in (
+        'leadsync_webhook_events_total{kind="message",platform="messenger"}',
+        'leadsync_webhook_request_seconds_count{status="200"}',
+        "leadsync_webhook_publish_seconds_count",
+        "leadsync_webhook_batch_items_count",
+    ):
         assert name in metrics
 
 
 async def test_messenger_shapes_meta_documents(client, watch):
-    body = meta_json({"object": "page", "entry": [
-        {"id": PAGE, "time": TS, "messaging": [
-            text_item("m_text", "Do you ship to Cebu?", quick_reply={"payload": "SHIP"}),
-            message_item(PAGE, USER, "m_photo", TS + 1,
-                         attachments=[{"type": "image", "payload": {"url": "https://x/p.jpg"}}]),
-            message_item(PAGE, USER, "m_echo", TS + 2, text="Yes we do!", echo=True, app_id=1),
-            {"sender": {"id": USER}, "recipient": {"id": PAGE}, "timestamp": TS + 3,
-             "postback": {"mid": "m_pb", "title": "Get Started", "payload": "GET_STARTED"}},
-            {"sender": {"id": USER}, "recipient": {"id": PAGE}, "timestamp": TS + 4,
-             "message_edit": {"mid": "m_text", "text": "Do you ship to Davao?", "num_edit": 1}},
-            {"sender": {"id": USER}, "recipient": {"id": PAGE},
-             "delivery": {"mids": ["m_echo"], "watermark": TS + 5}},
-            {"sender": {"id": USER}, "recipient": {"id": PAGE}, "timestamp": TS + 6,
-             "read": {"watermark": TS + 6}},
-        ]},
-        {"id": PAGE, "time": TS, "standby": [text_item("m_standby", "still there?", user="PSID_SB")]},
-    ]})
+    body = meta_json(
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": PAGE,
+                    "time": TS,
+                    "messaging": [
+                        text_item("m_text", "Do you ship to Cebu?", quick_reply={"payload": "SHIP"}),
+                        message_item(
+                            PAGE,
+                            USER,
+                            "m_photo",
+                            TS + 1,
+                            attachments=[{"type": "image", "payload": {"url": "https://x/p.jpg"}}],
+                        ),
+                        message_item(PAGE, USER, "m_echo", TS + 2, text="Yes we do!", echo=True, app_id=1),
+                        {
+                            "sender": {"id": USER},
+                            "recipient": {"id": PAGE},
+                            "timestamp": TS + 3,
+                            "postback": {"mid": "m_pb", "title": "Get Started", "payload": "GET_STARTED"},
+                        },
+                        {
+                            "sender": {"id": USER},
+                            "recipient": {"id": PAGE},
+                            "timestamp": TS + 4,
+                            "message_edit": {"mid": "m_text", "text": "Do you ship to Davao?", "num_edit": 1},
+                        },
+                        {
+                            "sender": {"id": USER},
+                            "recipient": {"id": PAGE},
+                            "delivery": {"mids": ["m_echo"], "watermark": TS + 5},
+                        },
+                        {
+                            "sender": {"id": USER},
+                            "recipient": {"id": PAGE},
+                            "timestamp": TS + 6,
+                            "read": {"watermark": TS + 6},
+                        },
+                    ],
+                },
+                {"id": PAGE, "time": TS, "standby": [text_item("m_standby", "still there?", user="PSID_SB")]},
+            ],
+        }
+    )
     assert (await post(client, body)).status_code == 200
     updates = {u.contact_id: u for u in await watch.updates()}
     assert set(updates) == {USER, "PSID_SB"}
@@ -206,19 +298,50 @@ async def test_messenger_shapes_meta_documents(client, watch):
 
 async def test_instagram_shapes_map_the_account_to_its_page(client, watch, clean_db):
     await clean_db.execute(
-        "INSERT INTO pages (id, name, instagram_account_id) VALUES ('PAGE_IG', 'Shop', 'IG_ACCT')")
+        "INSERT INTO pages (id, name, instagram_account_id) VALUES ('PAGE_IG', 'Shop', 'IG_ACCT')"
+    )
     igsid = "17841400000000001"
-    body = meta_json({"object": "instagram", "entry": [{"id": "IG_ACCT", "time": TS, "messaging": [
-        message_item("IG_ACCT", igsid, "aWdf_story", TS, text="Love this!",
-                     reply_to={"story": {"url": "https://lookaside.fbsbx.com/s/1", "id": "1790"}}),
-        message_item("IG_ACCT", igsid, "aWdf_reel", TS + 1,
-                     attachments=[{"type": "ig_reel", "payload": {"reel_video_id": "1"}}]),
-        message_item("IG_ACCT", igsid, "aWdf_echo", TS + 2, text="Thank you 💛", echo=True),
-        {"sender": {"id": igsid}, "recipient": {"id": "IG_ACCT"}, "timestamp": TS + 3,
-         "read": {"mid": "aWdf_echo"}},
-        {"sender": {"id": igsid}, "recipient": {"id": "IG_ACCT"}, "timestamp": TS + 4,
-         "message": {"mid": "aWdf_story", "is_deleted": True}},
-    ]}]})
+    body = meta_json(
+        {
+            "object": "instagram",
+            "entry": [
+                {
+                    "id": "IG_ACCT",
+                    "time": TS,
+                    "messaging": [
+                        message_item(
+                            "IG_ACCT",
+                            igsid,
+                            "aWdf_story",
+                            TS,
+                            text="Love this!",
+                            reply_to={"story": {"url": "https://lookaside.fbsbx.com/s/1", "id": "1790"}},
+                        ),
+                        message_item(
+                            "IG_ACCT",
+                            igsid,
+                            "aWdf_reel",
+                            TS + 1,
+                            attachments=[{"type": "ig_reel", "payload": {"reel_video_id": "1"}}],
+                        ),
+                        message_item("IG_ACCT", igsid, "aWdf_echo", TS + 2, text="Thank you 💛", echo=True),
+                        {
+                            "sender": {"id": igsid},
+                            "recipient": {"id": "IG_ACCT"},
+                            "timestamp": TS + 3,
+                            "read": {"mid": "aWdf_echo"},
+                        },
+                        {
+                            "sender": {"id": igsid},
+                            "recipient": {"id": "IG_ACCT"},
+                            "timestamp": TS + 4,
+                            "message": {"mid": "aWdf_story", "is_deleted": True},
+                        },
+                    ],
+                }
+            ],
+        }
+    )
     assert (await post(client, body)).status_code == 200
     [update] = await watch.updates()
     assert (update.page_id, update.platform, update.contact_id) == ("PAGE_IG", "instagram", igsid)
@@ -232,8 +355,18 @@ async def test_instagram_shapes_map_the_account_to_its_page(client, watch, clean
 
 
 async def test_unknown_instagram_account_is_acknowledged_and_publishes_nothing(client, watch, clean_db):
-    body = meta_json({"object": "instagram", "entry": [{"id": "IG_NOBODY", "time": TS, "messaging": [
-        message_item("IG_NOBODY", "178400001", "aWdf_lost", TS, text="hello?")]}]})
+    body = meta_json(
+        {
+            "object": "instagram",
+            "entry": [
+                {
+                    "id": "IG_NOBODY",
+                    "time": TS,
+                    "messaging": [message_item("IG_NOBODY", "178400001", "aWdf_lost", TS, text="hello?")],
+                }
+            ],
+        }
+    )
     for _ in range(2):
         assert (await post(client, body)).status_code == 200
     assert await watch.drain() == []
@@ -269,9 +402,16 @@ async def test_concurrent_requests_are_all_confirmed(client, watch):
 
 async def test_a_signed_body_with_a_lone_surrogate_escape_is_accepted_and_cleaned(client, watch):
     # Valid JSON that orjson refuses: a customer's text cut in the middle of an emoji.
-    body = (b'{"object":"page","entry":[{"id":"' + PAGE.encode() + b'","time":1,"messaging":[{"sender":'
-            b'{"id":"' + USER.encode() + b'"},"recipient":{"id":"' + PAGE.encode() + b'"},"timestamp":'
-            + str(TS).encode() + b',"message":{"mid":"m_half","text":"nice \\ud83d"}}]}]}')
+    body = (
+        b'{"object":"page","entry":[{"id":"' + PAGE.encode() + b'","time":1,"messaging":[{"sender":'
+        b'{"id":"'
+        + USER.encode()
+        + b'"},"recipient":{"id":"'
+        + PAGE.encode()
+        + b'"},"timestamp":'
+        + str(TS).encode()
+        + b',"message":{"mid":"m_half","text":"nice \\ud83d"}}]}]}'
+    )
     assert (await post(client, body)).status_code == 200
     [update] = await watch.updates()
     assert [(m.mid, m.text) for m in update.messages] == [("m_half", "nice ")]

@@ -8,7 +8,8 @@ from leadsync.sim.traffic import envelope, message_item
 from services.webhook.signature import sign
 from shared import db
 from shared.broker import Publisher, Topology
-from tests.integration.webhook_support import (
+from tests.support.stack import free_port
+from tests.support.webhook import (
     SECRETS,
     TcpProxy,
     metrics_text,
@@ -16,7 +17,6 @@ from tests.integration.webhook_support import (
     webhook_client,
     webhook_settings,
 )
-from tests.support.stack import free_port
 
 TS = 1764028800000
 
@@ -36,10 +36,15 @@ async def test_broker_down_gives_503_and_the_same_request_succeeds_once_it_is_ba
     await proxy.open()
     publisher = Publisher(via(amqp_url, proxy.port), Topology(namespace), timeout=2)
     settings = webhook_settings(database_url, amqp_url, namespace)
-    body = envelope("messenger", "PAGE_OUT", [
-        message_item("PAGE_OUT", "PSID_OUT", "m_outage", TS, text="still there?")], TS)
+    body = envelope(
+        "messenger",
+        "PAGE_OUT",
+        [message_item("PAGE_OUT", "PSID_OUT", "m_outage", TS, text="still there?")],
+        TS,
+    )
     headers = {"X-Hub-Signature-256": sign(body, SECRETS[0])}
     async with probe(amqp_url, namespace) as watch, webhook_client(settings, publisher, pool) as client:
+
         async def deliver() -> int:
             return (await client.post("/webhooks/meta", content=body, headers=headers)).status_code
 
@@ -66,11 +71,13 @@ async def test_instagram_delivery_while_the_database_is_down_gets_503(amqp_url, 
     closed = free_port()  # nothing listens there: the account lookup cannot be answered
     pool = await db.create_pool(f"postgresql://postgres@127.0.0.1:{closed}/none", min_size=0)
     settings = webhook_settings(f"postgresql://postgres@127.0.0.1:{closed}/none", amqp_url, namespace)
-    body = envelope("instagram", "IG_DBDOWN", [
-        message_item("IG_DBDOWN", "17840001", "aWdf_dbdown", TS, text="hola")], TS)
+    body = envelope(
+        "instagram", "IG_DBDOWN", [message_item("IG_DBDOWN", "17840001", "aWdf_dbdown", TS, text="hola")], TS
+    )
     async with probe(amqp_url, namespace) as watch, webhook_client(settings, publisher, pool) as client:
-        r = await client.post("/webhooks/meta", content=body,
-                              headers={"X-Hub-Signature-256": sign(body, SECRETS[0])})
+        r = await client.post(
+            "/webhooks/meta", content=body, headers={"X-Hub-Signature-256": sign(body, SECRETS[0])}
+        )
         assert r.status_code == 503
         assert await watch.drain() == []
     await pool.close()

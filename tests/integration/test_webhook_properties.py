@@ -9,17 +9,48 @@ from hypothesis import strategies as st
 
 from leadsync.sim.traffic import deliveries, meta_json
 from services.webhook.signature import sign
-from tests.integration.webhook_support import SECRETS, probe, webhook_client, webhook_settings
+from tests.support.webhook import SECRETS, probe, webhook_client, webhook_settings
 
-KEYS = ["object", "entry", "id", "time", "messaging", "standby", "changes", "sender", "recipient",
-        "timestamp", "message", "mid", "text", "is_echo", "attachments", "type", "payload",
-        "message_edit", "num_edit", "postback", "title", "read", "delivery", "reply_to", "story",
-        "is_deleted", "referral", "watermark"]
+KEYS = [
+    "object",
+    "entry",
+    "id",
+    "time",
+    "messaging",
+    "standby",
+    "changes",
+    "sender",
+    "recipient",
+    "timestamp",
+    "message",
+    "mid",
+    "text",
+    "is_echo",
+    "attachments",
+    "type",
+    "payload",
+    "message_edit",
+    "num_edit",
+    "postback",
+    "title",
+    "read",
+    "delivery",
+    "reply_to",
+    "story",
+    "is_deleted",
+    "referral",
+    "watermark",
+]
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.sampled_from(["page", "instagram", "PAGE_P", "U1", "m_1"]) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(KEYS), children,
-                                                                       max_size=6),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(["page", "instagram", "PAGE_P", "U1", "m_1"])
+    | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(KEYS), children, max_size=6)
+    ),
     max_leaves=40,
 )
 webhookish = st.builds(

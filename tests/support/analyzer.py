@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import aio_pika
 import asyncpg
 
-from services.analyzer.__main__ import consumer, limits, scorer
 from services.analyzer.consumer import Analyzer, NameLookup
+from services.analyzer.service import build
 from services.analyzer.settings import AnalyzerSettings
 from shared import messages
-from shared.broker import Publisher, Topology, declare_topology
-from shared.messages import ContactScored
+from shared.broker import Consumer, Publisher, Topology, declare_topology
+from shared.messages import ChatMessage, ContactScored, ConversationUpdated
+from tests.support.topology import queue_depth
 
 
 @dataclass
@@ -86,34 +89,114 @@ async def purge(amqp_url: str, topology: Topology) -> None:
 
 @contextlib.asynccontextmanager
 async def analyzer_running(
-    *, pool: asyncpg.Pool, database_url: str, amqp_url: str, topology: Topology,
-    llm_base_url: str | None = None, names: NameLookup | None = None,
-    publisher: Publisher | None = None, **overrides: Any,
+    *,
+    pool: asyncpg.Pool,
+    database_url: str,
+    amqp_url: str,
+    topology: Topology,
+    llm_base_url: str | None = None,
+    names: NameLookup | None = None,
+    publisher: Publisher | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Analyzer]:
     """The analyzer consuming `{ns}.analyzer` until the block ends (stops gracefully)."""
     settings_args: dict[str, Any] = {
-        "database_url": database_url, "amqp_url": amqp_url,
-        "broker_namespace": topology.namespace, "analyzer_debounce_s": 0.2,
-        "llm_timeout_s": 0.5, "llm_backoff_s": 0.01,
+        "database_url": database_url,
+        "amqp_url": amqp_url,
+        "broker_namespace": topology.namespace,
+        "analyzer_debounce_s": 0.2,
+        "llm_timeout_s": 0.5,
+        "llm_backoff_s": 0.01,
     }
     if llm_base_url is not None:
-        settings_args.update(openai_api_key="sk-test-key-0123456789abcdef",
-                             openai_base_url=llm_base_url)
+        settings_args.update(openai_api_key="sk-test-key-0123456789abcdef", openai_base_url=llm_base_url)
     settings = AnalyzerSettings(**{**settings_args, **overrides})
-    own_publisher = publisher is None
-    publisher = publisher or Publisher(amqp_url, topology)
-    scoring = scorer(settings)
-    analyzer = Analyzer(pool=pool, publisher=publisher, scorer=scoring, limits=limits(settings),
-                        names=names)
-    service = consumer(settings, analyzer)
-    task = asyncio.create_task(service.run())
-    try:
-        async with asyncio.timeout(20):
-            await service.ready.wait()
-        yield analyzer
-    finally:
-        service.stop()
-        await task
-        await scoring.close()
-        if own_publisher:
-            await publisher.close()
+    async with contextlib.AsyncExitStack() as stack:
+        if publisher is None:
+            publisher = Publisher(amqp_url, topology)
+            stack.push_async_callback(publisher.close)
+        # No Graph name lookups unless the test brings its own: a lookup that knows no one.
+        service = await build(
+            settings, stack, pool=pool, publisher=publisher, names=names or (lambda *_: None)
+        )
+        consumer = cast(Consumer[ConversationUpdated], service.consumer)
+        task = asyncio.create_task(consumer.run())
+        try:
+            async with asyncio.timeout(20):
+                await consumer.ready.wait()
+            yield service.analyzer
+        finally:
+            consumer.stop()
+            await task
+
+
+# What the analyzer integration tests share: events of one conversation, running the analyzer
+# on the `analyzer_env` fixture (tests/integration/conftest.py), jobs to settle.
+T0 = datetime.now(UTC) - timedelta(minutes=30)
+
+
+def run(analyzer_env, **kwargs):
+    return analyzer_running(
+        pool=analyzer_env["pool"],
+        database_url=analyzer_env["database_url"],
+        amqp_url=analyzer_env["amqp_url"],
+        topology=analyzer_env["topology"],
+        **kwargs,
+    )
+
+
+def uid(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def event(
+    contact: str,
+    *texts: str,
+    page: str = "P1",
+    start: int = 0,
+    job_id: str | None = None,
+    origin: str = "webhook",
+    name: str | None = "Ana",
+    from_page: bool = False,
+    **msg: object,
+) -> ConversationUpdated:
+    return ConversationUpdated(
+        page_id=page,
+        platform="messenger",
+        contact_id=contact,
+        contact_name=name,
+        origin=origin,
+        job_id=job_id,
+        messages=[
+            ChatMessage(
+                mid=f"{contact}_m{start + i}",
+                text=t,
+                from_page=from_page,
+                sent_at=T0 + timedelta(seconds=start + i),
+                **msg,
+            )
+            for i, t in enumerate(texts)
+        ],
+    )
+
+
+async def queue_empty(analyzer_env) -> bool:
+    return await queue_depth(analyzer_env["amqp_url"], analyzer_env["topology"].queue("analyzer")) == 0
+
+
+async def connected(pool, page: str) -> str:
+    """The page with a row in `pages`: the analyzer analyses live events of connected pages."""
+    await pool.execute("INSERT INTO pages (id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING", page)
+    return page
+
+
+async def new_job(pool, page: str, status: str = "IN_PROGRESS") -> str:
+    await connected(pool, page)
+    return str(
+        await pool.fetchval(
+            "INSERT INTO jobs (page_id, kind, status, started_at) VALUES ($1, 'FULL', $2, now()) "
+            "RETURNING id",
+            page,
+            status,
+        )
+    )

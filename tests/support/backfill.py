@@ -2,44 +2,53 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
 import httpx
 
 from shared.crypto import TokenCipher
+from tests.support.eventually import eventually
 
 
-async def add_page(pool: asyncpg.Pool, key: str, page_id: str, token: str, *,
-                   instagram: str | None = None, **columns: Any) -> None:
-    cols = {"id": page_id, "name": f"Shop {page_id}",
-            "access_token_enc": TokenCipher(key).encrypt(token),
-            "instagram_account_id": instagram, **columns}
+async def add_page(
+    pool: asyncpg.Pool, key: str, page_id: str, token: str, *, instagram: str | None = None, **columns: Any
+) -> None:
+    cols = {
+        "id": page_id,
+        "name": f"Shop {page_id}",
+        "access_token_enc": TokenCipher(key).encrypt(token),
+        "instagram_account_id": instagram,
+        **columns,
+    }
     names = ", ".join(cols)
     params = ", ".join(f"${i}" for i in range(1, len(cols) + 1))
     await pool.execute(f"INSERT INTO pages ({names}) VALUES ({params})", *cols.values())
 
 
 def api(url: str, env: dict[str, str]) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=url, timeout=10,
-                             headers={"Authorization": f"Bearer {env['ADMIN_TOKEN']}"})
+    return httpx.AsyncClient(
+        base_url=url, timeout=10, headers={"Authorization": f"Bearer {env['ADMIN_TOKEN']}"}
+    )
 
 
-async def wait_job(pool: asyncpg.Pool, job_id: str, statuses: tuple[str, ...] = ("COMPLETED",),
-                   timeout: float = 60) -> asyncpg.Record:
+async def wait_job(
+    pool: asyncpg.Pool, job_id: str, statuses: tuple[str, ...] = ("COMPLETED",), timeout: float = 60
+) -> asyncpg.Record:
     """The job row once its status is one of `statuses`; fails the test after `timeout` s."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        row = await pool.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
-        if row is not None and row["status"] in statuses:
-            return row
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"job {job_id} still {row and dict(row)} after {timeout}s")
-        await asyncio.sleep(0.1)
+
+    async def ended() -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await pool.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", job_id)
+        return row if row is not None and row["status"] in statuses else None
+
+    found: asyncpg.Record = await eventually(
+        ended, what=f"job {job_id} {' or '.join(statuses)}", timeout=timeout
+    )
+    return found
 
 
 async def item_counts(pool: asyncpg.Pool, job_id: str) -> dict[str, int]:
     rows = await pool.fetch(
-        "SELECT outcome, count(*) FROM job_items WHERE job_id = $1::uuid GROUP BY outcome", job_id)
+        "SELECT outcome, count(*) FROM job_items WHERE job_id = $1::uuid GROUP BY outcome", job_id
+    )
     return {r["outcome"]: r["count"] for r in rows}

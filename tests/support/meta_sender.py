@@ -40,8 +40,9 @@ class Accepted:
 
 
 class MetaSender:
-    def __init__(self, url: str, secret: str, *, concurrency: int = 4, deadline_s: float = 180,
-                 rate: float = 0.0) -> None:
+    def __init__(
+        self, url: str, secret: str, *, concurrency: int = 4, deadline_s: float = 180, rate: float = 0.0
+    ) -> None:
         self.url = url
         self.secret = secret.encode()
         self.concurrency = concurrency
@@ -54,6 +55,7 @@ class MetaSender:
         feed = iter(list(bodies))  # one iterator shared by the workers
         interval = 1 / self.rate if self.rate else 0.0
         async with httpx.AsyncClient(timeout=10) as client:
+
             async def worker() -> None:
                 for body in feed:
                     await self._deliver(client, body)

@@ -11,8 +11,11 @@ from prometheus_client.samples import Sample
 
 async def service_samples(logs: str, service: str) -> tuple[int, list[Sample]]:
     """How many processes of `service` listen, and all their samples."""
-    ports = [json.loads(line)["port"] for line in logs.splitlines()
-             if '"health.listening"' in line and f'"{service}"' in line]
+    ports = [
+        json.loads(line)["port"]
+        for line in logs.splitlines()
+        if '"health.listening"' in line and f'"{service}"' in line
+    ]
     samples: list[Sample] = []
     async with httpx.AsyncClient() as client:
         for port in ports:

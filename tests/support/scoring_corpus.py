@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -51,7 +51,7 @@ def _age(text: str) -> timedelta:
     return timedelta(**{_UNITS[match[2]]: int(match[1])})
 
 
-def _conversation(item: dict, language: str, split: str) -> Conversation:
+def _conversation(item: dict[str, Any], language: str, split: str) -> Conversation:
     turns = item["turns"]
     last = NOW - _age(str(item.get("ago", "1h")))
     messages = []
@@ -59,12 +59,25 @@ def _conversation(item: dict, language: str, split: str) -> Conversation:
         [(speaker, text)] = turn.items()
         if speaker not in ("c", "p"):
             raise ValueError(f"{item['id']}: a turn is c: or p:, not {speaker}:")
-        messages.append(ChatMessage(mid=f"{item['id']}-{i}", from_page=speaker == "p", text=str(text),
-                                    sent_at=last - timedelta(minutes=3 * (len(turns) - 1 - i))))
+        messages.append(
+            ChatMessage(
+                mid=f"{item['id']}-{i}",
+                from_page=speaker == "p",
+                text=str(text),
+                sent_at=last - timedelta(minutes=3 * (len(turns) - 1 - i)),
+            )
+        )
     if item["label"] not in LABELS:
         raise ValueError(f"{item['id']}: unknown label {item['label']}")
-    return Conversation(item["id"], language, split, item["label"], item["reason"],
-                        tuple(item.get("tags", ())), tuple(messages))
+    return Conversation(
+        item["id"],
+        language,
+        split,
+        item["label"],
+        item["reason"],
+        tuple(item.get("tags", ())),
+        tuple(messages),
+    )
 
 
 def load(root: Path = DATA) -> list[Conversation]:
@@ -80,7 +93,7 @@ def load(root: Path = DATA) -> list[Conversation]:
 def label_of(analysis: Analysis) -> Label:
     """The label a person would read off the scorer's output."""
     if analysis.lead_status in ("WON", "LOST"):
-        return analysis.lead_status  # type: ignore[return-value]
+        return analysis.lead_status
     if analysis.lead_score >= HOT_FROM:
         return "HOT"
     return "WARM" if analysis.lead_score >= WARM_FROM else "COLD"
@@ -108,8 +121,11 @@ class Result:
     @property
     def lost_from_negation(self) -> bool:
         """LOST where a person reads none, in a conversation whose hard part is a negated phrase."""
-        return (self.predicted == "LOST" and self.conversation.label != "LOST"
-                and "negation" in self.conversation.tags)
+        return (
+            self.predicted == "LOST"
+            and self.conversation.label != "LOST"
+            and "negation" in self.conversation.tags
+        )
 
 
 def evaluate(conversations: Iterable[Conversation]) -> list[Result]:
@@ -130,8 +146,7 @@ class Report:
 
     def agreement(self, **where: str) -> tuple[int, int]:
         """(agreeing, total) over the results whose conversation matches every `where` field."""
-        chosen = [r for r in self.results
-                  if all(getattr(r.conversation, k) == v for k, v in where.items())]
+        chosen = [r for r in self.results if all(getattr(r.conversation, k) == v for k, v in where.items())]
         return sum(r.agrees for r in chosen), len(chosen)
 
     @property
@@ -156,7 +171,9 @@ def golden_values(conversations: Iterable[Conversation] | None = None) -> dict[s
     for result in evaluate(load() if conversations is None else conversations):
         a = result.analysis
         out[result.conversation.id] = {
-            "score": a.lead_score, "status": a.lead_status, "evidence": a.evidence,
+            "score": a.lead_score,
+            "status": a.lead_status,
+            "evidence": a.evidence,
             "signals": [[s.signal, s.points, s.mids] for s in a.signals],
         }
     return out
@@ -164,8 +181,9 @@ def golden_values(conversations: Iterable[Conversation] | None = None) -> dict[s
 
 def dump_golden(values: dict[str, dict[str, object]]) -> str:
     """One conversation per line, so a change in the rules reads as a small diff."""
-    lines = [f"{json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
-             for k, v in values.items()]
+    lines = [
+        f"{json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in values.items()
+    ]
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 

@@ -12,3 +12,14 @@ APP_SECRET = secrets.token_hex(16)
 INSTAGRAM_APP_SECRET = secrets.token_hex(16)
 VERIFY_TOKEN = secrets.token_urlsafe(16)
 FERNET_KEY = Fernet.generate_key().decode()
+
+# Every variable the compose file and the docs treat as a secret (none may have a published value).
+SECRET_VARIABLES = (
+    "META_APP_SECRET",
+    "META_VERIFY_TOKEN",
+    "ADMIN_TOKEN",
+    "TOKEN_ENCRYPTION_KEY",
+    "POSTGRES_PASSWORD",
+    "RABBITMQ_PASSWORD",
+    "GRAFANA_ADMIN_PASSWORD",
+)

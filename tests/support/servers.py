@@ -30,10 +30,16 @@ def _docker_answers() -> bool:
         return False
 
 
+def _configured(variable: str, default: str, port: int) -> str | None:
+    """The server's URL from the environment when it answers (or Docker cannot stand in)."""
+    url = os.environ.get(variable, default)
+    return url if _answers(url, port) or not _docker_answers() else None
+
+
 @contextlib.contextmanager
 def postgres_url() -> Iterator[str]:
-    url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    if _answers(url, 5432) or not _docker_answers():
+    url = _configured("DATABASE_URL", DEFAULT_DATABASE_URL, 5432)
+    if url is not None:
         yield url
         return
     from testcontainers.postgres import PostgresContainer
@@ -44,8 +50,7 @@ def postgres_url() -> Iterator[str]:
 
 @contextlib.contextmanager
 def rabbitmq_url() -> Iterator[str]:
-    url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
-    if _answers(url, 5672) or not _docker_answers():
+    if (url := _configured("AMQP_URL", DEFAULT_AMQP_URL, 5672)) is not None:
         yield url
         return
     from testcontainers.rabbitmq import RabbitMqContainer

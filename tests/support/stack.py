@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,9 @@ import tempfile
 from collections.abc import AsyncIterator
 
 import httpx
+
+from leadsync.commands.run import SERVICES
+from tests.support.eventually import eventually
 
 
 def free_port() -> int:
@@ -29,6 +33,18 @@ class Stack:
         self.log_path = log_path
         self.url = f"http://127.0.0.1:{port}"
 
+    def readyz(self, service: str) -> str | None:
+        """Where `service` answers /readyz: the webhook on PORT; a consumer on the free port its
+        health server took (METRICS_PORT=0) and logged; None until it has logged one."""
+        if service == "webhook":
+            return f"{self.url}/readyz"
+        for line in self.logs().splitlines():
+            if line.startswith("{") and '"health.listening"' in line:
+                record = json.loads(line)
+                if record.get("service") == service:
+                    return f"http://127.0.0.1:{record['port']}/readyz"
+        return None
+
     def logs(self) -> str:
         with open(self.log_path, encoding="utf-8", errors="replace") as f:
             return f.read()
@@ -41,21 +57,26 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def running(
-    env: dict[str, str], *services: str, extra_env: dict[str, str] | None = None,
+    env: dict[str, str],
+    *services: str,
+    extra_env: dict[str, str] | None = None,
     ready_timeout: float = 30,
 ) -> AsyncIterator[Stack]:
-    """Run `leadsync run SERVICES` until the block ends; waits until the consumers listen."""
+    """Run `leadsync run SERVICES` until the block ends; waits until every one answers /readyz."""
     port = free_port()
-    full_env = {**env, "PORT": str(port), "PUBLIC_URL": f"http://127.0.0.1:{port}", **(extra_env or {})}
+    full_env = {
+        **env,
+        "PORT": str(port),
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "METRICS_PORT": "0",
+        **(extra_env or {}),
+    }
     log = tempfile.NamedTemporaryFile(prefix="leadsync-stack-", suffix=".log", delete=False)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "leadsync", "run", *services,
-        env=full_env, stdout=log, stderr=log,
-    )
+    command = [sys.executable, "-m", "leadsync", "run", *services]
+    proc = await asyncio.create_subprocess_exec(*command, env=full_env, stdout=log, stderr=log)
     stack = Stack(proc, port, log.name)
     try:
-        await _wait_ready(stack, services or ("webhook", "analyzer", "assigner", "backfill"),
-                          ready_timeout)
+        await _wait_ready(stack, services or SERVICES, ready_timeout)
         yield stack
     finally:
         with contextlib.suppress(ProcessLookupError, TimeoutError):
@@ -69,22 +90,19 @@ async def running(
 
 
 async def _wait_ready(stack: Stack, services: tuple[str, ...], timeout: float) -> None:
-    consumers = [s for s in services if s != "webhook"]
-    deadline = asyncio.get_running_loop().time() + timeout
-    async with httpx.AsyncClient() as client:
-        while True:
+    async with httpx.AsyncClient(timeout=1) as client:
+
+        async def ready(url: str | None) -> bool:
+            if url is None:
+                return False
+            try:
+                return (await client.get(url)).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        async def all_ready() -> bool:
             if stack.proc.returncode is not None:
                 raise RuntimeError(f"leadsync run exited early:\n{stack.logs()}")
-            logs = stack.logs()
-            ok = logs.count("consumer.started") >= len(consumers)
-            if "webhook" in services:
-                try:
-                    r = await client.get(f"{stack.url}/readyz", timeout=1)
-                    ok = ok and r.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-            if ok:
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(f"stack not ready after {timeout}s:\n{logs}")
-            await asyncio.sleep(0.1)
+            return all(await asyncio.gather(*(ready(stack.readyz(s)) for s in services)))
+
+        await eventually(all_ready, what=f"{', '.join(services)} ready", timeout=timeout, detail=stack.logs)

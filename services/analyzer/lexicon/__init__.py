@@ -6,7 +6,6 @@ from services.analyzer.lexicon import en, es, fr, id, pt, tl
 from services.analyzer.lexicon.model import CUSTOMER_CATEGORIES, PAGE_CATEGORIES, Lexicon
 
 # A fixed order: matching, and so every result, never depends on dict or set iteration.
-LEXICONS: tuple[Lexicon, ...] = (en.LEXICON, es.LEXICON, pt.LEXICON, fr.LEXICON, tl.LEXICON,
-                                 id.LEXICON)
+LEXICONS: tuple[Lexicon, ...] = (en.LEXICON, es.LEXICON, pt.LEXICON, fr.LEXICON, tl.LEXICON, id.LEXICON)
 
 __all__ = ["CUSTOMER_CATEGORIES", "LEXICONS", "PAGE_CATEGORIES", "Lexicon"]

@@ -9,20 +9,20 @@ from dataclasses import dataclass, field
 # earlier category wins ("not interested" is a refusal, not interest; "cancel my order" is not
 # an intent to order).
 CUSTOMER_CATEGORIES = (
-    "cancel",      # asks to cancel an order or for a refund: undoes even a confirmed sale
-    "refusal",     # an explicit no: not interested, bought elsewhere, stop messaging me
-    "pending",     # says payment is still to come ("belum bayar", "hindi pa bayad")
-    "claim",       # says they paid ("I paid", "ya pagué"); only the page can confirm it
-    "payment",     # how or where to pay, payment methods, account details
-    "intent",      # wants to order, buy, book, reserve
-    "address",     # a postal address in the locale's usual form
-    "objection",   # the price is too high
+    "cancel",  # asks to cancel an order or for a refund: undoes even a confirmed sale
+    "refusal",  # an explicit no: not interested, bought elsewhere, stop messaging me
+    "pending",  # says payment is still to come ("belum bayar", "hindi pa bayad")
+    "claim",  # says they paid ("I paid", "ya pagué"); only the page can confirm it
+    "payment",  # how or where to pay, payment methods, account details
+    "intent",  # wants to order, buy, book, reserve
+    "address",  # a postal address in the locale's usual form
+    "objection",  # the price is too high
     "hesitation",  # will think about it, maybe later, just looking
-    "quantity",    # how many
-    "price",       # asks the price
-    "delivery",    # shipping, delivery, pickup
-    "interest",    # availability, sizes, colours, details
-    "date",        # when: tomorrow, Saturday, the 15th
+    "quantity",  # how many
+    "price",  # asks the price
+    "delivery",  # shipping, delivery, pickup
+    "interest",  # availability, sizes, colours, details
+    "date",  # when: tomorrow, Saturday, the 15th
 )
 # Page-side categories: a confirmation makes WON; an acknowledgement ("received") confirms only
 # right after the customer said they paid, and not in a message that says it will still check

@@ -11,14 +11,17 @@ from starlette.routing import Mount
 
 from services.webhook.api import connect, contacts, jobs, openapi, pages, pipelines, scores
 from services.webhook.api.auth import AdminAuth
-from services.webhook.api.errors import (
-    InternalErrors,
-    exception_handlers,  # noqa: F401 - re-exported
-)
+from services.webhook.api.errors import InternalErrors
 from services.webhook.api.spec import ApiRoute, link_methods
 
-RESOURCES: list[list[ApiRoute]] = [pages.routes, pipelines.routes, contacts.routes, scores.routes,
-                                   jobs.routes, connect.routes]
+RESOURCES: list[list[ApiRoute]] = [
+    pages.routes,
+    pipelines.routes,
+    contacts.routes,
+    scores.routes,
+    jobs.routes,
+    connect.routes,
+]
 
 
 def mount() -> Mount:
@@ -26,5 +29,4 @@ def mount() -> Mount:
     routes = [route for resource in RESOURCES for route in resource]
     routes.append(openapi.route(routes))
     link_methods(routes)
-    return Mount("/api", routes=list(routes),
-                 middleware=[Middleware(InternalErrors), Middleware(AdminAuth)])
+    return Mount("/api", routes=list(routes), middleware=[Middleware(InternalErrors), Middleware(AdminAuth)])

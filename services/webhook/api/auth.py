@@ -6,9 +6,11 @@ from __future__ import annotations
 import hmac
 import time
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from services.webhook.api.errors import error_response
+from services.webhook.deps import deps_of
+from services.webhook.middleware import HttpMiddleware
 
 SURFACE = "api"
 
@@ -20,21 +22,16 @@ def client_of(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-class AdminAuth:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        deps = scope["app"].state.deps
+class AdminAuth(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        deps = deps_of(scope)
         client = client_of(scope)
         wait = deps.throttle.retry_after(client, time.monotonic())
         if wait is not None:
             deps.throttle.refused(client, surface=SURFACE)
-            response = error_response(429, f"too many failed authentications from {client}; "
-                                           f"try again in {wait} s")
+            response = error_response(
+                429, f"too many failed authentications from {client}; try again in {wait} s"
+            )
             response.headers["Retry-After"] = str(wait)
             await response(scope, receive, send)
             return

@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.webhook.api.encoding import ApiResponse
-from services.webhook.api.errors import not_found, parse_query
+from services.webhook.api.errors import found, parse_query
 from services.webhook.api.pipelines import parse_uuid
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import Id, QueryInt, never_null
+from services.webhook.deps import deps_of
 
 MAX_ACTIVITIES = 200
 MAX_LIMIT = 500
@@ -26,8 +27,7 @@ COLUMNS = """c.id::text, c.page_id, c.platform, c.external_id, c.name, c.pipelin
 
 
 class ContactQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid",
-                              json_schema_extra=never_null("page_id", "stage_id", "cursor"))
+    model_config = ConfigDict(extra="forbid", json_schema_extra=never_null("page_id", "stage_id", "cursor"))
 
     page_id: Id | None = None
     stage_id: UUID | None = None
@@ -36,8 +36,7 @@ class ContactQuery(BaseModel):
     cursor: UUID | None = Field(default=None, description="next_cursor of the previous page")
 
 
-async def list_contacts(conn: asyncpg.Connection | asyncpg.Pool, query: ContactQuery
-                        ) -> dict[str, Any]:
+async def list_contacts(conn: asyncpg.Connection | asyncpg.Pool, query: ContactQuery) -> dict[str, Any]:
     """One page of contacts in id order (stable under inserts), with the cursor of the next."""
     rows = await conn.fetch(
         f"""
@@ -49,15 +48,17 @@ async def list_contacts(conn: asyncpg.Connection | asyncpg.Pool, query: ContactQ
         ORDER BY c.id
         LIMIT $4
         """,  # noqa: S608 - constant COLUMNS
-        query.page_id, query.stage_id, query.cursor, query.limit + 1,
+        query.page_id,
+        query.stage_id,
+        query.cursor,
+        query.limit + 1,
     )
     items = [dict(r) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     return {"items": items, "next_cursor": str(items[-1]["id"]) if more else None}
 
 
-async def get_contact(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID
-                      ) -> dict[str, Any] | None:
+async def get_contact(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         f"SELECT {COLUMNS} FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id WHERE c.id = $1",  # noqa: S608 - constant COLUMNS
         contact_id,
@@ -75,29 +76,41 @@ async def get_contact(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID
         ORDER BY a.id DESC
         LIMIT $2
         """,
-        contact_id, MAX_ACTIVITIES,
+        contact_id,
+        MAX_ACTIVITIES,
     )
     return {**dict(row), "activities": [dict(a) for a in activities]}
 
 
 async def index(request: Request) -> Response:
     query = parse_query(request, ContactQuery)
-    return ApiResponse(await list_contacts(request.app.state.deps.pool, query))
+    return ApiResponse(await list_contacts(deps_of(request).pool, query))
 
 
 async def show(request: Request) -> Response:
     contact_id = parse_uuid(request.path_params["contact_id"], "contact")
-    contact = await get_contact(request.app.state.deps.pool, contact_id)
-    if contact is None:
-        raise not_found("contact", str(contact_id))
-    return ApiResponse(contact)
+    return ApiResponse(found(await get_contact(deps_of(request).pool, contact_id), "contact", contact_id))
 
 
 routes: list[ApiRoute] = [
-    ApiRoute("/contacts", index, "GET", Operation(
-        "Contacts, filtered by page and stage, in pages of `limit`", ((200, "ContactList"),),
-        query=ContactQuery)),
-    ApiRoute("/contacts/{contact_id}", show, "GET", Operation(
-        "A contact with its activity log, newest first", ((200, "ContactWithActivities"),),
-        path_schemas={"contact_id": {"type": "string", "format": "uuid"}})),
+    ApiRoute(
+        "/contacts",
+        index,
+        "GET",
+        Operation(
+            "Contacts, filtered by page and stage, in pages of `limit`",
+            ((200, "ContactList"),),
+            query=ContactQuery,
+        ),
+    ),
+    ApiRoute(
+        "/contacts/{contact_id}",
+        show,
+        "GET",
+        Operation(
+            "A contact with its activity log, newest first",
+            ((200, "ContactWithActivities"),),
+            path_schemas={"contact_id": {"type": "string", "format": "uuid"}},
+        ),
+    ),
 ]

@@ -1,5 +1,9 @@
 """JSON errors of the admin API: `{"error": "…"}`, with the offending field on 422.
 
+The SQL functions the API shares with the `leadsync` command raise the store's own errors
+(`shared.errors.NotFound`, `Conflict`, `Invalid`); `STORE_STATUS` maps them to HTTP here, and the
+command prints their message as one line.
+
 `InternalErrors` is the catch-all under /api: an exception no handler turned into a response
 answers `{"error": "internal error", "request_id": …}` (500) and is logged with that id.
 """
@@ -14,14 +18,20 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from services.webhook.middleware import HttpMiddleware
+from shared.errors import Conflict, Invalid, LeadsyncError, NotFound, StoreError
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 
 log = structlog.get_logger("leadsync.webhook.api")
 
 
-class ApiError(Exception):
+class ApiError(LeadsyncError):
+    """An answer of the admin API with its HTTP status; `extra` goes into the JSON body."""
+
     def __init__(self, status: int, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
@@ -33,8 +43,19 @@ def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def not_found(what: str, ident: str) -> ApiError:
-    return ApiError(404, f"{what} {ident!r} not found")
+def not_found(what: str, ident: str) -> NotFound:
+    return NotFound(f"{what} {ident!r} not found")
+
+
+def found(row: R | None, what: str, ident: object) -> R:
+    """`row`, or the 404 naming what was asked for."""
+    if row is None:
+        raise not_found(what, str(ident))
+    return row
+
+
+# The HTTP status of each store error; the most specific class is looked up first.
+STORE_STATUS: dict[type[StoreError], int] = {NotFound: 404, Conflict: 409, Invalid: 422}
 
 
 async def parse_body(request: Request, model: type[T]) -> T:
@@ -74,6 +95,13 @@ async def _api_error(_: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.message, **exc.extra)
 
 
+async def _store_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StoreError)
+    status = next(code for cls, code in STORE_STATUS.items() if isinstance(exc, cls))
+    extra = {"field": exc.field} if exc.field is not None else {}
+    return error_response(status, exc.message, **extra)
+
+
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     response = error_response(exc.status_code, exc.detail)
@@ -81,17 +109,11 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return response
 
 
-class InternalErrors:
+class InternalErrors(HttpMiddleware):
     """Under /api an unhandled exception is a logged 500 with a request id, never a dropped
     connection or a text page."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def watch(message: Message) -> None:
@@ -103,8 +125,9 @@ class InternalErrors:
             await self.app(scope, receive, watch)
         except Exception:
             request_id = uuid.uuid4().hex
-            log.exception("api.internal_error", request_id=request_id, method=scope["method"],
-                          path=scope["path"])
+            log.exception(
+                "api.internal_error", request_id=request_id, method=scope["method"], path=scope["path"]
+            )
             if started:
                 return  # the answer is under way; the log line is all we can add
             response = error_response(500, "internal error", request_id=request_id)
@@ -112,4 +135,4 @@ class InternalErrors:
             await response(scope, receive, send)
 
 
-exception_handlers = {ApiError: _api_error, HTTPException: _http_error}
+exception_handlers = {ApiError: _api_error, StoreError: _store_error, HTTPException: _http_error}

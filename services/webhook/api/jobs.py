@@ -13,13 +13,14 @@ from services.webhook.api.errors import ApiError, not_found, parse_body, parse_q
 from services.webhook.api.pages import PAGE_ID
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import Id, QueryInt, never_null
-from shared import job_records
-from shared.errors import BrokerUnavailable, PublishNotConfirmed
+from services.webhook.deps import deps_of
+from shared import job_admin
+from shared.errors import BrokerUnavailable
 from shared.messages import BackfillRequested
+from shared.vocabulary import TERMINAL_JOB_STATUSES, ItemOutcome, JobKind, JobStatus
 
 log = structlog.get_logger("leadsync.webhook.api")
 
-TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 # `platform:contact id` of the last item of a page: every such string is a valid position.
 ITEM_CURSOR_PATTERN = r"^(messenger|instagram):[^\x00-\x1f\x7f]+$"
 
@@ -40,10 +41,11 @@ class HistoryQuery(BaseModel):
 class ItemsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=never_null("outcome", "cursor"))
 
-    outcome: Literal["SYNCED", "FAILED"] | None = Field(default=None, description="only these items")
+    outcome: ItemOutcome | None = Field(default=None, description="only these items")
     limit: QueryInt = Field(default=100, ge=1, le=1000)
     cursor: Annotated[str, Field(pattern=ITEM_CURSOR_PATTERN, max_length=600)] | None = Field(
-        default=None, description="next_cursor of the previous page")
+        default=None, description="next_cursor of the previous page"
+    )
 
 
 class RescoreBody(BaseModel):
@@ -54,8 +56,8 @@ class RescoreBody(BaseModel):
     dry_run: bool = Field(description="true: only report what would move (jobs.result)")
     # Which versions exist only the analyzer knows: an unknown one fails the job with its reason.
     prompt_version: Id | None = Field(
-        default=None,
-        description="score with this prompt version (the analyzer's current one when absent)")
+        default=None, description="score with this prompt version (the analyzer's current one when absent)"
+    )
 
     def params(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "prompt_version": self.prompt_version}
@@ -64,17 +66,21 @@ class RescoreBody(BaseModel):
 async def _announce(request: Request, job_id: str) -> None:
     """Tell the workers; if RabbitMQ is down the scheduler hands the PENDING job out later."""
     try:
-        await request.app.state.deps.publisher.publish(BackfillRequested(job_id=job_id))
-    except (BrokerUnavailable, PublishNotConfirmed) as err:
+        await deps_of(request).publisher.publish(BackfillRequested(job_id=job_id))
+    except BrokerUnavailable as err:
         log.warning("job.announce_failed", job_id=job_id, error=str(err))
 
 
-async def _start(request: Request, page_id: str, kind: job_records.Kind,
-                 retry_of: str | None = None, params: dict[str, Any] | None = None,
-                 ) -> tuple[dict[str, Any], bool]:
-    pool = request.app.state.deps.pool
+async def _start(
+    request: Request,
+    page_id: str,
+    kind: JobKind,
+    retry_of: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], bool]:
+    pool = deps_of(request).pool
     async with pool.acquire() as conn:
-        job, created = await job_records.create(conn, page_id, kind, retry_of=retry_of, params=params)
+        job, created = await job_admin.create(conn, page_id, kind, retry_of=retry_of, params=params)
     if created:
         await _announce(request, job["id"])
     return job, created
@@ -82,7 +88,7 @@ async def _start(request: Request, page_id: str, kind: job_records.Kind,
 
 async def start_backfill(request: Request) -> JSONResponse:
     body = await parse_body(request, BackfillBody)
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     page = await pool.fetchrow(
         "SELECT access_token_enc IS NOT NULL AND token_status = 'ok' AS usable FROM pages WHERE id = $1",
         body.page_id,
@@ -90,28 +96,36 @@ async def start_backfill(request: Request) -> JSONResponse:
     if page is None:
         raise not_found("page", body.page_id)
     if not page["usable"]:
-        raise ApiError(409, f"page {body.page_id!r} needs a valid access token first "
-                            "(PATCH /api/pages/{id} with access_token)", field="page_id")
-    job, created = await _start(request, body.page_id, "FULL" if body.mode == "full" else "INCREMENTAL")
+        raise ApiError(
+            409,
+            f"page {body.page_id!r} needs a valid access token first "
+            "(PATCH /api/pages/{id} with access_token)",
+            field="page_id",
+        )
+    kind = JobKind.FULL if body.mode == "full" else JobKind.INCREMENTAL
+    job, created = await _start(request, body.page_id, kind)
     return JSONResponse({"job_id": job["id"], **job}, status_code=202 if created else 200)
 
 
 async def start_rescore(request: Request) -> JSONResponse:
     page_id = request.path_params["page_id"]
     body = await parse_body(request, RescoreBody)
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     if await pool.fetchval("SELECT 1 FROM pages WHERE id = $1", page_id) is None:
         raise not_found("page", page_id)
-    job, created = await _start(request, page_id, "RESCORE", params=body.params())
-    if not created and (job["kind"], job["params"]) != ("RESCORE", body.params()):
-        raise ApiError(409, f"page {page_id!r} already has an active {job['kind']} job; rescore "
-                            "when it has ended", active_job_id=job["id"])
+    job, created = await _start(request, page_id, JobKind.RESCORE, params=body.params())
+    if not created and (job["kind"], job["params"]) != (JobKind.RESCORE, body.params()):
+        raise ApiError(
+            409,
+            f"page {page_id!r} already has an active {job['kind']} job; rescore when it has ended",
+            active_job_id=job["id"],
+        )
     return JSONResponse({"job_id": job["id"], **job}, status_code=202 if created else 200)
 
 
 async def get_job(request: Request) -> JSONResponse:
     job_id = request.path_params["job_id"]
-    job = await job_records.get(request.app.state.deps.pool, job_id)
+    job = await job_admin.get(deps_of(request).pool, job_id)
     if job is None:
         raise not_found("job", job_id)
     return JSONResponse(job)
@@ -119,89 +133,142 @@ async def get_job(request: Request) -> JSONResponse:
 
 async def page_jobs(request: Request) -> JSONResponse:
     page_id = request.path_params["page_id"]
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     if await pool.fetchval("SELECT 1 FROM pages WHERE id = $1", page_id) is None:
         raise not_found("page", page_id)
     query = parse_query(request, HistoryQuery)
-    return JSONResponse({"jobs": await job_records.of_page(pool, page_id, limit=query.limit)})
+    return JSONResponse({"jobs": await job_admin.of_page(pool, page_id, limit=query.limit)})
 
 
 async def job_items(request: Request) -> JSONResponse:
     """Every settled item of a job (all errors are here, not only the first 100 of `errors`)."""
     job_id = request.path_params["job_id"]
     query = parse_query(request, ItemsQuery)
-    pool = request.app.state.deps.pool
-    if await job_records.get(pool, job_id) is None:
+    pool = deps_of(request).pool
+    if await job_admin.get(pool, job_id) is None:
         raise not_found("job", job_id)
-    after = job_records.decode_item_cursor(query.cursor) if query.cursor else None
-    items, next_after = await job_records.items(pool, job_id, outcome=query.outcome, after=after,
-                                                limit=query.limit)
-    cursor = job_records.encode_item_cursor(next_after) if next_after else None
+    after = job_admin.decode_item_cursor(query.cursor) if query.cursor else None
+    items, next_after = await job_admin.items(
+        pool, job_id, outcome=query.outcome, after=after, limit=query.limit
+    )
+    cursor = job_admin.encode_item_cursor(next_after) if next_after else None
     return JSONResponse({"items": items, "next_cursor": cursor})
 
 
 async def cancel_job(request: Request) -> JSONResponse:
     job_id = request.path_params["job_id"]
-    pool = request.app.state.deps.pool
-    job = await job_records.get(pool, job_id)
+    pool = deps_of(request).pool
+    job = await job_admin.get(pool, job_id)
     if job is None:
         raise not_found("job", job_id)
-    await job_records.cancel(pool, job_id)
-    job = await job_records.get(pool, job_id)
+    await job_admin.cancel(pool, job_id)
+    job = await job_admin.get(pool, job_id)
     assert job is not None
-    if job["status"] != "CANCELLED":
-        raise ApiError(409, f"job is already {job['status']}; only PENDING or IN_PROGRESS jobs "
-                            "can be cancelled", job_status=job["status"])
+    if job["status"] != JobStatus.CANCELLED:
+        raise ApiError(
+            409,
+            f"job is already {job['status']}; only PENDING or IN_PROGRESS jobs can be cancelled",
+            job_status=job["status"],
+        )
     return JSONResponse(job)
 
 
 async def retry_job(request: Request) -> JSONResponse:
     job_id = request.path_params["job_id"]
-    job = await job_records.get(request.app.state.deps.pool, job_id)
+    job = await job_admin.get(deps_of(request).pool, job_id)
     if job is None:
         raise not_found("job", job_id)
-    if job["status"] not in TERMINAL:
-        raise ApiError(409, f"job is still {job['status']}; retry it once it has ended",
-                       job_status=job["status"])
-    if job["kind"] == "RESCORE":
-        raise ApiError(409, "a RESCORE job is not retried: start another rescore of the page",
-                       job_status=job["status"])
+    if job["status"] not in TERMINAL_JOB_STATUSES:
+        raise ApiError(
+            409, f"job is still {job['status']}; retry it once it has ended", job_status=job["status"]
+        )
+    if job["kind"] == JobKind.RESCORE:
+        raise ApiError(
+            409, "a RESCORE job is not retried: start another rescore of the page", job_status=job["status"]
+        )
     if job["failed_contacts"] == 0:
         raise ApiError(409, "job has no failed items to retry", job_status=job["status"])
-    retry, created = await _start(request, job["page_id"], "RETRY", retry_of=job_id)
+    retry, created = await _start(request, job["page_id"], JobKind.RETRY, retry_of=job_id)
     if not created:
-        raise ApiError(409, f"page {job['page_id']!r} already has an active job; retry when it "
-                            "has ended", active_job_id=retry["id"])
+        raise ApiError(
+            409,
+            f"page {job['page_id']!r} already has an active job; retry when it has ended",
+            active_job_id=retry["id"],
+        )
     return JSONResponse({"job_id": retry["id"], **retry}, status_code=202)
 
 
 JOB_ID = {"job_id": {"type": "string", "format": "uuid"}}
 
 routes: list[ApiRoute] = [
-    ApiRoute("/backfill", start_backfill, "POST", Operation(
-        "Start a backfill of a page (or get its active job)",
-        ((202, "JobStarted"), (200, "JobStarted")), body=BackfillBody, errors=(404, 409),
-        description="202 with a new job; 200 with the page's active job when it has one; 409 "
-                    "when the page needs a valid access token first.")),
-    ApiRoute("/jobs/{job_id}", get_job, "GET", Operation(
-        "A job with its progress", ((200, "Job"),), path_schemas=JOB_ID)),
-    ApiRoute("/jobs/{job_id}/items", job_items, "GET", Operation(
-        "The job's settled items, FAILED ones with their error, in pages", ((200, "JobItemList"),),
-        query=ItemsQuery, path_schemas=JOB_ID)),
-    ApiRoute("/jobs/{job_id}/cancel", cancel_job, "POST", Operation(
-        "Cancel a PENDING or IN_PROGRESS job", ((200, "Job"),), errors=(409,),
-        path_schemas=JOB_ID)),
-    ApiRoute("/jobs/{job_id}/retry", retry_job, "POST", Operation(
-        "A RETRY job over the failed items of an ended job", ((202, "JobStarted"),),
-        errors=(409,), path_schemas=JOB_ID)),
-    ApiRoute("/pages/{page_id}/jobs", page_jobs, "GET", Operation(
-        "A page's jobs, newest first", ((200, "JobList"),), query=HistoryQuery,
-        path_schemas=PAGE_ID)),
-    ApiRoute("/pages/{page_id}/rescore", start_rescore, "POST", Operation(
-        "Re-score the page's stored transcripts (a RESCORE job)",
-        ((202, "JobStarted"), (200, "JobStarted")), body=RescoreBody, errors=(409,),
-        path_schemas=PAGE_ID,
-        description="202 with a new RESCORE job; 200 with the same rescore when it is already "
-                    "running; 409 when the page has another active job. A dry run changes no "
-                    "contact: its `result` lists the stage moves the real run would make.")),
+    ApiRoute(
+        "/backfill",
+        start_backfill,
+        "POST",
+        Operation(
+            "Start a backfill of a page (or get its active job)",
+            ((202, "JobStarted"), (200, "JobStarted")),
+            body=BackfillBody,
+            errors=(404, 409),
+            description="202 with a new job; 200 with the page's active job when it has one; 409 "
+            "when the page needs a valid access token first.",
+        ),
+    ),
+    ApiRoute(
+        "/jobs/{job_id}",
+        get_job,
+        "GET",
+        Operation("A job with its progress", ((200, "Job"),), path_schemas=JOB_ID),
+    ),
+    ApiRoute(
+        "/jobs/{job_id}/items",
+        job_items,
+        "GET",
+        Operation(
+            "The job's settled items, FAILED ones with their error, in pages",
+            ((200, "JobItemList"),),
+            query=ItemsQuery,
+            path_schemas=JOB_ID,
+        ),
+    ),
+    ApiRoute(
+        "/jobs/{job_id}/cancel",
+        cancel_job,
+        "POST",
+        Operation("Cancel a PENDING or IN_PROGRESS job", ((200, "Job"),), errors=(409,), path_schemas=JOB_ID),
+    ),
+    ApiRoute(
+        "/jobs/{job_id}/retry",
+        retry_job,
+        "POST",
+        Operation(
+            "A RETRY job over the failed items of an ended job",
+            ((202, "JobStarted"),),
+            errors=(409,),
+            path_schemas=JOB_ID,
+        ),
+    ),
+    ApiRoute(
+        "/pages/{page_id}/jobs",
+        page_jobs,
+        "GET",
+        Operation(
+            "A page's jobs, newest first", ((200, "JobList"),), query=HistoryQuery, path_schemas=PAGE_ID
+        ),
+    ),
+    ApiRoute(
+        "/pages/{page_id}/rescore",
+        start_rescore,
+        "POST",
+        Operation(
+            "Re-score the page's stored transcripts (a RESCORE job)",
+            ((202, "JobStarted"), (200, "JobStarted")),
+            body=RescoreBody,
+            errors=(409,),
+            path_schemas=PAGE_ID,
+            description="202 with a new RESCORE job; 200 with the same rescore when it is already "
+            "running; 409 when the page has another active job. A dry run changes no "
+            "contact: its `result` lists the stage moves the real run would make.",
+        ),
+    ),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
@@ -11,12 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.webhook.api.encoding import ApiResponse
-from services.webhook.api.errors import ApiError, not_found, parse_body
+from services.webhook.api.errors import found, not_found, parse_body
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import INTEGRAL, Name
+from services.webhook.deps import deps_of
+from shared.errors import Invalid
 from shared.score_ranges import auto_ranges
+from shared.vocabulary import StageType
 
-StageType = Literal["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
 MAX_STAGES = 20
 Score = Annotated[int, Field(ge=0, le=100), INTEGRAL]
 
@@ -78,14 +80,17 @@ async def insert_pipeline(conn: asyncpg.Connection, body: PipelineIn) -> str:
             INSERT INTO stages (pipeline_id, name, type, position, lead_score_min, lead_score_max)
             VALUES ($1::uuid, $2, $3, $4, $5, $6)
             """,
-            [(pipeline_id, s.name, s.type, i, s.lead_score_min, s.lead_score_max)
-             for i, s in enumerate(body.stages)],
+            [
+                (pipeline_id, s.name, s.type, i, s.lead_score_min, s.lead_score_max)
+                for i, s in enumerate(body.stages)
+            ],
         )
     return pipeline_id
 
 
-async def get_pipeline(conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID | str
-                       ) -> dict[str, Any] | None:
+async def get_pipeline(
+    conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID | str
+) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         "SELECT id::text, name, created_at FROM pipelines WHERE id = $1::uuid", str(pipeline_id)
     )
@@ -115,7 +120,7 @@ async def apply_auto_ranges(conn: asyncpg.Connection, pipeline_id: UUID | str) -
         try:
             ranges = auto_ranges([s["type"] for s in stages])
         except ValueError as err:
-            raise ApiError(422, f"stages: {err}", field="stages") from None
+            raise Invalid(f"stages: {err}", field="stages") from None
         await conn.executemany(
             "UPDATE stages SET lead_score_min = $2, lead_score_max = $3 WHERE id = $1",
             [(s["id"], lo, hi) for s, (lo, hi) in zip(stages, ranges, strict=True)],
@@ -125,13 +130,13 @@ async def apply_auto_ranges(conn: asyncpg.Connection, pipeline_id: UUID | str) -
 
 async def create(request: Request) -> Response:
     body = await parse_body(request, PipelineIn)
-    async with request.app.state.deps.pool.acquire() as conn:
+    async with deps_of(request).pool.acquire() as conn:
         pipeline_id = await insert_pipeline(conn, body)
         return ApiResponse(await get_pipeline(conn, pipeline_id), status_code=201)
 
 
 async def index(request: Request) -> Response:
-    rows = await request.app.state.deps.pool.fetch(
+    rows = await deps_of(request).pool.fetch(
         """
         SELECT p.id::text, p.name, p.created_at, count(s.id) AS stage_count
         FROM pipelines p LEFT JOIN stages s ON s.pipeline_id = p.id
@@ -143,15 +148,12 @@ async def index(request: Request) -> Response:
 
 async def show(request: Request) -> Response:
     pipeline_id = parse_uuid(request.path_params["pipeline_id"], "pipeline")
-    pipeline = await get_pipeline(request.app.state.deps.pool, pipeline_id)
-    if pipeline is None:
-        raise not_found("pipeline", str(pipeline_id))
-    return ApiResponse(pipeline)
+    return ApiResponse(found(await get_pipeline(deps_of(request).pool, pipeline_id), "pipeline", pipeline_id))
 
 
 async def score_ranges(request: Request) -> Response:
     pipeline_id = parse_uuid(request.path_params["pipeline_id"], "pipeline")
-    async with request.app.state.deps.pool.acquire() as conn:
+    async with deps_of(request).pool.acquire() as conn:
         if not await apply_auto_ranges(conn, pipeline_id):
             raise not_found("pipeline", str(pipeline_id))
         return ApiResponse(await get_pipeline(conn, pipeline_id))
@@ -160,14 +162,33 @@ async def score_ranges(request: Request) -> Response:
 PIPELINE_ID = {"pipeline_id": {"type": "string", "format": "uuid"}}
 
 routes: list[ApiRoute] = [
-    ApiRoute("/pipelines", create, "POST", Operation(
-        "Create a pipeline with its stages", ((201, "Pipeline"),), body=PipelineIn,
-        description="Stage names must differ (case-insensitively) and each stage's "
-                    "lead_score_max must be at least its lead_score_min.")),
+    ApiRoute(
+        "/pipelines",
+        create,
+        "POST",
+        Operation(
+            "Create a pipeline with its stages",
+            ((201, "Pipeline"),),
+            body=PipelineIn,
+            description="Stage names must differ (case-insensitively) and each stage's "
+            "lead_score_max must be at least its lead_score_min.",
+        ),
+    ),
     ApiRoute("/pipelines", index, "GET", Operation("List pipelines", ((200, "PipelineList"),))),
-    ApiRoute("/pipelines/{pipeline_id}", show, "GET", Operation(
-        "A pipeline and its stages", ((200, "Pipeline"),), path_schemas=PIPELINE_ID)),
-    ApiRoute("/pipelines/{pipeline_id}/score-ranges", score_ranges, "POST", Operation(
-        "Give every stage its automatic score range (DESIGN 7.2)", ((200, "Pipeline"),),
-        path_schemas=PIPELINE_ID)),
+    ApiRoute(
+        "/pipelines/{pipeline_id}",
+        show,
+        "GET",
+        Operation("A pipeline and its stages", ((200, "Pipeline"),), path_schemas=PIPELINE_ID),
+    ),
+    ApiRoute(
+        "/pipelines/{pipeline_id}/score-ranges",
+        score_ranges,
+        "POST",
+        Operation(
+            "Give every stage its automatic score range (DESIGN 7.2)",
+            ((200, "Pipeline"),),
+            path_schemas=PIPELINE_ID,
+        ),
+    ),
 ]

@@ -15,6 +15,8 @@ from services.webhook.api.errors import not_found, parse_query
 from services.webhook.api.pipelines import parse_uuid
 from services.webhook.api.spec import ApiRoute, Operation
 from services.webhook.boundary import QueryInt
+from services.webhook.deps import deps_of
+from shared.vocabulary import StageType
 
 MAX_LIMIT = 500
 BANDS = 10  # deciles: 1-10, 11-20, …, 91-100
@@ -31,8 +33,13 @@ class ScoresQuery(BaseModel):
     include_shadow: bool = Field(default=False, description="also the shadow candidate's rows")
 
 
-async def ledger(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID | str, *,
-                 limit: int = 100, include_shadow: bool = False) -> list[dict[str, Any]]:
+async def ledger(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    contact_id: UUID | str,
+    *,
+    limit: int = 100,
+    include_shadow: bool = False,
+) -> list[dict[str, Any]]:
     """A contact's analyses, newest first (by the transcript time they cover, then by arrival)."""
     rows = await conn.fetch(
         f"""
@@ -41,13 +48,16 @@ async def ledger(conn: asyncpg.Connection | asyncpg.Pool, contact_id: UUID | str
         ORDER BY s.analyzed_through DESC NULLS LAST, s.id DESC
         LIMIT $3
         """,  # noqa: S608 - constant LEDGER_COLUMNS
-        str(contact_id), include_shadow, limit,
+        str(contact_id),
+        include_shadow,
+        limit,
     )
     return [dict(r) for r in rows]
 
 
-async def calibration(conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID | str
-                      ) -> list[dict[str, Any]]:
+async def calibration(
+    conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID | str
+) -> list[dict[str, Any]]:
     """Per score decile: contacts of the pipeline scored in it before their outcome, and how many
     of them ended in a WON and a LOST stage.
 
@@ -57,7 +67,7 @@ async def calibration(conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID
     rows = await conn.fetch(
         """
         WITH c AS (
-            SELECT c.id, CASE WHEN s.type IN ('WON', 'LOST') THEN s.type ELSE 'OPEN' END AS outcome
+            SELECT c.id, CASE WHEN s.type IN ($2, $3) THEN s.type ELSE 'OPEN' END AS outcome
             FROM contacts c LEFT JOIN stages s ON s.id = c.stage_id
             WHERE c.pipeline_id = $1::uuid
         ), ends AS (
@@ -70,30 +80,38 @@ async def calibration(conn: asyncpg.Connection | asyncpg.Pool, pipeline_id: UUID
             FROM scores sc JOIN ends e ON e.id = sc.contact_id
             WHERE NOT sc.shadow AND (e.end_id IS NULL OR sc.id < e.end_id)
         )
-        SELECT band, count(*) AS contacts, count(*) FILTER (WHERE outcome = 'WON') AS won,
-               count(*) FILTER (WHERE outcome = 'LOST') AS lost
+        SELECT band, count(*) AS contacts, count(*) FILTER (WHERE outcome = $2) AS won,
+               count(*) FILTER (WHERE outcome = $3) AS lost
         FROM bands GROUP BY band
         """,
         str(pipeline_id),
+        StageType.WON,
+        StageType.LOST,
     )
     found = {r["band"]: r for r in rows}
     bands = []
     for band in range(BANDS):
         row = found.get(band)
         contacts, won, lost = (row["contacts"], row["won"], row["lost"]) if row else (0, 0, 0)
-        bands.append({
-            "band": f"{band * 10 + 1}-{band * 10 + 10}", "score_min": band * 10 + 1,
-            "score_max": band * 10 + 10, "contacts": contacts, "won": won, "lost": lost,
-            "open": contacts - won - lost,
-            "win_rate": round(won / contacts, 4) if contacts else None,
-        })
+        bands.append(
+            {
+                "band": f"{band * 10 + 1}-{band * 10 + 10}",
+                "score_min": band * 10 + 1,
+                "score_max": band * 10 + 10,
+                "contacts": contacts,
+                "won": won,
+                "lost": lost,
+                "open": contacts - won - lost,
+                "win_rate": round(won / contacts, 4) if contacts else None,
+            }
+        )
     return bands
 
 
 async def contact_scores(request: Request) -> Response:
     contact_id = parse_uuid(request.path_params["contact_id"], "contact")
     query = parse_query(request, ScoresQuery)
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     if await pool.fetchval("SELECT 1 FROM contacts WHERE id = $1", contact_id) is None:
         raise not_found("contact", str(contact_id))
     items = await ledger(pool, contact_id, limit=query.limit, include_shadow=query.include_shadow)
@@ -102,7 +120,7 @@ async def contact_scores(request: Request) -> Response:
 
 async def pipeline_calibration(request: Request) -> Response:
     pipeline_id = parse_uuid(request.path_params["pipeline_id"], "pipeline")
-    pool = request.app.state.deps.pool
+    pool = deps_of(request).pool
     if await pool.fetchval("SELECT 1 FROM pipelines WHERE id = $1", pipeline_id) is None:
         raise not_found("pipeline", str(pipeline_id))
     return ApiResponse({"pipeline_id": str(pipeline_id), "bands": await calibration(pool, pipeline_id)})
@@ -111,10 +129,25 @@ async def pipeline_calibration(request: Request) -> Response:
 UUID_PATH = {"type": "string", "format": "uuid"}
 
 routes: list[ApiRoute] = [
-    ApiRoute("/contacts/{contact_id}/scores", contact_scores, "GET", Operation(
-        "The contact's score ledger: every analysis, newest first", ((200, "ScoreList"),),
-        query=ScoresQuery, path_schemas={"contact_id": UUID_PATH})),
-    ApiRoute("/pipelines/{pipeline_id}/calibration", pipeline_calibration, "GET", Operation(
-        "Per score decile, how many contacts later reached WON and LOST", ((200, "Calibration"),),
-        path_schemas={"pipeline_id": UUID_PATH})),
+    ApiRoute(
+        "/contacts/{contact_id}/scores",
+        contact_scores,
+        "GET",
+        Operation(
+            "The contact's score ledger: every analysis, newest first",
+            ((200, "ScoreList"),),
+            query=ScoresQuery,
+            path_schemas={"contact_id": UUID_PATH},
+        ),
+    ),
+    ApiRoute(
+        "/pipelines/{pipeline_id}/calibration",
+        pipeline_calibration,
+        "GET",
+        Operation(
+            "Per score decile, how many contacts later reached WON and LOST",
+            ((200, "Calibration"),),
+            path_schemas={"pipeline_id": UUID_PATH},
+        ),
+    ),
 ]

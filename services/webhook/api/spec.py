@@ -56,31 +56,45 @@ class Operation:
             codes |= {400, 413, 422}
         responses = {str(status): _json(schema, "success") for status, schema in self.ok}
         responses |= {str(code): _json("Error", REASONS[code]) for code in sorted(codes)}
-        responses["429"]["headers"] = {"Retry-After": {
-            "description": "seconds until this address may try again", "schema": {"type": "integer"}}}
+        responses["429"]["headers"] = {
+            "Retry-After": {
+                "description": "seconds until this address may try again",
+                "schema": {"type": "integer"},
+            }
+        }
         op: dict[str, Any] = {"summary": self.summary, "responses": responses}
         if self.description:
             op["description"] = self.description
         parameters = [
-            {"name": name, "in": "path", "required": True,
-             "schema": self.path_schemas.get(name, {"type": "string"})}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": self.path_schemas.get(name, {"type": "string"}),
+            }
             for name in params
         ]
         if self.query is not None:
-            props = self.query.model_json_schema()["properties"]
-            parameters += [{"name": name, "in": "query", "required": False, "schema": schema}
-                           for name, schema in props.items()]
+            props = self.query.model_json_schema(ref_template=REF)["properties"]
+            parameters += [
+                {"name": name, "in": "query", "required": False, "schema": schema}
+                for name, schema in props.items()
+            ]
         if parameters:
             op["parameters"] = parameters
         if self.body is not None:
-            op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": {"$ref": REF.format(model=self.body.__name__)}}}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": REF.format(model=self.body.__name__)}}},
+            }
         return op
 
 
 def _json(name: str, description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=name)}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": REF.format(model=name)}}},
+    }
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

@@ -12,9 +12,11 @@ from services.webhook.ops.session import RequireSession
 
 # Scripts and styles only from files of our own: an injected <script> would not run.
 _HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-     b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -58,5 +60,4 @@ def mount() -> Mount:
         Route("/contacts/{contact_id}", views.contact, methods=["GET"]),
         Mount("/static", app=StaticFiles(packages=[("services.webhook.ops", "static")])),
     ]
-    return Mount("/ops", routes=routes,
-                 middleware=[Middleware(SecurityHeaders), Middleware(RequireSession)])
+    return Mount("/ops", routes=routes, middleware=[Middleware(SecurityHeaders), Middleware(RequireSession)])

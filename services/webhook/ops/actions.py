@@ -1,6 +1,6 @@
 """What the console's Sync and Re-score buttons do: start backfill and RESCORE jobs for pages.
 
-They behave like POST /api/backfill (through shared.job_records): one active job per page, a
+They behave like POST /api/backfill (through shared.job_admin): one active job per page, a
 page needs a usable token, and a new job is announced on the broker as backfill.requested (when
 RabbitMQ is down the job stays PENDING and the scheduler hands it out later).
 """
@@ -8,17 +8,15 @@ RabbitMQ is down the job stays PENDING and the scheduler hands it out later).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import asyncpg
 import structlog
 
-from shared import job_records
+from shared import job_admin
 from shared.broker import Publisher
-from shared.errors import BrokerUnavailable, PublishNotConfirmed
+from shared.errors import BrokerUnavailable
 from shared.messages import BackfillRequested
-
-Kind = Literal["FULL", "INCREMENTAL"]
+from shared.vocabulary import JobKind
 
 log = structlog.get_logger("leadsync.webhook.ops")
 
@@ -32,13 +30,19 @@ class SyncOutcome:
     not_announced: int = 0
 
 
-async def sync_pages(pool: asyncpg.Pool, publisher: Publisher, page_ids: list[str], kind: Kind
-                     ) -> SyncOutcome:
+async def sync_pages(
+    pool: asyncpg.Pool, publisher: Publisher, page_ids: list[str], kind: JobKind
+) -> SyncOutcome:
     """Start one job per page that has a usable token and no active job."""
     outcome = SyncOutcome()
-    rows = {r["id"]: r["usable"] for r in await pool.fetch(
-        """SELECT id, access_token_enc IS NOT NULL AND token_status = 'ok' AS usable
-           FROM pages WHERE id = ANY($1::text[])""", page_ids)}
+    rows = {
+        r["id"]: r["usable"]
+        for r in await pool.fetch(
+            """SELECT id, access_token_enc IS NOT NULL AND token_status = 'ok' AS usable
+           FROM pages WHERE id = ANY($1::text[])""",
+            page_ids,
+        )
+    }
     for page_id in dict.fromkeys(page_ids):
         if page_id not in rows:
             outcome.unknown.append(page_id)
@@ -46,7 +50,7 @@ async def sync_pages(pool: asyncpg.Pool, publisher: Publisher, page_ids: list[st
             outcome.need_token.append(page_id)
         else:
             async with pool.acquire() as conn:
-                job, created = await job_records.create(conn, page_id, kind)
+                job, created = await job_admin.create(conn, page_id, kind)
             if not created:
                 outcome.already_running.append(page_id)
                 continue
@@ -56,15 +60,16 @@ async def sync_pages(pool: asyncpg.Pool, publisher: Publisher, page_ids: list[st
     return outcome
 
 
-async def rescore(pool: asyncpg.Pool, publisher: Publisher, page_id: str, *, dry_run: bool,
-                  prompt_version: str | None) -> str:
+async def rescore(
+    pool: asyncpg.Pool, publisher: Publisher, page_id: str, *, dry_run: bool, prompt_version: str | None
+) -> str:
     """Start a RESCORE job of the page (like POST /api/pages/{id}/rescore); the notice to show."""
     params = {"dry_run": dry_run, "prompt_version": prompt_version}
     async with pool.acquire() as conn:
-        job, created = await job_records.create(conn, page_id, "RESCORE", params=params)
+        job, created = await job_admin.create(conn, page_id, JobKind.RESCORE, params=params)
     what = "Dry run" if dry_run else "Re-score"
     if not created:
-        if (job["kind"], job["params"]) == ("RESCORE", params):
+        if (job["kind"], job["params"]) == (JobKind.RESCORE, params):
             return f"{what} already running."
         return f"The page already has a {job['kind'].lower()} job running; try when it has ended."
     if not await _announce(publisher, job["id"]):
@@ -75,7 +80,7 @@ async def rescore(pool: asyncpg.Pool, publisher: Publisher, page_id: str, *, dry
 async def _announce(publisher: Publisher, job_id: str) -> bool:
     try:
         await publisher.publish(BackfillRequested(job_id=job_id))
-    except (BrokerUnavailable, PublishNotConfirmed) as err:
+    except BrokerUnavailable as err:
         log.warning("job.announce_failed", job_id=job_id, error=str(err))
         return False
     return True

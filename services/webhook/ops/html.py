@@ -7,7 +7,8 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-ACTIVE = ("PENDING", "IN_PROGRESS")
+from shared.vocabulary import ACTIVE_JOB_STATUSES
+
 DASH = "\u2013"  # shown for a missing value
 
 
@@ -64,21 +65,24 @@ def job_widget(job: dict[str, Any] | None, *, csrf: str, back: str) -> str:
     """A job's status, bar and Cancel button; console.js keeps it up to date by job or page id."""
     if job is None or job.get("id") is None:
         job = {"id": "", "status": "", "done": 0, "total": None}
-    active = job["status"] in ACTIVE
+    active = job["status"] in ACTIVE_JOB_STATUSES
     # done can briefly run ahead of a total that is still being counted: never show > 100 %.
     percent = min(job.get("percent") or 0, 100.0)
-    text = progress_text(job["done"], job["total"], job.get("items_per_s"), job.get("eta_s")) \
-        if job["id"] else ""
+    text = (
+        progress_text(job["done"], job["total"], job.get("items_per_s"), job.get("eta_s"))
+        if job["id"]
+        else ""
+    )
     error = job.get("error") or ""
     return f"""
-    <div class="job" data-job-id="{e(job['id'])}" data-status="{e(job['status'])}">
-      {badge(job['status'])}
-      <progress class="bar" max="100" value="{percent:.1f}" {"" if job['id'] else "hidden"}
+    <div class="job" data-job-id="{e(job["id"])}" data-status="{e(job["status"])}">
+      {badge(job["status"])}
+      <progress class="bar" max="100" value="{percent:.1f}" {"" if job["id"] else "hidden"}
         aria-label="job progress">{percent:.0f} %</progress>
-      <span class="percent">{f"{percent:.0f} %" if job['id'] else ""}</span>
+      <span class="percent">{f"{percent:.0f} %" if job["id"] else ""}</span>
       <span class="job-text">{e(text)}</span>
       <span class="job-error" title="{e(error)}">{e(error[:80])}</span>
-      <form class="cancel" method="post" action="/ops/jobs/{e(job['id'])}/cancel"
+      <form class="cancel" method="post" action="/ops/jobs/{e(job["id"])}/cancel"
             data-confirm="Cancel this job?" {"" if active else "hidden"}>
         {csrf_field(csrf)}<input type="hidden" name="next" value="{e(back)}">
         <button type="submit" class="danger">Cancel</button>
@@ -119,6 +123,7 @@ def pager(path: str, params: dict[str, str], page_no: int, pages_count: int) -> 
 def layout(title: str, body: str, *, csrf: str | None, nav: str = "", notice: str = "") -> str:
     links = ""
     if csrf is not None:
+
         def item(href: str, key: str, label: str) -> str:
             current = ' aria-current="page"' if key == nav else ""
             return f'<a href="{href}"{current}>{label}</a>'

@@ -6,6 +6,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.vocabulary import JobKind
+
 # The latest job of each page with its progress numbers (job_progress is the dashboard view).
 _LATEST_JOB = """
 LEFT JOIN LATERAL (
@@ -47,7 +49,10 @@ async def pages(
         ORDER BY lower(p.name), p.id
         LIMIT $3 OFFSET $4
         """,  # noqa: S608 - constant fragments
-        search, _like(search), limit, offset,
+        search,
+        _like(search),
+        limit,
+        offset,
     )
     return rows, int(total)
 
@@ -70,9 +75,7 @@ async def page(pool: asyncpg.Pool, page_id: str) -> asyncpg.Record | None:
     )
 
 
-async def progress(
-    pool: asyncpg.Pool, *, page_ids: list[str], job_ids: list[str]
-) -> list[dict[str, Any]]:
+async def progress(pool: asyncpg.Pool, *, page_ids: list[str], job_ids: list[str]) -> list[dict[str, Any]]:
     """The latest job of each page asked for, and each job asked for: what the bars show."""
     rows = await pool.fetch(
         """
@@ -83,7 +86,8 @@ async def progress(
            OR j.id IN (SELECT DISTINCT ON (page_id) id FROM jobs WHERE page_id = ANY($1::text[])
                        ORDER BY page_id, created_at DESC, id)
         """,
-        page_ids, job_ids,
+        page_ids,
+        job_ids,
     )
     return [
         {
@@ -114,8 +118,12 @@ async def page_counters(pool: asyncpg.Pool, page_ids: list[str]) -> list[dict[st
         page_ids,
     )
     return [
-        {"id": r["id"], "contacts": r["contacts"], "token_status": r["token_status"],
-         "last_synced_at": r["last_synced_at"].isoformat() if r["last_synced_at"] else None}
+        {
+            "id": r["id"],
+            "contacts": r["contacts"],
+            "token_status": r["token_status"],
+            "last_synced_at": r["last_synced_at"].isoformat() if r["last_synced_at"] else None,
+        }
         for r in rows
     ]
 
@@ -125,13 +133,14 @@ def _float(value: Any) -> float | None:
 
 
 async def pipelines(pool: asyncpg.Pool) -> list[asyncpg.Record]:
-    return await pool.fetch(
+    result: list[asyncpg.Record] = await pool.fetch(
         """
         SELECT pl.id, pl.name, (SELECT count(*) FROM contacts c WHERE c.pipeline_id = pl.id)
                AS contacts
         FROM pipelines pl ORDER BY lower(pl.name), pl.created_at
         """
     )
+    return result
 
 
 async def stage_board(
@@ -158,7 +167,8 @@ async def stage_board(
             FROM contacts c WHERE c.pipeline_id = $1::uuid AND c.stage_id IS NOT NULL
         ) ranked WHERE rank <= $2 ORDER BY rank
         """,
-        pipeline_id, per_stage,
+        pipeline_id,
+        per_stage,
     )
     by_stage: dict[Any, list[asyncpg.Record]] = {}
     for card in cards:
@@ -183,9 +193,8 @@ async def contact(pool: asyncpg.Pool, contact_id: str) -> asyncpg.Record | None:
         return None  # not a UUID: same as not found
 
 
-async def activities(pool: asyncpg.Pool, contact_id: str, *, limit: int = 200
-                     ) -> list[asyncpg.Record]:
-    return await pool.fetch(
+async def activities(pool: asyncpg.Pool, contact_id: str, *, limit: int = 200) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await pool.fetch(
         """
         SELECT a.type, a.lead_score, a.details, a.created_at,
                fs.name AS from_stage, ts.name AS to_stage
@@ -195,12 +204,13 @@ async def activities(pool: asyncpg.Pool, contact_id: str, *, limit: int = 200
         WHERE a.contact_id = $1::uuid
         ORDER BY a.id DESC LIMIT $2
         """,
-        contact_id, limit,
+        contact_id,
+        limit,
     )
+    return result
 
 
-async def score_history(pool: asyncpg.Pool, contact_id: str, *, limit: int = 100
-                        ) -> list[asyncpg.Record]:
+async def score_history(pool: asyncpg.Pool, contact_id: str, *, limit: int = 100) -> list[asyncpg.Record]:
     """The contact's live analyses (the ledger without shadow rows), oldest first."""
     rows = await pool.fetch(
         """
@@ -209,7 +219,8 @@ async def score_history(pool: asyncpg.Pool, contact_id: str, *, limit: int = 100
         FROM scores WHERE contact_id = $1::uuid AND NOT shadow
         ORDER BY analyzed_through DESC NULLS LAST, id DESC LIMIT $2
         """,
-        contact_id, limit,
+        contact_id,
+        limit,
     )
     return list(reversed(rows))
 
@@ -219,14 +230,16 @@ async def latest_rescore(pool: asyncpg.Pool, page_id: str) -> asyncpg.Record | N
     return await pool.fetchrow(
         """
         SELECT id, status, params, result, synced_contacts, failed_contacts, error, created_at
-        FROM jobs WHERE page_id = $1 AND kind = 'RESCORE' ORDER BY created_at DESC, id LIMIT 1
+        FROM jobs WHERE page_id = $1 AND kind = $2 ORDER BY created_at DESC, id LIMIT 1
         """,
         page_id,
+        JobKind.RESCORE,
     )
 
 
-async def recent_messages(pool: asyncpg.Pool, row: asyncpg.Record, *, limit: int = 60
-                          ) -> list[asyncpg.Record]:
+async def recent_messages(
+    pool: asyncpg.Pool, row: asyncpg.Record, *, limit: int = 60
+) -> list[asyncpg.Record]:
     """The conversation's latest messages, oldest first."""
     rows = await pool.fetch(
         """
@@ -234,14 +247,17 @@ async def recent_messages(pool: asyncpg.Pool, row: asyncpg.Record, *, limit: int
         WHERE page_id = $1 AND platform = $2 AND contact_external_id = $3
         ORDER BY sent_at DESC LIMIT $4
         """,
-        row["page_id"], row["platform"], row["external_id"], limit,
+        row["page_id"],
+        row["platform"],
+        row["external_id"],
+        limit,
     )
     return list(reversed(rows))
 
 
 async def page_jobs(pool: asyncpg.Pool, page_id: str, *, limit: int = 50) -> list[asyncpg.Record]:
     """A page's job history, newest first, with progress numbers."""
-    return await pool.fetch(
+    result: list[asyncpg.Record] = await pool.fetch(
         """
         SELECT j.id, j.kind, j.status, j.total_contacts, j.synced_contacts, j.failed_contacts,
                j.token_expired, j.error, j.errors, j.errors_count, j.started_at, j.completed_at,
@@ -249,5 +265,7 @@ async def page_jobs(pool: asyncpg.Pool, page_id: str, *, limit: int = 50) -> lis
         FROM jobs j JOIN job_progress jp ON jp.id = j.id
         WHERE j.page_id = $1 ORDER BY j.created_at DESC, j.id LIMIT $2
         """,
-        page_id, limit,
+        page_id,
+        limit,
     )
+    return result

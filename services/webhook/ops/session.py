@@ -20,7 +20,10 @@ from urllib.parse import quote
 
 import asyncpg
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from services.webhook.deps import deps_of
+from services.webhook.middleware import HttpMiddleware
 
 COOKIE = "leadsync_ops"
 IDLE_S = 30 * 60
@@ -44,8 +47,9 @@ class Session:
 def admin_fingerprint(admin_token: str) -> bytes:
     """A slow, salted hash of ADMIN_TOKEN (computed once per process): which token a session
     belongs to, without keeping anything that makes guessing the token cheap."""
-    return hashlib.pbkdf2_hmac("sha256", admin_token.encode(), b"leadsync-console-session",
-                               _FINGERPRINT_ROUNDS)
+    return hashlib.pbkdf2_hmac(
+        "sha256", admin_token.encode(), b"leadsync-console-session", _FINGERPRINT_ROUNDS
+    )
 
 
 def _hash(session_id: str) -> bytes:
@@ -59,16 +63,23 @@ async def open_session(pool: asyncpg.Pool, admin_token: str) -> tuple[str, Sessi
     async with pool.acquire() as conn:
         await conn.execute(
             "DELETE FROM console_sessions WHERE expires_at < now() "
-            "OR last_seen_at < now() - make_interval(secs => $1)", IDLE_S)
+            "OR last_seen_at < now() - make_interval(secs => $1)",
+            IDLE_S,
+        )
         await conn.execute(
             """INSERT INTO console_sessions (id_hash, csrf, admin_fp, expires_at)
                VALUES ($1, $2, $3, now() + make_interval(secs => $4))""",
-            _hash(session_id), csrf, admin_fingerprint(admin_token), MAX_AGE_S)
+            _hash(session_id),
+            csrf,
+            admin_fingerprint(admin_token),
+            MAX_AGE_S,
+        )
     return session_id, Session(_hash(session_id).hex(), csrf)
 
 
-async def current(pool: asyncpg.Pool, admin_token: str, cookie: str | None, *, touch: bool = True
-                  ) -> Session | None:
+async def current(
+    pool: asyncpg.Pool, admin_token: str, cookie: str | None, *, touch: bool = True
+) -> Session | None:
     """The live session this cookie names (its idle timer restarted when `touch`), or None."""
     if not cookie or len(cookie) > 100:
         return None
@@ -79,7 +90,10 @@ async def current(pool: asyncpg.Pool, admin_token: str, cookie: str | None, *, t
           AND last_seen_at > now() - make_interval(secs => $3)
         RETURNING csrf
         """,
-        _hash(cookie), admin_fingerprint(admin_token), IDLE_S, touch,
+        _hash(cookie),
+        admin_fingerprint(admin_token),
+        IDLE_S,
+        touch,
     )
     return Session(_hash(cookie).hex(), row["csrf"]) if row else None
 
@@ -118,24 +132,17 @@ def session_of(scope: Scope) -> Session | None:
     return session
 
 
-class RequireSession:
+class RequireSession(HttpMiddleware):
     """Sends a visitor without a live session to the login form (JSON endpoints get 401)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"].removeprefix("/ops")
         if path.startswith(PUBLIC):
             await self.app(scope, receive, send)
             return
-        deps = scope["app"].state.deps
+        deps = deps_of(scope)
         token = deps.settings.admin_token.get_secret_value()
-        found = await current(deps.pool, token, cookie_of(scope),
-                              touch=not path.startswith(PASSIVE))
+        found = await current(deps.pool, token, cookie_of(scope), touch=not path.startswith(PASSIVE))
         if found is not None:
             scope.setdefault("state", {})["session"] = found
             await self.app(scope, receive, send)

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from services.analyzer import fallback
 from tests.support import scoring_corpus
 
 FLOOR = 0.9
@@ -58,9 +59,12 @@ def test_the_guards_would_see_a_scorer_that_trusts_claims_and_ignores_negation()
 
     def naive(conversation):
         text = " ".join(m.text or "" for m in conversation.messages if not m.from_page).lower()
-        won, lost = any(w in text for w in ("paid", "pagué", "paguei", "bayad na")), "stop" in text or "caro" in text
+        won, lost = (
+            any(w in text for w in ("paid", "pagué", "paguei", "bayad na")),
+            "stop" in text or "caro" in text,
+        )
         status = "WON" if won else "LOST" if lost else "QUALIFIED"
-        analysis = scoring_corpus.fallback.score(conversation.messages, now=scoring_corpus.NOW)
+        analysis = fallback.score(conversation.messages, now=scoring_corpus.NOW)
         analysis = analysis.model_copy(update={"lead_status": status})
         return scoring_corpus.Result(conversation, analysis, scoring_corpus.label_of(analysis))
 

@@ -24,8 +24,11 @@ def test_golden_values_hold_in_fresh_processes_under_several_hash_seeds():
     assert len(golden) == len(scoring_corpus.load())
     runs = {
         seed: subprocess.Popen(
-            [sys.executable, "-m", "tests.support.scoring_corpus"], cwd=ROOT,
-            env={**os.environ, "PYTHONHASHSEED": seed}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [sys.executable, "-m", "tests.support.scoring_corpus"],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for seed in SEEDS
     }

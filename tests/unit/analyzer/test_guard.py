@@ -22,32 +22,41 @@ CHAT = [
 
 
 def verdict(status: str, score: int = 90, evidence: tuple[str, ...] = ()) -> Analysis:
-    return Analysis(lead_score=score, lead_status=status, confidence=90,  # type: ignore[arg-type]
-                    reasoning="the model's words", evidence=list(evidence))
+    return Analysis(
+        lead_score=score,
+        lead_status=status,
+        confidence=90,
+        reasoning="the model's words",
+        evidence=list(evidence),
+    )
 
 
 def reading(status: str, evidence: tuple[str, ...] = ()) -> Analysis:
-    return Analysis(lead_score=5, lead_status=status, confidence=30, used_fallback=True,  # type: ignore[arg-type]
-                    evidence=list(evidence))
+    return Analysis(
+        lead_score=5, lead_status=status, confidence=30, used_fallback=True, evidence=list(evidence)
+    )
 
 
-@pytest.mark.parametrize(("analysis", "messages", "refusal", "status", "score", "signal"), [
-    # The customer's own words never make a sale...
-    (verdict("WON", 78, ("c1",)), CHAT[:1], None, "QUALIFIED", 78, CLAIM),
-    (verdict("WON", 40, ("c2",)), CHAT[:3], None, "QUALIFIED", 72, CLAIM),  # a claim is hot...
-    (verdict("WON", 95), CHAT[:3], None, "QUALIFIED", 80, CLAIM),  # ...but not in the Won band
-    # ...the page's confirmation does.
-    (verdict("WON", 95, ("c2", "p2")), CHAT, None, "WON", 95, None),
-    # LOST stands when the deterministic reading finds the refusal too...
-    (verdict("LOST", 10, ("c1",)), CHAT[:1], reading("LOST", ("c1",)), "LOST", 10, None),
-    # ...and not otherwise ("please don't stop sending offers").
-    (verdict("LOST", 10, ("c1",)), CHAT[:1], reading("CONTACTED"), "NEW", 10, NO_REFUSAL),
-    (verdict("LOST", 10), CHAT[:2], reading("QUALIFIED"), "CONTACTED", 10, NO_REFUSAL),
-    (verdict("LOST", 85), CHAT[:2], reading("NEW"), "QUALIFIED", 85, NO_REFUSAL),
-    # The fallback's own LOST is its reading; other statuses pass untouched.
-    (verdict("LOST", 3), CHAT[:1], None, "LOST", 3, None),
-    (verdict("QUALIFIED", 64), CHAT, reading("LOST"), "QUALIFIED", 64, None),
-])
+@pytest.mark.parametrize(
+    ("analysis", "messages", "refusal", "status", "score", "signal"),
+    [
+        # The customer's own words never make a sale...
+        (verdict("WON", 78, ("c1",)), CHAT[:1], None, "QUALIFIED", 78, CLAIM),
+        (verdict("WON", 40, ("c2",)), CHAT[:3], None, "QUALIFIED", 72, CLAIM),  # a claim is hot...
+        (verdict("WON", 95), CHAT[:3], None, "QUALIFIED", 80, CLAIM),  # ...but not in the Won band
+        # ...the page's confirmation does.
+        (verdict("WON", 95, ("c2", "p2")), CHAT, None, "WON", 95, None),
+        # LOST stands when the deterministic reading finds the refusal too...
+        (verdict("LOST", 10, ("c1",)), CHAT[:1], reading("LOST", ("c1",)), "LOST", 10, None),
+        # ...and not otherwise ("please don't stop sending offers").
+        (verdict("LOST", 10, ("c1",)), CHAT[:1], reading("CONTACTED"), "NEW", 10, NO_REFUSAL),
+        (verdict("LOST", 10), CHAT[:2], reading("QUALIFIED"), "CONTACTED", 10, NO_REFUSAL),
+        (verdict("LOST", 85), CHAT[:2], reading("NEW"), "QUALIFIED", 85, NO_REFUSAL),
+        # The fallback's own LOST is its reading; other statuses pass untouched.
+        (verdict("LOST", 3), CHAT[:1], None, "LOST", 3, None),
+        (verdict("QUALIFIED", 64), CHAT, reading("LOST"), "QUALIFIED", 64, None),
+    ],
+)
 def test_terminal_statuses_need_their_evidence(analysis, messages, refusal, status, score, signal):
     guarded = guard(analysis, messages, confirmations=confirmation_mids(messages), refusal=refusal)
     assert (guarded.lead_status, guarded.lead_score) == (status, score)
@@ -62,8 +71,9 @@ def test_the_claim_signal_cites_the_customers_messages_and_a_confirmation_joins_
     assert claimed.signals[0].mids == ["c2"]
     confirmed = guard(verdict("WON", 90, ("c2",)), CHAT, confirmations=["p2"])
     assert confirmed.lead_status == "WON" and confirmed.evidence == ["c2", "p2"]
-    lost = guard(verdict("LOST", 5, ("c1",)), CHAT[:1], confirmations=[],
-                 refusal=reading("LOST", ("c1", "c9")))
+    lost = guard(
+        verdict("LOST", 5, ("c1",)), CHAT[:1], confirmations=[], refusal=reading("LOST", ("c1", "c9"))
+    )
     assert lost.evidence == ["c1", "c9"]
 
 

@@ -25,7 +25,7 @@ class CountingPool:
 
 async def test_concurrent_lookups_of_one_job_share_one_read_and_later_ones_ask_again():
     pool = CountingPool()
-    lookup = JobLookup(pool, ttl_s=0.0)  # type: ignore[arg-type]
+    lookup = JobLookup(pool, ttl_s=0.0)
     job_id = str(uuid.uuid4())
     answers = await asyncio.gather(*(lookup(job_id) for _ in range(20)))
     assert pool.asked == 1 and {a.status for a in answers if a} == {"IN_PROGRESS"}
@@ -35,7 +35,7 @@ async def test_concurrent_lookups_of_one_job_share_one_read_and_later_ones_ask_a
 
 async def test_a_failed_shared_read_fails_every_caller():
     pool = CountingPool(fail=True)
-    lookup = JobLookup(pool, ttl_s=0.0)  # type: ignore[arg-type]
+    lookup = JobLookup(pool, ttl_s=0.0)
     job_id = str(uuid.uuid4())
     results = await asyncio.gather(*(lookup(job_id) for _ in range(3)), return_exceptions=True)
     assert pool.asked == 1 and all(isinstance(r, ConnectionError) for r in results)

@@ -14,16 +14,8 @@ from services.analyzer.scorer import Scorer
 from services.analyzer.settings import AnalyzerSettings
 from services.analyzer.transcript import estimate_tokens
 from shared.messages import ChatMessage
-from tests.fakes.llm import (
-    HANG,
-    MALFORMED,
-    OK,
-    OUT_OF_RANGE,
-    RATE_LIMITED,
-    SERVER_ERROR,
-    UNKNOWN_STATUS,
-    FakeLLM,
-)
+from tests.fakes import llm as fake
+from tests.fakes.llm import FakeLLM
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 TRANSCRIPT = [ChatMessage(mid="1", text="How much? My number is +63 917 555 0142", sent_at=NOW)]
@@ -31,8 +23,11 @@ TRANSCRIPT = [ChatMessage(mid="1", text="How much? My number is +63 917 555 0142
 
 def scorer_for(llm: FakeLLM, **overrides: object) -> Scorer:
     settings = AnalyzerSettings(
-        openai_api_key="sk-test-key-0123456789abcdef", openai_base_url=llm.base_url,
-        llm_timeout_s=0.3, llm_backoff_s=0.01, **overrides,
+        openai_api_key="sk-test-key-0123456789abcdef",
+        openai_base_url=llm.base_url,
+        llm_timeout_s=0.3,
+        llm_backoff_s=0.01,
+        **overrides,
     )
     return Scorer(LlmScorer.from_settings(settings))
 
@@ -57,14 +52,18 @@ async def test_a_valid_reply_is_the_analysis():
     assert transcript["messages"][0]["speaker"] == "customer"
 
 
-@pytest.mark.parametrize("fault", [RATE_LIMITED, SERVER_ERROR, HANG, MALFORMED, UNKNOWN_STATUS])
+@pytest.mark.parametrize(
+    "fault", [fake.RATE_LIMITED, fake.SERVER_ERROR, fake.HANG, fake.MALFORMED, fake.UNKNOWN_STATUS]
+)
 async def test_one_fault_is_retried_and_the_next_answer_used(fault):
-    async with FakeLLM(script=[fault, OK]) as llm:
+    async with FakeLLM(script=[fault, fake.OK]) as llm:
         analysis = await score(llm)
     assert not analysis.used_fallback and llm.calls == 2
 
 
-@pytest.mark.parametrize("fault", [RATE_LIMITED, SERVER_ERROR, HANG, MALFORMED, UNKNOWN_STATUS])
+@pytest.mark.parametrize(
+    "fault", [fake.RATE_LIMITED, fake.SERVER_ERROR, fake.HANG, fake.MALFORMED, fake.UNKNOWN_STATUS]
+)
 async def test_three_faults_end_in_the_fallback(fault):
     async with FakeLLM(script=[fault] * 5) as llm:
         analysis = await score(llm)
@@ -74,14 +73,14 @@ async def test_three_faults_end_in_the_fallback(fault):
 
 
 async def test_out_of_range_values_are_clamped_not_retried():
-    async with FakeLLM(script=[OUT_OF_RANGE]) as llm:
+    async with FakeLLM(script=[fake.OUT_OF_RANGE]) as llm:
         analysis = await score(llm)
     assert (analysis.lead_score, analysis.confidence, analysis.used_fallback) == (100, 0, False)
     assert llm.calls == 1
 
 
 async def test_retry_after_is_honoured():
-    async with FakeLLM(script=[RATE_LIMITED, OK], retry_after=0.4) as llm:
+    async with FakeLLM(script=[fake.RATE_LIMITED, fake.OK], retry_after=0.4) as llm:
         await score(llm)
     assert llm.started_at[1] - llm.started_at[0] >= 0.4
 
@@ -89,8 +88,13 @@ async def test_retry_after_is_honoured():
 async def test_an_unreachable_server_ends_in_the_fallback():
     async with FakeLLM() as llm:
         url = llm.base_url
-    scorer = Scorer(LlmScorer.from_settings(AnalyzerSettings(
-        openai_api_key="sk-test-key-0123456789abcdef", openai_base_url=url, llm_backoff_s=0.01)))
+    scorer = Scorer(
+        LlmScorer.from_settings(
+            AnalyzerSettings(
+                openai_api_key="sk-test-key-0123456789abcdef", openai_base_url=url, llm_backoff_s=0.01
+            )
+        )
+    )
     analysis = await scorer.score(TRANSCRIPT, [], now=NOW)
     await scorer.close()
     assert analysis.used_fallback
@@ -144,12 +148,21 @@ async def test_the_bound_can_be_sent_as_max_completion_tokens():
 
 async def test_an_oversized_reply_is_cut_to_the_field_limits():
     huge = "x" * 200_000
-    async with FakeLLM(responder=lambda body, n: {
-            "lead_score": 55, "summary": huge, "reasoning": huge, "recommended_stage": huge}) as llm:
+    async with FakeLLM(
+        responder=lambda body, n: {
+            "lead_score": 55,
+            "summary": huge,
+            "reasoning": huge,
+            "recommended_stage": huge,
+        }
+    ) as llm:
         analysis = await score(llm)
     assert not analysis.used_fallback
     assert (len(analysis.summary), len(analysis.reasoning), len(analysis.recommended_stage)) == (
-        500, 1000, 100)
+        500,
+        1000,
+        100,
+    )
 
 
 async def test_a_responder_can_answer_with_chosen_fields():

@@ -14,8 +14,7 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def messages(texts: list[str]) -> list[ChatMessage]:
-    return [ChatMessage(mid=f"m{i}", text=t, sent_at=T0 + timedelta(minutes=i))
-            for i, t in enumerate(texts)]
+    return [ChatMessage(mid=f"m{i}", text=t, sent_at=T0 + timedelta(minutes=i)) for i, t in enumerate(texts)]
 
 
 def test_oldest_messages_are_dropped_first():
@@ -32,7 +31,7 @@ def test_the_newest_message_is_kept_even_when_alone_it_is_over_budget():
 def test_fit_keeps_a_newest_suffix_within_budget(texts, budget):
     ms = messages(texts)
     kept = fit(ms, budget)
-    assert kept == ms[len(ms) - len(kept):]
+    assert kept == ms[len(ms) - len(kept) :]
     if len(kept) > 1:
         assert sum(message_tokens(m) for m in kept) <= budget
     if ms:

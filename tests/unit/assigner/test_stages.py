@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from services.assigner.stages import (
     Rule,
-    Stage,
     best_stage,
     blocks_downgrade,
     move_kind,
@@ -18,6 +17,8 @@ from services.assigner.stages import (
     with_auto_ranges,
 )
 from shared.score_ranges import BANDS, auto_ranges, capacity
+from shared.vocabulary import Stage, StageType
+from tests.support.pipelines import STANDARD_RANGES
 
 TYPES = ["LEAD", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
 
@@ -28,14 +29,24 @@ def pipeline(*specs: str) -> list[Stage]:
     for i, spec in enumerate(specs):
         name, typ, rng = spec.split(":")
         lo, hi = (int(x) for x in rng.split("-"))
-        stages.append(Stage(f"s{i}", name, typ, i, lo, hi))  # type: ignore[arg-type]
+        stages.append(
+            Stage(
+                id=f"s{i}", name=name, type=StageType(typ), position=i, lead_score_min=lo, lead_score_max=hi
+            )
+        )
     return stages
 
 
 # The e2e pipeline's shape: 3 LEAD, 2 IN_PROGRESS, 1 WON, 1 LOST, 1 ARCHIVED, default ranges applied.
 STANDARD = pipeline(
-    "New:LEAD:0-10", "Warm:LEAD:11-20", "Engaged:LEAD:21-30", "Qualified:IN_PROGRESS:31-55",
-    "Negotiation:IN_PROGRESS:56-80", "Won:WON:81-100", "Lost:LOST:0-20", "Archive:ARCHIVED:0-100",
+    "New:LEAD:0-10",
+    "Warm:LEAD:11-20",
+    "Engaged:LEAD:21-30",
+    "Qualified:IN_PROGRESS:31-55",
+    "Negotiation:IN_PROGRESS:56-80",
+    "Won:WON:81-100",
+    "Lost:LOST:0-20",
+    "Archive:ARCHIVED:0-100",
 )
 GAPPY = pipeline("Cold:LEAD:0-10", "Hot:IN_PROGRESS:60-70", "Closed:WON:90-100", "Gone:LOST:0-20")
 # Two stages equally close to a score of 50: 30-40 (mid 35) and 60-70 (mid 65).
@@ -66,8 +77,14 @@ ARCHIVE_FIRST = pipeline("Vault:ARCHIVED:0-100", "Lead:LEAD:0-30")
         (GAPPY, 80, "QUALIFIED", "", "Hot", Rule.NEAREST_MIDPOINT),  # |65-80| < |95-80|
         (GAPPY, 88, "QUALIFIED", "", "Hot", Rule.NEAREST_MIDPOINT),  # Closed is WON: status only
         (TIED, 50, "NEW", "", "Low", Rule.NEAREST_MIDPOINT),  # tie → lower position
-        (pipeline("Hi:IN_PROGRESS:60-70", "Lo:LEAD:30-40"), 50, "NEW", "", "Hi",
-         Rule.NEAREST_MIDPOINT),  # tie → lower position, whatever the type
+        (
+            pipeline("Hi:IN_PROGRESS:60-70", "Lo:LEAD:30-40"),
+            50,
+            "NEW",
+            "",
+            "Hi",
+            Rule.NEAREST_MIDPOINT,
+        ),  # tie → lower position, whatever the type
         (GAPPY, 40, "LOST", "", "Gone", Rule.STATUS),
         (pipeline("Open:LEAD:0-30"), 50, "WON", "", "Open", Rule.NEAREST_MIDPOINT),  # no WON stage
         (ONLY_LOST, 50, "LOST", "", "Dead", Rule.STATUS),
@@ -80,11 +97,17 @@ def test_best_stage_examples(stages, score, status, recommended, stage, rule):
     assert (match.stage.name, match.rule) == (stage, rule)
 
 
-@pytest.mark.parametrize(("stages", "recommended"), [
-    ([], ""), (ONLY_ARCHIVED, ""),
-    # Only terminal stages, and the status names none: not even the recommended name places it.
-    (ONLY_LOST, "  ghosted "), (ONLY_LOST, ""), (pipeline("Won:WON:81-100"), "Won"),
-])
+@pytest.mark.parametrize(
+    ("stages", "recommended"),
+    [
+        ([], ""),
+        (ONLY_ARCHIVED, ""),
+        # Only terminal stages, and the status names none: not even the recommended name places it.
+        (ONLY_LOST, "  ghosted "),
+        (ONLY_LOST, ""),
+        (pipeline("Won:WON:81-100"), "Won"),
+    ],
+)
 def test_nothing_to_choose(stages, recommended):
     assert best_stage(stages, 50, "NEW", recommended) is None
 
@@ -100,9 +123,7 @@ def test_three_lead_stages_split_the_lead_band():
 
 def test_ranges_of_the_standard_pipeline():
     types = ["LEAD", "LEAD", "LEAD", "IN_PROGRESS", "IN_PROGRESS", "WON", "LOST", "ARCHIVED"]
-    assert auto_ranges(types) == [
-        (0, 10), (11, 20), (21, 30), (31, 55), (56, 80), (81, 100), (0, 20), (0, 100)
-    ]
+    assert auto_ranges(types) == STANDARD_RANGES
 
 
 def test_too_many_stages_for_a_band_is_refused():
@@ -112,20 +133,48 @@ def test_too_many_stages_for_a_band_is_refused():
 
 @pytest.mark.parametrize(
     ("score", "target_min", "blocked"),
-    [(80, 49, True), (80, 50, False), (79, 49, False), (79, 19, True), (79, 20, False), (50, 19, True),
-     (50, 20, False), (49, 0, False), (100, 0, True), (1, 0, False)],
+    [
+        (80, 49, True),
+        (80, 50, False),
+        (79, 49, False),
+        (79, 19, True),
+        (79, 20, False),
+        (50, 19, True),
+        (50, 20, False),
+        (49, 0, False),
+        (100, 0, True),
+        (1, 0, False),
+    ],
 )
 def test_downgrade_thresholds(score, target_min, blocked):
-    assert blocks_downgrade(score, Stage("t", "T", "LEAD", 0, target_min, 100)) is blocked
+    assert (
+        blocks_downgrade(score, Stage(id="t", name="T", type=StageType.LEAD, lead_score_min=target_min))
+        is blocked
+    )
 
 
 AUTO = "pipe-auto"
 
 
-def decide(stages=STANDARD, *, pipeline_id=None, stage_id=None, auto=AUTO, mode="UPDATE_EXISTING",
-           score=50, status="NEW"):
-    return place(contact_pipeline_id=pipeline_id, contact_stage_id=stage_id, auto_pipeline_id=auto,
-                 mode=mode, stages=stages, score=score, status=status)
+def decide(
+    stages=STANDARD,
+    *,
+    pipeline_id=None,
+    stage_id=None,
+    auto=AUTO,
+    mode="UPDATE_EXISTING",
+    score=50,
+    status="NEW",
+):
+    return place(
+        contact_pipeline_id=pipeline_id,
+        contact_stage_id=stage_id,
+        auto_pipeline_id=auto,
+        mode=mode,
+        stages=stages,
+        score=score,
+        status=status,
+    )
 
 
 def by_name(name: str) -> str:
@@ -137,44 +186,89 @@ def by_name(name: str) -> str:
     [
         ({"auto": None}, "keep", "no_auto_pipeline", None),
         ({"mode": "SKIP_EXISTING", "score": 5}, "move", "placed", "New"),
-        ({"mode": "SKIP_EXISTING", "pipeline_id": AUTO, "stage_id": by_name("New"), "score": 70},
-         "keep", "skip_existing", None),
+        (
+            {"mode": "SKIP_EXISTING", "pipeline_id": AUTO, "stage_id": by_name("New"), "score": 70},
+            "keep",
+            "skip_existing",
+            None,
+        ),
         ({"mode": "SKIP_EXISTING", "pipeline_id": "other", "score": 70}, "keep", "skip_existing", None),
         ({"pipeline_id": "other", "stage_id": "x", "score": 70}, "keep", "other_pipeline", None),
-        ({"pipeline_id": AUTO, "stage_id": by_name("New"), "score": 70}, "move", "placed",
-         "Negotiation"),
-        ({"pipeline_id": AUTO, "stage_id": by_name("Qualified"), "score": 40}, "keep", "unchanged",
-         "Qualified"),
+        ({"pipeline_id": AUTO, "stage_id": by_name("New"), "score": 70}, "move", "placed", "Negotiation"),
+        (
+            {"pipeline_id": AUTO, "stage_id": by_name("Qualified"), "score": 40},
+            "keep",
+            "unchanged",
+            "Qualified",
+        ),
         # Hot contact, lower analysis that still scores 85 but says LOST: Lost's min 0 < 50.
-        ({"pipeline_id": AUTO, "stage_id": by_name("Negotiation"), "score": 85, "status": "LOST"},
-         "blocked", "downgrade", "Lost"),
+        (
+            {"pipeline_id": AUTO, "stage_id": by_name("Negotiation"), "score": 85, "status": "LOST"},
+            "blocked",
+            "downgrade",
+            "Lost",
+        ),
         # Won is final for the rules, whatever the analysis says ("ok stop" after paying).
-        ({"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 85, "status": "LOST"},
-         "blocked", "won_is_final", "Lost"),
-        ({"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 5, "status": "LOST"},
-         "blocked", "won_is_final", "Lost"),
-        ({"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 40, "status": "QUALIFIED"},
-         "blocked", "won_is_final", "Qualified"),
-        ({"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 97, "status": "WON"},
-         "keep", "unchanged", "Won"),
+        (
+            {"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 85, "status": "LOST"},
+            "blocked",
+            "won_is_final",
+            "Lost",
+        ),
+        (
+            {"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 5, "status": "LOST"},
+            "blocked",
+            "won_is_final",
+            "Lost",
+        ),
+        (
+            {"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 40, "status": "QUALIFIED"},
+            "blocked",
+            "won_is_final",
+            "Qualified",
+        ),
+        (
+            {"pipeline_id": AUTO, "stage_id": by_name("Won"), "score": 97, "status": "WON"},
+            "keep",
+            "unchanged",
+            "Won",
+        ),
         # A lost lead that comes back is placed again, hot or not (no downgrade guard out of Lost).
-        ({"pipeline_id": AUTO, "stage_id": by_name("Lost"), "score": 85, "status": "QUALIFIED"},
-         "move", "placed", "Negotiation"),
-        ({"pipeline_id": AUTO, "stage_id": by_name("Lost"), "score": 60, "status": "QUALIFIED"},
-         "move", "placed", "Negotiation"),
-        ({"pipeline_id": AUTO, "stage_id": by_name("Lost"), "score": 8, "status": "CONTACTED"},
-         "move", "placed", "New"),
-        ({"pipeline_id": AUTO, "stage_id": by_name("Lost"), "score": 8, "status": "LOST"},
-         "keep", "unchanged", "Lost"),
+        (
+            {"pipeline_id": AUTO, "stage_id": by_name("Lost"), "score": 85, "status": "QUALIFIED"},
+            "move",
+            "placed",
+            "Negotiation",
+        ),
+        (
+            {"pipeline_id": AUTO, "stage_id": by_name("Lost"), "score": 60, "status": "QUALIFIED"},
+            "move",
+            "placed",
+            "Negotiation",
+        ),
+        (
+            {"pipeline_id": AUTO, "stage_id": by_name("Lost"), "score": 8, "status": "CONTACTED"},
+            "move",
+            "placed",
+            "New",
+        ),
+        (
+            {"pipeline_id": AUTO, "stage_id": by_name("Lost"), "score": 8, "status": "LOST"},
+            "keep",
+            "unchanged",
+            "Lost",
+        ),
         # Score 60 into "New" (min 0 < 20): blocked.
-        ({"pipeline_id": AUTO, "stage_id": by_name("Negotiation"), "score": 60, "status": "LOST"},
-         "blocked", "downgrade", "Lost"),
+        (
+            {"pipeline_id": AUTO, "stage_id": by_name("Negotiation"), "score": 60, "status": "LOST"},
+            "blocked",
+            "downgrade",
+            "Lost",
+        ),
         # A cooled-down contact (score 15) may move down.
-        ({"pipeline_id": AUTO, "stage_id": by_name("Negotiation"), "score": 15}, "move", "placed",
-         "Warm"),
+        ({"pipeline_id": AUTO, "stage_id": by_name("Negotiation"), "score": 15}, "move", "placed", "Warm"),
         # In the auto pipeline but its stage was deleted: no stage → always assigned.
-        ({"pipeline_id": AUTO, "stage_id": None, "score": 85, "status": "LOST"}, "move", "placed",
-         "Lost"),
+        ({"pipeline_id": AUTO, "stage_id": None, "score": 85, "status": "LOST"}, "move", "placed", "Lost"),
         ({"stages": ONLY_ARCHIVED}, "keep", "no_stage_to_choose", None),
     ],
 )
@@ -188,7 +282,7 @@ def test_auto_ranges_apply_only_while_every_stage_is_default():
     fresh = pipeline("A:LEAD:0-100", "B:LEAD:0-100", "C:WON:0-100", "D:ARCHIVED:0-100")
     updated = with_auto_ranges(fresh)
     assert updated is not None
-    assert [(s.score_min, s.score_max) for s in updated] == [(0, 15), (16, 30), (81, 100), (0, 100)]
+    assert [(s.lead_score_min, s.lead_score_max) for s in updated] == [(0, 15), (16, 30), (81, 100), (0, 100)]
     assert with_auto_ranges(updated) is None
     assert with_auto_ranges(ONLY_ARCHIVED) is None  # nothing would change
 
@@ -228,11 +322,21 @@ def stage_lists(draw) -> list[Stage]:
     for i in range(n):
         lo = draw(st.integers(0, 100))
         hi = draw(st.integers(lo, 100))
-        stages.append(Stage(f"s{i}", draw(st.sampled_from(["A", "b", "Won", "lost"])),
-                            draw(stage_types), draw(st.integers(-5, 50)), lo, hi))
+        stages.append(
+            Stage(
+                id=f"s{i}",
+                name=draw(st.sampled_from(["A", "b", "Won", "lost"])),
+                type=StageType(draw(stage_types)),
+                position=draw(st.integers(-5, 50)),
+                lead_score_min=lo,
+                lead_score_max=hi,
+            )
+        )
     # positions are unique within a pipeline
-    seen: set[int] = set()
-    return [s for s in stages if not (s.position in seen or seen.add(s.position))]
+    unique: dict[int, Stage] = {}
+    for s in stages:
+        unique.setdefault(s.position, s)
+    return list(unique.values())
 
 
 scores = st.integers(1, 100)
@@ -244,8 +348,7 @@ def test_the_chosen_stage_is_never_archived(stages, score, status, recommended):
     match = best_stage(stages, score, status, recommended)
     if match is None:
         # Nothing fits only when no open stage exists and the status names no terminal one.
-        assert all(s.type == "ARCHIVED" or (s.type in ("WON", "LOST") and s.type != status)
-                   for s in stages)
+        assert all(s.type == "ARCHIVED" or (s.type in ("WON", "LOST") and s.type != status) for s in stages)
     else:
         assert match.stage.type != "ARCHIVED"
 
@@ -263,16 +366,30 @@ def test_a_hot_contact_in_a_stage_never_moves_below_min_50(stages, score, status
     if not open_stages:
         return
     current = data.draw(st.sampled_from(open_stages))
-    decision = place(contact_pipeline_id=AUTO, contact_stage_id=current.id, auto_pipeline_id=AUTO,
-                     mode="UPDATE_EXISTING", stages=stages, score=score, status=status)
+    decision = place(
+        contact_pipeline_id=AUTO,
+        contact_stage_id=current.id,
+        auto_pipeline_id=AUTO,
+        mode="UPDATE_EXISTING",
+        stages=stages,
+        score=score,
+        status=status,
+    )
     if decision.action == "move":
-        assert decision.target is not None and decision.target.score_min >= 50
+        assert decision.target is not None and decision.target.lead_score_min >= 50
 
 
 def _from(stages: list[Stage], current: Stage | None, score: int, status: str, recommended: str = ""):
-    return place(contact_pipeline_id=AUTO, contact_stage_id=current.id if current else None,
-                 auto_pipeline_id=AUTO, mode="UPDATE_EXISTING", stages=stages, score=score,
-                 status=status, recommended=recommended)
+    return place(
+        contact_pipeline_id=AUTO,
+        contact_stage_id=current.id if current else None,
+        auto_pipeline_id=AUTO,
+        mode="UPDATE_EXISTING",
+        stages=stages,
+        score=score,
+        status=status,
+        recommended=recommended,
+    )
 
 
 @given(stage_lists(), scores, statuses, st.sampled_from(["", "Won", "lost", "A"]))
@@ -307,18 +424,25 @@ def test_a_lost_contact_that_comes_back_is_placed_again(stages, score, status, d
         assert decision.target.type not in ("LOST", "ARCHIVED")
 
 
-@pytest.mark.parametrize(("current", "score", "status", "move"), [
-    (None, 5, "NEW", "up"),  # placed from nowhere
-    ("New", 70, "QUALIFIED", "up"),
-    ("Negotiation", 15, "CONTACTED", "down"),
-    ("Qualified", 40, "QUALIFIED", "unchanged"),
-    ("Lost", 45, "QUALIFIED", "up"),  # a lead that comes back
-    ("Negotiation", 95, "WON", "into_won"),
-    ("Warm", 10, "LOST", "into_lost"),
-    ("Negotiation", 85, "LOST", "blocked"),  # downgrade
-    ("Won", 10, "LOST", "blocked"),  # won is final
-])
+@pytest.mark.parametrize(
+    ("current", "score", "status", "move"),
+    [
+        (None, 5, "NEW", "up"),  # placed from nowhere
+        ("New", 70, "QUALIFIED", "up"),
+        ("Negotiation", 15, "CONTACTED", "down"),
+        ("Qualified", 40, "QUALIFIED", "unchanged"),
+        ("Lost", 45, "QUALIFIED", "up"),  # a lead that comes back
+        ("Negotiation", 95, "WON", "into_won"),
+        ("Warm", 10, "LOST", "into_lost"),
+        ("Negotiation", 85, "LOST", "blocked"),  # downgrade
+        ("Won", 10, "LOST", "blocked"),  # won is final
+    ],
+)
 def test_moves_are_named_as_a_rescore_reports_them(current, score, status, move):
-    decision = decide(pipeline_id=AUTO if current else None,
-                      stage_id=by_name(current) if current else None, score=score, status=status)
+    decision = decide(
+        pipeline_id=AUTO if current else None,
+        stage_id=by_name(current) if current else None,
+        score=score,
+        status=status,
+    )
     assert move_kind(decision) == move

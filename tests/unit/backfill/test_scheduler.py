@@ -21,7 +21,7 @@ async def test_a_round_that_raises_an_unexpected_error_does_not_end_the_loop(mon
 
     monkeypatch.setattr(scheduler, "tick", tick)
     stop = asyncio.Event()
-    loop = asyncio.create_task(scheduler.run(None, None, stop=stop, interval_s=0.01, stale_after_s=30))  # type: ignore[arg-type]
+    loop = asyncio.create_task(scheduler.run(None, None, stop=stop, interval_s=0.01, stale_after_s=30))
     while rounds < 4:
         await asyncio.sleep(0.01)
     assert not loop.done()

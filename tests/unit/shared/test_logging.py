@@ -43,7 +43,9 @@ def test_a_registered_secret_never_survives_in_a_message(prefix, suffix):
 def test_configured_logger_writes_json_lines_without_secrets(capsys):
     ls_logging.configure(service="test", fmt="json", level="info", secrets=["tok-ABCDEFGH"])
     try:
-        structlog.get_logger("t").info("call.failed", url="https://x/?access_token=EAAxyz", note="tok-ABCDEFGH")
+        structlog.get_logger("t").info(
+            "call.failed", url="https://x/?access_token=EAAxyz", note="tok-ABCDEFGH"
+        )
         line = capsys.readouterr().err.strip().splitlines()[-1]
         record = json.loads(line)
         assert record["service"] == "test" and record["event"] == "call.failed"

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.errors import DecodeError
 from shared.messages import (
     ChatMessage,
     ConversationUpdated,
-    DecodeError,
     decode,
     encode,
     message_id,
@@ -20,7 +20,9 @@ from shared.messages import (
 
 def event(mid: str = "m_1", text: str = "hola ¿precio?") -> ConversationUpdated:
     return ConversationUpdated(
-        page_id="p", platform="messenger", contact_id="u",
+        page_id="p",
+        platform="messenger",
+        contact_id="u",
         messages=[ChatMessage(mid=mid, text=text, sent_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))],
     )
 
@@ -57,15 +59,26 @@ def test_bad_bodies_raise_decode_error_saying_why(body, version, reason):
         decode(ConversationUpdated, body, version=version)
 
 
-@given(st.lists(st.tuples(st.sampled_from(["m1", "m2", "m3"]), st.booleans(),
-                          st.integers(0, 3), st.integers(0, 10)), max_size=12))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["m1", "m2", "m3"]), st.booleans(), st.integers(0, 3), st.integers(0, 10)),
+        max_size=12,
+    )
+)
 def test_newest_per_mid_keeps_one_newest_version_of_each_mid_in_first_arrival_order(versions):
     from shared.messages import ChatMessage, newest_per_mid
 
     base = datetime(2026, 1, 1, tzinfo=UTC)
-    msgs = [ChatMessage(mid=mid, deleted=deleted, edit_count=edits, text=f"{mid}-{edits}-{t}",
-                        sent_at=base + timedelta(seconds=t))
-            for mid, deleted, edits, t in versions]
+    msgs = [
+        ChatMessage(
+            mid=mid,
+            deleted=deleted,
+            edit_count=edits,
+            text=f"{mid}-{edits}-{t}",
+            sent_at=base + timedelta(seconds=t),
+        )
+        for mid, deleted, edits, t in versions
+    ]
     out = newest_per_mid(msgs)
     assert [m.mid for m in out] == list(dict.fromkeys(m.mid for m in msgs))
     for kept in out:

@@ -8,29 +8,34 @@ import asyncpg
 import pytest
 
 from shared import retry
-from shared.errors import BrokerUnavailable, PermanentError, RetryableError
-from shared.messages import DecodeError
+from shared.errors import BrokerUnavailable, DecodeError, PermanentError, RetryableError
 
 
-@pytest.mark.parametrize(("err", "kind", "reason"), [
-    (DecodeError("not JSON"), "permanent", "permanent"),
-    (PermanentError("unknown job"), "permanent", "permanent"),
-    (ConnectionRefusedError(111, "refused"), "transient", "database_unavailable"),
-    (asyncpg.CannotConnectNowError("starting up"), "transient", "database_unavailable"),
-    (asyncpg.AdminShutdownError("terminating connection"), "transient", "database_unavailable"),
-    (asyncpg.exceptions.ObjectNotInPrerequisiteStateError("not accepting connections"), "transient",
-     "database_unavailable"),
-    (asyncpg.TooManyConnectionsError("too many"), "transient", "database_unavailable"),
-    (asyncpg.ConnectionDoesNotExistError("closed"), "transient", "database_unavailable"),
-    (asyncpg.InterfaceError("pool is closing"), "transient", "database_unavailable"),
-    (asyncpg.SerializationError("could not serialize"), "transient", "database_conflict"),
-    (asyncpg.DeadlockDetectedError("deadlock"), "transient", "database_conflict"),
-    (TimeoutError(), "transient", "timeout"),
-    (BrokerUnavailable("no confirm"), "transient", "broker_unavailable"),
-    (RetryableError("shutting down"), "transient", "retryable"),
-    (KeyError("a bug"), "unknown", "error"),
-    (asyncpg.UniqueViolationError("dup"), "unknown", "error"),
-])
+@pytest.mark.parametrize(
+    ("err", "kind", "reason"),
+    [
+        (DecodeError("not JSON"), "permanent", "permanent"),
+        (PermanentError("unknown job"), "permanent", "permanent"),
+        (ConnectionRefusedError(111, "refused"), "transient", "database_unavailable"),
+        (asyncpg.CannotConnectNowError("starting up"), "transient", "database_unavailable"),
+        (asyncpg.AdminShutdownError("terminating connection"), "transient", "database_unavailable"),
+        (
+            asyncpg.exceptions.ObjectNotInPrerequisiteStateError("not accepting connections"),
+            "transient",
+            "database_unavailable",
+        ),
+        (asyncpg.TooManyConnectionsError("too many"), "transient", "database_unavailable"),
+        (asyncpg.ConnectionDoesNotExistError("closed"), "transient", "database_unavailable"),
+        (asyncpg.InterfaceError("pool is closing"), "transient", "database_unavailable"),
+        (asyncpg.SerializationError("could not serialize"), "transient", "database_conflict"),
+        (asyncpg.DeadlockDetectedError("deadlock"), "transient", "database_conflict"),
+        (TimeoutError(), "transient", "timeout"),
+        (BrokerUnavailable("no confirm"), "transient", "broker_unavailable"),
+        (RetryableError("shutting down"), "transient", "retryable"),
+        (KeyError("a bug"), "unknown", "error"),
+        (asyncpg.UniqueViolationError("dup"), "unknown", "error"),
+    ],
+)
 def test_classification(err, kind, reason):
     assert retry.classify(err) == (kind, reason)
 
@@ -65,11 +70,19 @@ def test_the_same_unexpected_error_five_times_in_a_row_is_dead_and_another_reset
 
 
 def test_the_state_survives_a_trip_through_amqp_headers():
-    state = retry.RetryState(attempt=3, first_failure=1764028800.123, same_error=2, last_error="KeyError: 'x'",
-                             routing_key="conversation.updated.messenger", dead_reason="boom", dead_type="KeyError")
+    state = retry.RetryState(
+        attempt=3,
+        first_failure=1764028800.123,
+        same_error=2,
+        last_error="KeyError: 'x'",
+        routing_key="conversation.updated.messenger",
+        dead_reason="boom",
+        dead_type="KeyError",
+    )
     back = retry.RetryState.from_headers(state.headers())
-    assert back == retry.RetryState(3, 1764028800.123, 2, "KeyError: 'x'", "conversation.updated.messenger",
-                                    "boom", "KeyError")
+    assert back == retry.RetryState(
+        3, 1764028800.123, 2, "KeyError: 'x'", "conversation.updated.messenger", "boom", "KeyError"
+    )
     assert all(isinstance(v, int | str | bool) for v in state.headers().values())  # no AMQP floats
     assert retry.RetryState.from_headers({"v": 1}) == retry.RetryState()
 

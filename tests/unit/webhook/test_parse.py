@@ -42,8 +42,9 @@ def test_text_message_is_a_customer_message_at_its_timestamp():
 
 
 def test_echo_is_a_page_message_whose_customer_is_the_recipient():
-    echo = item({"message": {"mid": "m_2", "is_echo": True, "app_id": 1, "text": "Hi!"}},
-                sender=PAGE, recipient=USER)
+    echo = item(
+        {"message": {"mid": "m_2", "is_echo": True, "app_id": 1, "text": "Hi!"}}, sender=PAGE, recipient=USER
+    )
     it, parsed = only_message(body([echo]))
     assert it.contact_id == USER and it.message.from_page is True
     assert parsed.kinds == {"echo": 1}
@@ -53,20 +54,31 @@ def test_echo_is_a_page_message_whose_customer_is_the_recipient():
     ("message", "text", "attachments"),
     [
         ({"attachments": [{"type": "image", "payload": {"url": "https://x/1.jpg"}}]}, None, ["image"]),
-        ({"attachments": [{"type": "audio"}, {"type": "file"}, {"payload": {}}]}, None,
-         ["audio", "file", "file"]),
+        (
+            {"attachments": [{"type": "audio"}, {"type": "file"}, {"payload": {}}]},
+            None,
+            ["audio", "file", "file"],
+        ),
         ({"text": "Red", "quick_reply": {"payload": "COLOR_RED"}}, "Red", []),
-        ({"text": "love it", "reply_to": {"story": {"url": "https://x/s", "id": "1"}}}, "love it",
-         ["story_reply"]),
-        ({"text": "is this available?", "referral": {"ref": "ad", "source": "ADS", "ad_id": "9"}},
-         "is this available?", ["ad_referral"]),
+        (
+            {"text": "love it", "reply_to": {"story": {"url": "https://x/s", "id": "1"}}},
+            "love it",
+            ["story_reply"],
+        ),
+        (
+            {"text": "is this available?", "referral": {"ref": "ad", "source": "ADS", "ad_id": "9"}},
+            "is this available?",
+            ["ad_referral"],
+        ),
         ({"text": "ok", "reply_to": {"mid": "m_0"}}, "ok", []),
-        ({"attachments": [{"type": "story_mention", "payload": {"url": "https://x"}}]}, None,
-         ["story_mention"]),
+        (
+            {"attachments": [{"type": "story_mention", "payload": {"url": "https://x"}}]},
+            None,
+            ["story_mention"],
+        ),
         ({"is_unsupported": True}, None, ["unsupported"]),
     ],
-    ids=["image", "several", "quick_reply", "story_reply", "ad_referral", "reply", "mention",
-         "unsupported"],
+    ids=["image", "several", "quick_reply", "story_reply", "ad_referral", "reply", "mention", "unsupported"],
 )
 def test_message_variants(message, text, attachments):
     it, _ = only_message(body([item({"message": {"mid": "m_3", **message}})]))
@@ -81,15 +93,15 @@ def test_edit_carries_the_new_text_and_edit_count():
 
 
 def test_unsend_marks_the_message_deleted():
-    it, parsed = only_message(body([item({"message": {"mid": "m_5", "is_deleted": True}})],
-                                    obj="instagram", account=IG))
+    it, parsed = only_message(
+        body([item({"message": {"mid": "m_5", "is_deleted": True}})], obj="instagram", account=IG)
+    )
     assert it.message.deleted is True and it.message.mid == "m_5"
     assert parsed.kinds == {"unsend": 1}
 
 
 def test_page_unsending_its_own_message_marks_it_deleted_on_the_page_side():
-    echo = item({"message": {"mid": "m_5e", "is_echo": True, "is_deleted": True}},
-                sender=IG, recipient=USER)
+    echo = item({"message": {"mid": "m_5e", "is_echo": True, "is_deleted": True}}, sender=IG, recipient=USER)
     it, parsed = only_message(body([echo], obj="instagram", account=IG))
     assert (it.contact_id, it.message.from_page, it.message.deleted) == (USER, True, True)
     assert parsed.kinds == {"unsend": 1}
@@ -128,8 +140,9 @@ def test_items_without_a_message_are_counted_not_published(payload, kind):
 
 
 def test_delivery_without_timestamp_is_counted():
-    parsed = parse(body([{"sender": {"id": USER}, "recipient": {"id": PAGE},
-                          "delivery": {"watermark": TS}}]), now=NOW)
+    parsed = parse(
+        body([{"sender": {"id": USER}, "recipient": {"id": PAGE}, "delivery": {"watermark": TS}}]), now=NOW
+    )
     assert parsed.kinds == {"delivery": 1}
 
 
@@ -139,8 +152,9 @@ def test_standby_items_are_read_like_messaging_items():
 
 
 def test_missing_timestamp_uses_now():
-    it, _ = only_message(body([{"sender": {"id": USER}, "recipient": {"id": PAGE},
-                                "message": {"mid": "m_8", "text": "x"}}]))
+    it, _ = only_message(
+        body([{"sender": {"id": USER}, "recipient": {"id": PAGE}, "message": {"mid": "m_8", "text": "x"}}])
+    )
     assert it.message.sent_at == NOW
 
 
@@ -150,13 +164,16 @@ def test_missing_timestamp_uses_now():
         ([1, 2], "not_an_object"),
         ({"object": "page"}, "other_object"),
         ({"object": "user", "entry": []}, "other_object"),
-        ({"object": "page", "entry": [{"id": PAGE, "time": TS, "changes": [{"field": "feed"}]}]},
-         "changes"),
+        ({"object": "page", "entry": [{"id": PAGE, "time": TS, "changes": [{"field": "feed"}]}]}, "changes"),
         ({"object": "page", "entry": [{"time": TS, "messaging": []}]}, "bad_entry"),
-        ({"object": "page", "entry": [{"id": PAGE, "messaging": [{"message": {"mid": "m"}}]}]},
-         "bad_item"),
-        ({"object": "page", "entry": [{"id": PAGE, "messaging": [
-            item({"message": {"mid": "m" * 600, "text": "x"}})]}]}, "bad_item"),
+        ({"object": "page", "entry": [{"id": PAGE, "messaging": [{"message": {"mid": "m"}}]}]}, "bad_item"),
+        (
+            {
+                "object": "page",
+                "entry": [{"id": PAGE, "messaging": [item({"message": {"mid": "m" * 600, "text": "x"}})]}],
+            },
+            "bad_item",
+        ),
     ],
 )
 def test_other_shapes_are_counted(payload, kind):
@@ -165,10 +182,10 @@ def test_other_shapes_are_counted(payload, kind):
 
 
 def test_group_makes_one_update_per_conversation_in_arrival_order():
-    items = [item({"message": {"mid": f"m_{i}", "text": str(i)}}, sender=f"U{i % 2}")
-             for i in range(5)]
-    items.append(item({"message": {"mid": "m_e", "is_echo": True, "text": "hi"}},
-                      sender=PAGE, recipient="U0"))
+    items = [item({"message": {"mid": f"m_{i}", "text": str(i)}}, sender=f"U{i % 2}") for i in range(5)]
+    items.append(
+        item({"message": {"mid": "m_e", "is_echo": True, "text": "hi"}}, sender=PAGE, recipient="U0")
+    )
     parsed = parse(body(items), now=NOW)
     events, unknown = group(parsed.items, platform="messenger")
     assert unknown == set()
@@ -185,9 +202,14 @@ def test_group_ids_are_deterministic_and_change_with_an_edit():
 
 
 def test_group_maps_instagram_accounts_and_reports_unknown_ones():
-    items = [{"id": acct, "time": TS, "messaging": [item({"message": {"mid": f"m_{acct}", "text": "x"}},
-                                                          recipient=acct)]}
-             for acct in ("IG_KNOWN", "IG_UNKNOWN")]
+    items = [
+        {
+            "id": acct,
+            "time": TS,
+            "messaging": [item({"message": {"mid": f"m_{acct}", "text": "x"}}, recipient=acct)],
+        }
+        for acct in ("IG_KNOWN", "IG_UNKNOWN")
+    ]
     parsed = parse({"object": "instagram", "entry": items}, now=NOW)
     events, unknown = group(parsed.items, platform="instagram", pages={"IG_KNOWN": "PAGE_9"})
     assert [(e.page_id, e.platform) for e, _ in events] == [("PAGE_9", "instagram")]
@@ -195,28 +217,63 @@ def test_group_maps_instagram_accounts_and_reports_unknown_ones():
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(
-        st.sampled_from(["object", "entry", "id", "messaging", "standby", "message", "mid", "text",
-                         "sender", "recipient", "timestamp", "is_echo", "attachments", "type",
-                         "message_edit", "num_edit", "postback", "title", "read", "is_deleted"]),
-        children, max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "object",
+                    "entry",
+                    "id",
+                    "messaging",
+                    "standby",
+                    "message",
+                    "mid",
+                    "text",
+                    "sender",
+                    "recipient",
+                    "timestamp",
+                    "is_echo",
+                    "attachments",
+                    "type",
+                    "message_edit",
+                    "num_edit",
+                    "postback",
+                    "title",
+                    "read",
+                    "is_deleted",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=30,
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(json_values, st.fixed_dictionaries({"object": st.sampled_from(["page", "instagram"]),
-                                                    "entry": st.lists(json_values, max_size=3)})))
+@given(
+    st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {"object": st.sampled_from(["page", "instagram"]), "entry": st.lists(json_values, max_size=3)}
+        ),
+    )
+)
 def test_parse_never_raises_and_every_item_is_counted(payload):
     payload = orjson.loads(json.dumps(payload))  # what the endpoint would see
     parsed = parse(payload, now=NOW)
     published_kinds = {"message", "echo", "edit", "unsend", "postback"}
     assert sum(n for k, n in parsed.kinds.items() if k in published_kinds) == len(parsed.items)
-    events, _ = group(parsed.items, platform=parsed.platform or "messenger",
-                      pages={i.account_id: "P" for i in parsed.items})
+    events, _ = group(
+        parsed.items, platform=parsed.platform or "messenger", pages={i.account_id: "P" for i in parsed.items}
+    )
     assert sum(len(e.messages) for e, _ in events) == len(parsed.items)
     for event, _ in events:  # what consumers decode is exactly what was built
         assert ConversationUpdated.model_validate(event.model_dump()) == event
@@ -230,18 +287,25 @@ def _grouped(items):
 
 def test_a_mid_repeated_in_two_entries_becomes_one_message():
     msg = item({"message": {"mid": "m_dup", "text": "hola"}})
-    b = {"object": "page", "entry": [{"id": PAGE, "time": TS, "messaging": [msg]},
-                                     {"id": PAGE, "time": TS, "messaging": [msg, item({"message": {"mid": "m_other", "text": "x"}})]}]}
+    b = {
+        "object": "page",
+        "entry": [
+            {"id": PAGE, "time": TS, "messaging": [msg]},
+            {"id": PAGE, "time": TS, "messaging": [msg, item({"message": {"mid": "m_other", "text": "x"}})]},
+        ],
+    }
     parsed = parse(b, now=NOW)
     [(event, _)] = group(parsed.items, platform="messenger")[0]
     assert [m.mid for m in event.messages] == ["m_dup", "m_other"]
 
 
 def test_a_message_and_its_edit_in_one_body_keep_the_edit_sent_when_the_message_was():
-    events = _grouped([
-        item({"message_edit": {"mid": "m_e", "text": "ten, not two", "num_edit": 1}}, ts=TS + 5000),
-        item({"message": {"mid": "m_e", "text": "two please"}}),
-    ])
+    events = _grouped(
+        [
+            item({"message_edit": {"mid": "m_e", "text": "ten, not two", "num_edit": 1}}, ts=TS + 5000),
+            item({"message": {"mid": "m_e", "text": "two please"}}),
+        ]
+    )
     [(event, _)] = events
     [m] = event.messages
     assert (m.text, m.edit_count, m.deleted) == ("ten, not two", 1, False)
@@ -249,21 +313,27 @@ def test_a_message_and_its_edit_in_one_body_keep_the_edit_sent_when_the_message_
 
 
 def test_a_message_and_its_unsend_in_one_body_leave_only_the_unsend():
-    events = _grouped([
-        item({"message": {"mid": "m_u", "text": "my number is 555"}}),
-        item({"message_edit": {"mid": "m_u", "text": "edited", "num_edit": 3}}, ts=TS + 1000),
-        item({"message": {"mid": "m_u", "is_deleted": True}}, ts=TS + 2000),
-        item({"message": {"mid": "m_keep", "text": "still here"}}, ts=TS + 3000),
-    ])
+    events = _grouped(
+        [
+            item({"message": {"mid": "m_u", "text": "my number is 555"}}),
+            item({"message_edit": {"mid": "m_u", "text": "edited", "num_edit": 3}}, ts=TS + 1000),
+            item({"message": {"mid": "m_u", "is_deleted": True}}, ts=TS + 2000),
+            item({"message": {"mid": "m_keep", "text": "still here"}}, ts=TS + 3000),
+        ]
+    )
     [(event, _)] = events
     assert [(m.mid, m.deleted, m.text) for m in event.messages] == [
-        ("m_u", True, None), ("m_keep", False, "still here")]
+        ("m_u", True, None),
+        ("m_keep", False, "still here"),
+    ]
 
 
 def test_nul_characters_and_lone_surrogates_are_stripped_from_text_ids_and_attachments():
-    raw = (b'{"object":"page","entry":[{"id":"PAGE_1","time":1,"messaging":[{"sender":{"id":"PSID\\u0000_1"},'
-           b'"recipient":{"id":"PAGE_1"},"timestamp":1764028800000,"message":{"mid":"m_\\u0000n",'
-           b'"text":"price\\u0000 \\ud83d?","attachments":[{"type":"ima\\u0000ge"}]}}]}]}')
+    raw = (
+        b'{"object":"page","entry":[{"id":"PAGE_1","time":1,"messaging":[{"sender":{"id":"PSID\\u0000_1"},'
+        b'"recipient":{"id":"PAGE_1"},"timestamp":1764028800000,"message":{"mid":"m_\\u0000n",'
+        b'"text":"price\\u0000 \\ud83d?","attachments":[{"type":"ima\\u0000ge"}]}}]}]}'
+    )
     payload = json.loads(raw)
     it, _ = only_message(payload)
     assert (it.contact_id, it.message.mid, it.message.text) == ("PSID_1", "m_n", "price ?")

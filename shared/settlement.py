@@ -1,4 +1,4 @@
-"""Job bookkeeping shared by every service that settles backfill items (DESIGN §6, §7.7).
+"""Settling job items exactly once and completing jobs: every service that settles items uses it (§6, §7.7).
 
 Every conversation a job enumerates ends as exactly one `job_items` row; the job's counters
 are bumped only when that row is new, so redelivery never counts twice.
@@ -7,19 +7,25 @@ are bumped only when that row is new, so redelivery never counts twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 
-Outcome = Literal["SYNCED", "FAILED"]
-ACTIVE = ("PENDING", "IN_PROGRESS")
+from shared.vocabulary import ItemOutcome, JobKind, JobStatus
+
 # `jobs.errors` keeps the first this many item errors (errors_count counts them all; every one
 # stays in job_items): past that an append would rewrite an ever larger jsonb under the job's lock.
 MAX_ERRORS = 100
 # The stage moves a RESCORE job reports (DESIGN §6 jobs.result), in the order they are shown.
 MOVES = ("into_won", "into_lost", "up", "down", "blocked", "unchanged")
-MOVE_LABELS = {"into_won": "into Won", "into_lost": "into Lost", "up": "up", "down": "down",
-               "blocked": "blocked", "unchanged": "unchanged"}
+MOVE_LABELS = {
+    "into_won": "into Won",
+    "into_lost": "into Lost",
+    "up": "up",
+    "down": "down",
+    "blocked": "blocked",
+    "unchanged": "unchanged",
+}
 EXAMPLES = 20
 
 
@@ -34,12 +40,12 @@ class JobInfo:
 
     @property
     def rescore(self) -> bool:
-        return self.kind == "RESCORE"
+        return self.kind == JobKind.RESCORE
 
 
 async def is_cancelled(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
     status = await conn.fetchval("SELECT status FROM jobs WHERE id = $1::uuid", job_id)
-    return status == "CANCELLED"
+    return bool(status == JobStatus.CANCELLED)
 
 
 async def info(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> JobInfo | None:
@@ -48,8 +54,9 @@ async def info(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> JobInfo 
     if row is None:
         return None
     params: dict[str, Any] = row["params"] or {}
-    return JobInfo(row["status"], row["kind"], bool(params.get("dry_run", False)),
-                   params.get("prompt_version") or None)
+    return JobInfo(
+        row["status"], row["kind"], bool(params.get("dry_run", False)), params.get("prompt_version") or None
+    )
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,7 @@ class Settlement:
 
     platform: str
     contact_id: str
-    outcome: Outcome
+    outcome: ItemOutcome
     error: str | None = None
     code: int | None = None
     detail: dict[str, Any] | None = None
@@ -78,13 +85,13 @@ WITH given AS (
     ON CONFLICT DO NOTHING
     RETURNING platform, contact_external_id
 ), counted AS (
-    SELECT count(*) FILTER (WHERE g.outcome = 'SYNCED') AS synced,
-           count(*) FILTER (WHERE g.outcome = 'FAILED') AS failed,
+    SELECT count(*) FILTER (WHERE g.outcome = $9) AS synced,
+           count(*) FILTER (WHERE g.outcome = $10) AS failed,
            coalesce(jsonb_agg(jsonb_build_object('platform', g.platform, 'id', g.contact,
                                                  'error', coalesce(g.error, 'failed'))
                               || CASE WHEN g.code IS NULL THEN '{}'::jsonb
                                       ELSE jsonb_build_object('code', g.code) END
-                              ORDER BY g.n) FILTER (WHERE g.outcome = 'FAILED'),
+                              ORDER BY g.n) FILTER (WHERE g.outcome = $10),
                     '[]'::jsonb) AS errors
     FROM new JOIN given g ON g.platform = new.platform AND g.contact = new.contact_external_id
 ), bumped AS (
@@ -98,7 +105,7 @@ WITH given AS (
         updated_at = now()
     FROM counted c
     WHERE j.id = $1::uuid AND c.synced + c.failed > 0
-    RETURNING j.status = 'IN_PROGRESS' AND j.enumeration_done
+    RETURNING j.status = $11 AND j.enumeration_done
               AND j.synced_contacts + j.failed_contacts >= coalesce(j.total_contacts, 0) AS done
 )
 SELECT (SELECT count(*) FROM new) AS new, coalesce((SELECT done FROM bumped), false) AS done
@@ -114,9 +121,18 @@ async def settle_items(conn: asyncpg.Connection, job_id: str, items: list[Settle
     if not items:
         return 0
     row = await conn.fetchrow(
-        _SETTLE, job_id, [i.platform for i in items], [i.contact_id for i in items],
-        [i.outcome for i in items], [i.error for i in items], [i.code for i in items],
-        [i.detail for i in items], MAX_ERRORS,
+        _SETTLE,
+        job_id,
+        [i.platform for i in items],
+        [i.contact_id for i in items],
+        [i.outcome for i in items],
+        [i.error for i in items],
+        [i.code for i in items],
+        [i.detail for i in items],
+        MAX_ERRORS,
+        ItemOutcome.SYNCED,
+        ItemOutcome.FAILED,
+        JobStatus.IN_PROGRESS,
     )
     if row["done"]:
         await complete_if_done(conn, job_id)
@@ -128,7 +144,7 @@ async def settle_item(
     job_id: str,
     platform: str,
     contact_id: str,
-    outcome: Outcome,
+    outcome: ItemOutcome,
     *,
     error: str | None = None,
     code: int | None = None,
@@ -138,8 +154,9 @@ async def settle_item(
 
     `detail` is what a RESCORE item did to its contact's stage (or would do, in a dry run).
     """
-    return bool(await settle_items(
-        conn, job_id, [Settlement(platform, contact_id, outcome, error, code, detail)]))
+    return bool(
+        await settle_items(conn, job_id, [Settlement(platform, contact_id, outcome, error, code, detail)])
+    )
 
 
 def by_job(items: list[tuple[str, Settlement]]) -> list[tuple[str, list[Settlement]]]:
@@ -160,18 +177,21 @@ async def complete_if_done(conn: asyncpg.Connection, job_id: str) -> bool:
     """
     row = await conn.fetchrow(
         """
-        UPDATE jobs SET status = 'COMPLETED', completed_at = now(), updated_at = now()
-        WHERE id = $1::uuid AND status = 'IN_PROGRESS' AND enumeration_done
+        UPDATE jobs SET status = $2, completed_at = now(), updated_at = now()
+        WHERE id = $1::uuid AND status = $3 AND enumeration_done
           AND synced_contacts + failed_contacts >= coalesce(total_contacts, 0)
         RETURNING page_id, started_at, kind
         """,
         job_id,
+        JobStatus.COMPLETED,
+        JobStatus.IN_PROGRESS,
     )
     if row is None:
         return False
-    if row["kind"] == "RESCORE":
-        await conn.execute("UPDATE jobs SET result = $2 WHERE id = $1::uuid", job_id,
-                           await rescore_result(conn, job_id))
+    if row["kind"] == JobKind.RESCORE:
+        await conn.execute(
+            "UPDATE jobs SET result = $2 WHERE id = $1::uuid", job_id, await rescore_result(conn, job_id)
+        )
         return True
     await conn.execute(
         """
@@ -179,7 +199,8 @@ async def complete_if_done(conn: asyncpg.Connection, job_id: str) -> bool:
                          updated_at = now()
         WHERE id = $1
         """,
-        row["page_id"], row["started_at"],
+        row["page_id"],
+        row["started_at"],
     )
     return True
 
@@ -197,8 +218,11 @@ async def settle_missing(conn: asyncpg.Connection, job_id: str, reason: str) -> 
         """,
         job_id,
     )
-    settled = await settle_items(conn, job_id, [
-        Settlement(r["platform"], r["contact_external_id"], "FAILED", reason) for r in rows])
+    settled = await settle_items(
+        conn,
+        job_id,
+        [Settlement(r["platform"], r["contact_external_id"], ItemOutcome.FAILED, reason) for r in rows],
+    )
     await complete_if_done(conn, job_id)
     return settled
 
@@ -212,9 +236,10 @@ async def rescore_result(conn: asyncpg.Connection, job_id: str) -> dict[str, Any
     counts = await conn.fetch(
         """
         SELECT coalesce(detail ->> 'move', 'unchanged') AS move, count(*) AS n FROM job_items
-        WHERE job_id = $1::uuid AND outcome = 'SYNCED' GROUP BY 1
+        WHERE job_id = $1::uuid AND outcome = $2 GROUP BY 1
         """,
         job_id,
+        ItemOutcome.SYNCED,
     )
     moves = dict.fromkeys(MOVES, 0)
     for row in counts:
@@ -222,12 +247,15 @@ async def rescore_result(conn: asyncpg.Connection, job_id: str) -> dict[str, Any
     examples = await conn.fetch(
         """
         SELECT detail FROM job_items
-        WHERE job_id = $1::uuid AND outcome = 'SYNCED' AND detail IS NOT NULL
+        WHERE job_id = $1::uuid AND outcome = $4 AND detail IS NOT NULL
           AND detail ->> 'move' <> 'unchanged'
         ORDER BY array_position($2::text[], detail ->> 'move'), detail ->> 'name',
                  platform, contact_external_id
         LIMIT $3
         """,
-        job_id, list(MOVES), EXAMPLES,
+        job_id,
+        list(MOVES),
+        EXAMPLES,
+        ItemOutcome.SYNCED,
     )
     return {"moves": moves, "examples": [r["detail"] for r in examples]}

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 
 import services
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "deploy/grafana/leadsync.json"
+DASHBOARD = Path(__file__).resolve().parents[3] / "deploy/grafana/leadsync.json"
 
 
 def registered_names() -> set[str]:
@@ -20,12 +20,14 @@ def registered_names() -> set[str]:
     for module in pkgutil.walk_packages(services.__path__, "services."):
         if not module.name.endswith("__main__"):
             importlib.import_module(module.name)
-    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"),
-                "gauge": ("",), "summary": ("_sum", "_count")}
+    suffixes = {
+        "counter": ("_total",),
+        "histogram": ("_bucket", "_sum", "_count"),
+        "gauge": ("",),
+        "summary": ("_sum", "_count"),
+    }
     return {
-        metric.name + suffix
-        for metric in REGISTRY.collect()
-        for suffix in suffixes.get(metric.type, ("",))
+        metric.name + suffix for metric in REGISTRY.collect() for suffix in suffixes.get(metric.type, ("",))
     }
 
 

@@ -1,13 +1,17 @@
-"""Creating jobs and reading them with their progress: the admin API, CLI, console and scheduler share it."""
+"""Starting, cancelling and reading jobs with their progress: what the admin API, CLI, console and
+scheduler do with jobs."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 
-Kind = Literal["FULL", "INCREMENTAL", "RETRY", "RESCORE"]
+from shared.vocabulary import ACTIVE_JOB_STATUSES, JobKind, JobStatus
+
+# The statuses of a job still to finish, as a `$n::text[]` parameter.
+ACTIVE = list(ACTIVE_JOB_STATUSES)
 
 # Columns of `jobs` joined with the `job_progress` view: what the API and `leadsync jobs` show.
 _SELECT = """
@@ -21,7 +25,11 @@ FROM jobs j JOIN job_progress p ON p.id = j.id
 
 
 async def create(
-    conn: asyncpg.Connection, page_id: str, kind: Kind, *, retry_of: str | None = None,
+    conn: asyncpg.Connection,
+    page_id: str,
+    kind: JobKind,
+    *,
+    retry_of: str | None = None,
     params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """A new PENDING job, or the page's active one (False) — the partial unique index decides.
@@ -32,18 +40,21 @@ async def create(
         job_id = await conn.fetchval(
             """
             INSERT INTO jobs (page_id, kind, retry_of, params) VALUES ($1, $2, $3::uuid, $4)
+            -- The partial unique index's own predicate, as text: Postgres infers the index from it.
             ON CONFLICT (page_id) WHERE status IN ('PENDING', 'IN_PROGRESS') DO NOTHING
             RETURNING id
             """,
-            page_id, kind, retry_of, params,
+            page_id,
+            kind,
+            retry_of,
+            params,
         )
         if job_id is not None:
             job = await get(conn, str(job_id))
             assert job is not None
             return job, True
         active = await conn.fetchval(
-            "SELECT id FROM jobs WHERE page_id = $1 AND status IN ('PENDING', 'IN_PROGRESS')",
-            page_id,
+            "SELECT id FROM jobs WHERE page_id = $1 AND status = ANY($2::text[])", page_id, ACTIVE
         )
         if active is not None:
             job = await get(conn, str(active))
@@ -58,10 +69,12 @@ async def cancel(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
     try:
         cancelled = await conn.fetchval(
             """
-            UPDATE jobs SET status = 'CANCELLED', completed_at = now(), updated_at = now()
-            WHERE id = $1::uuid AND status IN ('PENDING', 'IN_PROGRESS') RETURNING true
+            UPDATE jobs SET status = $2, completed_at = now(), updated_at = now()
+            WHERE id = $1::uuid AND status = ANY($3::text[]) RETURNING true
             """,
             job_id,
+            JobStatus.CANCELLED,
+            ACTIVE,
         )
     except asyncpg.DataError:
         return False  # not a UUID: no such job
@@ -70,13 +83,18 @@ async def cancel(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> bool:
 
 async def fail(conn: asyncpg.Connection | asyncpg.Pool, job_id: str, error: str) -> bool:
     """FAILED with `error`, unless it has ended already; False then."""
-    return bool(await conn.fetchval(
-        """
-        UPDATE jobs SET status = 'FAILED', error = $2, completed_at = now(), updated_at = now()
-        WHERE id = $1::uuid AND status IN ('PENDING', 'IN_PROGRESS') RETURNING true
+    return bool(
+        await conn.fetchval(
+            """
+        UPDATE jobs SET status = $3, error = $2, completed_at = now(), updated_at = now()
+        WHERE id = $1::uuid AND status = ANY($4::text[]) RETURNING true
         """,
-        job_id, error[:1000],
-    ))
+            job_id,
+            error[:1000],
+            JobStatus.FAILED,
+            ACTIVE,
+        )
+    )
 
 
 async def get(conn: asyncpg.Connection | asyncpg.Pool, job_id: str) -> dict[str, Any] | None:
@@ -100,9 +118,11 @@ async def of_page(
 async def recent(conn: asyncpg.Connection | asyncpg.Pool, *, limit: int = 20) -> list[dict[str, Any]]:
     """Active jobs first, then the latest others."""
     rows = await conn.fetch(
-        _SELECT + """ORDER BY (j.status IN ('PENDING', 'IN_PROGRESS')) DESC, j.created_at DESC
+        _SELECT
+        + """ORDER BY (j.status = ANY($2::text[])) DESC, j.created_at DESC
         LIMIT $1""",
         limit,
+        ACTIVE,
     )
     return [as_dict(r) for r in rows]
 
@@ -111,8 +131,12 @@ ItemKey = tuple[str, str]  # (platform, contact_external_id): the order of a job
 
 
 async def items(
-    conn: asyncpg.Connection | asyncpg.Pool, job_id: str, *, outcome: str | None,
-    after: ItemKey | None, limit: int,
+    conn: asyncpg.Connection | asyncpg.Pool,
+    job_id: str,
+    *,
+    outcome: str | None,
+    after: ItemKey | None,
+    limit: int,
 ) -> tuple[list[dict[str, Any]], ItemKey | None]:
     """One page of a job's items in key order, and the key to continue after (None at the end)."""
     rows = await conn.fetch(
@@ -123,7 +147,11 @@ async def items(
         ORDER BY platform, contact_external_id
         LIMIT $5
         """,
-        job_id, outcome, after[0] if after else None, after[1] if after else None, limit + 1,
+        job_id,
+        outcome,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit + 1,
     )
     page = [dict(r) for r in rows[:limit]]
     more = len(rows) > limit

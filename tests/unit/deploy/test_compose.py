@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -20,8 +21,9 @@ from services.assigner.settings import AssignerSettings
 from services.backfill.settings import BackfillSettings
 from services.webhook.settings import WebhookSettings
 from shared.settings import PUBLISHED_SECRETS
+from tests.support.secrets import SECRET_VARIABLES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # Debian's docker-compose (`make test` installs it, like Chromium): parses and interpolates the
 # file without a Docker engine.
 DOCKER_COMPOSE = shutil.which("docker-compose") or "docker-compose"
@@ -34,7 +36,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 
 
 @pytest.fixture(scope="module")
-def compose() -> dict:
+def compose() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
@@ -116,9 +118,7 @@ def test_monitoring_is_an_optional_profile_with_the_dashboard(compose):
 
 def test_prometheus_scrapes_every_service_where_it_listens(compose):
     config = yaml.safe_load((ROOT / "deploy/prometheus.yml").read_text())
-    targets = {
-        t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]
-    }
+    targets = {t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
     services = compose["services"]
     # The webhook's metrics are on METRICS_PORT, never on the public PORT.
     assert f"webhook:{services['webhook']['environment']['PORT']}" not in targets
@@ -135,26 +135,27 @@ def test_the_dockerfile_installs_every_package_the_services_import():
     assert ".venv" in ignored and ".git" in ignored
 
 
-SECRET_VARIABLES = ("META_APP_SECRET", "META_VERIFY_TOKEN", "ADMIN_TOKEN", "TOKEN_ENCRYPTION_KEY",
-                    "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "GRAFANA_ADMIN_PASSWORD")
-
-
 def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`docker-compose config` (interpolation and validation; no engine needed) in a clean env."""
     base = {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
     with tempfile.TemporaryDirectory() as empty:  # no .env file of a developer is read
         return subprocess.run(
-            [DOCKER_COMPOSE, "--project-directory", empty, "-f", str(ROOT / "docker-compose.yml"),
-             "config"], env={**base, **env}, capture_output=True, text=True, timeout=60,
+            [DOCKER_COMPOSE, "--project-directory", empty, "-f", str(ROOT / "docker-compose.yml"), "config"],
+            env={**base, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
             stdin=subprocess.DEVNULL,
         )
 
 
 def generated_env() -> dict[str, str]:
     """The values the one-line command of .env.example generates, plus a Meta app secret."""
-    command = next(line.strip().removeprefix("#").strip()
-                   for line in (ROOT / ".env.example").read_text().splitlines()
-                   if "python3 -c" in line)
+    command = next(
+        line.strip().removeprefix("#").strip()
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "python3 -c" in line
+    )
     out = subprocess.run(command, shell=True, capture_output=True, text=True, check=True).stdout
     env = dict(line.split("=", 1) for line in out.split())
     return {**env, "META_APP_SECRET": secrets.token_hex(16)}
@@ -181,11 +182,16 @@ def test_compose_with_the_secrets_publishes_the_brokers_on_loopback_only():
 def test_the_generated_values_are_accepted_and_the_placeholders_refused():
     env = generated_env()
     settings = WebhookSettings(
-        meta_app_secret=env["META_APP_SECRET"], meta_verify_token=env["META_VERIFY_TOKEN"],
-        admin_token=env["ADMIN_TOKEN"], token_encryption_key=env["TOKEN_ENCRYPTION_KEY"],
+        meta_app_secret=env["META_APP_SECRET"],
+        meta_verify_token=env["META_VERIFY_TOKEN"],
+        admin_token=env["ADMIN_TOKEN"],
+        token_encryption_key=env["TOKEN_ENCRYPTION_KEY"],
     )
     assert settings.admin_token.get_secret_value() == env["ADMIN_TOKEN"]
-    placeholders = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
-                        if line and not line.startswith("#"))
+    placeholders = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     for name in SECRET_VARIABLES:
         assert placeholders[name] in PUBLISHED_SECRETS, name

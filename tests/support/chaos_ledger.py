@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,11 +66,16 @@ class Ledger:
 
     @property
     def ok(self) -> bool:
-        return (self.stored == self.mids and self.placed == self.customers
-                and self.job_status == "COMPLETED" and self.items == self.total
-                and self.synced + self.failed == self.items and self.failed == 0
-                and self.backfill_placed == self.total
-                and sum(self.dead.values()) == self.poison)
+        return (
+            self.stored == self.mids
+            and self.placed == self.customers
+            and self.job_status == "COMPLETED"
+            and self.items == self.total
+            and self.synced + self.failed == self.items
+            and self.failed == 0
+            and self.backfill_placed == self.total
+            and sum(self.dead.values()) == self.poison
+        )
 
     def line(self) -> str:
         dead = ", ".join(f"{q.rsplit('.', 2)[-2]} {n}" for q, n in self.dead.items())
@@ -88,33 +94,52 @@ def dead_queues(topology: Topology) -> list[str]:
 
 
 async def dead_depths(amqp_url: str, topology: Topology) -> dict[str, int]:
-    return {q: await retrying(lambda q=q: queue_depth(amqp_url, q)) for q in dead_queues(topology)}
+    depths: dict[str, int] = {}
+    for q in dead_queues(topology):
+        depths[q] = await retrying(functools.partial(queue_depth, amqp_url, q))
+    return depths
 
 
 async def measure(dsn: str, amqp_url: str, topology: Topology, s: Scenario) -> Ledger:
     conn = await retrying(lambda: asyncpg.connect(dsn))
     try:
         live_ids = [c for page, c in s.accepted.customers if page == s.live_page]
-        stored = await conn.fetchval("SELECT count(*) FROM messages WHERE mid = ANY($1)", list(s.accepted.mids))
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM messages WHERE mid = ANY($1)", list(s.accepted.mids)
+        )
         placed = await conn.fetchval(
             "SELECT count(*) FROM contacts WHERE page_id = $1 AND external_id = ANY($2) AND stage_id IS NOT NULL",
-            s.live_page, live_ids)
+            s.live_page,
+            live_ids,
+        )
         job = await conn.fetchrow("SELECT * FROM jobs WHERE id = $1::uuid", s.job_id)
         items = await conn.fetch(
-            "SELECT outcome, count(*) FROM job_items WHERE job_id = $1::uuid GROUP BY outcome", s.job_id)
+            "SELECT outcome, count(*) FROM job_items WHERE job_id = $1::uuid GROUP BY outcome", s.job_id
+        )
         backfill_placed = await conn.fetchval(
-            "SELECT count(*) FROM contacts WHERE page_id = $1 AND stage_id IS NOT NULL", s.backfill_page)
+            "SELECT count(*) FROM contacts WHERE page_id = $1 AND stage_id IS NOT NULL", s.backfill_page
+        )
     finally:
         await conn.close()
     by_outcome = {r["outcome"]: r["count"] for r in items}
     after = await dead_depths(amqp_url, topology)
     return Ledger(
-        scenario=s.name, deliveries=s.accepted.deliveries, retried=s.accepted.retried,
+        scenario=s.name,
+        deliveries=s.accepted.deliveries,
+        retried=s.accepted.retried,
         non_200=sum(n for code, n in s.accepted.statuses.items() if code != 200),
-        mids=len(s.accepted.mids), stored=stored, customers=len(live_ids), placed=placed,
-        job_status=job["status"], total=job["total_contacts"] or 0, items=sum(by_outcome.values()),
-        synced=job["synced_contacts"], failed=job["failed_contacts"], backfill_placed=backfill_placed,
-        dead={q: after[q] - s.dead_before.get(q, 0) for q in after}, poison=s.poison,
+        mids=len(s.accepted.mids),
+        stored=stored,
+        customers=len(live_ids),
+        placed=placed,
+        job_status=job["status"],
+        total=job["total_contacts"] or 0,
+        items=sum(by_outcome.values()),
+        synced=job["synced_contacts"],
+        failed=job["failed_contacts"],
+        backfill_placed=backfill_placed,
+        dead={q: after[q] - s.dead_before.get(q, 0) for q in after},
+        poison=s.poison,
     )
 
 

@@ -9,11 +9,17 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
-ALERTS = {"LeadsyncWebhookFailing", "LeadsyncDeadLetters", "LeadsyncJobStuck",
-          "LeadsyncConsumerCircuitOpen", "LeadsyncFallbackScoring", "LeadsyncWebhookGap",
-          "LeadsyncPageUnhealthy"}
+ALERTS = {
+    "LeadsyncWebhookFailing",
+    "LeadsyncDeadLetters",
+    "LeadsyncJobStuck",
+    "LeadsyncConsumerCircuitOpen",
+    "LeadsyncFallbackScoring",
+    "LeadsyncWebhookGap",
+    "LeadsyncPageUnhealthy",
+}
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,15 +23,19 @@ from shared.graph_parse import (
 OWN = {"PAGE", "IG"}
 
 
-def message(mid: str, sender: str, at: str, text: str | None = "hi", **extra) -> dict:
+def message(mid: str, sender: str, at: str, text: str | None = "hi", **extra) -> dict[str, Any]:
     return {"id": mid, "created_time": at, "from": {"id": sender}, "message": text, **extra}
 
 
-def item(conv_id="t_1", updated="2026-03-01T10:00:00+0000", people=None, messages=None) -> dict:
+def item(conv_id="t_1", updated="2026-03-01T10:00:00+0000", people=None, messages=None) -> dict[str, Any]:
     return {
-        "id": conv_id, "updated_time": updated,
-        "participants": {"data": people if people is not None else
-                         [{"id": "PAGE", "name": "Shop"}, {"id": "U1", "name": "Ana Silva"}]},
+        "id": conv_id,
+        "updated_time": updated,
+        "participants": {
+            "data": people
+            if people is not None
+            else [{"id": "PAGE", "name": "Shop"}, {"id": "U1", "name": "Ana Silva"}]
+        },
         "messages": messages or {"data": []},
     }
 
@@ -48,8 +53,14 @@ def test_garbage_fails_one_thread_or_skips_one_message_never_crashes():
     assert isinstance(parse_conversation({"id": "t_x"}, "messenger", OWN), Failure)
     bad_time = parse_conversation(item(updated="yesterday"), "messenger", OWN)
     assert isinstance(bad_time, Failure) and bad_time.contact_id == "U1"
-    bad_message = item(messages={"data": [message("x" * 600, "U1", "2026-03-01T10:00:00+0000"),
-                                          message("m_ok", "U1", "2026-03-01T10:00:00+0000")]})
+    bad_message = item(
+        messages={
+            "data": [
+                message("x" * 600, "U1", "2026-03-01T10:00:00+0000"),
+                message("m_ok", "U1", "2026-03-01T10:00:00+0000"),
+            ]
+        }
+    )
     kept = parse_conversation(bad_message, "messenger", OWN)
     assert isinstance(kept, Conversation) and [m.mid for m in kept.messages] == ["m_ok"]
 
@@ -57,8 +68,13 @@ def test_garbage_fails_one_thread_or_skips_one_message_never_crashes():
 def test_messages_come_oldest_first_with_the_page_side_marked():
     newest_first = [
         message("m_3", "PAGE", "2026-03-01T10:02:00+0000", "It's $49"),
-        message("m_2", "U1", "2026-03-01T10:01:00+0000", None,
-                attachments={"data": [{"mime_type": "image/jpeg"}, {}]}),
+        message(
+            "m_2",
+            "U1",
+            "2026-03-01T10:01:00+0000",
+            None,
+            attachments={"data": [{"mime_type": "image/jpeg"}, {}]},
+        ),
         message("m_1", "U1", "2026-03-01T10:00:00+0000", "How much?"),
         {"id": "m_broken"},
     ]
@@ -76,8 +92,12 @@ def test_paging_goes_on_only_while_meta_gives_a_next_link():
 
 
 def test_an_incremental_walk_stops_at_the_first_thread_not_newer_than_the_mark():
-    convs = [parse_conversation(item(f"t_{i}", f"2026-03-01T1{9 - i}:00:00+0000",
-                                     people=[{"id": f"U{i}"}]), "messenger", OWN) for i in range(4)]
+    convs = [
+        parse_conversation(
+            item(f"t_{i}", f"2026-03-01T1{9 - i}:00:00+0000", people=[{"id": f"U{i}"}]), "messenger", OWN
+        )
+        for i in range(4)
+    ]
     page = ConversationPage([c for c in convs if not isinstance(c, Failure)], "next")
     mark = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)
     assert _drop_older(page, mark) is True
@@ -90,9 +110,11 @@ def test_eta_reads_like_a_duration():
     assert [format_eta(s) for s in (None, 0, 59.6, 61, 3725)] == ["-", "0s", "1m00s", "1m01s", "1h02m"]
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
-                    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=12), kids,
-                                                                            max_size=4), max_leaves=20)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=12), kids, max_size=4),
+    max_leaves=20,
+)
 
 
 @given(st.dictionaries(st.sampled_from(["id", "updated_time", "participants", "messages"]), JSON))
@@ -101,11 +123,19 @@ def test_any_item_parses_to_a_conversation_or_a_failure(raw):
 
 
 def test_a_next_link_without_cursors_still_continues_the_walk_without_the_token():
-    body = {"paging": {"next": "https://graph.facebook.com/v25.0/P/conversations?access_token=SECRET"
-                               "&limit=50&after=QVFIUk"}}
+    body = {
+        "paging": {
+            "next": "https://graph.facebook.com/v25.0/P/conversations?access_token=SECRET"
+            "&limit=50&after=QVFIUk"
+        }
+    }
     assert next_cursor(body) == "QVFIUk"
-    timed = {"paging": {"next": "https://g/v25.0/P/conversations?access_token=SECRET&until=1700000000"
-                                "&__paging_token=enc_AbC&limit=25"}}
+    timed = {
+        "paging": {
+            "next": "https://g/v25.0/P/conversations?access_token=SECRET&until=1700000000"
+            "&__paging_token=enc_AbC&limit=25"
+        }
+    }
     cursor = next_cursor(timed)
     assert cursor is not None and "SECRET" not in cursor
     assert cursor_params(cursor) == {"until": "1700000000", "__paging_token": "enc_AbC"}
@@ -116,6 +146,9 @@ def test_a_next_link_without_cursors_still_continues_the_walk_without_the_token(
 def test_nul_characters_and_lone_surrogates_are_removed_from_graph_text_and_names():
     [msg] = parse_messages([message("m_nul", "U1", "2026-03-01T10:00:00+0000", "pri\x00ce\ud83d?")], OWN)
     assert msg.text == "price?"
-    conv = parse_conversation(item("t_n", "2026-03-01T10:00:00+0000",
-                                   people=[{"id": "U1", "name": "Ana\x00 M\udc00"}]), "messenger", OWN)
+    conv = parse_conversation(
+        item("t_n", "2026-03-01T10:00:00+0000", people=[{"id": "U1", "name": "Ana\x00 M\udc00"}]),
+        "messenger",
+        OWN,
+    )
     assert not isinstance(conv, Failure) and conv.contact_name == "Ana M"

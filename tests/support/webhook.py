@@ -24,8 +24,11 @@ VERIFY_TOKEN = test_secrets.VERIFY_TOKEN
 
 def webhook_settings(database_url: str, amqp_url: str, namespace: str) -> WebhookSettings:
     return WebhookSettings(
-        database_url=database_url, amqp_url=amqp_url, broker_namespace=namespace,
-        meta_app_secret=",".join(s.decode() for s in SECRETS), meta_verify_token=VERIFY_TOKEN,
+        database_url=database_url,
+        amqp_url=amqp_url,
+        broker_namespace=namespace,
+        meta_app_secret=",".join(s.decode() for s in SECRETS),
+        meta_verify_token=VERIFY_TOKEN,
         admin_token=test_secrets.ADMIN_TOKEN,
     )
 
@@ -41,9 +44,10 @@ async def webhook_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The real app with its lifespan (batcher, account cache) driven in this event loop."""
     app = create_app(settings, publisher=publisher, pool=pool)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://webhook"
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://webhook") as client,
+    ):
         yield client
 
 
@@ -63,7 +67,8 @@ class Probe:
     async def updates(self) -> list[ConversationUpdated]:
         """Every ConversationUpdated published since the last call (batches unpacked)."""
         return [
-            item for m in await self.drain()
+            item
+            for m in await self.drain()
             for item in decode(ConversationUpdated, m.body, batch=bool((m.headers or {}).get("batch")))
         ]
 
@@ -91,9 +96,7 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
 
     async def open(self) -> None:
-        self._server = await asyncio.start_server(
-            self._relay, "127.0.0.1", self.port, reuse_address=True
-        )
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def cut(self) -> None:
@@ -110,8 +113,7 @@ class TcpProxy:
             writer.close()
             return
         self._writers.update((writer, up_writer))
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer),
-                             return_exceptions=True)
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer), return_exceptions=True)
         self._writers.difference_update((writer, up_writer))
 
 

@@ -19,12 +19,20 @@ from services.backfill import repository, walk
 from services.backfill.health import PageHealth, calls_for_check
 from services.backfill.rescore import RescoreWalk
 from services.backfill.settings import BackfillSettings
-from shared import logging, retry
+from shared import logging, page_health, retry
 from shared.broker import Delivery, Publisher
 from shared.crypto import TokenCipher
-from shared.errors import BrokerUnavailable, PublishNotConfirmed, RetryableError
-from shared.graph import GraphClient, GraphError, TemporaryError, TokenInvalid
+from shared.errors import (
+    BrokerUnavailable,
+    ClaimLost,
+    GraphError,
+    RetryableError,
+    TemporaryError,
+    TokenInvalid,
+)
+from shared.graph import GraphClient
 from shared.messages import BackfillRequested
+from shared.vocabulary import JobKind
 
 log = structlog.get_logger("leadsync.backfill")
 
@@ -111,8 +119,7 @@ class Worker:
             if outcome == "done" and not walker.cancelled() and walker.exception() is not None:
                 # Left IN_PROGRESS without heartbeats: the stale-job sweep retries it later.
                 err = walker.exception()
-                log.error("job.crashed", error=str(err) or type(err).__name__,
-                          error_type=type(err).__name__)
+                log.error("job.crashed", error=str(err) or type(err).__name__, error_type=type(err).__name__)
             elif outcome == "stopping":
                 await self._give_back(job_id)
             elif outcome == "lost":
@@ -124,7 +131,8 @@ class Worker:
         try:
             while True:
                 done, _ = await asyncio.wait(
-                    {walker, stop}, timeout=self.settings.backfill_heartbeat_s,
+                    {walker, stop},
+                    timeout=self.settings.backfill_heartbeat_s,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 if walker in done:
@@ -141,19 +149,22 @@ class Worker:
     async def _give_back(self, job_id: str) -> None:
         if await repository.release(self.pool, job_id, self.worker_id):
             log.info("job.released")
-            with contextlib.suppress(BrokerUnavailable, PublishNotConfirmed):
+            with contextlib.suppress(BrokerUnavailable):
                 await self.publisher.publish(BackfillRequested(job_id=job_id))
 
     async def _walk(self, job: asyncpg.Record) -> None:
         job_id = str(job["id"])
-        if job["kind"] == "RESCORE":
+        if job["kind"] == JobKind.RESCORE:
             await self._rescore(job)
             return
         page = await repository.page(self.pool, job["page_id"])
         token = self._token(page)
         if page is None or token is None:
-            reason = "the page no longer exists" if page is None else (
-                "the page has no usable access token; add one with PATCH /api/pages/{id}")
+            reason = (
+                "the page no longer exists"
+                if page is None
+                else ("the page has no usable access token; add one with PATCH /api/pages/{id}")
+            )
             await repository.fail(self.pool, job_id, reason)
             log.warning("job.failed", error=reason)
             return
@@ -161,7 +172,7 @@ class Worker:
         if self.health is not None:
             # Before walking anything: a dead token fails the job at once (token_expired).
             health = await self.health.check(page["id"])
-            if health is not None and health["status"] in ("token_expired", "token_invalid"):
+            if health is not None and health["status"] in page_health.BAD_TOKEN:
                 message = UNHEALTHY_PAGE.format(status=health["status"])
                 await repository.fail(self.pool, job_id, message, token_expired=True)
                 log.warning("job.failed", error=message, token_expired=True)
@@ -175,13 +186,12 @@ class Worker:
             log.warning("job.failed", error=message, token_expired=True)
             if self.health is not None:
                 await self.health.check(page["id"])
-        except repository.ClaimLost:
+        except ClaimLost:
             log.info("job.stopped", reason="cancelled or taken over")
-        except (TemporaryError, BrokerUnavailable, PublishNotConfirmed) as err:
+        except (TemporaryError, BrokerUnavailable) as err:
             # Worth another go from the saved cursor, not a failed job: with its heartbeat
             # stopped, the stale-job sweep hands it out again after BACKFILL_STALE_AFTER_S.
-            log.warning("job.interrupted", error=str(err),
-                        retry_in_s=self.settings.backfill_stale_after_s)
+            log.warning("job.interrupted", error=str(err), retry_in_s=self.settings.backfill_stale_after_s)
         except GraphError as err:
             message = f"the Graph API refused the conversation list: {err.message}"
             await repository.fail(self.pool, job_id, message)
@@ -194,8 +204,7 @@ class Worker:
         holds: the watcher keeps it through failed heartbeats)."""
         delay = 1.0
         while True:
-            run = walk.JobWalk(self.pool, self.publisher, self.graph, self.settings, self.worker_id,
-                               job, page, token)
+            run = walk.JobWalk(self, job, page, token)
             try:
                 await run.run()
                 return
@@ -203,8 +212,7 @@ class Worker:
                 kind, reason = retry.classify(err)
                 if kind != "transient" or reason not in retry.SUSPECT_DATABASE:
                     raise
-                log.warning("job.interrupted", error=type(err).__name__, reason=reason,
-                            retry_in_s=delay)
+                log.warning("job.interrupted", error=type(err).__name__, reason=reason, retry_in_s=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
             with contextlib.suppress(Exception):  # still away: the next walk fails and waits again
@@ -214,11 +222,10 @@ class Worker:
         """Replay the page's stored transcripts: no Graph call, so no token is needed."""
         try:
             await RescoreWalk(self.pool, self.publisher, self.worker_id, job).run()
-        except repository.ClaimLost:
+        except ClaimLost:
             log.info("job.stopped", reason="cancelled or taken over")
-        except (BrokerUnavailable, PublishNotConfirmed) as err:
-            log.warning("job.interrupted", error=str(err),
-                        retry_in_s=self.settings.backfill_stale_after_s)
+        except BrokerUnavailable as err:
+            log.warning("job.interrupted", error=str(err), retry_in_s=self.settings.backfill_stale_after_s)
 
     def _token(self, page: asyncpg.Record | None) -> str | None:
         if page is None or page["access_token_enc"] is None or self.cipher is None:

@@ -43,7 +43,8 @@ class Targets:
 
 async def run_cmd(*argv: str, timeout: float = 120) -> str:
     proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     text = out.decode(errors="replace")
     if proc.returncode != 0:
@@ -58,7 +59,9 @@ async def check_alone(admin_dsn: str, database: str) -> None:
         others = await conn.fetch(
             """SELECT DISTINCT datname FROM pg_stat_activity
                WHERE backend_type = 'client backend' AND datname IS NOT NULL
-                 AND datname NOT IN ($1, 'postgres') AND pid <> pg_backend_pid()""", database)
+                 AND datname NOT IN ($1, 'postgres') AND pid <> pg_backend_pid()""",
+            database,
+        )
     finally:
         await conn.close()
     if others:
@@ -66,7 +69,8 @@ async def check_alone(admin_dsn: str, database: str) -> None:
         raise AssertionError(
             f"other sessions use this Postgres ({names}); the chaos suite restarts whole servers: "
             "point DATABASE_URL/AMQP_URL and LEADSYNC_CHAOS_PG_CLUSTER/LEADSYNC_CHAOS_RABBITMQ_NODE "
-            "at private instances (docs/decisions.md, issue 10)")
+            "at private instances (docs/decisions.md, issue 10)"
+        )
 
 
 async def check_targets(targets: Targets, database_url: str, amqp_url: str) -> None:
@@ -77,15 +81,22 @@ async def check_targets(targets: Targets, database_url: str, amqp_url: str) -> N
     if ports.get((targets.pg_version, targets.pg_cluster)) != pg_port:
         raise AssertionError(
             f"LEADSYNC_CHAOS_PG_CLUSTER={targets.pg_version} {targets.pg_cluster} does not listen on "
-            f"port {pg_port} of DATABASE_URL; point both at the same (private) server")
+            f"port {pg_port} of DATABASE_URL; point both at the same (private) server"
+        )
     amqp_port = urlsplit(amqp_url).port or 5672
-    listeners = await run_cmd(*(["rabbitmq-diagnostics", "-q"] + (
-        ["-n", targets.rabbit_node] if targets.rabbit_node else []) + ["listeners"]))
+    listeners = await run_cmd(
+        *(
+            ["rabbitmq-diagnostics", "-q"]
+            + (["-n", targets.rabbit_node] if targets.rabbit_node else [])
+            + ["listeners"]
+        )
+    )
     amqp = {int(m) for m in re.findall(r"port: (\d+), protocol: amqp", listeners)}
     if amqp_port not in amqp:
         raise AssertionError(
             f"RabbitMQ node {targets.rabbit_node or '(default)'} does not serve AMQP on port "
-            f"{amqp_port} of AMQP_URL; set LEADSYNC_CHAOS_RABBITMQ_NODE to the node you use")
+            f"{amqp_port} of AMQP_URL; set LEADSYNC_CHAOS_RABBITMQ_NODE to the node you use"
+        )
 
 
 # --- faults -------------------------------------------------------------------------------
@@ -99,7 +110,8 @@ async def database_refused(admin_dsn: str, database: str) -> AsyncIterator[None]
     try:
         await conn.execute(f"ALTER DATABASE {quoted} ALLOW_CONNECTIONS false")
         await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", database)
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", database
+        )
         yield
     finally:
         await conn.execute(f"ALTER DATABASE {quoted} ALLOW_CONNECTIONS true")
@@ -107,14 +119,22 @@ async def database_refused(admin_dsn: str, database: str) -> AsyncIterator[None]
 
 
 async def restart_postgres(targets: Targets) -> None:
-    await run_cmd("pg_ctlcluster", "--skip-systemctl-redirect", targets.pg_version, targets.pg_cluster,
-                  "restart", "-m", "fast")
+    await run_cmd(
+        "pg_ctlcluster",
+        "--skip-systemctl-redirect",
+        targets.pg_version,
+        targets.pg_cluster,
+        "restart",
+        "-m",
+        "fast",
+    )
 
 
 async def ensure_postgres(targets: Targets) -> None:
     with contextlib.suppress(RuntimeError):  # already running
-        await run_cmd("pg_ctlcluster", "--skip-systemctl-redirect", targets.pg_version,
-                      targets.pg_cluster, "start")
+        await run_cmd(
+            "pg_ctlcluster", "--skip-systemctl-redirect", targets.pg_version, targets.pg_cluster, "start"
+        )
 
 
 @contextlib.asynccontextmanager
@@ -158,19 +178,24 @@ class Supervisor:
             self._watchers.append(asyncio.create_task(self._watch(name)))
 
     async def _spawn(self, name: str, log_path: str | None) -> Service:
-        path = log_path or tempfile.NamedTemporaryFile(
-            prefix=f"chaos-{name}-", suffix=".log", delete=False).name
+        path = (
+            log_path or tempfile.NamedTemporaryFile(prefix=f"chaos-{name}-", suffix=".log", delete=False).name
+        )
         log = open(path, "ab")  # the child writes to it for its whole life
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", f"services.{name}", env=self.env, stdout=log, stderr=log)
+            sys.executable, "-m", f"services.{name}", env=self.env, stdout=log, stderr=log
+        )
         log.close()
         return Service(name, proc, path)
 
+    def stopping(self) -> bool:
+        return self._stopping
+
     async def _watch(self, name: str) -> None:
-        while not self._stopping:
+        while not self.stopping():
             service = self.services[name]
             await service.proc.wait()
-            if self._stopping:
+            if self.stopping():  # set while this one waited
                 return
             await asyncio.sleep(0.3)
             restarted = await self._spawn(name, service.log_path)

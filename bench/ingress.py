@@ -236,11 +236,11 @@ def main() -> None:
         "META_APP_SECRET": SECRET.decode(),
         "META_VERIFY_TOKEN": secrets.token_urlsafe(16),
         "ADMIN_TOKEN": secrets.token_urlsafe(32),
-        "METRICS_PORT": "0",
     }
-    bare_port, hook_port = free_port(), free_port()
+    bare_port, hook_port, metrics_port = free_port(), free_port(), free_port()
     bare_proc = start([sys.executable, "bench/baseline_app.py", str(bare_port)], env)
-    hook_proc = start([sys.executable, "-m", "services.webhook"], {**env, "PORT": str(hook_port)})
+    hook_env = {**env, "PORT": str(hook_port), "METRICS_PORT": str(metrics_port)}
+    hook_proc = start([sys.executable, "-m", "services.webhook"], hook_env)
     bare_runs: list[WrkResult] = []
     hook_runs: list[WrkResult] = []
     try:
@@ -250,7 +250,8 @@ def main() -> None:
         for _ in range(args.rounds):
             bare_runs.append(run_wrk(wrk, bare_port, str(script), args.duration, args.connections))
             hook_runs.append(run_wrk(wrk, hook_port, str(script), args.duration, args.connections))
-        publishes = asyncio.run(publish_stats(f"http://127.0.0.1:{hook_port}"))
+        # The webhook serves /metrics on METRICS_PORT only (not on PORT, which Meta reaches).
+        publishes = asyncio.run(publish_stats(f"http://127.0.0.1:{metrics_port}"))
         queued = asyncio.run(count_queued(amqp_url, Topology(namespace).queue("analyzer")))
         big_p50, big_p99 = asyncio.run(large_batches(f"http://127.0.0.1:{hook_port}", args.batch_rounds))
     finally:

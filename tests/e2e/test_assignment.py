@@ -168,15 +168,20 @@ async def scenario(
         yield Scenario(api, web, second, publisher, pool, r.json(), responses)
 
 
-async def test_phase_1_a_dozen_contacts_per_page_land_in_their_stages(scenario: Scenario) -> None:
-    api, db = scenario.api, scenario.db
+async def _score_every_page(scenario: Scenario, table: dict[str, tuple[Any, ...]], at: datetime) -> None:
+    """Publishes, for each page, an analysis of each contact in `table` as of `at`."""
     await scenario.publisher.publish_many(
         [
-            (scored(page, c, score, status, T0), None)
+            (scored(page, c, score, status, at), None)
             for page in TOKENS
-            for c, (score, status, _, _) in FIRST.items()
+            for c, (score, status, _, _) in table.items()
         ]
     )
+
+
+async def test_phase_1_a_dozen_contacts_per_page_land_in_their_stages(scenario: Scenario) -> None:
+    api, db = scenario.api, scenario.db
+    await _score_every_page(scenario, FIRST, T0)
 
     await counted(
         db,
@@ -202,13 +207,7 @@ async def test_phase_2_newer_analyses_move_only_in_update_mode_unless_blocked(sc
     """SKIP_EXISTING keeps placed contacts, UPDATE_EXISTING moves them, except where downgrade
     protection (or a sale) blocks the move."""
     api, db = scenario.api, scenario.db
-    await scenario.publisher.publish_many(
-        [
-            (scored(page, c, score, status, T1), None)
-            for page in TOKENS
-            for c, (score, status, _, _) in LATER.items()
-        ]
-    )
+    await _score_every_page(scenario, LATER, T1)
 
     await counted(
         db,

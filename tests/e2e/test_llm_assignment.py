@@ -10,10 +10,9 @@ import json
 import re
 from typing import Any
 
-import httpx
-
 from services.webhook.signature import sign
 from tests.fakes.llm import FakeLLM
+from tests.support.backfill import api as admin_client
 from tests.support.eventually import eventually
 from tests.support.meta_events import CONFIRMATION, deliver, messenger_echo, messenger_event
 from tests.support.pipelines import sales_page
@@ -61,16 +60,10 @@ def verdict(body: dict[str, Any], _n: int) -> dict[str, Any]:
 async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, service_env):
     secret = service_env["META_APP_SECRET"].encode()
     async with FakeLLM(responder=verdict) as llm:
-        extra = {
-            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
-            "OPENAI_BASE_URL": llm.base_url,
-            "ANALYZER_DEBOUNCE_S": "0.2",
-        }
+        extra = llm.env(ANALYZER_DEBOUNCE_S="0.2")
         async with (
             running(service_env, "webhook", "analyzer", "assigner", extra_env=extra) as stack,
-            httpx.AsyncClient(
-                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
-            ) as api,
+            admin_client(stack.url, service_env) as api,
         ):
             await sales_page(api, PAGE, "LLM shop", "EAAllmPAGEtoken1234567890abc")
 

@@ -13,9 +13,9 @@ import re
 from typing import Any
 
 import asyncpg
-import httpx
 
 from tests.fakes.llm import FakeLLM
+from tests.support.backfill import api as admin_client
 from tests.support.cli import leadsync
 from tests.support.eventually import eventually
 from tests.support.meta_events import deliver, messenger_event
@@ -79,17 +79,10 @@ async def test_a_dry_run_reports_the_moves_the_real_run_then_makes(clean_db, ser
     table = {"now": TODAY}
     secret = service_env["META_APP_SECRET"].encode()
     async with FakeLLM(responder=verdicts(table)) as llm:
-        extra = {
-            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
-            "OPENAI_BASE_URL": llm.base_url,
-            "ANALYZER_DEBOUNCE_S": "0.2",
-            "BACKFILL_HEARTBEAT_S": "0.2",
-        }
+        extra = llm.env(ANALYZER_DEBOUNCE_S="0.2", BACKFILL_HEARTBEAT_S="0.2")
         async with (
             running(service_env, extra_env=extra) as stack,
-            httpx.AsyncClient(
-                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
-            ) as api,
+            admin_client(stack.url, service_env) as api,
         ):
             await sales_page(api, PAGE, "Rescored shop", "EAArescorePAGEtoken1234567890", auto_sync=False)
             for i, name in enumerate(TODAY):
@@ -184,17 +177,10 @@ async def test_a_rescore_can_be_cancelled_and_stops_scoring(clean_db, service_en
         [(f"m_{i}", PAGE, f"u_{i:02}") for i in range(conversations)],
     )
     async with FakeLLM(latency=0.4, responder=verdicts({"now": TODAY})) as llm:
-        extra = {
-            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
-            "OPENAI_BASE_URL": llm.base_url,
-            "LLM_CONCURRENCY": "2",
-            "BACKFILL_HEARTBEAT_S": "0.2",
-        }
+        extra = llm.env(LLM_CONCURRENCY="2", BACKFILL_HEARTBEAT_S="0.2")
         async with (
             running(service_env, "webhook", "analyzer", "assigner", "backfill", extra_env=extra) as stack,
-            httpx.AsyncClient(
-                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
-            ) as api,
+            admin_client(stack.url, service_env) as api,
         ):
             r = await api.post(f"/api/pages/{PAGE}/rescore", json={"dry_run": False})
             job_id = r.json()["job_id"]

@@ -19,33 +19,27 @@ from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
 PAGE = "PAGE_LLM"
-# The model's verdict for each scripted turn: (score, status). The marker travels in the customer's
-# text, so the fake answers by what the transcript holds, as a real model would.
-SCRIPT = {
-    "cold": (8, "NEW"),
-    "curious": (25, "CONTACTED"),
-    "keen": (45, "QUALIFIED"),
-    "ready": (72, "QUALIFIED"),
-    "paid": (88, "WON"),
-    "gone": (15, "LOST"),
-    "ready-cools": (10, "CONTACTED"),  # a later, much colder verdict: the contact moves down
-    "paid-doubts": (85, "LOST"),  # "ok stop" after the sale: not a refusal; Won is final anyway
+# The model's verdict for each scripted turn: (score, status), and the stage a contact whose newest
+# turn it is lands in (None: a later turn, sent after the first placements). The marker travels in
+# the customer's text, so the fake answers by what the transcript holds, as a real model would.
+SCRIPT: dict[str, tuple[int, str, str | None]] = {
+    "cold": (8, "NEW", "New"),
+    "curious": (25, "CONTACTED", "Engaged"),
+    "keen": (45, "QUALIFIED", "Qualified"),
+    "ready": (72, "QUALIFIED", "Negotiation"),
+    "paid": (88, "WON", "Won"),
+    "gone": (15, "LOST", "Lost"),
+    "ready-cools": (10, "CONTACTED", None),  # a later, much colder verdict: the contact moves down
+    "paid-doubts": (85, "LOST", None),  # "ok stop" after the sale: not a refusal; Won is final anyway
 }
-EXPECTED = {
-    "cold": "New",
-    "curious": "Engaged",
-    "keen": "Qualified",
-    "ready": "Negotiation",
-    "paid": "Won",
-    "gone": "Lost",
-}
+EXPECTED = {name: stage for name, (_, _, stage) in SCRIPT.items() if stage is not None}
 MARKER = re.compile(r"#([a-z\-]+)#")
 
 
 def verdict(body: dict[str, Any], _n: int) -> dict[str, Any]:
     text = "\n".join(str(m.get("content", "")) for m in body["messages"])
     name = MARKER.findall(text)[-1]  # the newest scripted turn decides
-    score, status = SCRIPT[name]
+    score, status, _ = SCRIPT[name]
     said = json.loads(body["messages"][-1]["content"])["messages"]
     return {
         "lead_score": score,

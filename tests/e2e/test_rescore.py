@@ -24,24 +24,17 @@ from tests.support.stack import running
 
 PAGE = "PAGE_RESCORE"
 # marker: (score, status) today, and what the new verdicts say
-TODAY = {
-    "cold": (8, "NEW"),
-    "curious": (25, "CONTACTED"),
-    "keen": (45, "QUALIFIED"),
-    "ready": (72, "QUALIFIED"),
-    "hot": (78, "QUALIFIED"),
-    "steady": (40, "QUALIFIED"),
-    "gone": (12, "LOST"),
+VERDICTS = {
+    "cold": ((8, "NEW"), (60, "QUALIFIED")),
+    "curious": ((25, "CONTACTED"), (15, "CONTACTED")),
+    "keen": ((45, "QUALIFIED"), (74, "QUALIFIED")),
+    "ready": ((72, "QUALIFIED"), (33, "QUALIFIED")),
+    "hot": ((78, "QUALIFIED"), (88, "LOST")),
+    "steady": ((40, "QUALIFIED"), (42, "QUALIFIED")),
+    "gone": ((12, "LOST"), (52, "QUALIFIED")),
 }
-TOMORROW = {
-    "cold": (60, "QUALIFIED"),
-    "curious": (15, "CONTACTED"),
-    "keen": (74, "QUALIFIED"),
-    "ready": (33, "QUALIFIED"),
-    "hot": (88, "LOST"),
-    "steady": (42, "QUALIFIED"),
-    "gone": (52, "QUALIFIED"),
-}
+TODAY = {name: today for name, (today, _) in VERDICTS.items()}
+TOMORROW = {name: tomorrow for name, (_, tomorrow) in VERDICTS.items()}
 TEXTS = {"gone": "no thanks, not interested", "hot": "stop, I bought it elsewhere"}
 MARKER = re.compile(r"#([a-z]+)#")
 

@@ -17,7 +17,7 @@ from shared.messages import BackfillRequested, ContactScored, decode
 from shared.messages import encode as messages_encode
 from shared.retry import MAX_SAME_ERROR
 from tests.support.eventually import eventually
-from tests.support.topology import consumer_for, queue_depth
+from tests.support.topology import plain_consumer, queue_depth
 
 
 async def test_topology_can_be_declared_again_at_every_start(amqp_url, topology):
@@ -74,7 +74,7 @@ async def one_dead_letter(amqp_url, topology) -> bool:
 
 
 def _consumer(amqp_url, topology, handler, **kw) -> Consumer[BackfillRequested]:
-    return consumer_for(amqp_url, topology, handler, service="backfill", model=BackfillRequested, **kw)
+    return plain_consumer(amqp_url, topology, handler, service="backfill", model=BackfillRequested, **kw)
 
 
 async def empty(amqp_url, queue: str) -> bool:
@@ -273,7 +273,7 @@ async def test_batch_body_is_handled_as_one_delivery(amqp_url, topology):
     async def handler(delivery: Delivery[ContactScored]) -> None:
         seen.append([m.contact_id for m in delivery.items])
 
-    consumer = consumer_for(amqp_url, topology, handler, service="assigner", model=ContactScored)
+    consumer = plain_consumer(amqp_url, topology, handler, service="assigner", model=ContactScored)
     from shared.messages import Analysis
 
     analysis = Analysis(lead_score=50, lead_status="NEW", confidence=10)

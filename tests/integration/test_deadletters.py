@@ -14,7 +14,7 @@ from shared.broker import Delivery, Publisher, Topology
 from shared.errors import PermanentError
 from shared.messages import ChatMessage, ConversationUpdated
 from tests.support.eventually import eventually
-from tests.support.topology import consumer_for, queue_depth
+from tests.support.topology import plain_consumer, queue_depth
 
 
 def conversation(contact: str, platform: str = "instagram") -> ConversationUpdated:
@@ -30,7 +30,7 @@ def conversation(contact: str, platform: str = "instagram") -> ConversationUpdat
 
 @contextlib.asynccontextmanager
 async def consuming(amqp_url, topology, handler):
-    consumer = consumer_for(amqp_url, topology, handler, service="analyzer", model=ConversationUpdated)
+    consumer = plain_consumer(amqp_url, topology, handler, service="analyzer", model=ConversationUpdated)
     task = asyncio.create_task(consumer.run())
     await asyncio.wait_for(consumer.ready.wait(), 10)
     try:

@@ -29,10 +29,11 @@ async def queue_depth(amqp_url: str, name: str) -> int:
         return queue.declaration_result.message_count or 0
 
 
-def consumer_for(
+def plain_consumer(
     amqp_url: str, topology: Topology, handler: Any, *, service: str, model: Any, prefetch: int = 4, **kw: Any
 ) -> Consumer[Any]:
-    """A `service` consumer of `model` messages on the test's own topology (not yet running)."""
+    """A `service` consumer of `model` messages on the test's own topology, not yet running; `kw`
+    as `Consumer` takes them (the services build theirs from settings: `runtime.consumer_for`)."""
     return Consumer(
         amqp_url=amqp_url,
         topology=topology,

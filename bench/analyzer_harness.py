@@ -33,15 +33,20 @@ class Infra:
     pool: asyncpg.Pool
 
 
+def run_namespace(kind: str) -> tuple[str, str, str, Topology]:
+    """A run id, and a database (`leadsync_KIND_ID` on DATABASE_URL's server), AMQP_URL and a
+    broker namespace (`KIND_ID`) of this run's own."""
+    run_id = uuid.uuid4().hex[:8]
+    base = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    database_url = urlunsplit(urlsplit(base)._replace(path=f"/leadsync_{kind}_{run_id}"))
+    return run_id, database_url, os.environ.get("AMQP_URL", DEFAULT_AMQP_URL), Topology(f"{kind}_{run_id}")
+
+
 @contextlib.asynccontextmanager
 async def infrastructure(pool_size: int = 20) -> AsyncIterator[Infra]:
     """A migrated database and a namespace of this run's own, removed afterwards."""
     logging.configure(service="bench", fmt="console", level="warning")
-    run_id = uuid.uuid4().hex[:8]
-    base = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    database_url = urlunsplit(urlsplit(base)._replace(path=f"/leadsync_bench_{run_id}"))
-    amqp_url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
-    topology = Topology(f"bench_{run_id}")
+    _, database_url, amqp_url, topology = run_namespace("bench")
     await db.migrate(database_url)
     pool = await db.create_pool(database_url, min_size=2, max_size=pool_size)
     # The page the benchmarks' events belong to is connected: live events of others are not analysed.

@@ -13,9 +13,11 @@ import argparse
 import asyncio
 import os
 import statistics
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from services.assigner.consumer import handle
 from services.assigner.pipelines import PipelineCache
@@ -25,16 +27,9 @@ from shared.messages import Analysis, ContactScored
 from shared.settings import DEFAULT_DATABASE_URL
 from shared.vocabulary import PipelineMode
 
-STAGES = [
-    ("New", "LEAD"),
-    ("Warm", "LEAD"),
-    ("Engaged", "LEAD"),
-    ("Qualified", "IN_PROGRESS"),
-    ("Negotiation", "IN_PROGRESS"),
-    ("Won", "WON"),
-    ("Lost", "LOST"),
-    ("Archive", "ARCHIVED"),
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support is not installed
+from tests.support.pipelines import STAGES
+
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 

@@ -49,6 +49,7 @@ from shared.crypto import TokenCipher  # noqa: E402
 from shared.messages import BackfillRequested  # noqa: E402
 from shared.settings import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL  # noqa: E402
 from shared.vocabulary import ACTIVE_JOB_STATUSES, JobKind  # noqa: E402
+from tests.support.stack import process_env  # noqa: E402
 
 try:
     from tests.fakes.llm import FakeLLM
@@ -230,12 +231,10 @@ async def main(args: argparse.Namespace) -> int:
     llm_cm = FakeLLM(latency=args.llm_latency) if FakeLLM is not None else contextlib.nullcontext()
     procs: dict[str, asyncio.subprocess.Process] = {}
     async with llm_cm as llm:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LEADSYNC_"))}
-        env.update(
-            DATABASE_URL=database_url,
-            AMQP_URL=amqp_url,
-            BROKER_NAMESPACE=namespace,
-            METRICS_PORT="0",
+        env = process_env(
+            database_url,
+            amqp_url,
+            namespace,
             LOG_LEVEL="warning",
             TOKEN_ENCRYPTION_KEY=key,
             META_APP_SECRET=app_secret,

@@ -180,21 +180,10 @@ if __name__ == "__main__":
     parser.add_argument("--debounce", type=float, default=2.0, help="ANALYZER_DEBOUNCE_S")
     parser.add_argument("--latency", type=float, default=0.5, help="fake LLM latency, seconds")
     parser.add_argument("--stagger", type=float, default=0.1, help="seconds between conversation starts")
-    parser.add_argument(
-        "--burst-gap",
-        type=float,
-        nargs=2,
-        default=(0.2, 1.0),
-        metavar=("LO", "HI"),
-        help="seconds between a customer's consecutive messages",
-    )
-    parser.add_argument(
-        "--turn-gap",
-        type=float,
-        nargs=2,
-        default=(0.2, 1.0),
-        metavar=("LO", "HI"),
-        help="seconds between a message and the other side's answer",
-    )
+    for flag, text in (
+        ("--burst-gap", "seconds between a customer's consecutive messages"),
+        ("--turn-gap", "seconds between a message and the other side's answer"),
+    ):
+        parser.add_argument(flag, type=float, nargs=2, default=(0.2, 1.0), metavar=("LO", "HI"), help=text)
     parser.add_argument("--seed", type=int, default=7)
     asyncio.run(main(parser.parse_args()))

@@ -16,15 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from cryptography.fernet import Fernet
@@ -32,9 +29,11 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.support is not an installed package
 
+from analyzer_harness import run_namespace  # noqa: E402
+
 from shared import db  # noqa: E402
 from shared.broker import Topology, delete_topology  # noqa: E402
-from shared.settings import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL  # noqa: E402
+from tests.support.stack import process_env  # noqa: E402
 from tests.support.topology import queue_depth  # noqa: E402
 
 SECRET = "soak-app-secret-0123456789"
@@ -94,20 +93,14 @@ async def sample(pids: dict[str, int], amqp_url: str, topology: Topology, out: S
 
 
 async def main(args: argparse.Namespace) -> int:
-    run_id = uuid.uuid4().hex[:8]
-    base = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    dsn = urlunsplit(urlsplit(base)._replace(path=f"/leadsync_soak_{run_id}"))
-    amqp_url = os.environ.get("AMQP_URL", DEFAULT_AMQP_URL)
-    topology = Topology(f"soak_{run_id}")
+    run_id, dsn, amqp_url, topology = run_namespace("soak")
     await db.migrate(dsn)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LEADSYNC_"))}
-    env.update(
-        DATABASE_URL=dsn,
-        AMQP_URL=amqp_url,
-        BROKER_NAMESPACE=topology.namespace,
+    env = process_env(
+        dsn,
+        amqp_url,
+        topology.namespace,
         PORT=str(port),
-        METRICS_PORT="0",
         META_APP_SECRET=SECRET,
         META_VERIFY_TOKEN="soak-verify",
         ADMIN_TOKEN=ADMIN,

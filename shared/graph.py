@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -78,6 +79,18 @@ def conversation_fields(messages_limit: int, *, with_messages: bool = True) -> s
     return f"{base},messages.limit({messages_limit}){{{MESSAGE_FIELDS}}}" if with_messages else base
 
 
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One Graph call as `GraphClient.call` was asked for it, the same on every retry."""
+
+    path: str
+    params: dict[str, Any]
+    token: str | None
+    pace: str | None
+    reduce: bool
+    method: str
+
+
 class GraphClient:
     def __init__(
         self,
@@ -139,6 +152,7 @@ class GraphClient:
     ) -> dict[str, Any]:
         """`method` `path` (GET unless told); waits out rate limits, retries temporary errors,
         raises GraphError."""
+        request = _Call(path, params, token, pace, reduce_on_code_1, method)
         waits = 0
         while True:
             try:
@@ -151,7 +165,7 @@ class GraphClient:
                     reraise=True,
                 ):
                     with attempt:
-                        return await self._once(path, params, token, pace, reduce_on_code_1, method)
+                        return await self._once(request)
             except RateLimited as err:
                 # Meta's estimate when it gives one, else a growing wait: never a failure.
                 waits += 1
@@ -164,20 +178,13 @@ class GraphClient:
                     await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _once(
-        self,
-        path: str,
-        params: dict[str, Any],
-        token: str | None,
-        pace: str | None,
-        reduce: bool,
-        method: str = "GET",
-    ) -> dict[str, Any]:
+    async def _once(self, call: _Call) -> dict[str, Any]:
+        pace = call.pace
         if pace is not None:
             await self._pace(pace)
         self.calls += 1
         try:
-            body = await self._request(path, params, token, pace, reduce, method)
+            body = await self._request(call)
         except GraphError as err:
             CALLS.labels(_OUTCOMES.get(type(err), "error")).inc()
             raise
@@ -189,18 +196,13 @@ class GraphClient:
         CALLS.labels("ok").inc()
         return body
 
-    async def _request(
-        self,
-        path: str,
-        params: dict[str, Any],
-        token: str | None,
-        pace: str | None,
-        reduce: bool,
-        method: str = "GET",
-    ) -> dict[str, Any]:
+    async def _request(self, call: _Call) -> dict[str, Any]:
+        pace = call.pace
         try:
-            auth = self.token_params(token) if token else {}
-            response = await self._http.request(method, f"{self._root}/{path}", params={**params, **auth})
+            auth = self.token_params(call.token) if call.token else {}
+            response = await self._http.request(
+                call.method, f"{self._root}/{call.path}", params={**call.params, **auth}
+            )
         except httpx.HTTPError as err:
             # httpx messages can hold the URL (and so the token): keep only the kind of failure.
             raise TemporaryError(f"Graph API unreachable ({type(err).__name__})", None) from None
@@ -214,7 +216,7 @@ class GraphClient:
         except orjson.JSONDecodeError:
             body = {}
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            raise error_from(body["error"], response.status_code, usage, reduce_on_code_1=reduce)
+            raise error_from(body["error"], response.status_code, usage, reduce_on_code_1=call.reduce)
         if response.status_code >= 500:
             raise TemporaryError(f"Graph API answered HTTP {response.status_code}", None)
         if response.status_code >= 400 or not isinstance(body, dict):

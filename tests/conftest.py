@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -14,6 +13,7 @@ from shared import db
 from shared.broker import Publisher, Topology, delete_topology
 from tests.support import database, servers
 from tests.support import secrets as test_secrets
+from tests.support.stack import process_env
 
 
 @pytest.fixture(scope="session")
@@ -76,12 +76,10 @@ async def publisher(amqp_url: str, namespace: str) -> AsyncIterator[Publisher]:
 @pytest.fixture(scope="session")
 def service_env(database_url: str, amqp_url: str, namespace: str) -> dict[str, str]:
     """The environment a service process of this test session runs with."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LEADSYNC_"))}
-    env.update(
-        DATABASE_URL=database_url,
-        AMQP_URL=amqp_url,
-        BROKER_NAMESPACE=namespace,
-        METRICS_PORT="0",
+    return process_env(
+        database_url,
+        amqp_url,
+        namespace,
         LOG_FORMAT="json",
         LOG_LEVEL="info",
         META_APP_SECRET=test_secrets.APP_SECRET,
@@ -90,4 +88,3 @@ def service_env(database_url: str, amqp_url: str, namespace: str) -> dict[str, s
         TOKEN_ENCRYPTION_KEY=test_secrets.FERNET_KEY,
         PYTHONUNBUFFERED="1",
     )
-    return env

@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 from pydantic import Field, SecretStr
 
-from leadsync.commands import admin_db
+from leadsync.commands import admin_db, command_group
 from services.webhook import connect
 from shared import db, page_health
 from shared.crypto import TokenCipher
@@ -65,8 +65,7 @@ def register_pages(actions: argparse._SubParsersAction) -> None:  # type: ignore
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("meta", help="the Meta app's webhook subscription")
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = command_group(sub, "meta", "the Meta app's webhook subscription")
     subscribe = actions.add_parser(
         "subscribe",
         help="set the app-level webhook subscription (object page and instagram, "

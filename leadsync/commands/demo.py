@@ -9,24 +9,12 @@ from shared.errors import CommandError, DemoError
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="run the whole system on simulated Meta data, then summarise")
-    p.add_argument(
-        "--conversations",
-        type=_at_least(10),
-        default=300,
-        help="conversations on the simulated Graph API (default 300)",
-    )
-    p.add_argument(
-        "--traffic",
-        type=_at_least(0),
-        default=60,
-        help="live webhook deliveries sent after the backfill (default 60)",
-    )
-    p.add_argument(
-        "--port",
-        type=_at_least(0),
-        default=8000,
-        help="webhook/console port when free (default 8000, else any free port)",
-    )
+    for flag, low, default, text in (
+        ("--conversations", 10, 300, "conversations on the simulated Graph API (default 300)"),
+        ("--traffic", 0, 60, "live webhook deliveries sent after the backfill (default 60)"),
+        ("--port", 0, 8000, "webhook/console port when free (default 8000, else any free port)"),
+    ):
+        p.add_argument(flag, type=_at_least(low), default=default, help=text)
     p.add_argument(
         "--name",
         default="leadsync_demo",

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from leadsync import deadletters
+from leadsync.commands import command_group
 from shared.broker import Topology
 from shared.errors import BrokerUnavailable, CommandError, DeadLetterError
 from shared.settings import BaseServiceSettings, load
@@ -20,8 +21,7 @@ T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("dlq", help="list or replay dead-lettered messages")
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = command_group(sub, "dlq", "list or replay dead-lettered messages")
     listing = actions.add_parser("list", help="count and describe the messages of a dead-letter queue")
     listing.add_argument("queue", help="analyzer, assigner, backfill, or a full queue name")
     listing.add_argument("--limit", type=_positive, default=20, help="messages to describe (20)")

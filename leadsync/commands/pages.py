@@ -8,7 +8,7 @@ import sys
 
 import asyncpg
 
-from leadsync.commands import admin_db, connected
+from leadsync.commands import admin_db, command_group, connected
 from services.webhook.api import pages
 from shared.crypto import TokenCipher
 from shared.errors import CommandError
@@ -17,8 +17,7 @@ from shared.vocabulary import PipelineMode, values
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("pages", help="add and list Facebook pages")
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = command_group(sub, "pages", "add and list Facebook pages")
     add = actions.add_parser(
         "add",
         help="add a page; its access token is read from stdin (or prompted for)",

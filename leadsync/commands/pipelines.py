@@ -7,7 +7,7 @@ import re
 
 import asyncpg
 
-from leadsync.commands import admin_db
+from leadsync.commands import admin_db, command_group
 from services.webhook.api import pipelines
 from shared.score_ranges import all_default
 from shared.settings import BaseServiceSettings, load
@@ -27,8 +27,7 @@ def stage_spec(text: str) -> dict[str, object]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("pipelines", help="create and list sales pipelines")
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = command_group(sub, "pipelines", "create and list sales pipelines")
     create = actions.add_parser(
         "create",
         help="create a pipeline; stages in the order given",

@@ -58,12 +58,7 @@ def model(body: dict[str, Any], _n: int) -> dict[str, Any]:
 async def stack(service_env) -> AsyncIterator[Stack]:
     """All four services, scoring with the fake model."""
     async with FakeLLM(responder=model) as llm:
-        extra = {
-            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
-            "OPENAI_BASE_URL": llm.base_url,
-            "ANALYZER_DEBOUNCE_S": "0.2",
-            "BACKFILL_HEARTBEAT_S": "0.2",
-        }
+        extra = llm.env(ANALYZER_DEBOUNCE_S="0.2", BACKFILL_HEARTBEAT_S="0.2")
         async with running(service_env, extra_env=extra) as s:
             yield s
 

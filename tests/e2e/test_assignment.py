@@ -168,22 +168,26 @@ async def scenario(
         yield Scenario(api, web, second, publisher, pool, r.json(), responses)
 
 
-async def test_phase_1_a_dozen_contacts_per_page_land_in_their_stages(scenario: Scenario) -> None:
-    api, db = scenario.api, scenario.db
+async def _score_every_page(
+    scenario: Scenario, table: dict[str, tuple[Any, ...]], at: datetime, done: str, equals: int, what: str
+) -> None:
+    """Publishes, for each page, an analysis of each contact in `table` as of `at`; returns once
+    `equals` contacts analysed as of `at` match `done` (an SQL condition)."""
     await scenario.publisher.publish_many(
         [
-            (scored(page, c, score, status, T0), None)
+            (scored(page, c, score, status, at), None)
             for page in TOKENS
-            for c, (score, status, _, _) in FIRST.items()
+            for c, (score, status, _, _) in table.items()
         ]
     )
+    sql = f"SELECT count(*) FROM contacts WHERE analyzed_through = $1 AND {done}"
+    await counted(scenario.db, sql, at, equals=equals, what=what)
 
-    await counted(
-        db,
-        "SELECT count(*) FROM contacts WHERE analyzed_through = $1 AND stage_id IS NOT NULL",
-        T0,
-        equals=FIRST_PLACEMENTS,
-        what="the first analyses",
+
+async def test_phase_1_a_dozen_contacts_per_page_land_in_their_stages(scenario: Scenario) -> None:
+    api = scenario.api
+    await _score_every_page(
+        scenario, FIRST, T0, "stage_id IS NOT NULL", FIRST_PLACEMENTS, "the first analyses"
     )
     ranges = (await api.get(f"/api/pipelines/{scenario.pipeline['id']}")).json()["stages"]
     assert [(s["lead_score_min"], s["lead_score_max"]) for s in ranges] == STANDARD_RANGES
@@ -201,22 +205,8 @@ async def test_phase_1_a_dozen_contacts_per_page_land_in_their_stages(scenario: 
 async def test_phase_2_newer_analyses_move_only_in_update_mode_unless_blocked(scenario: Scenario) -> None:
     """SKIP_EXISTING keeps placed contacts, UPDATE_EXISTING moves them, except where downgrade
     protection (or a sale) blocks the move."""
-    api, db = scenario.api, scenario.db
-    await scenario.publisher.publish_many(
-        [
-            (scored(page, c, score, status, T1), None)
-            for page in TOKENS
-            for c, (score, status, _, _) in LATER.items()
-        ]
-    )
-
-    await counted(
-        db,
-        "SELECT count(*) FROM contacts WHERE analyzed_through = $1",
-        T1,
-        equals=2 * len(LATER),
-        what="the later analyses",
-    )
+    api = scenario.api
+    await _score_every_page(scenario, LATER, T1, "true", 2 * len(LATER), "the later analyses")
     skip, update = await contacts_of(api, "PAGE_SKIP"), await contacts_of(api, "PAGE_UPDATE")
     assert {c: skip[c]["stage_name"] for c in LATER} == {c: e[2] for c, e in LATER.items()}
     assert {c: update[c]["stage_name"] for c in LATER} == {c: e[3] for c, e in LATER.items()}

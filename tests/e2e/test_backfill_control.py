@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from leadsync.sim.graph import SimGraph, serving
 from shared.messages import ChatMessage, ConversationUpdated
 from tests.support import secrets as test_secrets
-from tests.support.backfill import add_page, api, wait_job
+from tests.support.backfill import add_page, api, wait_job, wait_total_contacts
 from tests.support.stack import running
 
 TOKEN = "EAAcontroltesttoken0123456789abcdefQRS"
@@ -36,12 +36,7 @@ async def test_cancel_stops_graph_calls_within_a_second(clean_db, service_env, p
         api(stack.url, service_env) as client,
     ):
         job_id = (await client.post("/api/backfill", json={"page_id": "PC"})).json()["job_id"]
-        while (
-            await clean_db.fetchval(
-                "SELECT coalesce(total_contacts, 0) FROM jobs WHERE id = $1::uuid", job_id
-            )
-        ) < 8:
-            await asyncio.sleep(0.05)
+        await wait_total_contacts(clean_db, job_id, 8, poll=0.05)
         r = await client.post(f"/api/jobs/{job_id}/cancel")
         cancelled_at = time.monotonic()
         assert r.status_code == 200 and r.json()["status"] == "CANCELLED"

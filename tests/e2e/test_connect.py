@@ -78,11 +78,7 @@ async def test_discover_then_connect_subscribes_both_levels_and_starts_each_back
 
 async def test_a_dropped_subscription_is_restored_by_the_health_check(clean_db, service_env):
     async with connected_stack(service_env) as (sim, _, client):
-        token = sim.meta.user_token(USER)
-        r = await client.post(
-            "/api/connect", json={"user_access_token": token, "page_ids": ["201"], "backfill": False}
-        )
-        assert r.json()["connected"] == ["201"]
+        await _connect_without_backfill(sim, client, "201")
         sim.meta.drop_subscription("201")  # an hour of failed deliveries, and Meta let go
         r = await client.post("/api/pages/201/health")
         assert r.status_code == 200, r.text
@@ -94,10 +90,7 @@ async def test_a_dropped_subscription_is_restored_by_the_health_check(clean_db, 
 async def test_an_expired_token_needs_a_reconnect_and_the_next_sync_works_after_it(clean_db, service_env):
     async with connected_stack(service_env) as (sim, _, client):
         user_token = sim.meta.user_token(USER)
-        r = await client.post(
-            "/api/connect", json={"user_access_token": user_token, "page_ids": ["201"], "backfill": False}
-        )
-        assert r.json()["connected"] == ["201"]
+        await _connect_without_backfill(sim, client, "201", token=user_token)
         sim.meta.revoke_page_token("201")
         health = (await client.post("/api/pages/201/health")).json()
         assert health["status"] == "token_expired" and health["token"]["valid"] is False
@@ -190,6 +183,21 @@ async def test_a_user_token_meta_refuses_is_a_clear_400_and_nothing_is_stored(cl
         assert await clean_db.fetchval("SELECT count(*) FROM pages") == 0
 
 
+async def _connect_without_backfill(
+    sim, client: httpx.AsyncClient, *page_ids: str, token: str | None = None
+) -> None:
+    """Connects `page_ids` for USER (with `token`, else a fresh user token), no backfill."""
+    r = await client.post(
+        "/api/connect",
+        json={
+            "user_access_token": token or sim.meta.user_token(USER),
+            "page_ids": list(page_ids),
+            "backfill": False,
+        },
+    )
+    assert r.json()["connected"] == list(page_ids), r.text
+
+
 async def _cli(env: dict[str, str], *args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -226,11 +234,7 @@ async def test_the_cli_sets_the_app_subscription_checks_health_and_disconnects(c
             code == 1 and "Callback verification failed" in out and "page" not in sim.meta.app_subscriptions
         )
 
-        r = await client.post(
-            "/api/connect",
-            json={"user_access_token": sim.meta.user_token(USER), "page_ids": ["201"], "backfill": False},
-        )
-        assert r.json()["connected"] == ["201"], r.text
+        await _connect_without_backfill(sim, client, "201")
         sim.meta.drop_subscription("201")
         code, out = await _cli(env, "pages", "health", "201")
         assert code == 0 and "True" in out, out  # resubscribed
@@ -250,15 +254,7 @@ async def test_the_backfill_service_checks_every_page_on_its_own_and_exports_the
     async with connected_stack(
         service_env, BACKFILL_HEALTH_INTERVAL_S="1", BACKFILL_SCHEDULER_INTERVAL_S="0.3"
     ) as (sim, stack, client):
-        r = await client.post(
-            "/api/connect",
-            json={
-                "user_access_token": sim.meta.user_token(USER),
-                "page_ids": ["201", "202"],
-                "backfill": False,
-            },
-        )
-        assert r.json()["connected"] == ["201", "202"]
+        await _connect_without_backfill(sim, client, "201", "202")
         sim.meta.drop_subscription("201")
         sim.meta.revoke_page_token("202")
 
@@ -416,15 +412,7 @@ async def test_the_console_turns_meta_refusals_into_clear_messages_and_stores_no
 
 async def test_reconnect_from_the_console_ticks_the_broken_page_and_restores_it(clean_db, service_env):
     async with connected_stack(service_env) as (sim, stack, client):
-        r = await client.post(
-            "/api/connect",
-            json={
-                "user_access_token": sim.meta.user_token(USER),
-                "page_ids": ["201", "202"],
-                "backfill": False,
-            },
-        )
-        assert r.json()["connected"] == ["201", "202"]
+        await _connect_without_backfill(sim, client, "201", "202")
         sim.meta.revoke_page_token("201")
         assert (await client.post("/api/pages/201/health")).json()["status"] == "token_expired"
         sim.meta.renew_page_token("201")

@@ -10,43 +10,36 @@ import json
 import re
 from typing import Any
 
-import httpx
-
 from services.webhook.signature import sign
 from tests.fakes.llm import FakeLLM
+from tests.support.backfill import api as admin_client
 from tests.support.eventually import eventually
 from tests.support.meta_events import CONFIRMATION, deliver, messenger_echo, messenger_event
 from tests.support.pipelines import sales_page
 from tests.support.stack import running
 
 PAGE = "PAGE_LLM"
-# The model's verdict for each scripted turn: (score, status). The marker travels in the customer's
-# text, so the fake answers by what the transcript holds, as a real model would.
-SCRIPT = {
-    "cold": (8, "NEW"),
-    "curious": (25, "CONTACTED"),
-    "keen": (45, "QUALIFIED"),
-    "ready": (72, "QUALIFIED"),
-    "paid": (88, "WON"),
-    "gone": (15, "LOST"),
-    "ready-cools": (10, "CONTACTED"),  # a later, much colder verdict: the contact moves down
-    "paid-doubts": (85, "LOST"),  # "ok stop" after the sale: not a refusal; Won is final anyway
+# The model's verdict for each scripted turn: (score, status), and the stage a contact whose newest
+# turn it is lands in (None: a later turn, sent after the first placements). The marker travels in
+# the customer's text, so the fake answers by what the transcript holds, as a real model would.
+SCRIPT: dict[str, tuple[int, str, str | None]] = {
+    "cold": (8, "NEW", "New"),
+    "curious": (25, "CONTACTED", "Engaged"),
+    "keen": (45, "QUALIFIED", "Qualified"),
+    "ready": (72, "QUALIFIED", "Negotiation"),
+    "paid": (88, "WON", "Won"),
+    "gone": (15, "LOST", "Lost"),
+    "ready-cools": (10, "CONTACTED", None),  # a later, much colder verdict: the contact moves down
+    "paid-doubts": (85, "LOST", None),  # "ok stop" after the sale: not a refusal; Won is final anyway
 }
-EXPECTED = {
-    "cold": "New",
-    "curious": "Engaged",
-    "keen": "Qualified",
-    "ready": "Negotiation",
-    "paid": "Won",
-    "gone": "Lost",
-}
+EXPECTED = {name: stage for name, (_, _, stage) in SCRIPT.items() if stage is not None}
 MARKER = re.compile(r"#([a-z\-]+)#")
 
 
 def verdict(body: dict[str, Any], _n: int) -> dict[str, Any]:
     text = "\n".join(str(m.get("content", "")) for m in body["messages"])
     name = MARKER.findall(text)[-1]  # the newest scripted turn decides
-    score, status = SCRIPT[name]
+    score, status, _ = SCRIPT[name]
     said = json.loads(body["messages"][-1]["content"])["messages"]
     return {
         "lead_score": score,
@@ -61,16 +54,10 @@ def verdict(body: dict[str, Any], _n: int) -> dict[str, Any]:
 async def test_llm_scored_webhook_contacts_land_in_their_stages(clean_db, service_env):
     secret = service_env["META_APP_SECRET"].encode()
     async with FakeLLM(responder=verdict) as llm:
-        extra = {
-            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
-            "OPENAI_BASE_URL": llm.base_url,
-            "ANALYZER_DEBOUNCE_S": "0.2",
-        }
+        extra = llm.env(ANALYZER_DEBOUNCE_S="0.2")
         async with (
             running(service_env, "webhook", "analyzer", "assigner", extra_env=extra) as stack,
-            httpx.AsyncClient(
-                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
-            ) as api,
+            admin_client(stack.url, service_env) as api,
         ):
             await sales_page(api, PAGE, "LLM shop", "EAAllmPAGEtoken1234567890abc")
 

@@ -13,9 +13,9 @@ import re
 from typing import Any
 
 import asyncpg
-import httpx
 
 from tests.fakes.llm import FakeLLM
+from tests.support.backfill import api as admin_client
 from tests.support.cli import leadsync
 from tests.support.eventually import eventually
 from tests.support.meta_events import deliver, messenger_event
@@ -24,24 +24,17 @@ from tests.support.stack import running
 
 PAGE = "PAGE_RESCORE"
 # marker: (score, status) today, and what the new verdicts say
-TODAY = {
-    "cold": (8, "NEW"),
-    "curious": (25, "CONTACTED"),
-    "keen": (45, "QUALIFIED"),
-    "ready": (72, "QUALIFIED"),
-    "hot": (78, "QUALIFIED"),
-    "steady": (40, "QUALIFIED"),
-    "gone": (12, "LOST"),
+VERDICTS = {
+    "cold": ((8, "NEW"), (60, "QUALIFIED")),
+    "curious": ((25, "CONTACTED"), (15, "CONTACTED")),
+    "keen": ((45, "QUALIFIED"), (74, "QUALIFIED")),
+    "ready": ((72, "QUALIFIED"), (33, "QUALIFIED")),
+    "hot": ((78, "QUALIFIED"), (88, "LOST")),
+    "steady": ((40, "QUALIFIED"), (42, "QUALIFIED")),
+    "gone": ((12, "LOST"), (52, "QUALIFIED")),
 }
-TOMORROW = {
-    "cold": (60, "QUALIFIED"),
-    "curious": (15, "CONTACTED"),
-    "keen": (74, "QUALIFIED"),
-    "ready": (33, "QUALIFIED"),
-    "hot": (88, "LOST"),
-    "steady": (42, "QUALIFIED"),
-    "gone": (52, "QUALIFIED"),
-}
+TODAY = {name: today for name, (today, _) in VERDICTS.items()}
+TOMORROW = {name: tomorrow for name, (_, tomorrow) in VERDICTS.items()}
 TEXTS = {"gone": "no thanks, not interested", "hot": "stop, I bought it elsewhere"}
 MARKER = re.compile(r"#([a-z]+)#")
 
@@ -79,17 +72,10 @@ async def test_a_dry_run_reports_the_moves_the_real_run_then_makes(clean_db, ser
     table = {"now": TODAY}
     secret = service_env["META_APP_SECRET"].encode()
     async with FakeLLM(responder=verdicts(table)) as llm:
-        extra = {
-            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
-            "OPENAI_BASE_URL": llm.base_url,
-            "ANALYZER_DEBOUNCE_S": "0.2",
-            "BACKFILL_HEARTBEAT_S": "0.2",
-        }
+        extra = llm.env(ANALYZER_DEBOUNCE_S="0.2", BACKFILL_HEARTBEAT_S="0.2")
         async with (
             running(service_env, extra_env=extra) as stack,
-            httpx.AsyncClient(
-                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
-            ) as api,
+            admin_client(stack.url, service_env) as api,
         ):
             await sales_page(api, PAGE, "Rescored shop", "EAArescorePAGEtoken1234567890", auto_sync=False)
             for i, name in enumerate(TODAY):
@@ -184,17 +170,10 @@ async def test_a_rescore_can_be_cancelled_and_stops_scoring(clean_db, service_en
         [(f"m_{i}", PAGE, f"u_{i:02}") for i in range(conversations)],
     )
     async with FakeLLM(latency=0.4, responder=verdicts({"now": TODAY})) as llm:
-        extra = {
-            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
-            "OPENAI_BASE_URL": llm.base_url,
-            "LLM_CONCURRENCY": "2",
-            "BACKFILL_HEARTBEAT_S": "0.2",
-        }
+        extra = llm.env(LLM_CONCURRENCY="2", BACKFILL_HEARTBEAT_S="0.2")
         async with (
             running(service_env, "webhook", "analyzer", "assigner", "backfill", extra_env=extra) as stack,
-            httpx.AsyncClient(
-                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
-            ) as api,
+            admin_client(stack.url, service_env) as api,
         ):
             r = await api.post(f"/api/pages/{PAGE}/rescore", json={"dry_run": False})
             job_id = r.json()["job_id"]

@@ -14,6 +14,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fakes.llm import FakeLLM
+from tests.support.backfill import api as admin_client
 from tests.support.eventually import eventually
 from tests.support.meta_events import deliver, messenger_event
 from tests.support.pipelines import sales_page
@@ -57,17 +58,10 @@ async def metrics(logs: str) -> dict[str, dict[tuple[Any, ...], float]]:
 async def test_shadow_analyses_are_ledgered_never_placed_and_their_agreement_exported(clean_db, service_env):
     secret = service_env["META_APP_SECRET"].encode()
     async with FakeLLM(responder=by_model) as llm:
-        extra = {
-            "OPENAI_API_KEY": "sk-test-fake-key-0000000000",
-            "OPENAI_BASE_URL": llm.base_url,
-            "ANALYZER_DEBOUNCE_S": "0.2",
-            "LEADSYNC_SHADOW_MODEL": CANDIDATE,
-        }
+        extra = llm.env(ANALYZER_DEBOUNCE_S="0.2", LEADSYNC_SHADOW_MODEL=CANDIDATE)
         async with (
             running(service_env, "webhook", "analyzer", "assigner", extra_env=extra) as stack,
-            httpx.AsyncClient(
-                base_url=stack.url, headers={"Authorization": f"Bearer {service_env['ADMIN_TOKEN']}"}
-            ) as api,
+            admin_client(stack.url, service_env) as api,
         ):
             await sales_page(api, PAGE, "Shadowed shop", "EAAshadowPAGEtoken1234567890")
             for i, contact in enumerate(VERDICTS):

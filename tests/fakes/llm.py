@@ -173,6 +173,10 @@ class FakeLLM:
             "outcomes": dict(self.outcomes),
         }
 
+    def env(self, **more: str) -> dict[str, str]:
+        """The services' settings that point the analyzer at this server, with `more` on top."""
+        return {"OPENAI_API_KEY": "sk-test-fake-key-0000000000", "OPENAI_BASE_URL": self.base_url, **more}
+
     async def __aenter__(self) -> FakeLLM:
         app = Starlette(
             routes=[

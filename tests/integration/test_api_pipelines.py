@@ -5,18 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.support.admin_api import admin_client
-from tests.support.pipelines import STANDARD_RANGES
+from tests.support.pipelines import STANDARD_RANGES, stage_bodies
 
-STAGES = [
-    {"name": "New", "type": "LEAD"},
-    {"name": "Warm", "type": "LEAD"},
-    {"name": "Engaged", "type": "LEAD"},
-    {"name": "Qualified", "type": "IN_PROGRESS"},
-    {"name": "Negotiation", "type": "IN_PROGRESS"},
-    {"name": "Won", "type": "WON"},
-    {"name": "Lost", "type": "LOST"},
-    {"name": "Archive", "type": "ARCHIVED"},
-]
+STAGES = stage_bodies()  # the e2e pipeline: New, Warm, Engaged, ... Archive
 
 
 @pytest.fixture

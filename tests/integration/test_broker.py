@@ -17,7 +17,7 @@ from shared.messages import BackfillRequested, ContactScored, decode
 from shared.messages import encode as messages_encode
 from shared.retry import MAX_SAME_ERROR
 from tests.support.eventually import eventually
-from tests.support.topology import queue_depth
+from tests.support.topology import plain_consumer, queue_depth
 
 
 async def test_topology_can_be_declared_again_at_every_start(amqp_url, topology):
@@ -74,15 +74,7 @@ async def one_dead_letter(amqp_url, topology) -> bool:
 
 
 def _consumer(amqp_url, topology, handler, **kw) -> Consumer[BackfillRequested]:
-    return Consumer(
-        amqp_url=amqp_url,
-        topology=topology,
-        service="backfill",
-        model=BackfillRequested,
-        handler=handler,
-        prefetch=4,
-        **kw,
-    )
+    return plain_consumer(amqp_url, topology, handler, service="backfill", model=BackfillRequested, **kw)
 
 
 async def empty(amqp_url, queue: str) -> bool:
@@ -281,14 +273,7 @@ async def test_batch_body_is_handled_as_one_delivery(amqp_url, topology):
     async def handler(delivery: Delivery[ContactScored]) -> None:
         seen.append([m.contact_id for m in delivery.items])
 
-    consumer = Consumer(
-        amqp_url=amqp_url,
-        topology=topology,
-        service="assigner",
-        model=ContactScored,
-        handler=handler,
-        prefetch=4,
-    )
+    consumer = plain_consumer(amqp_url, topology, handler, service="assigner", model=ContactScored)
     from shared.messages import Analysis
 
     analysis = Analysis(lead_score=50, lead_status="NEW", confidence=10)
@@ -372,15 +357,7 @@ async def test_max_bytes_in_flight_bounds_the_bodies_handled_at_once(amqp_url, t
         done.append(delivery.items[0].job_id)
 
     body = len(messages_encode(BackfillRequested(job_id="j00")))
-    consumer = Consumer(
-        amqp_url=amqp_url,
-        topology=topology,
-        service="backfill",
-        model=BackfillRequested,
-        handler=handler,
-        prefetch=16,
-        max_bytes_in_flight=3 * body,
-    )
+    consumer = _consumer(amqp_url, topology, handler, prefetch=16, max_bytes_in_flight=3 * body)
     async with consuming(amqp_url, topology, consumer) as publisher:
         await publisher.publish_many([(BackfillRequested(job_id=f"j{i:02d}"), None) for i in range(12)])
         await eventually(lambda: len(done) == 12, what="twelve messages handled")

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 import aio_pika
 
-from shared.broker import Consumer, Delivery, Publisher, Topology
+from shared.broker import Delivery, Publisher, Topology
 from shared.errors import PermanentError
 from shared.messages import ChatMessage, ConversationUpdated
 from tests.support.eventually import eventually
-from tests.support.topology import queue_depth
+from tests.support.topology import plain_consumer, queue_depth
 
 
 def conversation(contact: str, platform: str = "instagram") -> ConversationUpdated:
@@ -30,14 +30,7 @@ def conversation(contact: str, platform: str = "instagram") -> ConversationUpdat
 
 @contextlib.asynccontextmanager
 async def consuming(amqp_url, topology, handler):
-    consumer = Consumer(
-        amqp_url=amqp_url,
-        topology=topology,
-        service="analyzer",
-        model=ConversationUpdated,
-        handler=handler,
-        prefetch=4,
-    )
+    consumer = plain_consumer(amqp_url, topology, handler, service="analyzer", model=ConversationUpdated)
     task = asyncio.create_task(consumer.run())
     await asyncio.wait_for(consumer.ready.wait(), 10)
     try:

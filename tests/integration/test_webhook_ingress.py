@@ -13,6 +13,7 @@ import pytest
 
 from leadsync.sim.traffic import envelope, message_item, meta_json
 from services.webhook.signature import sign
+from tests.support.meta_events import page_entry
 from tests.support.webhook import (
     SECRETS,
     VERIFY_TOKEN,
@@ -161,39 +162,22 @@ async def test_signed_non_json_is_a_bad_request(client, watch):
         {"object": "user", "entry": [{"uid": "1", "changed_fields": ["email"]}]},
         {"field": "messages", "value": {}},
         [1, 2, 3],
-        {
-            "object": "page",
-            "entry": [
-                {
-                    "id": PAGE,
-                    "time": TS,
-                    "messaging": [
-                        {
-                            "sender": {"id": USER},
-                            "recipient": {"id": PAGE},
-                            "timestamp": TS,
-                            "read": {"watermark": TS},
-                        },
-                        {
-                            "sender": {"id": USER},
-                            "recipient": {"id": PAGE},
-                            "delivery": {"mids": ["m_x"], "watermark": TS},
-                        },
-                        {
-                            "sender": {"id": USER},
-                            "recipient": {"id": PAGE},
-                            "timestamp": TS,
-                            "reaction": {
-                                "reaction": "love",
-                                "emoji": "\u2764",
-                                "action": "react",
-                                "mid": "m_x",
-                            },
-                        },
-                    ],
-                }
-            ],
-        },
+        page_entry(
+            PAGE,
+            TS,
+            {"sender": {"id": USER}, "recipient": {"id": PAGE}, "timestamp": TS, "read": {"watermark": TS}},
+            {
+                "sender": {"id": USER},
+                "recipient": {"id": PAGE},
+                "delivery": {"mids": ["m_x"], "watermark": TS},
+            },
+            {
+                "sender": {"id": USER},
+                "recipient": {"id": PAGE},
+                "timestamp": TS,
+                "reaction": {"reaction": "love", "emoji": "\u2764", "action": "react", "mid": "m_x"},
+            },
+        ),
     ],
     ids=["feed_changes", "dashboard_test", "other_object", "no_object", "list", "receipts_only"],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -45,6 +46,15 @@ async def wait_job(
         ended, what=f"job {job_id} {' or '.join(statuses)}", timeout=timeout
     )
     return found
+
+
+async def wait_total_contacts(pool: asyncpg.Pool, job_id: str, at_least: int, poll: float) -> None:
+    """Returns once the job has counted `at_least` contacts, checking every `poll` s (a tight loop:
+    the caller acts mid-job)."""
+    while (
+        await pool.fetchval("SELECT coalesce(total_contacts, 0) FROM jobs WHERE id = $1::uuid", job_id)
+    ) < at_least:
+        await asyncio.sleep(poll)
 
 
 async def item_counts(pool: asyncpg.Pool, job_id: str) -> dict[str, int]:

@@ -12,26 +12,15 @@ from services.webhook.signature import sign
 CONFIRMATION = "Payment received, thank you! Your order is confirmed."
 
 
+def page_entry(page: str, ts_ms: int, *messaging: dict[str, object]) -> dict[str, object]:
+    """A Messenger webhook body: one entry of `page` holding the `messaging` items."""
+    return {"object": "page", "entry": [{"id": page, "time": ts_ms, "messaging": list(messaging)}]}
+
+
 def _messaging(page: str, ts_ms: int, sender: str, recipient: str, message: dict[str, object]) -> bytes:
     """One Messenger item of a page's entry, as compact JSON."""
-    body = {
-        "object": "page",
-        "entry": [
-            {
-                "id": page,
-                "time": ts_ms,
-                "messaging": [
-                    {
-                        "sender": {"id": sender},
-                        "recipient": {"id": recipient},
-                        "timestamp": ts_ms,
-                        "message": message,
-                    }
-                ],
-            }
-        ],
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
+    item = {"sender": {"id": sender}, "recipient": {"id": recipient}, "timestamp": ts_ms, "message": message}
+    return json.dumps(page_entry(page, ts_ms, item), separators=(",", ":")).encode()
 
 
 def messenger_event(page: str, user: str, mid: str, text: str, ts_ms: int) -> bytes:

@@ -23,13 +23,16 @@ SHORT = [("New", "LEAD"), ("Talking", "IN_PROGRESS"), ("Won", "WON"), ("Lost", "
 STANDARD_RANGES = [(0, 10), (11, 20), (21, 30), (31, 55), (56, 80), (81, 100), (0, 20), (0, 100)]
 
 
+def stage_bodies(stages: Sequence[tuple[str, str]] = STAGES) -> list[dict[str, str]]:
+    """`stages` as the admin API takes them."""
+    return [{"name": n, "type": t} for n, t in stages]
+
+
 async def new_pipeline(
     api: httpx.AsyncClient, stages: Sequence[tuple[str, str]] = STAGES, *, name: str = "Sales"
 ) -> str:
     """A pipeline of `stages` through the admin API; its id."""
-    r = await api.post(
-        "/api/pipelines", json={"name": name, "stages": [{"name": n, "type": t} for n, t in stages]}
-    )
+    r = await api.post("/api/pipelines", json={"name": name, "stages": stage_bodies(stages)})
     assert r.status_code == 201, r.text
     pipeline_id: str = r.json()["id"]
     return pipeline_id

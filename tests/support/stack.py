@@ -18,6 +18,16 @@ from leadsync.commands.run import SERVICES
 from tests.support.eventually import eventually
 
 
+def process_env(database_url: str, amqp_url: str, namespace: str, **more: str) -> dict[str, str]:
+    """A service process's environment: this one's without OPENAI_* and LEADSYNC_* (a developer's
+    own keys must not reach a test or a benchmark), on these servers and namespace, metrics on any
+    free port, with `more` on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LEADSYNC_"))}
+    env.update(DATABASE_URL=database_url, AMQP_URL=amqp_url, BROKER_NAMESPACE=namespace, METRICS_PORT="0")
+    env.update(more)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -392,6 +392,14 @@ def _from(stages: list[Stage], current: Stage | None, score: int, status: str, r
     )
 
 
+def _from_one_of(stages: list[Stage], kind: str, score: int, status: str, data: st.DataObject):
+    """The decision for a contact in a stage of type `kind` drawn from `stages`; None without one."""
+    of_kind = [s for s in stages if s.type == kind]
+    if not of_kind:
+        return None
+    return _from(stages, data.draw(st.sampled_from(of_kind)), score, status)
+
+
 @given(stage_lists(), scores, statuses, st.sampled_from(["", "Won", "lost", "A"]))
 def test_a_terminal_stage_is_chosen_only_by_its_status(stages, score, status, recommended):
     match = best_stage(stages, score, status, recommended)
@@ -401,11 +409,9 @@ def test_a_terminal_stage_is_chosen_only_by_its_status(stages, score, status, re
 
 @given(stage_lists(), scores, statuses, st.data())
 def test_a_contact_in_won_is_never_moved_by_an_analysis(stages, score, status, data):
-    won = [s for s in stages if s.type == "WON"]
-    if not won:
+    decision = _from_one_of(stages, "WON", score, status, data)
+    if decision is None:
         return
-    current = data.draw(st.sampled_from(won))
-    decision = _from(stages, current, score, status)
     assert decision.action != "move"
     if decision.action == "blocked":
         assert decision.reason == "won_is_final"
@@ -413,11 +419,9 @@ def test_a_contact_in_won_is_never_moved_by_an_analysis(stages, score, status, d
 
 @given(stage_lists(), scores, statuses.filter(lambda s: s != "LOST"), st.data())
 def test_a_lost_contact_that_comes_back_is_placed_again(stages, score, status, data):
-    lost = [s for s in stages if s.type == "LOST"]
-    if not lost:
+    decision = _from_one_of(stages, "LOST", score, status, data)
+    if decision is None:
         return
-    current = data.draw(st.sampled_from(lost))
-    decision = _from(stages, current, score, status)
     assert decision.action != "blocked"
     if any(s.type in ("LEAD", "IN_PROGRESS") for s in stages):
         assert decision.action == "move" and decision.target is not None

@@ -10,25 +10,19 @@ from hypothesis import strategies as st
 from shared.errors import GraphError, RateLimited, TemporaryError, TokenInvalid, TooMuchData
 from shared.graph_errors import Usage, error_from, slow_down, usage_of
 
+# What each Meta error becomes: kind -> (code, HTTP status, reduce_on_code_1) of the errors it is.
+KINDS: dict[type[GraphError], list[tuple[int | None, int, bool]]] = {
+    TokenInvalid: [(190, 400, False)],
+    RateLimited: [(code, 400, False) for code in (4, 17, 32, 613, 80006)],
+    TemporaryError: [(1, 400, False), (2, 400, False), (100, 500, False)],
+    TooMuchData: [(1, 400, True)],
+    GraphError: [(100, 400, False), (10, 403, False), (230, 400, False), (None, 400, False)],
+}
+
 
 @pytest.mark.parametrize(
     ("code", "status", "reduce", "kind"),
-    [
-        (190, 400, False, TokenInvalid),
-        (4, 400, False, RateLimited),
-        (17, 400, False, RateLimited),
-        (32, 400, False, RateLimited),
-        (613, 400, False, RateLimited),
-        (80006, 400, False, RateLimited),
-        (1, 400, False, TemporaryError),
-        (1, 400, True, TooMuchData),
-        (2, 400, False, TemporaryError),
-        (100, 500, False, TemporaryError),
-        (100, 400, False, GraphError),
-        (10, 403, False, GraphError),
-        (230, 400, False, GraphError),
-        (None, 400, False, GraphError),
-    ],
+    [(code, status, reduce, kind) for kind, errors in KINDS.items() for code, status, reduce in errors],
 )
 def test_errors_are_classified_by_code(code, status, reduce, kind):
     err = error_from({"code": code, "message": "m"}, status, Usage(), reduce_on_code_1=reduce)

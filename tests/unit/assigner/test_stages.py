@@ -360,36 +360,20 @@ def test_won_or_lost_status_goes_to_such_a_stage_when_there_is_one(stages, score
         assert match is not None and match.stage.type == status
 
 
+def _from(stages: list[Stage], current: Stage, score: int, status: str):
+    """The decision for a contact in the auto pipeline's stage `current`."""
+    return decide(stages, pipeline_id=AUTO, stage_id=current.id, score=score, status=status)
+
+
 @given(stage_lists(), st.integers(80, 100), statuses, st.data())
 def test_a_hot_contact_in_a_stage_never_moves_below_min_50(stages, score, status, data):
     open_stages = [s for s in stages if s.type != "LOST"]  # leaving Lost is never a downgrade
     if not open_stages:
         return
     current = data.draw(st.sampled_from(open_stages))
-    decision = place(
-        contact_pipeline_id=AUTO,
-        contact_stage_id=current.id,
-        auto_pipeline_id=AUTO,
-        mode="UPDATE_EXISTING",
-        stages=stages,
-        score=score,
-        status=status,
-    )
+    decision = _from(stages, current, score, status)
     if decision.action == "move":
         assert decision.target is not None and decision.target.lead_score_min >= 50
-
-
-def _from(stages: list[Stage], current: Stage | None, score: int, status: str, recommended: str = ""):
-    return place(
-        contact_pipeline_id=AUTO,
-        contact_stage_id=current.id if current else None,
-        auto_pipeline_id=AUTO,
-        mode="UPDATE_EXISTING",
-        stages=stages,
-        score=score,
-        status=status,
-        recommended=recommended,
-    )
 
 
 def _from_one_of(stages: list[Stage], kind: str, score: int, status: str, data: st.DataObject):

@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 from pydantic import Field, SecretStr
 
-from leadsync.commands import admin_db, command_group
+from leadsync.commands import action, admin_db, command_group
 from services.webhook import connect
 from shared import db, page_health
 from shared.crypto import TokenCipher
@@ -45,15 +45,19 @@ class Tools:
 
 
 def register_pages(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    health = actions.add_parser(
+    health = action(
+        actions,
         "health",
+        run_health,
         help="check connected pages' tokens and webhook "
         "subscriptions now (a dropped subscription is restored)",
     )
     health.add_argument("page_id", nargs="?", help="one page (default: every connected page)")
-    health.set_defaults(func=run_health)
-    gone = actions.add_parser(
-        "disconnect", help="disconnect a page: unsubscribe, drop its token, auto sync off (its history stays)"
+    gone = action(
+        actions,
+        "disconnect",
+        run_disconnect,
+        help="disconnect a page: unsubscribe, drop its token, auto sync off (its history stays)",
     )
     gone.add_argument("page_id")
     gone.add_argument(
@@ -61,17 +65,17 @@ def register_pages(actions: argparse._SubParsersAction) -> None:  # type: ignore
         action="store_true",
         help="also delete its contacts, messages, activities, scores and job items",
     )
-    gone.set_defaults(func=run_disconnect)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions = command_group(sub, "meta", "the Meta app's webhook subscription")
-    subscribe = actions.add_parser(
+    action(
+        actions,
         "subscribe",
+        run_subscribe,
         help="set the app-level webhook subscription (object page and instagram, "
         "callback PUBLIC_URL/webhooks/meta); the webhook must be up for Meta's handshake",
     )
-    subscribe.set_defaults(func=run_subscribe)
 
 
 @asynccontextmanager

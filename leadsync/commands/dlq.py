@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from leadsync import deadletters
-from leadsync.commands import command_group
+from leadsync.commands import action, command_group
 from shared.broker import Topology
 from shared.errors import BrokerUnavailable, CommandError, DeadLetterError
 from shared.settings import BaseServiceSettings, load
@@ -22,14 +22,12 @@ T = TypeVar("T")
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions = command_group(sub, "dlq", "list or replay dead-lettered messages")
-    listing = actions.add_parser("list", help="count and describe the messages of a dead-letter queue")
+    listing = action(actions, "list", run_list, help="count and describe the messages of a dead-letter queue")
     listing.add_argument("queue", help="analyzer, assigner, backfill, or a full queue name")
     listing.add_argument("--limit", type=_positive, default=20, help="messages to describe (20)")
-    listing.set_defaults(func=run_list)
-    again = actions.add_parser("replay", help="publish dead messages back to the events exchange")
+    again = action(actions, "replay", run_replay, help="publish dead messages back to the events exchange")
     again.add_argument("queue", help="analyzer, assigner, backfill, or a full queue name")
     again.add_argument("--limit", type=_positive, default=None, help="replay at most N messages")
-    again.set_defaults(func=run_replay)
 
 
 def _positive(value: str) -> int:

@@ -8,7 +8,7 @@ import sys
 
 import asyncpg
 
-from leadsync.commands import admin_db, command_group, connected
+from leadsync.commands import action, admin_db, command_group, connected
 from services.webhook.api import pages
 from shared.crypto import TokenCipher
 from shared.errors import CommandError
@@ -18,11 +18,8 @@ from shared.vocabulary import PipelineMode, values
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions = command_group(sub, "pages", "add and list Facebook pages")
-    add = actions.add_parser(
-        "add",
-        help="add a page; its access token is read from stdin (or prompted for)",
-        description="Add a page. The access token is read from stdin when piped, else prompted "
-        "for without echo; it never goes on the command line. Needs TOKEN_ENCRYPTION_KEY.",
+    add = action(
+        actions, "add", run_add, help="add a page; its access token is read from stdin (or prompted for)"
     )
     add.add_argument("id", help="the Facebook Page id")
     add.add_argument("--name", required=True)
@@ -37,9 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     add.add_argument("--no-auto-sync", dest="auto_sync", action="store_false")
     add.add_argument("--sync-interval", dest="sync_interval_s", type=int, default=3600, metavar="SECONDS")
-    add.set_defaults(func=run_add)
-    listing = actions.add_parser("list", help="list pages (never their tokens)")
-    listing.set_defaults(func=run_list)
+    action(actions, "list", run_list, help="list pages (never their tokens)")
     connected.register_pages(actions)
 
 
@@ -50,6 +45,9 @@ def read_token() -> str:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    """Add a page. The access token is read from stdin when piped, else prompted for without echo;
+    it never goes on the command line. Needs TOKEN_ENCRYPTION_KEY.
+    """
     settings = load(GraphSettings)
     if settings.token_encryption_key is None:
         raise CommandError("TOKEN_ENCRYPTION_KEY is not set: set it to a Fernet key to store page tokens")

@@ -7,7 +7,7 @@ import re
 
 import asyncpg
 
-from leadsync.commands import admin_db, command_group
+from leadsync.commands import action, admin_db, command_group
 from services.webhook.api import pipelines
 from shared.score_ranges import all_default
 from shared.settings import BaseServiceSettings, load
@@ -28,24 +28,19 @@ def stage_spec(text: str) -> dict[str, object]:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions = command_group(sub, "pipelines", "create and list sales pipelines")
-    create = actions.add_parser(
-        "create",
-        help="create a pipeline; stages in the order given",
-        description="Stage types: LEAD, IN_PROGRESS, WON, LOST, ARCHIVED. Stages left without a "
-        "range get automatic ones (DESIGN 7.2) when the assigner first uses them, "
-        "or at once with --auto-ranges.",
-    )
+    create = action(actions, "create", run_create, help="create a pipeline; stages in the order given")
     create.add_argument("name")
     create.add_argument(
         "--stage", dest="stages", action="append", type=stage_spec, default=[], metavar="NAME:TYPE[:MIN-MAX]"
     )
     create.add_argument("--auto-ranges", action="store_true", help="generate score ranges now")
-    create.set_defaults(func=run_create)
-    listing = actions.add_parser("list", help="list pipelines and their stages")
-    listing.set_defaults(func=run_list)
+    action(actions, "list", run_list, help="list pipelines and their stages")
 
 
 def run_create(args: argparse.Namespace) -> int:
+    """Stage types: LEAD, IN_PROGRESS, WON, LOST, ARCHIVED. Stages left without a range get
+    automatic ones (DESIGN 7.2) when the assigner first uses them, or at once with --auto-ranges.
+    """
     body = admin_db.validate(pipelines.PipelineIn, {"name": args.name, "stages": args.stages})
 
     async def create(conn: asyncpg.Connection) -> dict[str, object]:

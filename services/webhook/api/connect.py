@@ -12,8 +12,7 @@ from starlette.responses import Response
 from services.webhook import connect
 from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import ApiError, not_found, parse_body
-from services.webhook.api.pages import PAGE_ID
-from services.webhook.api.spec import ApiRoute, Operation
+from services.webhook.api.spec import PAGE_ID, ApiRoute, Operation
 from services.webhook.boundary import Id, Token
 from services.webhook.deps import deps_of
 from shared import page_health

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import found, parse_query
 from services.webhook.api.pipelines import parse_uuid
-from services.webhook.api.spec import ApiRoute, Operation
+from services.webhook.api.spec import CONTACT_ID, ApiRoute, Operation
 from services.webhook.boundary import Id, QueryInt, never_null
 from services.webhook.deps import deps_of
 
@@ -110,7 +110,7 @@ routes: list[ApiRoute] = [
         Operation(
             "A contact with its activity log, newest first",
             ((200, "ContactWithActivities"),),
-            path_schemas={"contact_id": {"type": "string", "format": "uuid"}},
+            path_schemas=CONTACT_ID,
         ),
     ),
 ]

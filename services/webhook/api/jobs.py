@@ -10,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from services.webhook.api.errors import ApiError, not_found, parse_body, parse_query
-from services.webhook.api.pages import PAGE_ID
-from services.webhook.api.spec import ApiRoute, Operation
+from services.webhook.api.spec import JOB_ID, PAGE_ID, ApiRoute, Operation
 from services.webhook.boundary import Id, QueryInt, never_null
 from services.webhook.deps import deps_of
 from shared import job_admin
@@ -197,8 +196,6 @@ async def retry_job(request: Request) -> JSONResponse:
         )
     return JSONResponse({"job_id": retry["id"], **retry}, status_code=202)
 
-
-JOB_ID = {"job_id": {"type": "string", "format": "uuid"}}
 
 routes: list[ApiRoute] = [
     ApiRoute(

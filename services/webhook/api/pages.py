@@ -12,8 +12,8 @@ from starlette.responses import Response
 
 from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import ApiError, not_found, parse_body
-from services.webhook.api.spec import ApiRoute, Operation
-from services.webhook.boundary import ID_PATTERN, INTEGRAL, Id, Name, Token, never_null
+from services.webhook.api.spec import PAGE_ID, ApiRoute, Operation
+from services.webhook.boundary import INTEGRAL, Id, Name, Token, never_null
 from services.webhook.deps import deps_of
 from shared.crypto import TokenCipher
 from shared.errors import Conflict, NotFound, StoreError
@@ -186,8 +186,6 @@ async def patch(request: Request) -> Response:
         raise not_found("page", page_id)
     return ApiResponse(page)
 
-
-PAGE_ID = {"page_id": {"type": "string", "pattern": ID_PATTERN, "maxLength": 100}}
 
 routes: list[ApiRoute] = [
     ApiRoute(

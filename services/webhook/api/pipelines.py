@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import found, not_found, parse_body
-from services.webhook.api.spec import ApiRoute, Operation
+from services.webhook.api.spec import PIPELINE_ID, ApiRoute, Operation
 from services.webhook.boundary import INTEGRAL, Name
 from services.webhook.deps import deps_of
 from shared.errors import Invalid
@@ -158,8 +158,6 @@ async def score_ranges(request: Request) -> Response:
             raise not_found("pipeline", str(pipeline_id))
         return ApiResponse(await get_pipeline(conn, pipeline_id))
 
-
-PIPELINE_ID = {"pipeline_id": {"type": "string", "format": "uuid"}}
 
 routes: list[ApiRoute] = [
     ApiRoute(

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from services.webhook.api.encoding import ApiResponse
 from services.webhook.api.errors import not_found, parse_query
 from services.webhook.api.pipelines import parse_uuid
-from services.webhook.api.spec import ApiRoute, Operation
+from services.webhook.api.spec import CONTACT_ID, PIPELINE_ID, ApiRoute, Operation
 from services.webhook.boundary import QueryInt
 from services.webhook.deps import deps_of
 from shared.vocabulary import StageType
@@ -126,8 +126,6 @@ async def pipeline_calibration(request: Request) -> Response:
     return ApiResponse({"pipeline_id": str(pipeline_id), "bands": await calibration(pool, pipeline_id)})
 
 
-UUID_PATH = {"type": "string", "format": "uuid"}
-
 routes: list[ApiRoute] = [
     ApiRoute(
         "/contacts/{contact_id}/scores",
@@ -137,7 +135,7 @@ routes: list[ApiRoute] = [
             "The contact's score ledger: every analysis, newest first",
             ((200, "ScoreList"),),
             query=ScoresQuery,
-            path_schemas={"contact_id": UUID_PATH},
+            path_schemas=CONTACT_ID,
         ),
     ),
     ApiRoute(
@@ -147,7 +145,7 @@ routes: list[ApiRoute] = [
         Operation(
             "Per score decile, how many contacts later reached WON and LOST",
             ((200, "Calibration"),),
-            path_schemas={"pipeline_id": UUID_PATH},
+            path_schemas=PIPELINE_ID,
         ),
     ),
 ]

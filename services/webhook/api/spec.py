@@ -21,6 +21,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from services.webhook.api.schemas import REF
+from services.webhook.boundary import ID_PATTERN
 
 REASONS = {
     400: "the body is not JSON",
@@ -35,6 +36,12 @@ REASONS = {
 }
 # Every operation may answer these: auth, the input boundary and the auth throttle.
 ALWAYS = (401, 422, 429)
+# `Operation.path_schemas` of the path parameters; a parameter without a schema is a plain string.
+UUID_PATH = {"type": "string", "format": "uuid"}
+PAGE_ID = {"page_id": {"type": "string", "pattern": ID_PATTERN, "maxLength": 100}}
+JOB_ID = {"job_id": UUID_PATH}
+PIPELINE_ID = {"pipeline_id": UUID_PATH}
+CONTACT_ID = {"contact_id": UUID_PATH}
 
 
 @dataclass(frozen=True)

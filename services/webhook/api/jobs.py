@@ -197,6 +197,9 @@ async def retry_job(request: Request) -> JSONResponse:
     return JSONResponse({"job_id": retry["id"], **retry}, status_code=202)
 
 
+# A start answers 202 with the job it started, or 200 with the one already running instead.
+STARTED_OR_RUNNING = ((202, "JobStarted"), (200, "JobStarted"))
+
 routes: list[ApiRoute] = [
     ApiRoute(
         "/backfill",
@@ -204,7 +207,7 @@ routes: list[ApiRoute] = [
         "POST",
         Operation(
             "Start a backfill of a page (or get its active job)",
-            ((202, "JobStarted"), (200, "JobStarted")),
+            STARTED_OR_RUNNING,
             body=BackfillBody,
             errors=(404, 409),
             description="202 with a new job; 200 with the page's active job when it has one; 409 "
@@ -259,7 +262,7 @@ routes: list[ApiRoute] = [
         "POST",
         Operation(
             "Re-score the page's stored transcripts (a RESCORE job)",
-            ((202, "JobStarted"), (200, "JobStarted")),
+            STARTED_OR_RUNNING,
             body=RescoreBody,
             errors=(409,),
             path_schemas=PAGE_ID,

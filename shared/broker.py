@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import aio_pika
 import aiormq
@@ -182,19 +182,47 @@ def build_message(
     is one batch message (header batch=true) of messages of one type."""
     batch = not isinstance(item, WireMessage)
     items: Sequence[WireMessage] = item if not isinstance(item, WireMessage) else (item,)
-    all_headers: dict[str, Any] = {"v": type(items[0]).SCHEMA_VERSION if items else 1}
-    if batch:
-        all_headers["batch"] = True
-    if headers:
-        all_headers.update(headers)
     if message_id is None:
         message_id = (
             messages.content_id([messages.message_id(m) for m in items])
             if batch
             else messages.message_id(items[0])
         )
+    version = type(items[0]).SCHEMA_VERSION if items else 1
+    return _amqp_message(messages.encode(item), message_id, version, batch=batch, headers=headers)
+
+
+class Encoded(NamedTuple):
+    """A message already in its wire JSON (DESIGN §5), with its routing key and deterministic id:
+    what the webhook builds, so that its hot path encodes each update once and without models."""
+
+    routing_key: str
+    body: bytes
+    message_id: str
+    schema_version: int = 1
+
+
+def build_encoded(batch: Sequence[Encoded], *, message_id: str | None = None) -> aio_pika.Message:
+    """One AMQP message of encoded messages of one type: the message itself when there is one,
+    else a batch message (a JSON list, header batch=true) whose id is a hash of theirs."""
+    if len(batch) == 1:
+        [only] = batch
+        return _amqp_message(only.body, message_id or only.message_id, only.schema_version, batch=False)
+    body = b"[" + b",".join(e.body for e in batch) + b"]"
+    message_id = message_id or messages.content_id([e.message_id for e in batch])
+    return _amqp_message(body, message_id, batch[0].schema_version, batch=True)
+
+
+def _amqp_message(
+    body: bytes, message_id: str, version: int, *, batch: bool, headers: Mapping[str, Any] | None = None
+) -> aio_pika.Message:
+    all_headers: dict[str, Any] = {"v": version}
+    if batch:
+        all_headers["batch"] = True
+    if headers:
+        all_headers.update(headers)
     return aio_pika.Message(
-        body=messages.encode(item),
+        body=body,
         content_type="application/json",
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         message_id=message_id,
@@ -213,6 +241,8 @@ class MessagePublisher(Protocol):
     async def publish_batch(
         self, batch: Sequence[WireMessage], *, routing_key: str | None = None, message_id: str | None = None
     ) -> None: ...
+
+    async def publish_encoded(self, batch: Sequence[Encoded], *, message_id: str | None = None) -> None: ...
 
 
 class Publisher:
@@ -281,6 +311,12 @@ class Publisher:
         if batch:
             key = routing_key or batch[0].routing_key
             await self.publish_raw(build_message(batch, message_id=message_id), key)
+
+    async def publish_encoded(self, batch: Sequence[Encoded], *, message_id: str | None = None) -> None:
+        """Publish encoded messages of one routing key as one message (see `build_encoded`);
+        return once confirmed."""
+        if batch:
+            await self.publish_raw(build_encoded(batch, message_id=message_id), batch[0].routing_key)
 
     async def publish_raw(self, message: aio_pika.Message, routing_key: str) -> None:
         exchange = await self._ensure()

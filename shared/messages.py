@@ -40,8 +40,12 @@ class WireMessage(BaseModel):
         return self.ROUTING_KEY
 
 
+# The longest mid a message may carry (Meta's are under 100 characters).
+MID_MAX_LENGTH = 512
+
+
 class ChatMessage(WireMessage):
-    mid: str = Field(min_length=1, max_length=512)
+    mid: str = Field(min_length=1, max_length=MID_MAX_LENGTH)
     from_page: bool = False
     text: str | None = None
     attachments: list[str] = Field(default_factory=list)
@@ -93,7 +97,11 @@ class ConversationUpdated(WireMessage):
 
     @property
     def routing_key(self) -> str:
-        return f"conversation.updated.{self.platform}"
+        return self.routing_key_for(self.platform)
+
+    @staticmethod
+    def routing_key_for(platform: Platform) -> str:
+        return f"conversation.updated.{platform}"
 
 
 class ScoreSignal(BaseModel):
@@ -194,11 +202,9 @@ def _adapter(model: type) -> TypeAdapter:  # type: ignore[type-arg]
 
 def content_id(*parts: object) -> str:
     """A deterministic message id for the given content, for de-duplication downstream."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(orjson.dumps(part, option=orjson.OPT_SORT_KEYS, default=str))
-        digest.update(b"\x1f")
-    return digest.hexdigest()[:32]
+    # Each part's JSON, each followed by a unit separator.
+    data = b"".join(orjson.dumps(part, option=orjson.OPT_SORT_KEYS, default=str) + b"\x1f" for part in parts)
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 def message_id(msg: WireMessage) -> str:

@@ -25,6 +25,7 @@ from services.webhook.boundary import InputBoundary
 from services.webhook.deps import Deps, deps_of, install
 from services.webhook.metrics import REJECTED
 from services.webhook.settings import WebhookSettings
+from services.webhook.signature import Verifier
 from services.webhook.throttle import FailureThrottle
 from shared import db
 from shared.broker import Publisher, Topology
@@ -101,6 +102,7 @@ def create_app(
                     InstagramPages(the_pool),
                     FailureThrottle(limit=settings.auth_failures_per_minute),
                     MetaApp.from_settings(settings, GraphClient.from_settings(settings, http)),
+                    Verifier(settings.app_secrets),
                 ),
             )
             reconnector = asyncio.create_task(_keep_connected(the_publisher))

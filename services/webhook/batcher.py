@@ -14,18 +14,16 @@ import contextlib
 import time
 
 from services.webhook.metrics import BATCH_ITEMS, PUBLISH_SECONDS
-from shared.broker import MAX_EVENTS_PER_MESSAGE, MessagePublisher
+from shared.broker import MAX_EVENTS_PER_MESSAGE, Encoded, MessagePublisher
 from shared.errors import BrokerUnavailable
-from shared.messages import ConversationUpdated, content_id
 
-Event = tuple[ConversationUpdated, str]
-_Waiting = tuple[list[Event], "asyncio.Future[None]"]
+_Waiting = tuple[list[Encoded], "asyncio.Future[None]"]
 
 
 class ConfirmBatcher:
     """`await submit(events)` returns once every event is confirmed, or raises the broker error."""
 
-    def __init__(self, publisher: MessagePublisher, *, max_items: int = 1000, max_inflight: int = 2) -> None:
+    def __init__(self, publisher: MessagePublisher, *, max_items: int = 1000, max_inflight: int = 4) -> None:
         self._publisher = publisher
         self._max_items = max_items
         self._slots = asyncio.Semaphore(max_inflight)
@@ -37,7 +35,7 @@ class ConfirmBatcher:
     def start(self) -> None:
         self._runner = asyncio.create_task(self._run(), name="confirm-batcher")
 
-    async def submit(self, events: list[Event]) -> None:
+    async def submit(self, events: list[Encoded]) -> None:
         if not events:
             return
         started = time.perf_counter()
@@ -84,19 +82,19 @@ class ConfirmBatcher:
         self._slots.release()
 
     async def _flush(self, taken: list[_Waiting]) -> None:
-        by_key: dict[str, list[Event]] = {}
+        by_key: dict[str, list[Encoded]] = {}
         for events, _ in taken:
             for event in events:
-                by_key.setdefault(event[0].routing_key, []).append(event)
+                by_key.setdefault(event.routing_key, []).append(event)
         error: BaseException | None = None
         try:
             if len(by_key) == 1:
                 # The usual case; awaiting directly saves gather's extra task (a loop turn).
-                [(key, events)] = by_key.items()
-                await self._publish(key, events)
+                [events] = by_key.values()
+                await self._publish(events)
             else:
                 results = await asyncio.gather(
-                    *(self._publish(key, events) for key, events in by_key.items()),
+                    *(self._publish(events) for events in by_key.values()),
                     return_exceptions=True,
                 )
                 error = next((r for r in results if isinstance(r, BaseException)), None)
@@ -112,22 +110,15 @@ class ConfirmBatcher:
             else:
                 future.set_exception(error)
 
-    async def _publish(self, routing_key: str, events: list[Event]) -> None:
+    async def _publish(self, events: list[Encoded]) -> None:
         if len(events) > MAX_EVENTS_PER_MESSAGE:
             # A large delivery is split (DESIGN §4): a consumer holds each message until every
             # event in it is done, so a message must stay small enough to finish quickly.
             chunks = [
                 events[i : i + MAX_EVENTS_PER_MESSAGE] for i in range(0, len(events), MAX_EVENTS_PER_MESSAGE)
             ]
-            await asyncio.gather(*(self._publish(routing_key, chunk) for chunk in chunks))
+            await asyncio.gather(*(self._publish(chunk) for chunk in chunks))
             return
         BATCH_ITEMS.observe(len(events))
-        if len(events) == 1:
-            item, message_id = events[0]
-            await self._publisher.publish(item, routing_key=routing_key, message_id=message_id)
-            return
-        await self._publisher.publish_batch(
-            [item for item, _ in events],
-            routing_key=routing_key,
-            message_id=content_id([message_id for _, message_id in events]),
-        )
+        # One event goes as itself; more go as one batch message (DESIGN §4, header batch=true).
+        await self._publisher.publish_encoded(events)

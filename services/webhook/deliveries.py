@@ -16,7 +16,7 @@ import orjson
 import structlog
 from starlette.types import Receive, Scope, Send
 
-from services.webhook import metrics, signature
+from services.webhook import metrics
 from services.webhook.accounts import InstagramPages
 from services.webhook.boundary import cap_for, read_capped
 from services.webhook.deps import Deps
@@ -72,7 +72,7 @@ async def _deliver(deps: Deps, scope: Scope, receive: Receive) -> tuple[int, byt
         return _refuse("too_large", 413, b"body larger than 1 MiB")
     raw_header = headers.get(b"x-hub-signature-256")
     header = raw_header.decode("latin-1") if raw_header is not None else None
-    problem = signature.problem(body, header, deps.settings.app_secrets)
+    problem = deps.verifier.problem(body, header)
     if problem is not None:
         if header is None and b"x-hub-signature" in headers:
             problem = "sha1_only"  # the legacy SHA-1 header alone proves nothing

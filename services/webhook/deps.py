@@ -13,6 +13,7 @@ from starlette.types import Scope
 from services.webhook.accounts import InstagramPages
 from services.webhook.batcher import ConfirmBatcher
 from services.webhook.settings import WebhookSettings
+from services.webhook.signature import Verifier
 from services.webhook.throttle import FailureThrottle
 from shared.broker import Publisher
 from shared.crypto import TokenCipher
@@ -32,6 +33,7 @@ class Deps:
     instagram: InstagramPages
     throttle: FailureThrottle
     meta: MetaApp | None  # None without META_APP_ID: connecting pages is off
+    verifier: Verifier  # X-Hub-Signature-256 under the app secrets
 
 
 def install(app: Starlette, deps: Deps) -> None:

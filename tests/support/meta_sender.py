@@ -34,8 +34,8 @@ class Accepted:
         parsed = parse(orjson.loads(body), now=datetime.now(UTC))
         self.deliveries += 1
         for item in parsed.items:
-            self.mids.add(item.message.mid)
-            if not item.message.from_page:
+            self.mids.add(item.message["mid"])
+            if not item.message["from_page"]:
                 self.customers.add((item.account_id, item.contact_id))
 
 

@@ -6,42 +6,56 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import aio_pika
 import pytest
 
 from services.webhook.batcher import ConfirmBatcher
-from shared.broker import MessagePublisher
+from shared.broker import Encoded, MessagePublisher, build_encoded, build_message
 from shared.errors import BrokerUnavailable
-from shared.messages import ChatMessage, ConversationUpdated, WireMessage
+from shared.messages import ChatMessage, ConversationUpdated, WireMessage, decode, encode
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def event(n: int, platform: str = "messenger") -> tuple[ConversationUpdated, str]:
+def event(n: int, platform: str = "messenger") -> Encoded:
     msg = ChatMessage(mid=f"m_{n}", sent_at=NOW, text="hi")
-    return ConversationUpdated(page_id="P", platform=platform, contact_id=f"C{n}", messages=[msg]), f"id{n}"
+    update = ConversationUpdated(page_id="P", platform=platform, contact_id=f"C{n}", messages=[msg])
+    return Encoded(update.routing_key, encode(update), f"id{n}")
 
 
 class GatedPublisher:
-    """Stands in for the broker: records each publish and confirms when the test opens the gate."""
+    """Stands in for the broker: records each AMQP message it is given (built by the publisher's
+    own functions) and confirms when the test opens the gate."""
 
     def __init__(self, fail: bool = False) -> None:
-        self.calls: list[tuple[str, object, str]] = []
+        self.calls: list[tuple[str, aio_pika.Message]] = []
         self.gate = asyncio.Event()
         self.fail = fail
 
     async def publish(
         self, message: WireMessage, *, routing_key: str | None = None, message_id: str | None = None
     ) -> None:
-        await self._record(routing_key, message, message_id)
+        await self._record(routing_key or message.routing_key, build_message(message, message_id=message_id))
 
-    async def publish_batch(self, batch: Sequence[WireMessage], **meta: str | None) -> None:
-        await self._record(meta.get("routing_key"), list(batch), meta.get("message_id"))
+    async def publish_batch(
+        self, batch: Sequence[WireMessage], *, routing_key: str | None = None, message_id: str | None = None
+    ) -> None:
+        key = routing_key or batch[0].routing_key
+        await self._record(key, build_message(batch, message_id=message_id))
 
-    async def _record(self, routing_key: str | None, item: object, message_id: str | None) -> None:
-        self.calls.append((routing_key or "", item, message_id or ""))
+    async def publish_encoded(self, batch: Sequence[Encoded], *, message_id: str | None = None) -> None:
+        await self._record(batch[0].routing_key, build_encoded(batch, message_id=message_id))
+
+    async def _record(self, routing_key: str, message: aio_pika.Message) -> None:
+        self.calls.append((routing_key, message))
         await self.gate.wait()
         if self.fail:
             raise BrokerUnavailable("RabbitMQ is unreachable: ConnectionRefusedError")
+
+
+def updates_in(message: aio_pika.Message) -> int:
+    batch = bool((message.headers or {}).get("batch"))
+    return len(decode(ConversationUpdated, message.body, batch=batch))
 
 
 def as_publisher(fake: GatedPublisher) -> MessagePublisher:
@@ -68,7 +82,7 @@ async def test_requests_waiting_on_busy_slots_share_one_batch_per_routing_key():
     assert len(publisher.calls) == 1 and not any(t.done() for t in later)
     publisher.gate.set()
     await asyncio.gather(first, *later)
-    keys = sorted((key, len(item) if isinstance(item, list) else 1) for key, item, _ in publisher.calls)
+    keys = sorted((key, updates_in(message)) for key, message in publisher.calls)
     assert keys == [
         ("conversation.updated.instagram", 1),
         ("conversation.updated.messenger", 1),
@@ -101,7 +115,7 @@ async def test_close_answers_every_waiting_request_first():
     publisher.gate.set()
     await closing
     assert all(t.done() and t.exception() is None for t in waiting)
-    assert sum(len(i) if isinstance(i, list) else 1 for _, i, _ in publisher.calls) == 4
+    assert sum(updates_in(message) for _, message in publisher.calls) == 4
 
 
 @pytest.mark.parametrize("size", [1, 5])
@@ -114,7 +128,7 @@ async def test_batch_ids_are_deterministic(size):
         batcher.start()
         await batcher.submit([event(n) for n in range(size)])
         await batcher.close()
-        ids.append(publisher.calls[0][2])
+        ids.append(publisher.calls[0][1].message_id)
     assert ids[0] == ids[1]
     if size == 1:
         assert ids[0] == "id0"

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.webhook.parse import group, parse
-from shared.messages import ConversationUpdated
+from shared.broker import Encoded
+from shared.messages import ChatMessage, ConversationUpdated
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TS = 1764028800000
@@ -26,6 +27,11 @@ def item(payload, *, sender=USER, recipient=PAGE, ts=TS):
     return {"sender": {"id": sender}, "recipient": {"id": recipient}, "timestamp": ts, **payload}
 
 
+def updates(events: list[Encoded]) -> list[tuple[ConversationUpdated, str]]:
+    """What a consumer decodes from each encoded update, with its message id."""
+    return [(ConversationUpdated.model_validate_json(e.body), e.message_id) for e in events]
+
+
 def only_message(b):
     parsed = parse(b, now=NOW)
     assert len(parsed.items) == 1, parsed.kinds
@@ -35,9 +41,9 @@ def only_message(b):
 def test_text_message_is_a_customer_message_at_its_timestamp():
     it, parsed = only_message(body([item({"message": {"mid": "m_1", "text": "¿Cuánto cuesta?"}})]))
     assert (it.account_id, it.contact_id) == (PAGE, USER)
-    assert it.message.text == "¿Cuánto cuesta?"
-    assert it.message.from_page is False
-    assert it.message.sent_at == datetime(2025, 11, 25, tzinfo=UTC)
+    assert it.message["text"] == "¿Cuánto cuesta?"
+    assert it.message["from_page"] is False
+    assert it.message["sent_at"] == datetime(2025, 11, 25, tzinfo=UTC)
     assert parsed.kinds == {"message": 1} and parsed.platform == "messenger"
 
 
@@ -46,7 +52,7 @@ def test_echo_is_a_page_message_whose_customer_is_the_recipient():
         {"message": {"mid": "m_2", "is_echo": True, "app_id": 1, "text": "Hi!"}}, sender=PAGE, recipient=USER
     )
     it, parsed = only_message(body([echo]))
-    assert it.contact_id == USER and it.message.from_page is True
+    assert it.contact_id == USER and it.message["from_page"] is True
     assert parsed.kinds == {"echo": 1}
 
 
@@ -82,13 +88,13 @@ def test_echo_is_a_page_message_whose_customer_is_the_recipient():
 )
 def test_message_variants(message, text, attachments):
     it, _ = only_message(body([item({"message": {"mid": "m_3", **message}})]))
-    assert (it.message.text, it.message.attachments) == (text, attachments)
+    assert (it.message["text"], it.message["attachments"]) == (text, attachments)
 
 
 def test_edit_carries_the_new_text_and_edit_count():
     edit = item({"message_edit": {"mid": "m_4", "text": "two please", "num_edit": 2}})
     it, parsed = only_message(body([edit]))
-    assert (it.message.mid, it.message.text, it.message.edit_count) == ("m_4", "two please", 2)
+    assert (it.message["mid"], it.message["text"], it.message["edit_count"]) == ("m_4", "two please", 2)
     assert parsed.kinds == {"edit": 1}
 
 
@@ -96,21 +102,21 @@ def test_unsend_marks_the_message_deleted():
     it, parsed = only_message(
         body([item({"message": {"mid": "m_5", "is_deleted": True}})], obj="instagram", account=IG)
     )
-    assert it.message.deleted is True and it.message.mid == "m_5"
+    assert it.message["deleted"] is True and it.message["mid"] == "m_5"
     assert parsed.kinds == {"unsend": 1}
 
 
 def test_page_unsending_its_own_message_marks_it_deleted_on_the_page_side():
     echo = item({"message": {"mid": "m_5e", "is_echo": True, "is_deleted": True}}, sender=IG, recipient=USER)
     it, parsed = only_message(body([echo], obj="instagram", account=IG))
-    assert (it.contact_id, it.message.from_page, it.message.deleted) == (USER, True, True)
+    assert (it.contact_id, it.message["from_page"], it.message["deleted"]) == (USER, True, True)
     assert parsed.kinds == {"unsend": 1}
 
 
 def test_postback_is_a_customer_message_with_its_title():
     pb = item({"postback": {"mid": "m_6", "title": "Get Started", "payload": "START"}})
     it, parsed = only_message(body([pb]))
-    assert (it.message.text, it.message.from_page) == ("Get Started", False)
+    assert (it.message["text"], it.message["from_page"]) == ("Get Started", False)
     assert parsed.kinds == {"postback": 1}
 
 
@@ -119,7 +125,7 @@ def test_postback_without_mid_gets_a_stable_id():
     first, _ = only_message(body([pb]))
     again, _ = only_message(body([dict(pb)]))
     other, _ = only_message(body([{**pb, "timestamp": TS + 1}]))
-    assert first.message.mid == again.message.mid != other.message.mid
+    assert first.message["mid"] == again.message["mid"] != other.message["mid"]
 
 
 @pytest.mark.parametrize(
@@ -148,14 +154,14 @@ def test_delivery_without_timestamp_is_counted():
 
 def test_standby_items_are_read_like_messaging_items():
     parsed = parse(body([item({"message": {"mid": "m_7", "text": "hi"}})], key="standby"), now=NOW)
-    assert [i.message.mid for i in parsed.items] == ["m_7"]
+    assert [i.message["mid"] for i in parsed.items] == ["m_7"]
 
 
 def test_missing_timestamp_uses_now():
     it, _ = only_message(
         body([{"sender": {"id": USER}, "recipient": {"id": PAGE}, "message": {"mid": "m_8", "text": "x"}}])
     )
-    assert it.message.sent_at == NOW
+    assert it.message["sent_at"] == NOW
 
 
 @pytest.mark.parametrize(
@@ -189,15 +195,16 @@ def test_group_makes_one_update_per_conversation_in_arrival_order():
     parsed = parse(body(items), now=NOW)
     events, unknown = group(parsed.items, platform="messenger")
     assert unknown == set()
-    by_contact = {e.contact_id: [m.mid for m in e.messages] for e, _ in events}
+    by_contact = {e.contact_id: [m.mid for m in e.messages] for e, _ in updates(events)}
     assert by_contact == {"U0": ["m_0", "m_2", "m_4", "m_e"], "U1": ["m_1", "m_3"]}
-    assert all(e.page_id == PAGE and e.origin == "webhook" for e, _ in events)
+    assert all(e.page_id == PAGE and e.origin == "webhook" for e, _ in updates(events))
+    assert {e.routing_key for e in events} == {"conversation.updated.messenger"}
 
 
 def test_group_ids_are_deterministic_and_change_with_an_edit():
     msg = body([item({"message": {"mid": "m_1", "text": "a"}})])
     edit = body([item({"message_edit": {"mid": "m_1", "text": "b", "num_edit": 1}})])
-    ids = [group(parse(b, now=NOW).items, platform="messenger")[0][0][1] for b in (msg, msg, edit)]
+    ids = [group(parse(b, now=NOW).items, platform="messenger")[0][0].message_id for b in (msg, msg, edit)]
     assert ids[0] == ids[1] != ids[2]
 
 
@@ -212,7 +219,7 @@ def test_group_maps_instagram_accounts_and_reports_unknown_ones():
     ]
     parsed = parse({"object": "instagram", "entry": items}, now=NOW)
     events, unknown = group(parsed.items, platform="instagram", pages={"IG_KNOWN": "PAGE_9"})
-    assert [(e.page_id, e.platform) for e, _ in events] == [("PAGE_9", "instagram")]
+    assert [(e.page_id, e.platform) for e, _ in updates(events)] == [("PAGE_9", "instagram")]
     assert unknown == {"IG_UNKNOWN"}
 
 
@@ -274,15 +281,15 @@ def test_parse_never_raises_and_every_item_is_counted(payload):
     events, _ = group(
         parsed.items, platform=parsed.platform or "messenger", pages={i.account_id: "P" for i in parsed.items}
     )
-    assert sum(len(e.messages) for e, _ in events) == len(parsed.items)
-    for event, _ in events:  # what consumers decode is exactly what was built
-        assert ConversationUpdated.model_validate(event.model_dump()) == event
+    assert sum(len(e.messages) for e, _ in updates(events)) == len(parsed.items)
+    for event in events:  # the JSON is the contract model's, byte for byte
+        assert ConversationUpdated.model_validate_json(event.body).model_dump_json().encode() == event.body
 
 
 def _grouped(items):
     parsed = parse(body(items), now=NOW)
     events, _ = group(parsed.items, platform="messenger")
-    return events
+    return updates(events)
 
 
 def test_a_mid_repeated_in_two_entries_becomes_one_message():
@@ -295,7 +302,7 @@ def test_a_mid_repeated_in_two_entries_becomes_one_message():
         ],
     }
     parsed = parse(b, now=NOW)
-    [(event, _)] = group(parsed.items, platform="messenger")[0]
+    [(event, _)] = updates(group(parsed.items, platform="messenger")[0])
     assert [m.mid for m in event.messages] == ["m_dup", "m_other"]
 
 
@@ -336,6 +343,6 @@ def test_nul_characters_and_lone_surrogates_are_stripped_from_text_ids_and_attac
     )
     payload = json.loads(raw)
     it, _ = only_message(payload)
-    assert (it.contact_id, it.message.mid, it.message.text) == ("PSID_1", "m_n", "price ?")
-    assert it.message.attachments == ["image"]
-    it.message.model_dump_json()  # encodable: nothing Postgres or UTF-8 refuses is left
+    assert (it.contact_id, it.message["mid"], it.message["text"]) == ("PSID_1", "m_n", "price ?")
+    assert it.message["attachments"] == ["image"]
+    ChatMessage(**it.message).model_dump_json()  # a valid message: nothing Postgres or UTF-8 refuses

@@ -6,8 +6,8 @@ Both servers run as subprocesses on the same uvicorn settings; wrk replays signe
 Messenger deliveries (pre-signed by the simulator, so the load generator spends no CPU on HMAC
 on a machine it shares with the server). Afterwards every event answered 200 must be in the
 analyzer queue, and a series of 1000-item deliveries measures the large-batch latency.
-Goal (issue 3): webhook req/s >= 0.5 x baseline, p99 <= 50 ms at 64 connections; p99 < 250 ms
-for a 1000-item delivery.
+Goals: webhook req/s >= 0.6 x baseline on a quiet machine (issue 15; issue 3 asked 0.5), p99 <=
+50 ms at 64 connections, every accepted event confirmed; p99 < 250 ms for a 1000-item delivery.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = secrets.token_hex(16).encode()
 PAGE = "PAGE_BENCH"
 START_MS = 1764028800000
+RATIO_GOAL = 0.6  # of bare Starlette's req/s (issue 15)
 
 
 @dataclass
@@ -275,7 +276,8 @@ def main() -> None:
             + " ".join(f"{x.rps:.0f}" for x in runs)
         )
     print(
-        f"ratio webhook/bare: {ratio:.2f} (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'}); "
+        f"ratio webhook/bare: {ratio:.2f} "
+        f"(goal >= {RATIO_GOAL}: {'met' if ratio >= RATIO_GOAL else 'NOT met'}); "
         f"webhook p99 {hook.p99_ms:.1f} ms (goal <= 50: {'met' if hook.p99_ms <= 50 else 'NOT met'})"
     )
     print(f"webhook publishing: {publishes}")

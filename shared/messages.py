@@ -203,7 +203,9 @@ def _adapter(model: type) -> TypeAdapter:  # type: ignore[type-arg]
 def content_id(*parts: object) -> str:
     """A deterministic message id for the given content, for de-duplication downstream."""
     # Each part's JSON, each followed by a unit separator.
-    data = b"".join(orjson.dumps(part, option=orjson.OPT_SORT_KEYS, default=str) + b"\x1f" for part in parts)
+    data = b"".join(
+        [orjson.dumps(part, option=orjson.OPT_SORT_KEYS, default=str) + b"\x1f" for part in parts]
+    )
     return hashlib.sha256(data).hexdigest()[:32]
 
 

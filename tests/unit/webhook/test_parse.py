@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leadsync.sim.traffic import deliveries
 from services.webhook.parse import group, parse
 from shared.broker import Encoded
 from shared.messages import ChatMessage, ConversationUpdated
@@ -346,3 +347,52 @@ def test_nul_characters_and_lone_surrogates_are_stripped_from_text_ids_and_attac
     assert (it.contact_id, it.message["mid"], it.message["text"]) == ("PSID_1", "m_n", "price ?")
     assert it.message["attachments"] == ["image"]
     ChatMessage(**it.message).model_dump_json()  # a valid message: nothing Postgres or UTF-8 refuses
+
+
+def test_simulated_traffic_is_encoded_exactly_as_the_models_encode_it():
+    """Every shape the simulator sends (echoes, attachments, story replies, edits, unsends, both
+    platforms, timestamps with milliseconds) goes on the wire as the contract model's JSON."""
+    checked, kinds = 0, set[str]()
+    for delivery in deliveries(400, platform="both", start_ms=TS + 123, seed=7):
+        parsed = parse(orjson.loads(delivery.body), now=NOW)
+        kinds |= parsed.kinds.keys()
+        pages = {i.account_id: "PAGE_IG" for i in parsed.items}
+        events, _ = group(parsed.items, platform=parsed.platform or "messenger", pages=pages)
+        for event in events:
+            assert (
+                ConversationUpdated.model_validate_json(event.body).model_dump_json().encode() == event.body
+            )
+            checked += 1
+    assert checked >= 200 and {"message", "echo"} <= kinds
+
+
+def test_a_repeated_mid_is_collapsed_into_the_models_json_too():
+    [(event, _)] = _grouped(
+        [
+            item({"message": {"mid": "m_r", "text": "one"}}, ts=TS + 7),
+            item({"message_edit": {"mid": "m_r", "text": "two", "num_edit": 2}}, ts=TS + 9),
+        ]
+    )
+    [encoded], _ = group(
+        parse(body([item({"message": {"mid": "m_r", "text": "x"}})] * 2), now=NOW).items, platform="messenger"
+    )
+    assert ConversationUpdated.model_validate_json(encoded.body).model_dump_json().encode() == encoded.body
+    assert [(m.text, m.edit_count) for m in event.messages] == [("two", 2)]
+
+
+@pytest.mark.parametrize(
+    ("entry_id", "sender", "kind"),
+    [("\x00", USER, "bad_entry"), (PAGE, "\x00", "bad_item"), ("", USER, "bad_entry")],
+)
+def test_an_id_that_is_empty_once_cleaned_is_refused_not_published(entry_id, sender, kind):
+    # Published, it would fail the contract (ids are non-empty) at the consumer on every retry.
+    parsed = parse(
+        body([item({"message": {"mid": "m_1", "text": "x"}}, sender=sender)], account=entry_id), now=NOW
+    )
+    assert parsed.items == [] and parsed.kinds == {kind: 1}
+
+
+@pytest.mark.parametrize(("num_edit", "edit_count"), [(True, 1), (0, 1), (2**40, 2**31 - 1), ("3", 1)])
+def test_edit_counts_are_integers_postgres_can_hold(num_edit, edit_count):
+    it, _ = only_message(body([item({"message_edit": {"mid": "m_1", "text": "b", "num_edit": num_edit}})]))
+    assert it.message["edit_count"] == edit_count and type(it.message["edit_count"]) is int

@@ -7,6 +7,7 @@ stays a normal Starlette route.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any
 
 import orjson
 import structlog
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from services.webhook import metrics
 from services.webhook.accounts import InstagramPages
@@ -35,18 +36,16 @@ log = structlog.get_logger("leadsync.webhook")
 async def handle(deps: Deps, scope: Scope, receive: Receive, send: Send) -> None:
     started = time.perf_counter()
     status, text = await _deliver(deps, scope, receive)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", b"%d" % len(text)),
-            ],
-        }
-    )
+    await send(_start(status, len(text)))
     await send({"type": "http.response.body", "body": text})
     metrics.request_seconds(status).observe(time.perf_counter() - started)
+
+
+@functools.cache
+def _start(status: int, length: int) -> Message:
+    # The few answers this endpoint gives, each built once (servers only read the message).
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % length)]
+    return {"type": "http.response.start", "status": status, "headers": headers}
 
 
 _NOT_JSON = object()

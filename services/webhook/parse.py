@@ -146,10 +146,12 @@ def _newest_per_mid(versions: list[WireChat]) -> list[WireChat]:
 
 
 def _id(party: Any) -> str | None:
-    """The `id` of an entry, sender or recipient: a non-empty string or integer, cleaned."""
-    if not isinstance(party, dict):
-        return None
-    value = party.get("id")
+    """The `id` of an entry, sender or recipient."""
+    return _text_of(party.get("id")) if isinstance(party, dict) else None
+
+
+def _text_of(value: Any) -> str | None:
+    """A string or integer as cleaned text, or None for anything else or for an empty result."""
     if isinstance(value, str):
         value = clean(value)
     elif isinstance(value, int) and not isinstance(value, bool):
@@ -192,14 +194,8 @@ def _text(value: Any) -> str | None:
 
 
 def _mid(kind: str, account: str, item: dict[str, Any], body: dict[str, Any]) -> str | None:
-    mid = body.get("mid")
-    if isinstance(mid, str):
-        mid = clean(mid)
-    elif isinstance(mid, int) and not isinstance(mid, bool):
-        mid = str(mid)
-    else:
-        mid = None
-    if not mid:
+    mid = _text_of(body.get("mid"))
+    if mid is None:
         # No mid (older postbacks, odd items): a hash of the item stands in, stable across retries.
         try:
             return f"{kind}:{content_id(account, item)}"

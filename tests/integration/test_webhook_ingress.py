@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from leadsync.sim.traffic import envelope, message_item, meta_json
 from services.webhook.signature import sign
@@ -399,3 +400,29 @@ async def test_a_signed_body_with_a_lone_surrogate_escape_is_accepted_and_cleane
     assert (await post(client, body)).status_code == 200
     [update] = await watch.updates()
     assert [(m.mid, m.text) for m in update.messages] == [("m_half", "nice ")]
+
+
+async def test_ids_that_are_only_nul_characters_are_counted_and_the_rest_is_published(client, watch):
+    # Empty once cleaned, such an id cannot go on the wire (the contract wants non-empty ids);
+    # the delivery is acknowledged (not refused on every retry) and its good item published.
+    body = (
+        b'{"object":"page","entry":['
+        b'{"id":"\\u0000","time":1,"messaging":[{"sender":{"id":"U_1"},"recipient":{"id":"P_1"},'
+        b'"timestamp":1764028800000,"message":{"mid":"m_nul_entry","text":"a"}}]},'
+        b'{"id":"' + PAGE.encode() + b'","time":1,"messaging":['
+        b'{"sender":{"id":"\\u0000"},"recipient":{"id":"' + PAGE.encode() + b'"},'
+        b'"timestamp":1764028800000,"message":{"mid":"m_nul_sender","text":"b"}},'
+        b'{"sender":{"id":"' + USER.encode() + b'"},"recipient":{"id":"' + PAGE.encode() + b'"},'
+        b'"timestamp":1764028800000,"message":{"mid":"m_good","text":"c"}}]}]}'
+    )
+    kinds = ("bad_entry", "bad_item", "message")
+    before = [events_counted(kind) for kind in kinds]
+    assert (await post(client, body)).status_code == 200
+    [update] = await watch.updates()
+    assert (update.page_id, update.contact_id, [m.mid for m in update.messages]) == (PAGE, USER, ["m_good"])
+    assert [events_counted(kind) - n for kind, n in zip(kinds, before, strict=True)] == [1, 1, 1]
+
+
+def events_counted(kind: str) -> float:
+    labels = {"platform": "messenger", "kind": kind}
+    return REGISTRY.get_sample_value("leadsync_webhook_events_total", labels) or 0.0

@@ -232,15 +232,7 @@ def _amqp_message(
 
 
 class MessagePublisher(Protocol):
-    """What code that publishes needs of a publisher: `Publisher`, or a test's stand-in."""
-
-    async def publish(
-        self, message: WireMessage, *, routing_key: str | None = None, message_id: str | None = None
-    ) -> None: ...
-
-    async def publish_batch(
-        self, batch: Sequence[WireMessage], *, routing_key: str | None = None, message_id: str | None = None
-    ) -> None: ...
+    """What the webhook's confirm batcher needs of a publisher: `Publisher`, or a test's stand-in."""
 
     async def publish_encoded(self, batch: Sequence[Encoded], *, message_id: str | None = None) -> None: ...
 

@@ -10,9 +10,9 @@ import aio_pika
 import pytest
 
 from services.webhook.batcher import ConfirmBatcher
-from shared.broker import Encoded, MessagePublisher, build_encoded, build_message
+from shared.broker import Encoded, MessagePublisher, build_encoded
 from shared.errors import BrokerUnavailable
-from shared.messages import ChatMessage, ConversationUpdated, WireMessage, decode, encode
+from shared.messages import ChatMessage, ConversationUpdated, decode, encode
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -25,23 +25,12 @@ def event(n: int, platform: str = "messenger") -> Encoded:
 
 class GatedPublisher:
     """Stands in for the broker: records each AMQP message it is given (built by the publisher's
-    own functions) and confirms when the test opens the gate."""
+    own function) and confirms when the test opens the gate."""
 
     def __init__(self, fail: bool = False) -> None:
         self.calls: list[tuple[str, aio_pika.Message]] = []
         self.gate = asyncio.Event()
         self.fail = fail
-
-    async def publish(
-        self, message: WireMessage, *, routing_key: str | None = None, message_id: str | None = None
-    ) -> None:
-        await self._record(routing_key or message.routing_key, build_message(message, message_id=message_id))
-
-    async def publish_batch(
-        self, batch: Sequence[WireMessage], *, routing_key: str | None = None, message_id: str | None = None
-    ) -> None:
-        key = routing_key or batch[0].routing_key
-        await self._record(key, build_message(batch, message_id=message_id))
 
     async def publish_encoded(self, batch: Sequence[Encoded], *, message_id: str | None = None) -> None:
         await self._record(batch[0].routing_key, build_encoded(batch, message_id=message_id))
